@@ -1,0 +1,54 @@
+"""The exceptions and warnings rplsim raises.
+
+One base class, :class:`RplsimError`; each subclass also inherits the built-in exception a
+caller would naturally catch (the pattern of ``hypothesis.errors``), so ``except ValueError``
+works as well as ``except rplsim.ScenarioError``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CalibrationError",
+    "CalibrationWarning",
+    "ConvergenceError",
+    "ResultsExistError",
+    "RplsimError",
+    "ScenarioError",
+]
+
+
+class RplsimError(Exception):
+    """Base class of every error rplsim raises on purpose."""
+
+
+class ScenarioError(RplsimError, ValueError):
+    """A scenario file or a parameter is invalid.
+
+    ``str(err)`` is one line per problem, each naming the file, the key, the value and the rule:
+    ``scenarios/x.toml: trial.alpha == 1.2, must be in (0, 0.5].``
+
+    Parameters
+    ----------
+    problems : list of str
+        One message per problem found (all of them, not only the first).
+    """
+
+    def __init__(self, problems: list[str] | str) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class ConvergenceError(RplsimError, ArithmeticError):
+    """A numerical solve (calibration, boundary search, model fit) did not converge."""
+
+
+class CalibrationError(RplsimError, ValueError):
+    """The calibration targets cannot be met with the given parameters (say which and why)."""
+
+
+class ResultsExistError(RplsimError, FileExistsError):
+    """The results folder exists and ``--force`` was not given."""
+
+
+class CalibrationWarning(UserWarning):
+    """A calibration target is met only approximately (the message gives the size of the miss)."""

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["check_random_state", "child_seed", "child_generator", "root_entropy", "stage_key"]
+__all__ = ["check_random_state", "child_generator", "child_seed", "root_entropy", "stage_key"]
 
 SeedLike = int | np.random.Generator | np.random.SeedSequence | None
 

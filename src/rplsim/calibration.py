@@ -1,0 +1,199 @@
+"""How close does a scenario come to the paper? One row a target.
+
+``calibrate`` simulates ``replicates`` cohorts of the paper's size and, for every target,
+compares the paper's single value with the distribution of the same statistic over simulated
+cohorts. Because women are drawn independently, ``R`` cohorts of size ``n`` are one cohort of
+``R·n`` cut into ``R`` consecutive pieces.
+
+Tolerance (stated in every table): the paper is *one* cohort of its size, so a model that is
+right puts the paper's value inside the sampling distribution of a cohort of that size. For
+means, SDs and shares the tolerance is the 99% prediction half-width
+``z_0.995 · sd_rep · sqrt(1 + 1/R)``, with ``sd_rep`` the SD of the statistic over replicates;
+``mc_se = sd_rep / sqrt(R)`` is the Monte-Carlo error of the ``simulated`` column. For extremes
+(min, max) and F statistics, whose distributions are skewed, ``within`` asks whether the paper's
+value lies in the central 99% of the replicates (empirical quantiles) and ``tolerance`` is
+that interval's half-width. A correct model therefore misses about 1% of the targets by chance.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import paper
+from .cohort import generate_cohort
+from .rng import SeedLike
+from .scenario import STRATA, Scenario
+
+__all__ = ["CALIBRATION_COLUMNS", "calibrate", "register_targets"]
+
+CALIBRATION_COLUMNS = ("target", "source", "paper", "simulated", "mc_se", "tolerance", "within",
+                       "followed")
+Z99 = float(stats.norm.ppf(0.995))
+
+# Extra target groups (outcome model, timeline) register here: f(scenario, cohort_frame,
+# replicate_index, replicates, seed) -> list of rows.
+_TARGET_GROUPS: list[Callable[..., list[dict]]] = []
+
+
+def register_targets(fn: Callable[..., list[dict]]) -> Callable[..., list[dict]]:
+    """Add a group of calibration targets computed on the same replicate cohorts."""
+    if fn not in _TARGET_GROUPS:
+        _TARGET_GROUPS.append(fn)
+    return fn
+
+
+def row(target: str, source: str, paper_value: float, values: np.ndarray, *,
+        skewed: bool = False, followed: bool = True) -> dict:
+    """One calibration row from the per-replicate values of a statistic (see module doc)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    r = v.size
+    if r == 0:
+        return {"target": target, "source": source, "paper": paper_value, "simulated": np.nan,
+                "mc_se": np.nan, "tolerance": np.nan, "within": False, "followed": followed}
+    mean = float(v.mean())
+    sd = float(v.std(ddof=1)) if r > 1 else 0.0
+    if skewed:
+        lo, hi = np.quantile(v, [0.005, 0.995])
+        within = bool(lo <= paper_value <= hi)
+        tol = float(hi - lo) / 2
+    else:
+        tol = Z99 * sd * math.sqrt(1 + 1 / r)
+        within = bool(abs(paper_value - mean) <= tol + 1e-12)
+    return {"target": target, "source": source, "paper": float(paper_value), "simulated": mean,
+            "mc_se": sd / math.sqrt(r), "tolerance": tol, "within": within,
+            "followed": followed}
+
+
+def _anova_f(values: np.ndarray, groups: np.ndarray, reps: np.ndarray, n_rep: int) -> np.ndarray:
+    """One-way ANOVA F across the four strata, for each replicate at once."""
+    k = 4
+    key = reps * k + groups
+    cnt = np.bincount(key, minlength=n_rep * k).reshape(n_rep, k).astype(float)
+    s1 = np.bincount(key, weights=values, minlength=n_rep * k).reshape(n_rep, k)
+    s2 = np.bincount(key, weights=values**2, minlength=n_rep * k).reshape(n_rep, k)
+    n = cnt.sum(axis=1)
+    grand = s1.sum(axis=1) / n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = s1 / cnt
+        ss_between = np.nansum(cnt * (means - grand[:, None]) ** 2, axis=1)
+        ss_within = (s2 - s1**2 / np.where(cnt > 0, cnt, 1)).sum(axis=1)
+        return (ss_between / (k - 1)) / (ss_within / (n - k))
+
+
+def cohort_targets(scenario: Scenario, df: pd.DataFrame, reps: np.ndarray, n_rep: int) -> list:
+    """Targets of Table 1, Figure 2, Figure 6A and the strata sizes."""
+    rows: list[dict] = []
+    strat = df["stratum"].cat.codes.to_numpy()
+    key = reps * 4 + strat
+    counts = np.bincount(key, minlength=n_rep * 4).reshape(n_rep, 4)
+    n = scenario.cohort.n
+    scale = 466 / n
+    for j, s in enumerate(STRATA):
+        rows.append(row(f"n {s}", "Table 1", paper.STRATA_N[s], counts[:, j] * scale))
+    known = counts[:, 0] + counts[:, 1]
+    idio = counts[:, 2] + counts[:, 3]
+    rows.append(row("n known etiology", "Table 1, section 3.1", 215, known * scale))
+    rows.append(row("n idiopathic", "Table 1, section 3.1", 251, idio * scale))
+    rows.append(row("n known etiology (abstract/2.1 reading)", "Abstract, section 2.1 "
+                    "(conflict, not followed)", 251, known * scale, followed=False))
+    rows.append(row("n idiopathic (abstract/2.1 reading)", "Abstract, section 2.1 "
+                    "(conflict, not followed)", 215, idio * scale, followed=False))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rows.append(row("abnormal prevalence, known", "Section 3.2",
+                        paper.ABNORMAL_PREVALENCE["known"], counts[:, 1] / known))
+        rows.append(row("abnormal prevalence, idiopathic", "Section 3.2",
+                        paper.ABNORMAL_PREVALENCE["idiopathic"], counts[:, 3] / idio))
+
+    for var, cells in paper.TABLE1.items():
+        x = df[var].to_numpy(dtype=float)
+        g = pd.DataFrame({"k": key, "x": x}).groupby("k")["x"]
+        agg = g.agg(["mean", "std", "min", "max"]).reindex(range(n_rep * 4))
+        for j, s in enumerate(STRATA):
+            sub = agg.iloc[j::4]
+            for stat_i, stat in enumerate(("mean", "SD", "min", "max")):
+                col = ("mean", "std", "min", "max")[stat_i]
+                rows.append(row(f"{var} {stat} {s}", f"Table 1, {s}", cells[s][stat_i],
+                                sub[col].to_numpy(), skewed=stat in ("min", "max")))
+        f_val, p_val = paper.ANOVA_F[var]
+        f_sim = _anova_f(x, strat, reps, n_rep)
+        rows.append(row(f"{var} ANOVA F", "Table 1" + (f" (p = {p_val})" if p_val else ""),
+                        f_val, f_sim, skewed=True))
+
+    etio = (strat >= 2).astype(int)
+    ekey = reps * 2 + etio
+    e_n = np.bincount(ekey, minlength=n_rep * 2).reshape(n_rep, 2)
+    nk_alone = (df["immune_profile"] == "NK").to_numpy()
+    nk_any = df["nk_high"].to_numpy()
+    cyto_any = df["nk_cytotoxicity_high"].to_numpy()
+    th_any = df["th1_th2_high"].to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for e, name in enumerate(("known", "idiopathic")):
+            share = np.bincount(ekey, weights=nk_alone, minlength=n_rep * 2).reshape(n_rep, 2)
+            rows.append(row(f"high NK alone, {name}", "Section 3.2, Figure 2",
+                            paper.NK_ALONE_SHARE[name], share[:, e] / e_n[:, e]))
+            anyk = np.bincount(ekey, weights=nk_any, minlength=n_rep * 2).reshape(n_rep, 2)
+            rows.append(row(f"high NK (any profile), {name} (other reading)",
+                            "Section 3.2 (not followed: read as NK alone)",
+                            paper.NK_ALONE_SHARE[name], anyk[:, e] / e_n[:, e], followed=False))
+            c = np.bincount(ekey, weights=cyto_any, minlength=n_rep * 2).reshape(n_rep, 2)
+            t = np.bincount(ekey, weights=th_any, minlength=n_rep * 2).reshape(n_rep, 2)
+            order = (anyk[:, e] >= c[:, e]) & (c[:, e] >= t[:, e])
+            rows.append(row(f"order NK >= cytotoxicity >= Th1/Th2, {name} (share of cohorts)",
+                            "Section 3.2, Figure 2", 1.0, order.astype(float), skewed=True))
+        idio_both = ((strat >= 2) & cyto_any & th_any)
+        both = np.bincount(reps, weights=idio_both, minlength=n_rep)
+        rows.append(row("idiopathic with high cytotoxicity and high Th1/Th2", "Section 3.3",
+                        0.0, both, skewed=True))
+        misc = df["previous_miscarriages"].to_numpy()
+        for band, mask in (("2-3", misc <= 3), (">=4", misc >= 4)):
+            sel = (strat <= 1) & mask
+            den = np.bincount(reps, weights=sel, minlength=n_rep)
+            num = np.bincount(reps, weights=sel & th_any, minlength=n_rep)
+            rows.append(row(f"high Th1/Th2, known, {band} losses", "Section 3.7, Figure 6A",
+                            paper.TH1_TH2_KNOWN[band], num / den))
+    return rows
+
+
+def calibrate(scenario: Scenario, replicates: int = 200, seed: SeedLike = None) -> pd.DataFrame:
+    """Compare a scenario with every target of the paper.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Usually ``scenarios/paper.toml``.
+    replicates : int
+        Number of simulated cohorts of the scenario's size (``cohort.n``).
+    seed : int, Generator or None
+        Root seed; ``None`` uses the scenario's.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``target, source, paper, simulated, mc_se, tolerance, within, followed``: the
+        paper's value, the mean over replicates, its Monte-Carlo SE, the tolerance (module
+        doc) and whether the paper's value is within it. ``followed`` is False on rows that show
+        the reading of a paper conflict rplsim does *not* follow (a miss there is expected).
+
+    Examples
+    --------
+    >>> tab = calibrate(load_scenario("scenarios/paper.toml"), replicates=50)  # doctest: +SKIP
+    >>> tab[~tab.within & tab.followed]  # doctest: +SKIP
+    """
+    if isinstance(replicates, bool) or not isinstance(replicates, (int, np.integer)) \
+            or replicates < 2:
+        from .exceptions import ScenarioError
+        raise ScenarioError(f"replicates == {replicates!r}, must be an integer >= 2.")
+    n = scenario.cohort.n
+    seed = scenario.seed if seed is None else seed
+    df = generate_cohort(scenario, n=n * int(replicates), seed=seed)
+    reps = np.repeat(np.arange(replicates), n)
+    rows = cohort_targets(scenario, df, reps, int(replicates))
+    for group in _TARGET_GROUPS:
+        rows.extend(group(scenario, df, reps, int(replicates), seed))
+    return pd.DataFrame(rows, columns=list(CALIBRATION_COLUMNS))

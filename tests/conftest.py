@@ -1,0 +1,34 @@
+"""Shared fixtures and the hypothesis profiles (selected with HYPOTHESIS_PROFILE)."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from rplsim import CalibrationWarning, load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+
+# "ci" (the default, and what CI runs): derandomised and bounded, so every run is the same run;
+# "dev": random examples; "thorough": 500 examples, for local use before a release.
+settings.register_profile("ci", derandomize=True, max_examples=40, deadline=None,
+                          database=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=30, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", max_examples=500, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+warnings.simplefilter("ignore", CalibrationWarning)
+
+
+@pytest.fixture(scope="session")
+def paper():
+    """The shipped default scenario."""
+    return load_scenario(SCENARIOS / "paper.toml")

@@ -1,0 +1,122 @@
+"""The cohort generator: invariants (hypothesis), regression and reproducibility."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rplsim import COLUMNS, ScenarioError, generate_cohort
+from rplsim.cohort import BLOCK
+
+GOLDEN = Path(__file__).parent / "data" / "cohort_seed2025_n12.csv"
+
+sizes = st.integers(min_value=1, max_value=2 * BLOCK + 7)
+seeds = st.integers(min_value=0, max_value=2**32)
+
+
+def _check_invariants(df: pd.DataFrame, sc) -> None:
+    imm = sc.cohort.immune
+    assert list(df.columns) == list(COLUMNS)
+    assert df.patient_id.tolist() == list(range(len(df)))
+    for var in ("age", "bmi", "previous_miscarriages", "parity"):
+        table = getattr(sc.cohort, var)
+        for s in ("KN", "KA", "IN", "IA"):
+            x = df.loc[df.stratum == s, var]
+            m = getattr(table, s)
+            assert (x >= m.min).all() and (x <= m.max).all(), (var, s)
+    assert (df.previous_miscarriages >= 2).all()
+    assert np.allclose(df.weight_kg, df.bmi * df.height_m**2)
+    # flags are the paper's cut-offs applied to the continuous values (Section 2.1)
+    assert (df.nk_high == (df.nk_percent > imm.nk_cutoff)).all()
+    assert (df.th1_th2_high == (df.th1_th2_ratio > imm.th1_th2_cutoff)).all()
+    above = np.column_stack([df.nk_cytotoxicity_50 > imm.cytotoxicity_50_cutoff,
+                             df.nk_cytotoxicity_25 > imm.cytotoxicity_25_cutoff,
+                             df.nk_cytotoxicity_12_5 > imm.cytotoxicity_12_5_cutoff])
+    assert imm.cytotoxicity_rule == "any"
+    assert (df.nk_cytotoxicity_high == above.any(axis=1)).all()
+    any_flag = df.nk_high | df.nk_cytotoxicity_high | df.th1_th2_high
+    assert ((df.immunity == "abnormal") == any_flag).all()
+    assert ((df.immune_profile == "none") == ~any_flag).all()
+    # stratum = etiology (K/I) x immunity (N/A)
+    expected = (df.etiology.astype(str).str[0].str.upper()
+                + df.immunity.astype(str).str[0].str.upper())
+    assert (expected == df.stratum.astype(str)).all()
+    idio = df.etiology == "idiopathic"
+    assert not (idio & df.nk_cytotoxicity_high & df.th1_th2_high).any()  # Section 3.3
+    assert ((df.known_cause == "none") == idio).all()
+    assert set(df.conception.unique()) <= {"natural", "ivf"}
+
+
+@given(n=sizes, seed=seeds)
+def test_invariants_hold_for_any_n_and_seed(paper, n, seed):
+    df = generate_cohort(paper, n=n, seed=seed)
+    assert len(df) == n
+    _check_invariants(df, paper)
+
+
+@given(k=st.integers(1, 600), extra=st.integers(0, BLOCK + 100), seed=seeds)
+def test_first_k_women_do_not_depend_on_n(paper, k, extra, seed):
+    small = generate_cohort(paper, n=k, seed=seed)
+    big = generate_cohort(paper, n=k + extra, seed=seed)
+    pd.testing.assert_frame_equal(small, big.iloc[:k])
+
+
+def test_same_seed_same_frame_different_seed_different(paper):
+    a = generate_cohort(paper, n=500, seed=11)
+    pd.testing.assert_frame_equal(a, generate_cohort(paper, n=500, seed=11))
+    b = generate_cohort(paper, n=500, seed=12)
+    assert not a.age.equals(b.age)
+    # the scenario's own seed is the default
+    pd.testing.assert_frame_equal(generate_cohort(paper), generate_cohort(paper,
+                                                                          seed=paper.seed))
+
+
+def test_fixed_seed_regression(paper):
+    """Golden rows written by rplsim 0.1.0 (regenerate only on a deliberate model change:
+    ``generate_cohort(load_scenario('scenarios/paper.toml'), n=12, seed=2025).to_csv(...)``)."""
+    df = generate_cohort(paper, n=12, seed=2025)
+    golden = pd.read_csv(GOLDEN)
+    for col in golden.columns:
+        if golden[col].dtype.kind == "f":
+            np.testing.assert_allclose(df[col].to_numpy(float), golden[col], rtol=1e-9)
+        else:
+            assert df[col].astype(str).tolist() == golden[col].astype(str).tolist(), col
+
+
+@pytest.mark.parametrize("n", [0, -1, 2.5, True, "10"])
+def test_bad_n_raises(paper, n):
+    with pytest.raises(ScenarioError, match="n =="):
+        generate_cohort(paper, n=n)
+
+
+@pytest.mark.slow
+def test_large_cohort_matches_table1_within_mc_error(paper):
+    """200,000 women: every Table 1 mean and SD and every stratum share within 4 Monte-Carlo
+    standard errors of the *model's* exact values (the solved distributions hit Table 1
+    exactly, see test_distributions). SE of a mean = sd/sqrt(n_s); SE of an SD ≈
+    sd·sqrt((kurtosis - 1) / (4 n_s)), taken with the sample kurtosis; SE of a share =
+    sqrt(p(1-p)/n). About 70 comparisons at 4 SE: false-failure rate < 70 × 6.3e-5 ≈ 0.5%."""
+    from rplsim.distributions import discrete_maxent
+
+    n = 200_000
+    df = generate_cohort(paper, n=n, seed=314159)
+    shares = df.stratum.value_counts(normalize=True)
+    for s in ("KN", "KA", "IN", "IA"):
+        p = getattr(paper.cohort.strata, s)
+        assert abs(shares[s] - p) <= 4 * np.sqrt(p * (1 - p) / n), s
+        for var in ("age", "bmi", "previous_miscarriages", "parity"):
+            m = getattr(getattr(paper.cohort, var), s)
+            x = df.loc[df.stratum == s, var].to_numpy(float)
+            mean, sd = m.mean, m.sd
+            if var == "parity" and m.max - m.min == 1:
+                sd = discrete_maxent(m.mean, m.sd, int(m.min), int(m.max)).sd()
+            se_mean = sd / np.sqrt(x.size)
+            kurt = np.mean((x - x.mean()) ** 4) / x.var() ** 2
+            se_sd = sd * np.sqrt((kurt - 1) / (4 * x.size))
+            assert abs(x.mean() - mean) <= 4 * se_mean, (var, s, x.mean(), mean)
+            assert abs(x.std(ddof=1) - sd) <= 4 * se_sd, (var, s, x.std(ddof=1), sd)

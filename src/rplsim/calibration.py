@@ -197,3 +197,140 @@ def calibrate(scenario: Scenario, replicates: int = 200, seed: SeedLike = None) 
     for group in _TARGET_GROUPS:
         rows.extend(group(scenario, df, reps, int(replicates), seed))
     return pd.DataFrame(rows, columns=list(CALIBRATION_COLUMNS))
+
+
+def _per_rep(reps: np.ndarray, mask: np.ndarray, n_rep: int, weights: np.ndarray | None = None
+             ) -> np.ndarray:
+    w = mask.astype(float) if weights is None else np.where(mask, weights, 0.0)
+    return np.bincount(reps, weights=w, minlength=n_rep)
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+
+
+def _grouped_stat(values: np.ndarray, reps: np.ndarray, mask: np.ndarray, n_rep: int,
+                  how: str) -> np.ndarray:
+    s = pd.Series(values[mask]).groupby(reps[mask]).agg(how)
+    return s.reindex(range(n_rep)).to_numpy(float)
+
+
+def _fitted_odds_ratios(df: pd.DataFrame, reps: np.ndarray, mask: np.ndarray,
+                        n_rep: int) -> dict[str, np.ndarray]:
+    """Refit Table 2's logistic model (age, BMI, losses) on each replicate's analysed women."""
+    from .analysis import logistic_wald_batched
+
+    sel = np.flatnonzero(mask)
+    r = reps[sel]
+    counts = np.bincount(r, minlength=n_rep)
+    width = int(counts.max()) if counts.size else 0
+    pos = np.arange(sel.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    cols = ["age", "bmi", "previous_miscarriages"]
+    X = np.zeros((n_rep, width, 4))
+    y = np.zeros((n_rep, width))
+    miss = np.ones((n_rep, width), bool)
+    X[r, pos, 0] = 1.0
+    X[r, pos, 1:] = df[cols].to_numpy(float)[sel]
+    y[r, pos] = df["_live"].to_numpy(float)[sel]
+    miss[r, pos] = False
+    out = {}
+    for j, c in enumerate(cols, start=1):
+        beta, _, ok = logistic_wald_batched(X, y, treat_col=j, mask=miss)
+        out[c] = np.where(ok, np.exp(beta), np.nan)
+    return out
+
+
+@register_targets
+def outcome_targets(scenario: Scenario, df: pd.DataFrame, reps: np.ndarray, n_rep: int,
+                    seed: SeedLike) -> list[dict]:
+    """Table 2, Table 3, section 3.3-3.9 and Table 1's IVIG dose, on the analysed set."""
+    from .timeline import simulate_twin
+
+    out = simulate_twin(df, scenario, seed)
+    live = (out["outcome"] == "live_birth").to_numpy()
+    analysed = out["analysed"].to_numpy()
+    strat = df["stratum"].cat.codes.to_numpy()
+    rows: list[dict] = []
+    n_an = {s: _per_rep(reps, analysed & (strat == j), n_rep) for j, s in enumerate(STRATA)}
+    lb = {s: _per_rep(reps, analysed & live & (strat == j), n_rep) for j, s in enumerate(STRATA)}
+    for s in STRATA:
+        n_p, misc_p, kar_p, eup_p, fail_num, fail_den = paper.OUTCOMES[s]
+        rows.append(row(f"live-birth rate {s}", f"Table 3, {s}: {n_p - misc_p}/{n_p}",
+                        (n_p - misc_p) / n_p, _ratio(lb[s], n_an[s])))
+    ab = (strat == 1) | (strat == 3)
+    n_ab, lb_ab = _per_rep(reps, analysed & ab, n_rep), _per_rep(reps, analysed & ab & live, n_rep)
+    n_no, lb_no = _per_rep(reps, analysed & ~ab, n_rep), _per_rep(reps, analysed & ~ab & live,
+                                                                  n_rep)
+    rows.append(row("live-birth rate, abnormal (IVIG)", "Table 3: 159/197", 159 / 197,
+                    _ratio(lb_ab, n_ab)))
+    rows.append(row("live-birth rate, abnormal (IVIG), text reading",
+                    "Section 3.3, abstract: 163/197 (conflict, not followed)",
+                    paper.LBR_ABNORMAL_TEXT[0] / paper.LBR_ABNORMAL_TEXT[1], _ratio(lb_ab, n_ab),
+                    followed=False))
+    rows.append(row("live-birth rate, normal immunity", "Section 3.3: 217/269",
+                    paper.LBR_NORMAL[0] / paper.LBR_NORMAL[1], _ratio(lb_no, n_no)))
+    from .analysis import z_test_counts
+
+    _, p_chi = z_test_counts(lb_ab, np.maximum(n_ab, 1), lb_no, np.maximum(n_no, 1))
+    rows.append(row("chi-square p, abnormal vs normal LBR", "Section 3.3 (p = 0.569)",
+                    paper.LBR_CHI2_P, p_chi, skewed=True))
+
+    misc = df["previous_miscarriages"].to_numpy()
+    four = misc >= 4
+    for name, sel in (("all", np.ones_like(four)), ("known", strat <= 1),
+                      ("idiopathic", strat >= 2)):
+        m = analysed & four & sel
+        rows.append(row(f"live-birth rate, >= 4 losses, {name}", "Section 4, Figure 4",
+                        paper.LBR_4PLUS[name],
+                        _ratio(_per_rep(reps, m & live, n_rep), _per_rep(reps, m, n_rep))))
+    prof = df["immune_profile"].astype(str).to_numpy()
+    for pname, target in paper.PROFILE_LBR_IA.items():
+        m = analysed & (strat == 3) & (prof == pname)
+        rows.append(row(f"live-birth rate, IA profile {pname}", "Section 3.3, Figure 3B", target,
+                        _ratio(_per_rep(reps, m & live, n_rep), _per_rep(reps, m, n_rep))))
+
+    loss = analysed & ~live
+    kar = out["karyotyped"].to_numpy()
+    eup = out["euploid"].to_numpy()
+    for j, s in enumerate(STRATA):
+        n_p, misc_p, kar_p, eup_p, fail_num, fail_den = paper.OUTCOMES[s]
+        in_s = strat == j
+        n_loss = _per_rep(reps, loss & in_s, n_rep)
+        rows.append(row(f"miscarriages {s} (per {n_p} analysed)", f"Table 3, {s}", misc_p,
+                        _ratio(n_loss, n_an[s]) * n_p))
+        n_kar = _per_rep(reps, loss & in_s & kar, n_rep)
+        rows.append(row(f"karyotyped share of losses {s}", f"Table 3, {s}: {kar_p}/{misc_p}",
+                        kar_p / misc_p, _ratio(n_kar, n_loss)))
+        n_eup = _per_rep(reps, loss & in_s & eup, n_rep)
+        rows.append(row(f"euploid share of karyotyped {s}", f"Table 3, {s}: {eup_p}/{kar_p}",
+                        eup_p / kar_p, _ratio(n_eup, n_kar)))
+        failure = _ratio(n_eup, n_an[s] - (n_loss - n_kar))
+        rows.append(row(f"treatment failure {s}", f"Table 3, {s}: {eup_p} euploid/{fail_den}",
+                        eup_p / fail_den, failure))
+        if fail_num != eup_p:
+            rows.append(row(f"treatment failure {s}, printed", f"Table 3, {s}: {fail_num}/"
+                            f"{fail_den} (conflict with {eup_p} euploid, not followed)",
+                            fail_num / fail_den, failure, followed=False))
+    all_loss = _per_rep(reps, loss, n_rep)
+    rows.append(row("karyotyped share of all losses", "Section 3.8: 60/90", 60 / 90,
+                    _ratio(_per_rep(reps, loss & kar, n_rep), all_loss)))
+
+    grams = out["ivig_grams"].to_numpy(float)
+    for s, (mean, sd, lo, hi) in paper.IVIG_DOSE.items():
+        m = analysed & (strat == STRATA.index(s))
+        for stat, val, how in (("mean", mean, "mean"), ("SD", sd, "std"), ("min", lo, "min"),
+                               ("max", hi, "max")):
+            rows.append(row(f"total IVIG dose {stat} {s} (g)", f"Table 1, {s}", val,
+                            _grouped_stat(grams, reps, m, n_rep, how),
+                            skewed=stat in ("min", "max")))
+
+    fit_df = df[["age", "bmi", "previous_miscarriages"]].assign(_live=live)
+    for group, sel in (("all", np.ones_like(analysed)), ("known", strat <= 1),
+                       ("idiopathic", strat >= 2)):
+        ors = _fitted_odds_ratios(fit_df, reps, analysed & sel, n_rep)
+        for var, v in ors.items():
+            or_p, lo_p, hi_p, _ = paper.TABLE2[group][var]
+            rows.append(row(f"odds ratio {var}, {group}", f"Table 2, {group} "
+                            f"(95% CI {lo_p}-{hi_p})", or_p, v))
+    return rows

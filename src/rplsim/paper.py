@@ -102,6 +102,11 @@ CONFLICTS: tuple[Conflict, ...] = (
     Conflict("live-birth rate of the IVIG-treated (abnormal) women",
              "text and abstract: 82.7% (163/197); Table 3: 38 losses in 197, i.e. 159/197 = 80.7%",
              "Table 3 (per-stratum counts, 159/197); 163/197 is reported as a miss"),
+    Conflict("treatment-failure numerators in Table 3",
+             "the failure numerators (KN 7, KA 6, IN 11, IA 4) should be the euploid losses, "
+             "but the euploid counts in the same table are 7, 8, 10, 7",
+             "the euploid counts (they follow from the karyotyped and euploid shares); the "
+             "printed failure rates are reported beside, as 'not followed' where they differ"),
     Conflict("signs in Table 2",
              "B and OR disagree in sign in three rows (known BMI, known previous miscarriages, "
              "idiopathic previous miscarriages)",

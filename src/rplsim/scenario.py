@@ -357,8 +357,9 @@ class OutcomeParams:
     stillbirth_rate: float = param(3 / 469, lo=0, hi=0.5, doc="stillbirth (>= 20 weeks)",
                                    source="Section 2.2: 3 of 466 + 3")
     miscarriage_week: WeekRange = param(
-        WeekRange(mean=8.5, sd=2.5, min=5.0, max=19.9),
-        doc="week of a clinical miscarriage",
+        WeekRange(mean=9.0, sd=2.5, min=6.0, max=19.9),
+        doc="week of a clinical miscarriage (after confirmation, so min >= "
+            "protocol.confirmation_week.max)",
         source="ASSUMPTION: ~80% of miscarriages are before 12 weeks (ACOG PB 200, 2018)")
     stillbirth_week: UniformWeeks = param(UniformWeeks(min=20.0, max=36.0), doc="week of a stillbirth",
                                           source="Section 2.2: 20, 22 and 34 weeks")
@@ -539,7 +540,13 @@ class Scenario:
     sensitivity: SensitivityParams | None = param(None, doc="a grid of assumptions")
 
     def _rules(self) -> list[str]:
-        return []
+        out = []
+        if self.outcome.miscarriage_week.min < self.protocol.confirmation_week.max:
+            out.append(f"outcome.miscarriage_week.min == {self.outcome.miscarriage_week.min}, "
+                       f"must be >= protocol.confirmation_week.max "
+                       f"({self.protocol.confirmation_week.max}): a clinical miscarriage comes "
+                       "after confirmation (earlier losses are chemical pregnancies).")
+        return out
 
     @property
     def name(self) -> str:

@@ -216,10 +216,11 @@ def _cytotoxicity_given_flag(g: np.random.Generator, params: CohortParams, high:
         "the cut-offs.")
 
 
-def _block(params: CohortParams, model: CohortModel, g: np.random.Generator) -> dict:
+def _block(params: CohortParams, model: CohortModel, g: np.random.Generator,
+           strata_cdf: np.ndarray) -> dict:
     n = BLOCK
     u = g.random((n, 9))
-    stratum = np.searchsorted(model.strata_cdf, u[:, 0], side="right").clip(0, 3)
+    stratum = np.searchsorted(strata_cdf, u[:, 0], side="right").clip(0, 3)
     p = model.age[stratum]
     age = sample_truncnorm(u[:, 1], p[:, 0], p[:, 1], p[:, 2], p[:, 3])
     p = model.bmi[stratum]
@@ -260,7 +261,8 @@ def _categorical(codes: np.ndarray, categories: tuple[str, ...]) -> pd.Categoric
 
 
 def generate_cohort(scenario: Scenario | CohortParams, n: int | None = None,
-                    seed: SeedLike = None) -> pd.DataFrame:
+                    seed: SeedLike = None, *, strata: tuple[str, ...] | None = None
+                    ) -> pd.DataFrame:
     """Generate a synthetic RPL cohort, one row a woman.
 
     Parameters
@@ -272,6 +274,10 @@ def generate_cohort(scenario: Scenario | CohortParams, n: int | None = None,
     seed : int, Generator, SeedSequence or None
         Root seed; ``None`` means the scenario's seed (a ``CohortParams`` has none: fresh
         entropy). The first ``k`` rows do not depend on ``n``.
+    strata : tuple of str, optional
+        Draw only women of these strata (e.g. ``("KA", "IA")`` for a trial in abnormal
+        immunity): exactly the cohort's distribution conditioned on the stratum, since every
+        other draw is made given the stratum. ``None``: all strata in the scenario's shares.
 
     Returns
     -------
@@ -308,8 +314,20 @@ def generate_cohort(scenario: Scenario | CohortParams, n: int | None = None,
         seed = scenario.seed
     entropy = root_entropy(seed)
     model = cohort_model(params)
+    strata_cdf = model.strata_cdf
+    if strata is not None:
+        bad = [s for s in strata if s not in STRATA]
+        if bad or not strata:
+            raise ScenarioError(f"strata == {strata!r}, must be a non-empty subset of {STRATA}.")
+        shares = np.diff(np.concatenate([[0.0], model.strata_cdf]))
+        shares = np.where([s in strata for s in STRATA], shares, 0.0)
+        if shares.sum() <= 0:
+            raise ScenarioError(f"strata == {strata!r}: these strata have share 0 in the scenario.")
+        strata_cdf = np.cumsum(shares / shares.sum())
+        strata_cdf[-1] = 1.0
     n_blocks = -(-n // BLOCK)
-    parts = [_block(params, model, child_generator(entropy, "cohort", b)) for b in range(n_blocks)]
+    parts = [_block(params, model, child_generator(entropy, "cohort", b), strata_cdf)
+             for b in range(n_blocks)]
     d = {k: np.concatenate([p[k] for p in parts])[:n] for k in parts[0]}
     return _frame(d, params)
 

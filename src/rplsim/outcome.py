@@ -310,18 +310,22 @@ def sample_fates(outcome: OutcomeParams, p_live: np.ndarray, stratum: np.ndarray
     # Rescale the same uniform for the live-birth draw so the three choices use one number.
     g = (f - pc - (1 - pc) * ps) / ((1 - pc) * (1 - ps))
     live = ~chem & ~still & (g < p_live)
-    fate = np.where(chem, 3, np.where(still, 2, np.where(live, 0, 1)))
+    fate = np.ones(f.size, dtype=np.int64)
+    fate[live] = 0
+    fate[still] = 2
+    fate[chem] = 3
     wk = u[:, 1]
-    week = np.where(
-        fate == 0, _weeks(wk, outcome.live_birth_week),
-        np.where(fate == 1, _weeks(wk, outcome.miscarriage_week),
-                 np.where(fate == 2,
-                          outcome.stillbirth_week.min
-                          + wk * (outcome.stillbirth_week.max - outcome.stillbirth_week.min),
-                          outcome.chemical_week.min
-                          + wk * (outcome.chemical_week.max - outcome.chemical_week.min))))
+    miscarriage = fate == 1
+    # Each week distribution only for the rows that end that way (elementwise, so the values
+    # are those of evaluating it for everyone).
+    week = np.empty(f.size)
+    week[live] = _weeks(wk[live], outcome.live_birth_week)
+    week[miscarriage] = _weeks(wk[miscarriage], outcome.miscarriage_week)
+    sb, cw = outcome.stillbirth_week, outcome.chemical_week
+    week[still] = sb.min + wk[still] * (sb.max - sb.min)
+    week[chem] = cw.min + wk[chem] * (cw.max - cw.min)
     k_share = np.array([getattr(outcome.karyotype_share, s) for s in STRATA])[stratum]
     e_share = np.array([getattr(outcome.euploid_share, s) for s in STRATA])[stratum]
-    karyo = (fate == 1) & (u[:, 3] < k_share)
+    karyo = miscarriage & (u[:, 3] < k_share)
     euploid = karyo & (u[:, 4] < e_share)
     return {"fate": fate, "week": week, "karyotyped": karyo, "euploid": euploid}

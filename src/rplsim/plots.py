@@ -356,7 +356,8 @@ def ivig_dose_histogram(
                      "immunity", fontsize=FONT)
         ax.set_xlabel("IVIG per pregnancy (g)", fontsize=FONT)
         ax.set_ylabel("women (count)", fontsize=FONT)
-        ax.legend(fontsize=SMALL, loc="upper right")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=SMALL, loc="upper right")
         ax.tick_params(labelsize=SMALL)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     fig.suptitle("IVIG dose per pregnancy: simulated vs paper (Table 1)", fontsize=FONT + 1)

@@ -12,9 +12,9 @@ import hashlib
 import json
 import os
 import platform
+import secrets
 import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import metadata
@@ -103,16 +103,19 @@ def results_folder(final: str | Path, *, force: bool = False,
     final = Path(final)
     if final.exists() and not force:
         raise ResultsExistError(f"{final}: exists; use --force to replace it or --out DIR.")
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=final.parent))
-    folder = ResultsFolder(tmp, final)
-    folder.manifest = {
+    head = {
         "rplsim_manifest": 1,
         "started": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "command_line": sys.argv,
         "versions": library_versions(),
         **(manifest or {}),
     }
+    final.parent.mkdir(parents=True, exist_ok=True)
+    # not tempfile.mkdtemp: its folder is private (0700) and the rename would keep that mode
+    tmp = final.parent / f".tmp-{final.name}-{os.getpid()}-{secrets.token_hex(4)}"
+    tmp.mkdir()
+    folder = ResultsFolder(tmp, final)
+    folder.manifest = head
     try:
         yield folder
         folder.manifest["finished"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")

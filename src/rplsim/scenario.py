@@ -439,8 +439,8 @@ class TrialParams:
     """``[trial]``: a prospective randomised IVIG trial."""
 
     population: str = param("abnormal", choices=("abnormal", "idiopathic-abnormal",
-                                                 "known-abnormal", "all"),
-                            doc="eligible women")
+                                                 "known-abnormal", "idiopathic", "all"),
+                            doc="eligible women (strata: abnormal = KA + IA, idiopathic = IN + IA)")
     min_previous_miscarriages: int = param(2, lo=2, hi=20, doc="eligible from this many losses")
     control_lbr: float = param(lo=0, hi=1, lo_open=True, hi_open=True,
                                doc="live-birth rate of eligible women on placebo",
@@ -457,8 +457,9 @@ class TrialParams:
     alpha: float = param(0.05, lo=0, lo_open=True, hi=0.5)
     power: float = param(0.80, lo=0.5, lo_open=True, hi=1, hi_open=True)
     allocation_ratio: float = param(1.0, lo=0.1, hi=10, doc="n_treatment / n_control")
-    block_size: int = param(0, lo=0, hi=1000,
-                            doc="permuted-block size for randomisation; 0 = simple randomisation")
+    block_size: int = param(4, lo=0, hi=1000,
+                            doc="permuted-block size for randomisation; 0 = simple randomisation",
+                            source="ASSUMPTION: permuted blocks of 4, the usual choice")
     dropout: float = param(0.10, lo=0, hi=0.9, doc="share randomised but without outcome",
                            source="ASSUMPTION: the paper lost 290/987 to follow-up "
                                   "retrospectively; a prospective trial does better")

@@ -282,8 +282,14 @@ def to_dict(obj: Any) -> Any:
     """The TOML-ready dict of a schema dataclass (``None`` fields left out)."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         out = {}
+        hints = _hints(type(obj))
         for f in dataclasses.fields(obj):
             v = getattr(obj, f.name)
+            # Defaults built in code may hold ints in float fields (nk=33) where a file gives
+            # 33.0: write one form, so equal scenarios have equal digests.
+            if (_unwrap_optional(hints[f.name])[0] is float and isinstance(v, int)
+                    and not isinstance(v, bool)):
+                v = float(v)
             if v is not None:
                 out[f.name] = to_dict(v)
         return out

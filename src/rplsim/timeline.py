@@ -17,6 +17,7 @@ Gestational weeks count from the last menstrual period; conception is at week 2.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -75,21 +76,57 @@ class TimelineResult:
 
 def patient_uniforms(seed: SeedLike, patient_ids: np.ndarray, stage: str = "timeline",
                      k: int = N_UNIFORMS) -> np.ndarray:
-    """Each woman's own row of ``k`` uniforms, keyed by her id (see the module doc)."""
-    ids = np.asarray(patient_ids, dtype=np.int64)
+    """Each woman's own row of ``k`` uniforms, keyed by her id (see the module doc).
+
+    Parameters
+    ----------
+    seed : int, Generator or None
+        Root seed.
+    patient_ids : array of int
+        Non-negative ids, in any order (repeats allowed).
+    stage : str
+        Name of the stream; another name gives independent rows.
+    k : int
+        Uniforms per woman. Row ``i`` of block ``b`` is the ``i``-th row of
+        ``random((BLOCK, k))`` on stream ``(stage, b)``, so ``k`` is part of the layout.
+
+    Returns
+    -------
+    ndarray, shape (len(patient_ids), k)
+        Column-major (each column contiguous), since callers read it column by column.
+    """
+    ids = np.asarray(patient_ids, dtype=np.int64).ravel()
     entropy = root_entropy(seed)
-    out = np.empty((ids.size, k))
-    blocks = ids // BLOCK
-    for b in np.unique(blocks):
-        rows = child_generator(entropy, stage, int(b)).random((BLOCK, k))
-        sel = blocks == b
-        out[sel] = rows[ids[sel] - b * BLOCK]
+    out = np.empty((ids.size, k), order="F")
+    if ids.size == 0:
+        return out
+    # Group the women by block once (sorting only if needed) rather than scanning every id
+    # for every block.
+    order = None if np.all(ids[1:] >= ids[:-1]) else np.argsort(ids, kind="stable")
+    sids = ids if order is None else ids[order]
+    blocks = sids // BLOCK
+    starts = np.flatnonzero(np.concatenate([[True], blocks[1:] != blocks[:-1]]))
+    ends = np.append(starts[1:], ids.size)
+    for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
+        b = int(blocks[lo])
+        rows = child_generator(entropy, stage, b).random((BLOCK, k))
+        local = sids[lo:hi] - b * BLOCK
+        first, last = int(local[0]), int(local[-1])
+        src = rows[first:last + 1] if last - first == hi - lo - 1 else rows[local]
+        if order is None:
+            out[lo:hi] = src
+        else:
+            out[order[lo:hi]] = src
     return out
 
 
 def _plan(cohort: pd.DataFrame, scenario: Scenario, u: np.ndarray,
           treated: np.ndarray | None = None, shift: float | np.ndarray = 0.0) -> dict:
-    """Everything about each woman that does not depend on the clinic, vectorised."""
+    """Everything about each woman that does not depend on the clinic, vectorised.
+
+    Infusion intervals are not expanded here (only IVIG women need them): see
+    :func:`_intervals`.
+    """
     out_p, prot = scenario.outcome, scenario.protocol
     stratum = cohort["stratum"].cat.codes.to_numpy()
     abnormal = (stratum == 1) | (stratum == 3)
@@ -105,31 +142,59 @@ def _plan(cohort: pd.DataFrame, scenario: Scenario, u: np.ndarray,
     conf = c.min + u[:, _U_CONF] * (c.max - c.min)
     d = prot.first_dose_delay
     # IVF: retrieval day (conception) or transfer 3-5 days later, by the woman's own uniform.
-    ivf_day = np.where(u[:, _U_IVFDAY] < 0.5, prot.ivf_first_dose_week,
-                       prot.ivf_first_dose_week + (3 + 2 * (u[:, _U_IVFDAY] >= 0.75)) / 7)
+    u_ivf = u[:, _U_IVFDAY]
+    transfer_days = 3 + 2 * (u_ivf >= 0.75)
+    ivf_day = np.where(u_ivf < 0.5, prot.ivf_first_dose_week,
+                       prot.ivf_first_dose_week + transfer_days / 7)
     first = np.where(ivf, ivf_day, conf + d.min + u[:, _U_DELAY] * (d.max - d.min))
-    iv = prot.ivig_interval
-    intervals = iv.min + u[:, _U_INTERVALS] * (iv.max - iv.min)
+    fate = fates["fate"]
+    # A natural conception is treated from confirmation on; a chemical pregnancy ends before
+    # it, so it gets no infusion (an IVF cycle may: its first dose precedes any test).
+    first = np.where(~ivf & (fate == 3), np.inf, first)
     dose = prot.ivig_dose_g_per_kg * cohort["weight_kg"].to_numpy(float)
     if prot.dose_rounding_g > 0:
         dose = np.ceil(dose / prot.dose_rounding_g - 1e-9) * prot.dose_rounding_g
-    rate = scenario.clinic.accrual_per_year / WEEKS_PER_YEAR
-    arrival = np.cumsum(-np.log1p(-u[:, _U_ARRIVAL]) / rate)
-    fate = fates["fate"]
     # "analysed" = the paper's denominator: live births + miscarriages of adherent women.
     analysed = ((fate == 0) | (fate == 1)) & (adherent | ~indicated)
     return {"stratum": stratum, "on_ivig": on_ivig, "adherent": adherent | ~indicated,
-            "ivf": ivf, "conf": conf, "first": first, "intervals": intervals, "dose": dose,
-            "arrival": arrival, "analysed": analysed, **fates}
+            "ivf": ivf, "transfer_days": transfer_days, "conf": conf, "first": first,
+            "dose": dose, "analysed": analysed, "u": u, **fates}
 
 
-def _schedule(plan: dict, last_week: float) -> tuple[np.ndarray, np.ndarray]:
-    """Infusion weeks without waiting: (times (n, m), given (n, m) bool). The twin's rule."""
-    times = plan["first"][:, None] + np.concatenate(
-        [np.zeros((plan["first"].size, 1)), np.cumsum(plan["intervals"], axis=1)], axis=1)
-    given = (plan["on_ivig"][:, None] & (times < plan["week"][:, None])
-             & (times <= last_week + 1e-12))
-    return times, given
+def _intervals(u: np.ndarray, prot: object, rows: np.ndarray | slice, j: int) -> np.ndarray:
+    """The ``j``-th infusion interval (weeks) of the women ``rows``."""
+    iv = prot.ivig_interval  # type: ignore[attr-defined]
+    return iv.min + u[rows, _U_INTERVALS.start + j] * (iv.max - iv.min)
+
+
+def _count_infusions(plan: dict, prot: object) -> np.ndarray:
+    """Infusions per woman without waiting: the twin's rule.
+
+    Infusion ``j`` is at ``first + (interval_1 + ... + interval_j)`` (the sum accumulated left
+    to right) and is given while before the end of the pregnancy and not after the last week.
+    :func:`simulate_timeline` computes the same sums, so with ample chairs the two agree
+    exactly. Only the women still being infused are carried from one infusion to the next.
+    """
+    last = prot.ivig_last_week + 1e-12  # type: ignore[attr-defined]
+    n_inf = np.zeros(plan["first"].size, dtype=np.int64)
+    idx = np.flatnonzero(plan["on_ivig"])
+    first = plan["first"][idx]
+    end = plan["week"][idx]
+    cum = np.zeros(idx.size)
+    t = first
+    n_int = _U_INTERVALS.stop - _U_INTERVALS.start
+    for j in range(n_int + 1):
+        ok = (t < end) & (t <= last)
+        if not ok.all():
+            idx, first, end, cum, t = idx[ok], first[ok], end[ok], cum[ok], t[ok]
+        if idx.size == 0:
+            break
+        n_inf[idx] += 1
+        if j == n_int:
+            break
+        cum = cum + _intervals(plan["u"], prot, idx, j)
+        t = first + cum
+    return n_inf
 
 
 def simulate_twin(cohort: pd.DataFrame, scenario: Scenario, seed: SeedLike = None, *,
@@ -161,22 +226,30 @@ def simulate_twin(cohort: pd.DataFrame, scenario: Scenario, seed: SeedLike = Non
     seed = scenario.seed if seed is None else seed
     u = patient_uniforms(seed, cohort["patient_id"].to_numpy(), stage)
     plan = _plan(cohort, scenario, u, treated, shift)
-    _, given = _schedule(plan, scenario.protocol.ivig_last_week)
-    n_inf = given.sum(axis=1)
+    n_inf = _count_infusions(plan, scenario.protocol)
     return _outcomes_frame(cohort, scenario, plan, n_inf, n_inf * plan["dose"])
+
+
+def _strings(col: pd.Series) -> object:
+    """A categorical column as plain strings, by taking from its categories (fast)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        codes = col.cat.codes.to_numpy()
+        if codes.size == 0 or codes.min() >= 0:
+            return col.cat.categories.take(codes).array
+    return col.to_numpy()
 
 
 def _outcomes_frame(cohort: pd.DataFrame, scenario: Scenario, plan: dict, n_inf: np.ndarray,
                     grams: np.ndarray, wait: np.ndarray | None = None) -> pd.DataFrame:
     df = pd.DataFrame({
         "patient_id": cohort["patient_id"].to_numpy(),
-        "stratum": cohort["stratum"].to_numpy(),
+        "stratum": _strings(cohort["stratum"]),
         "outcome": pd.Categorical.from_codes(plan["fate"].astype(np.int8), categories=list(FATES)),
         "outcome_week": plan["week"],
         "analysed": plan["analysed"],
         "on_ivig": plan["on_ivig"],
         "adherent": plan["adherent"],
-        "conception": cohort["conception"].to_numpy(),
+        "conception": _strings(cohort["conception"]),
         "ivig_infusions": n_inf.astype(np.int64),
         "ivig_grams": grams,
         "ivig_cost": grams * scenario.clinic.ivig_price_per_g,
@@ -220,23 +293,33 @@ def simulate_timeline(cohort: pd.DataFrame, scenario: Scenario, seed: SeedLike =
     plan = _plan(cohort, scenario, u, treated)
     prot, clinic = scenario.protocol, scenario.clinic
     n = len(cohort)
+    rate = clinic.accrual_per_year / WEEKS_PER_YEAR
+    arrival = np.cumsum(-np.log1p(-u[:, _U_ARRIVAL]) / rate)
     env = simpy.Environment()
     chairs = simpy.Resource(env, capacity=clinic.chairs)
     dur = clinic.infusion_hours / HOURS_PER_WEEK
+    last_week = prot.ivig_last_week + 1e-12
+    iv_lo, iv_width = prot.ivig_interval.min, prot.ivig_interval.max - prot.ivig_interval.min
+    kd = prot.karyotype_delay
+    dose_text = f"{prot.ivig_dose_g_per_kg:g} g/kg"
     log: list[tuple] = []
-    n_inf = np.zeros(n, dtype=np.int64)
-    wait = np.zeros(n)
-    busy = [0.0]
-    max_wait = [0.0]
-    ids = cohort["patient_id"].to_numpy()
-    causes = cohort["known_cause"].astype(str).to_numpy()
-    strata = cohort["stratum"].astype(str).to_numpy()
     rec = log.append if events else (lambda _row: None)
-    fate_names = FATES
+    # Python lists: the per-woman process reads scalars, far faster from lists than from numpy.
+    n_inf = [0] * n
+    wait = [0.0] * n
+    busy = max_wait = 0.0
+    ids = cohort["patient_id"].tolist()
+    causes = list(_strings(cohort["known_cause"]))
+    strata = list(_strings(cohort["stratum"]))
+    lmps = (arrival - CONCEPTION_WEEK).tolist()  # calendar week of gestational week 0
+    ivf, tdays, conf = plan["ivf"].tolist(), plan["transfer_days"].tolist(), plan["conf"].tolist()
+    first, ends, fates = plan["first"].tolist(), plan["week"].tolist(), plan["fate"].tolist()
+    on_ivig, doses = plan["on_ivig"].tolist(), plan["dose"].tolist()
+    karyo, euploid = plan["karyotyped"].tolist(), plan["euploid"].tolist()
 
-    def pregnancy(i: int):  # noqa: ANN202 - a SimPy generator
-        pid = ids[i]
-        lmp = plan["arrival"][i] - CONCEPTION_WEEK  # calendar week of gestational week 0
+    def pregnancy(i: int) -> Generator[simpy.Event, object, None]:
+        nonlocal busy, max_wait
+        pid, lmp = ids[i], lmps[i]
         # Events are stamped with their own gestational week; the process itself only needs to
         # be at the right calendar time when it asks for an infusion chair.
         if causes[i] in CAUSE_TREATMENT:
@@ -246,47 +329,54 @@ def simulate_timeline(cohort: pd.DataFrame, scenario: Scenario, seed: SeedLike =
             rec((pid, CONCEPTION_WEEK, lmp + CONCEPTION_WEEK, "expectant_management",
                  "emotional support, no drug"))
         yield env.timeout(max(lmp + CONCEPTION_WEEK - env.now, 0.0))
-        if plan["ivf"][i]:
-            rec((pid, CONCEPTION_WEEK, env.now, "oocyte_retrieval", "IVF cycle"))
-            rec((pid, CONCEPTION_WEEK + 3 / 7, lmp + CONCEPTION_WEEK + 3 / 7, "embryo_transfer",
-                 "day-3 transfer"))
+        if ivf[i]:
+            tw = CONCEPTION_WEEK + tdays[i] / 7
+            rec((pid, CONCEPTION_WEEK, lmp + CONCEPTION_WEEK, "oocyte_retrieval", "IVF cycle"))
+            rec((pid, tw, lmp + tw, "embryo_transfer", f"day-{tdays[i]} transfer"))
         rec((pid, CONCEPTION_WEEK, lmp + CONCEPTION_WEEK, "conception",
-             "ivf" if plan["ivf"][i] else "natural"))
-        end = plan["week"][i]
-        fate = int(plan["fate"][i])
+             "ivf" if ivf[i] else "natural"))
+        end, fate = ends[i], fates[i]
         if fate != 3:
-            rec((pid, plan["conf"][i], lmp + plan["conf"][i], "confirmation",
-                 "beta-hCG rise / gestational sac"))
-        if plan["on_ivig"][i]:
-            nxt, k = plan["first"][i], 0
-            while nxt < end and nxt <= prot.ivig_last_week + 1e-12:
+            rec((pid, conf[i], lmp + conf[i], "confirmation", "beta-hCG rise / gestational sac"))
+        if on_ivig[i]:
+            u_iv = u[i, _U_INTERVALS].tolist()
+            # Planned week = first + (sum of intervals so far) + (waits so far), summed as in
+            # _count_infusions, so that without waits the weeks are the twin's to the bit.
+            nxt, cum, delay, k = first[i], 0.0, 0.0, 0
+            while nxt < end and nxt <= last_week:
                 yield env.timeout(max(lmp + nxt - env.now, 0.0))
                 t_req = env.now
                 with chairs.request() as req:
                     yield req
                     w = env.now - t_req
-                    gw = env.now - lmp
-                    if gw >= end:  # the pregnancy ended while she waited
+                    gw = nxt + w
+                    # The pregnancy ended, or the protocol's last week passed, while she waited.
+                    if gw >= end or gw > last_week:
                         break
                     wait[i] += w * HOURS_PER_WEEK
-                    max_wait[0] = max(max_wait[0], w * HOURS_PER_WEEK)
+                    max_wait = max(max_wait, w * HOURS_PER_WEEK)
                     yield env.timeout(dur)
-                    busy[0] += dur
+                    busy += dur
                 n_inf[i] += 1
                 rec((pid, gw, lmp + gw, "ivig_infusion",
-                     f"{plan['dose'][i]:.1f} g (0.4 g/kg), infusion {n_inf[i]}"))
-                nxt = gw + plan["intervals"][i, k]
+                     f"{doses[i]:.1f} g ({dose_text}), infusion {n_inf[i]}"))
+                if k == len(u_iv):
+                    break
+                cum += iv_lo + u_iv[k] * iv_width
+                delay += w
+                nxt = first[i] + cum + delay
                 k += 1
         yield env.timeout(max(lmp + end - env.now, 0.0))
-        rec((pid, end, lmp + end, fate_names[fate], ""))
-        if plan["karyotyped"][i]:
-            kd = prot.karyotype_delay
+        rec((pid, end, lmp + end, FATES[fate], ""))
+        if karyo[i]:
             rec((pid, end + kd, lmp + end + kd, "karyotype_result",
-                 "euploid" if plan["euploid"][i] else "aneuploid"))
+                 "euploid" if euploid[i] else "aneuploid"))
 
     for i in range(n):
         env.process(pregnancy(i))
     env.run()
+    n_inf = np.asarray(n_inf, dtype=np.int64)
+    wait = np.asarray(wait, dtype=float)
     grams = n_inf * plan["dose"]
     outcomes = _outcomes_frame(cohort, scenario, plan, n_inf, grams, wait)
     ev = pd.DataFrame(log, columns=["patient_id", "gestational_week", "calendar_week", "event",
@@ -299,9 +389,9 @@ def simulate_timeline(cohort: pd.DataFrame, scenario: Scenario, seed: SeedLike =
     clinic_stats = {
         "chairs": clinic.chairs,
         "infusions": infusions,
-        "chair_utilisation": busy[0] / (clinic.chairs * horizon) if horizon > 0 else 0.0,
+        "chair_utilisation": busy / (clinic.chairs * horizon) if horizon > 0 else 0.0,
         "mean_wait_hours": float(wait.sum() / infusions) if infusions else 0.0,
-        "max_wait_hours": max_wait[0],
+        "max_wait_hours": max_wait,
         "horizon_weeks": horizon,
         "total_ivig_grams": float(grams.sum()),
         "total_ivig_cost": float(grams.sum() * clinic.ivig_price_per_g),

@@ -32,6 +32,11 @@ EXAMPLES = {
     "cohort": "rplsim cohort scenarios/paper.toml -n 10000 -o cohort.csv",
     "calibrate": "rplsim calibrate scenarios/paper.toml --replicates 500 -o calibration.csv",
     "validate": "rplsim validate scenarios/*.toml",
+    "timeline": "rplsim timeline scenarios/paper.toml -n 2000 --events events.csv "
+                "--outcomes outcomes.csv",
+    "power": "rplsim power scenarios/trial_superiority.toml\n  rplsim power "
+             "scenarios/trial_superiority.toml --n-per-arm 120 --replicates 20000 --workers 2\n"
+             "  rplsim power scenarios/paper.toml --sensitivity -o sensitivity.csv",
 }
 
 
@@ -83,6 +88,23 @@ def _parser() -> argparse.ArgumentParser:
 
     v = add("validate", "check scenario files without running them")
     v.add_argument("files", nargs="+", help="scenario files")
+
+    t = add("timeline", "run the pregnancies through the protocol (SimPy) and summarise")
+    _add_scenario_args(t)
+    t.add_argument("-n", type=int, default=None, help="women (default cohort.n)")
+    t.add_argument("--events", default=None, help="write the event log as CSV")
+    t.add_argument("--outcomes", default=None, help="write one row a woman as CSV")
+
+    w = add("power", "size the scenario's [trial]: analytic n, simulated power, feasibility")
+    _add_scenario_args(w)
+    w.add_argument("--n-per-arm", type=int, default=None,
+                   help="simulate at this control-arm size (default: search for the n)")
+    w.add_argument("--replicates", type=int, default=None,
+                   help="simulated trials per point (default trial.replicates)")
+    w.add_argument("--workers", type=int, default=1, help="processes (same numbers for any)")
+    w.add_argument("--sensitivity", action="store_true",
+                   help="also the grid control x treatment rate -> n per arm")
+    w.add_argument("-o", "--output", default=None, help="write the result table(s) as CSV")
     return p
 
 
@@ -169,12 +191,111 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_timeline(args: argparse.Namespace) -> int:
+    sc = _load(args)
+    _positive("n", args.n)
+    from .cohort import generate_cohort
+    from .timeline import simulate_timeline
+
+    cohort = generate_cohort(sc, n=args.n)
+    res = simulate_timeline(cohort, sc)
+    o = res.outcomes
+    an = o[o["analysed"]]
+    table = an.groupby("stratum", observed=True).agg(
+        analysed=("outcome", "size"),
+        live_birth_rate=("outcome", lambda s: (s == "live_birth").mean()),
+        ivig_g_mean=("ivig_grams", "mean"), ivig_g_sd=("ivig_grams", "std"))
+    print(table.to_string(float_format=lambda x: f"{x:.3f}"))
+    print("outcomes: " + ", ".join(f"{k} {v}" for k, v in o["outcome"].value_counts().items()))
+    print("clinic: " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                                 for k, v in res.clinic.items()))
+    if args.events:
+        res.events.to_csv(args.events, index=False)
+    if args.outcomes:
+        o.to_csv(args.outcomes, index=False)
+    return 0
+
+
+def cmd_power(args: argparse.Namespace) -> int:
+    over = list(args.overrides)
+    if args.replicates is not None:
+        _positive("replicates", args.replicates)
+        over.append(f"trial.replicates={args.replicates}")
+    args.overrides = over
+    sc = _load(args)
+    if sc.trial is None:
+        raise ScenarioError(f"{args.scenario}: has no [trial] section; copy one from "
+                            "scenarios/trial_superiority.toml.")
+    _positive("n-per-arm", args.n_per_arm, 2)
+    _positive("workers", args.workers)
+    from .analytic import sample_size
+    from .feasibility import feasibility
+    from .pipeline import answer_sentence
+    from .power import _method, find_sample_size, simulate_power
+    from .sensitivity import sensitivity_grid
+    from .trial import trial_design
+
+    t = sc.trial
+    d = trial_design(sc)
+    ss = sample_size(d.p_control, d.p_treatment, alpha=t.alpha, power=t.power,
+                     alternative=t.alternative, method=_method(t), margin=t.margin or 0.0,
+                     ratio=t.allocation_ratio, looks=t.looks, boundary=t.boundary)
+    print(f"analytic ({ss.method}): {ss.n_control} + {ss.n_treatment} analysed "
+          f"(before {t.dropout:.0%} dropout)")
+    bar = _progress(args, sc.trial.replicates)
+    if args.n_per_arm is None:
+        n, curve = find_sample_size(sc, workers=args.workers)
+        print(curve.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    else:
+        n, curve = args.n_per_arm, None
+    res = simulate_power(sc, n_per_arm=n, workers=args.workers,
+                         progress=bar.update_to if bar else None)
+    if bar:
+        bar.close()
+    feas = feasibility(sc, res)
+    print(feas.as_frame().to_string(index=False))
+    print(answer_sentence(sc, res, feas).replace("**", ""))
+    frames = {"power": pd.DataFrame([res.as_dict()]), "feasibility": feas.as_frame()}
+    if curve is not None:
+        frames["power_curve"] = curve
+    if args.sensitivity:
+        grid = sensitivity_grid(sc)
+        print(grid.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+        frames["sensitivity"] = grid
+    if args.output:
+        out = Path(args.output)
+        for name, df in frames.items():
+            target = out if len(frames) == 1 else out.with_name(f"{out.stem}_{name}{out.suffix}")
+            df.to_csv(target, index=False)
+    return 0
+
+
+def _progress(args: argparse.Namespace, total: int) -> Any:
+    """A tqdm bar on stderr when it is a terminal and --quiet is not given."""
+    if args.quiet or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    class _Bar(tqdm):
+        def update_to(self, done: int) -> None:
+            self.update(done - self.n)
+
+    return _Bar(total=total, unit="trial", file=sys.stderr, leave=False)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": cmd_run,
+    "timeline": cmd_timeline,
+    "power": cmd_power,
     "cohort": cmd_cohort,
     "calibrate": cmd_calibrate,
     "validate": cmd_validate,
 }
+
+
+def _one_line_warning(message: Warning | str, category: type[Warning], filename: str,
+                      lineno: int, file: Any = None, line: str | None = None) -> None:
+    print(f"rplsim: warning: {message}", file=sys.stderr)
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
@@ -194,6 +315,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _on_sigterm)
     if args.quiet:
         warnings.simplefilter("ignore")
+    else:
+        warnings.showwarning = _one_line_warning
     try:
         return COMMANDS[args.command](args)
     except ScenarioError as exc:

@@ -38,7 +38,7 @@ def answer_sentence(scenario: Scenario, power: Any, feas: Any) -> str:
     assert t is not None
     seq = (f", at most; expected {power.expected_n_h1:.0f} randomised if IVIG works "
            f"({t.looks} looks, {t.boundary})" if t.looks > 1 else "")
-    what = ("non-inferiority (margin {:.0%})".format(t.margin) if t.design == "non-inferiority"
+    what = (f"non-inferiority (margin {t.margin:.0%})" if t.design == "non-inferiority"
             else "superiority")
     return (
         f"A trial would need **{power.n_control} women per arm** ({power.n_total} randomised"
@@ -184,11 +184,10 @@ def run_pipeline(scenario: Scenario, out: str | Path, *, force: bool = False,
             _figure(folder, "screening_funnel", plots.funnel_chart(
                 tr["funnel"], title="Screening funnel of the trial"), figures)
             answer = tr["answer"]
-            summary.insert(0, "answer: " + answer.replace("**", ""))
             summary.append(f"power: {p.power:.3f} (95% CI {p.power_ci[0]:.3f}-"
                            f"{p.power_ci[1]:.3f}) at {p.n_control}/{p.n_treatment}; type-I "
                            f"error {p.type1_error:.4f}; analytic power {p.analytic_power:.3f}")
         folder.text("report.md", build_report(
             scenario, summary_lines=summary, calibration=cal, answer=answer,
             figures=figures, tables=tables))
-    return "\n".join(summary)
+    return "\n".join(([answer.replace("**", "")] if answer else []) + summary)

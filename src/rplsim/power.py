@@ -133,12 +133,12 @@ def _analyse(trial: TrialParams, sim: dict, look: int) -> tuple[np.ndarray, np.n
         p = fisher_exact_counts(x_t, n_t, x_c, n_c, alternative=alt)
     elif a == "cmh":
         sc = sim["strata_counts"][:, look]
-        stat, p = cmh_test_counts(sc[:, 0], sc[:, 1], sc[:, 2], sc[:, 3], alternative=alt)
+        _stat, p = cmh_test_counts(sc[:, 0], sc[:, 1], sc[:, 2], sc[:, 3], alternative=alt)
     else:  # logistic, adjusted for age and BMI
         size = int(sim["sizes"][look])
         mask = sim["mask"].copy()
         mask[:, size:] = True
-        beta, se, ok = logistic_wald_batched(sim["X"], sim["y"], treat_col=1, mask=mask)
+        beta, se, _ok = logistic_wald_batched(sim["X"], sim["y"], treat_col=1, mask=mask)
         with np.errstate(invalid="ignore", divide="ignore"):
             z = beta / se
         p = wald_p(z, alt)
@@ -248,7 +248,7 @@ def simulate_power(scenario: Scenario, n_per_arm: int | None = None,
     if reps < 1:
         raise ScenarioError(f"replicates == {reps}, must be >= 1.")
     n_c = int(n_per_arm)
-    n_t = int(math.ceil(trial.allocation_ratio * n_c - 1e-9))
+    n_t = math.ceil(trial.allocation_ratio * n_c - 1e-9)
     path = path or ("counts" if trial.analysis in COUNT_ANALYSES else "patients")
     if trial.analysis == "logistic" and path != "patients":
         raise ScenarioError('path == "counts" cannot run the logistic analysis (it needs each '
@@ -335,7 +335,7 @@ def analytic_n_per_arm(scenario: Scenario, design: TrialDesign | None = None) ->
                      alternative=trial.alternative, method=_method(trial),
                      margin=trial.margin or 0.0, ratio=trial.allocation_ratio, looks=trial.looks,
                      boundary=trial.boundary)
-    return int(math.ceil(ss.n_control / (1 - trial.dropout) - 1e-9))
+    return math.ceil(ss.n_control / (1 - trial.dropout) - 1e-9)
 
 
 def find_sample_size(scenario: Scenario, target_power: float | None = None, *,
@@ -373,14 +373,14 @@ def find_sample_size(scenario: Scenario, target_power: float | None = None, *,
                      "replicates": r})
         return res.power
 
-    grid = sorted({max(2, int(round(n0 * f))) for f in (0.6, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5)})
+    grid = sorted({max(2, round(n0 * f)) for f in (0.6, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5)})
     pw = np.array([evaluate(n, reps) for n in grid])
     ok = (pw > 0.01) & (pw < 0.999)
     if ok.sum() >= 2:
         zz = stats.norm.ppf(pw[ok])
         wts = reps / (pw[ok] * (1 - pw[ok]))
         a, b = np.polyfit(np.sqrt(np.array(grid)[ok]), zz, 1, w=np.sqrt(wts))
-        cand = int(math.ceil(((stats.norm.ppf(target) - b) / a) ** 2)) if a > 0 else n0
+        cand = math.ceil(((stats.norm.ppf(target) - b) / a) ** 2) if a > 0 else n0
     else:
         cand = n0
     cand = max(2, cand)

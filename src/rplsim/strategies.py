@@ -52,9 +52,12 @@ _SHARES = frozenset({"cohort.strata", "cohort.known_causes"})
 # Moments of integer variables: their min and max must stay integers (rplsim.cohort counts).
 _COUNT_MOMENTS = ("cohort.previous_miscarriages.", "cohort.parity.")
 _MOMENT_KEYS = frozenset({"mean", "sd", "min", "max"})
-# Ordering rules: a key must be >= each of these (Scenario._rules and the min <= max tables).
+# Ordering rules of the min <= max tables: a key is raised to each of these.
+_CEILINGS: tuple[tuple[str, str], ...] = (  # (upper, lower), applied in this order
+    ("outcome.miscarriage_week.min", "protocol.confirmation_week.max"),
+    ("protocol.confirmation_week.max", "protocol.confirmation_week.min"),
+)
 _FLOORS: dict[str, tuple[str, ...]] = {
-    "outcome.miscarriage_week.min": ("protocol.confirmation_week.max",),
     "protocol.ivig_interval.max": ("protocol.ivig_interval.min",),
     "protocol.confirmation_week.max": ("protocol.confirmation_week.min",),
     "protocol.first_dose_delay.max": ("protocol.first_dose_delay.min",),
@@ -108,7 +111,8 @@ def _is_int(info: ParamInfo | None, path: str) -> bool:
     return info is not None and info.type.startswith("integer")
 
 
-def _move(v: float, u: float, m: float, info: ParamInfo | None, integer: bool) -> float:
+def _move(v: float, u: float, m: float, info: ParamInfo | None, integer: bool,
+          anchor: float | None = None) -> float:
     """``v`` moved by ``u * m`` (u in [-1, 1]) of its distance from the key's lower bound.
 
     The distance is measured from the lower bound when it is positive (a gsd > 1, a power
@@ -117,7 +121,8 @@ def _move(v: float, u: float, m: float, info: ParamInfo | None, integer: bool) -
     """
     lo = info.lo if info is not None else None
     hi = info.hi if info is not None else None
-    anchor = lo if lo is not None and lo > 0 else 0.0
+    if anchor is None:
+        anchor = lo if lo is not None and lo > 0 else 0.0
     span = m * abs(v - anchor)
     x = v + u * m * (v - anchor)
     if integer:
@@ -138,10 +143,16 @@ def _moments_ok(m: dict[str, float], path: str) -> bool:
         return True  # the max-entropy pmf meets any mean inside the support
     # A truncated normal with mean t and SD s (both in units of the range, t from the nearer
     # end) exists below the truncated-exponential limit s ~ t for small t and 1/sqrt(12) at
-    # t = 1/2; staying inside 0.85 t and 0.26 keeps the moment solver well conditioned.
+    # t = 1/2; staying inside 0.7 t and 0.22 keeps the moment solver well conditioned.
     w = m["max"] - m["min"]
     t = min(m["mean"] - m["min"], m["max"] - m["mean"]) / w
-    return m["sd"] / w < min(0.85 * t, 0.26)
+    if m["sd"] / w < min(0.7 * t, 0.22):
+        return True
+    try:  # near the edge (as the base itself may be): ask the solver
+        truncnorm_for_moments(float(m["mean"]), float(m["sd"]), float(m["min"]), float(m["max"]))
+    except CalibrationError:
+        return False
+    return True
 
 
 def _leaves(d: Mapping[str, Any], prefix: str, sections: frozenset[str]) -> Iterable[tuple[str, str]]:
@@ -219,13 +230,24 @@ def _realise(base: dict[str, Any], plan: dict[str, Any], m: float) -> dict[str, 
             new = {}
             for (name, v), u in zip(old.items(), draw, strict=True):
                 p = f"{path}.{name}"
-                new[name] = _move(v, u, mk, _INFO.get(p), _is_int(_INFO.get(p), p))
+                # A mean moves relative to its distance from the range's lower end: 20 % of
+                # 3.18 losses would move it by 0.64 on a range starting at 2.
+                anchor = max(old["min"], 0.0) if name == "mean" else None
+                new[name] = _move(v, u, mk, _INFO.get(p), _is_int(_INFO.get(p), p), anchor)
             if new["min"] > new["max"]:  # sorting keeps both within m of their bases
                 new["min"], new["max"] = new["max"], new["min"]
-            new["min"] = _floor(d, f"{path}.min", new["min"])
             if _moments_ok(new, path):
                 break
         node[key] = new
+    # Scenario._rules: confirmation before the earliest miscarriage. Lowering the confirmation
+    # week (not raising the miscarriage range) keeps the delicate week distribution intact.
+    for upper, lower in _CEILINGS:
+        try:
+            node, key = _get(d, lower)
+            top_node, top_key = _get(d, upper)
+        except (KeyError, TypeError):
+            continue
+        node[key] = min(node[key], top_node[top_key])
     trial = d.get("trial")
     if trial is not None:
         if trial.get("design") == "non-inferiority":
@@ -262,8 +284,8 @@ def _cytotoxicity_ok(imm: Any) -> bool:
     return min(p, 1 - p) >= _MIN_RULE_PROB
 
 
-def _feasible(sc: Scenario) -> bool:
-    """True when the calibration solvers accept the scenario (cohort and outcome models)."""
+def _feasible(sc: Scenario, outcome: bool) -> bool:
+    """True when the calibration solvers accept the scenario (cohort, and outcome if asked)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CalibrationWarning)
         try:
@@ -272,14 +294,14 @@ def _feasible(sc: Scenario) -> bool:
                 return False
             for w in (sc.outcome.miscarriage_week, sc.outcome.live_birth_week):
                 truncnorm_for_moments(float(w.mean), float(w.sd), float(w.min), float(w.max))
-            if _outcome_model is not None:
+            if outcome and _outcome_model is not None:
                 _outcome_model(sc)
         except (CalibrationError, ConvergenceError, ScenarioError):
             return False
     return True
 
 
-def _attempt(base: dict[str, Any], plan: dict[str, Any], m: float, feasible: bool
+def _attempt(base: dict[str, Any], plan: dict[str, Any], m: float, feasible: bool | str
              ) -> tuple[Scenario, int]:
     """The first valid (and feasible) scenario on the way from the full perturbation to the base.
 
@@ -292,7 +314,7 @@ def _attempt(base: dict[str, Any], plan: dict[str, Any], m: float, feasible: boo
             sc = scenario_from_dict(d, "<scenarios()>")
         except ScenarioError:
             continue
-        if not feasible or k == _SHRINKS or _feasible(sc):
+        if not feasible or k == _SHRINKS or _feasible(sc, feasible == "outcome"):
             return sc, k
     raise AssertionError("unreachable: the base scenario is valid")  # pragma: no cover
 
@@ -397,7 +419,7 @@ def _build_trial(d: dict[str, Any]) -> TrialParams:
 # ----------------------------------------------------------------------------- scenarios
 @st.composite
 def _scenarios(draw: st.DrawFn, base: dict[str, Any], sections: frozenset[str], m: float,
-               names: st.SearchStrategy[str], feasible: bool) -> Scenario:
+               names: st.SearchStrategy[str], feasible: bool | str) -> Scenario:
     base = copy.deepcopy(base)
     if "trial" in sections and "trial" not in base:
         base["trial"] = draw(_trial_dicts(("superiority", "non-inferiority")))
@@ -414,7 +436,7 @@ def scenarios(
     sections: Iterable[str] | None = None,
     max_rel_change: float = 0.2,
     names: st.SearchStrategy[str] | None = None,
-    feasible: bool = True,
+    feasible: bool | str = True,
 ) -> st.SearchStrategy[Scenario]:
     """Valid :class:`~rplsim.Scenario` objects near a base scenario.
 
@@ -445,9 +467,11 @@ def scenarios(
         often (or, with ``feasible=False``, may raise ``CalibrationError`` downstream).
     names : SearchStrategy of str, optional
         Scenario names; default lowercase identifiers of 1-16 characters.
-    feasible : bool
-        Also require that :func:`rplsim.cohort.cohort_model`, the cytotoxicity rejection
-        sampler and the outcome model accept the scenario (about 0.1 s per new draw).
+    feasible : bool or "outcome"
+        True: also require that :func:`rplsim.cohort.cohort_model` (Table 1 moments, Figure 6
+        shares), the cytotoxicity rejection sampler and the gestational-week distributions
+        accept the scenario (about 0.05 s per draw); "outcome": the outcome model's intercepts
+        too (about 0.5 s more per draw); False: the schema only (fast).
 
     Returns
     -------
@@ -477,14 +501,16 @@ def scenarios(
                                   f"choose from {SECTIONS!r}.")
     if names is None:
         names = _NAMES
-    return _scenarios(base_d, secs, m, names, bool(feasible))
+    if feasible not in (True, False, "outcome"):
+        raise InvalidArgument(f'feasible == {feasible!r}, must be True, False or "outcome".')
+    return _scenarios(base_d, secs, m, names, feasible)
 
 
 def cohort_params(
     base: Scenario | CohortParams | str | os.PathLike[str] | None = None,
     *,
     max_rel_change: float = 0.2,
-    feasible: bool = True,
+    feasible: bool | str = True,
 ) -> st.SearchStrategy[CohortParams]:
     """Valid ``[cohort]`` sections (:class:`~rplsim.scenario.CohortParams`) near a base.
 

@@ -11,8 +11,11 @@ means, SDs and shares the tolerance is the 99% prediction half-width
 ``z_0.995 · sd_rep · sqrt(1 + 1/R)``, with ``sd_rep`` the SD of the statistic over replicates;
 ``mc_se = sd_rep / sqrt(R)`` is the Monte-Carlo error of the ``simulated`` column. For extremes
 (min, max) and F statistics, whose distributions are skewed, ``within`` asks whether the paper's
-value lies in the central 99% of the replicates (empirical quantiles) and ``tolerance`` is
-that interval's half-width. A correct model therefore misses about 1% of the targets by chance.
+value lies in the central 99% of the replicates (empirical quantiles), widened by half the
+paper's reporting precision (Table 1 prints ages in whole years and BMI to 0.1 kg/m², so a
+printed maximum of 45 covers 45.0-45.5 and one of 39.3 covers 39.25-39.35), and ``tolerance``
+is that interval's half-width. A correct model therefore misses about 1% of the targets by
+chance.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ __all__ = ["CALIBRATION_COLUMNS", "calibrate", "register_targets"]
 CALIBRATION_COLUMNS = ("target", "source", "paper", "simulated", "mc_se", "tolerance", "within",
                        "followed")
 Z99 = float(stats.norm.ppf(0.995))
+# Table 1 prints ages in whole years and BMI to one decimal; counts are exact.
+PRINTED_PRECISION = {"age": 1.0, "bmi": 0.1}
 
 # Extra target groups (outcome model, timeline) register here: f(scenario, cohort_frame,
 # replicate_index, replicates, seed) -> list of rows.
@@ -48,7 +53,7 @@ def register_targets(fn: Callable[..., list[dict]]) -> Callable[..., list[dict]]
 
 
 def row(target: str, source: str, paper_value: float, values: np.ndarray, *,
-        skewed: bool = False, followed: bool = True) -> dict:
+        skewed: bool = False, followed: bool = True, precision: float = 0.0) -> dict:
     """One calibration row from the per-replicate values of a statistic (see module doc)."""
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
@@ -60,6 +65,7 @@ def row(target: str, source: str, paper_value: float, values: np.ndarray, *,
     sd = float(v.std(ddof=1)) if r > 1 else 0.0
     if skewed:
         lo, hi = np.quantile(v, [0.005, 0.995])
+        lo, hi = lo - precision / 2, hi + precision / 2
         within = bool(lo <= paper_value <= hi)
         tol = float(hi - lo) / 2
     else:
@@ -119,7 +125,8 @@ def cohort_targets(scenario: Scenario, df: pd.DataFrame, reps: np.ndarray, n_rep
             for stat_i, stat in enumerate(("mean", "SD", "min", "max")):
                 col = ("mean", "std", "min", "max")[stat_i]
                 rows.append(row(f"{var} {stat} {s}", f"Table 1, {s}", cells[s][stat_i],
-                                sub[col].to_numpy(), skewed=stat in ("min", "max")))
+                                sub[col].to_numpy(), skewed=stat in ("min", "max"),
+                                precision=PRINTED_PRECISION.get(var, 0.0)))
         f_val, p_val = paper.ANOVA_F[var]
         f_sim = _anova_f(x, strat, reps, n_rep)
         rows.append(row(f"{var} ANOVA F", "Table 1" + (f" (p = {p_val})" if p_val else ""),

@@ -32,6 +32,8 @@ EXAMPLES = {
     "cohort": "rplsim cohort scenarios/paper.toml -n 10000 -o cohort.csv",
     "calibrate": "rplsim calibrate scenarios/paper.toml --replicates 500 -o calibration.csv",
     "validate": "rplsim validate scenarios/*.toml",
+    "check": "rplsim check scenarios/paper.toml\n  rplsim check my.toml --examples 100 "
+             "--budget 300 --only outcome",
     "timeline": "rplsim timeline scenarios/paper.toml -n 2000 --events events.csv "
                 "--outcomes outcomes.csv",
     "power": "rplsim power scenarios/trial_superiority.toml\n  rplsim power "
@@ -65,16 +67,28 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def add(name: str, help_: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, help=help_, description=help_,
-                              epilog=f"example:\n  {EXAMPLES[name]}",
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+        sp = sub.add_parser(name, help=help_, description=help_,
+                            epilog=f"example:\n  {EXAMPLES[name]}",
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+        # Also accepted after the subcommand, where people type them.
+        sp.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="no progress output")
+        sp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show tracebacks of internal errors")
+        return sp
 
     r = add("run", "run every stage the scenario has and write results/<name>/")
-    _add_scenario_args(r)
-    r.add_argument("--out", default=None, help="results folder (default results/<name>)")
+    r.add_argument("scenario", nargs="+", help="scenario file(s) (.toml); each is validated "
+                   "before any runs")
+    r.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a scenario key, e.g. --set cohort.n=1000 (repeatable)")
+    r.add_argument("--seed", type=int, default=None, help="root seed (overrides scenario.seed)")
+    r.add_argument("--out", default=None, help="results folder (default results/<name>; only "
+                   "with one scenario)")
     r.add_argument("--force", action="store_true", help="replace an existing results folder")
     r.add_argument("--replicates", type=int, default=None,
-                   help="calibration cohorts (default 200)")
+                   help="calibration cohorts (default 200) and simulated trials per power point "
+                        "(default trial.replicates)")
 
     c = add("cohort", "generate a cohort and write it as CSV")
     _add_scenario_args(c)
@@ -88,6 +102,13 @@ def _parser() -> argparse.ArgumentParser:
 
     v = add("validate", "check scenario files without running them")
     v.add_argument("files", nargs="+", help="scenario files")
+
+    h = add("check", "run the invariant suite (hypothesis properties) against a scenario")
+    _add_scenario_args(h)
+    h.add_argument("--examples", type=int, default=25, help="examples per property (25)")
+    h.add_argument("--budget", type=float, default=180.0,
+                   help="seconds; properties not started by then are skipped (180)")
+    h.add_argument("--only", default=None, help="run only properties whose name contains this")
 
     t = add("timeline", "run the pregnancies through the protocol (SimPy) and summarise")
     _add_scenario_args(t)
@@ -178,17 +199,46 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    sc = _load(args)
     _positive("replicates", args.replicates, 2)
-    out = Path(args.out) if args.out else Path("results") / sc.name
+    files = list(args.scenario)
+    if args.out and len(files) > 1:
+        raise ScenarioError(f"--out {args.out}: only with one scenario file ({len(files)} given); "
+                            "without --out each goes to results/<name>/.")
+    over = list(args.overrides) + ([f"scenario.seed={args.seed}"] if args.seed is not None else [])
+    scenarios = [load_scenario(f, over) for f in files]  # every file checked before any work
+    outs = [Path(args.out) if args.out else Path("results") / sc.name for sc in scenarios]
+    if not args.force:
+        for out in outs:
+            if out.exists():
+                raise ResultsExistError(f"{out}: exists; use --force to replace it or --out DIR.")
     from .pipeline import run_pipeline
 
-    t0 = time.perf_counter()
-    summary = run_pipeline(sc, out, force=args.force, replicates=args.replicates,
-                           say=lambda m: _say(args, m), command=sys.argv)
-    print(summary)
-    _say(args, f"wrote {out}/ in {time.perf_counter() - t0:.1f} s")
+    for sc, out in zip(scenarios, outs, strict=True):
+        t0 = time.perf_counter()
+        summary = run_pipeline(sc, out, force=args.force, replicates=args.replicates,
+                               say=lambda m: _say(args, m), command=sys.argv)
+        print(f"== {sc.name}\n{summary}")
+        _say(args, f"wrote {out}/ in {time.perf_counter() - t0:.1f} s")
     return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    sc = _load(args)
+    _positive("examples", args.examples)
+    from .check import run_checks
+
+    results = run_checks(sc, max_examples=args.examples, budget_seconds=args.budget,
+                         only=args.only)
+    table = pd.DataFrame([{"property": r.name, "examples": r.examples, "result": r.status,
+                           "seconds": round(r.seconds, 2)} for r in results])
+    print(table.to_string(index=False))
+    failed = [r for r in results if r.status == "FAIL"]
+    for r in failed:
+        print(f"\nFAIL {r.name}\n  {r.counterexample}")
+    n_pass = sum(r.status == "pass" for r in results)
+    print(f"\n{n_pass} passed, {len(failed)} failed, "
+          f"{sum(r.status == 'skipped' for r in results)} skipped ({args.scenario})")
+    return 1 if failed else 0
 
 
 def cmd_timeline(args: argparse.Namespace) -> int:
@@ -286,6 +336,7 @@ def _progress(args: argparse.Namespace, total: int) -> Any:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": cmd_run,
     "timeline": cmd_timeline,
+    "check": cmd_check,
     "power": cmd_power,
     "cohort": cmd_cohort,
     "calibrate": cmd_calibrate,

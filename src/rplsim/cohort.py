@@ -217,7 +217,10 @@ def _cytotoxicity_given_flag(g: np.random.Generator, params: CohortParams, high:
 
 
 def _block(params: CohortParams, model: CohortModel, g: np.random.Generator,
-           strata_cdf: np.ndarray) -> dict:
+           strata_cdf: np.ndarray, *, markers: bool = True) -> dict:
+    # markers=False skips the marker draws (the cytotoxicity rejection sampling is most of a
+    # block's cost). Every other column comes from `u`, drawn first, so it is bit-identical
+    # either way; only nk/c50/c25/c12/th1_th2 and height are left out.
     n = BLOCK
     u = g.random((n, 9))
     stratum = np.searchsorted(strata_cdf, u[:, 0], side="right").clip(0, 3)
@@ -225,8 +228,6 @@ def _block(params: CohortParams, model: CohortModel, g: np.random.Generator,
     age = sample_truncnorm(u[:, 1], p[:, 0], p[:, 1], p[:, 2], p[:, 3])
     p = model.bmi[stratum]
     bmi = sample_truncnorm(u[:, 2], p[:, 0], p[:, 1], p[:, 2], p[:, 3])
-    h = model.height
-    height = sample_truncnorm(u[:, 3], h[0], h[1], h[2], h[3])
     misc = sample_discrete(u[:, 4], model.misc_cdf, model.misc_lo, stratum)
     parity = sample_discrete(u[:, 5], model.parity_cdf, model.parity_lo, stratum)
 
@@ -234,8 +235,17 @@ def _block(params: CohortParams, model: CohortModel, g: np.random.Generator,
     prow = np.where(stratum == 3, 2, np.where(misc >= 4, 1, 0))
     prof = (u[:, 6, None] >= model.profile_cdf[prow]).sum(axis=1).clip(0, 6)
     prof = np.where(abnormal, prof, 7)
+    known = stratum <= 1
+    cause = np.searchsorted(model.cause_cdf, u[:, 7], side="right").clip(0, 5)
+    cause = np.where(known, cause, len(KNOWN_CAUSES))
+    ivf = u[:, 8] < params.ivf_share
+    out = {"stratum": stratum, "age": age, "bmi": bmi, "previous_miscarriages": misc,
+           "parity": parity, "profile": prof, "cause": cause, "ivf": ivf}
+    if not markers:
+        return out
+    h = model.height
+    out["height_m"] = sample_truncnorm(u[:, 3], h[0], h[1], h[2], h[3])
     flags = PROFILE_FLAGS[prof]
-
     imm = params.immune
     um = g.random((n, 2))
     nk = _lognormal_given_flag(um[:, 0], imm.nk_percent.median, imm.nk_percent.gsd,
@@ -243,17 +253,9 @@ def _block(params: CohortParams, model: CohortModel, g: np.random.Generator,
     th = _lognormal_given_flag(um[:, 1], imm.th1_th2.median, imm.th1_th2.gsd,
                                imm.th1_th2_cutoff, flags[:, 2])
     cyto = _cytotoxicity_given_flag(g, params, flags[:, 1])
-
-    known = stratum <= 1
-    cause = np.searchsorted(model.cause_cdf, u[:, 7], side="right").clip(0, 5)
-    cause = np.where(known, cause, len(KNOWN_CAUSES))
-    ivf = u[:, 8] < params.ivf_share
-    return {
-        "stratum": stratum, "age": age, "bmi": bmi, "height_m": height,
-        "previous_miscarriages": misc, "parity": parity, "profile": prof,
-        "nk_percent": nk, "c50": cyto[:, 0], "c25": cyto[:, 1], "c12": cyto[:, 2],
-        "th1_th2_ratio": th, "cause": cause, "ivf": ivf,
-    }
+    out.update(nk_percent=nk, c50=cyto[:, 0], c25=cyto[:, 1], c12=cyto[:, 2],
+               th1_th2_ratio=th)
+    return out
 
 
 def _categorical(codes: np.ndarray, categories: tuple[str, ...]) -> pd.Categorical:
@@ -312,7 +314,19 @@ def generate_cohort(scenario: Scenario | CohortParams, n: int | None = None,
     n = int(n)
     if seed is None and isinstance(scenario, Scenario):
         seed = scenario.seed
-    entropy = root_entropy(seed)
+    return _frame(_cohort_arrays(params, n, root_entropy(seed), strata), params)
+
+
+def _cohort_arrays(params: CohortParams, n: int, entropy: int,
+                   strata: tuple[str, ...] | None, *, markers: bool = True
+                   ) -> dict[str, np.ndarray]:
+    """The raw per-woman arrays of :func:`generate_cohort` (``n`` already checked).
+
+    ``markers=False`` is the fast path for callers that need only stratum, age, BMI, losses,
+    parity, immune profile, cause and conception (the trial's patient path): those arrays are
+    bit-identical to the full run's for the same entropy, the marker and height keys are
+    absent.
+    """
     model = cohort_model(params)
     strata_cdf = model.strata_cdf
     if strata is not None:
@@ -326,10 +340,10 @@ def generate_cohort(scenario: Scenario | CohortParams, n: int | None = None,
         strata_cdf = np.cumsum(shares / shares.sum())
         strata_cdf[-1] = 1.0
     n_blocks = -(-n // BLOCK)
-    parts = [_block(params, model, child_generator(entropy, "cohort", b), strata_cdf)
+    parts = [_block(params, model, child_generator(entropy, "cohort", b), strata_cdf,
+                    markers=markers)
              for b in range(n_blocks)]
-    d = {k: np.concatenate([p[k] for p in parts])[:n] for k in parts[0]}
-    return _frame(d, params)
+    return {k: np.concatenate([p[k] for p in parts])[:n] for k in parts[0]}
 
 
 def _frame(d: dict, params: CohortParams) -> pd.DataFrame:

@@ -28,7 +28,9 @@ from .exceptions import CalibrationError, CalibrationWarning
 
 __all__ = [
     "DiscretePmf",
+    "TruncLogNormal",
     "TruncNormal",
+    "bounded_for_moments",
     "discrete_maxent",
     "sample_discrete",
     "sample_truncnorm",
@@ -128,6 +130,85 @@ def truncnorm_for_moments(mean: float, sd: float, lo: float, hi: float) -> Trunc
             f"no normal truncated to [{lo}, {hi}] has mean {mean} and SD {sd} "
             f"(best: mean {tn.mean():.4f}, SD {tn.sd():.4f}); widen the range or lower the SD.")
     return tn
+
+
+@dataclass(frozen=True)
+class TruncLogNormal:
+    """exp(Y) with Y ~ normal(mu, sigma) truncated to [log lo, log hi]: a right-skewed law on
+    [lo, hi] (for BMI, whose right tail a symmetric law cannot reach)."""
+
+    mu: float
+    sigma: float
+    lo: float
+    hi: float
+
+    @property
+    def _ab(self) -> tuple[float, float]:
+        return ((math.log(self.lo) - self.mu) / self.sigma,
+                (math.log(self.hi) - self.mu) / self.sigma)
+
+    def _raw_moment(self, k: float) -> float:
+        a, b = self._ab
+        s = self.sigma
+        num = special.ndtr(b - k * s) - special.ndtr(a - k * s)
+        den = special.ndtr(b) - special.ndtr(a)
+        return float(math.exp(k * self.mu + (k * s) ** 2 / 2) * num / den)
+
+    def mean(self) -> float:
+        """Mean of the truncated distribution."""
+        return self._raw_moment(1.0)
+
+    def sd(self) -> float:
+        """SD of the truncated distribution."""
+        m1 = self._raw_moment(1.0)
+        return float(math.sqrt(max(self._raw_moment(2.0) - m1 * m1, 0.0)))
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Quantile function (vectorised)."""
+        a, b = self._ab
+        return np.exp(sample_truncnorm(u, np.float64(self.mu), np.float64(self.sigma),
+                                       np.float64(a), np.float64(b)))
+
+
+@functools.lru_cache(maxsize=512)
+def trunclognorm_for_moments(mean: float, sd: float, lo: float, hi: float) -> TruncLogNormal:
+    """Solve a :class:`TruncLogNormal` on [lo, hi] (lo > 0) with this mean and SD.
+
+    Raises
+    ------
+    CalibrationError
+        If no such law has these moments.
+    """
+    if not 0 < lo < mean < hi or sd <= 0:
+        raise CalibrationError(f"mean {mean} and SD {sd} impossible for a log-normal on "
+                               f"[{lo}, {hi}].")
+    cv = sd / mean
+
+    def resid(x: np.ndarray) -> np.ndarray:
+        d = TruncLogNormal(float(x[0]), float(math.exp(x[1])), lo, hi)
+        with np.errstate(all="ignore"):
+            m, s = d.mean(), d.sd()
+        if not (math.isfinite(m) and math.isfinite(s)):
+            return np.array([1e6, 1e6])
+        return np.array([(m - mean) / sd, (s - sd) / sd])
+
+    s0 = math.sqrt(math.log1p(cv * cv))
+    sol = optimize.least_squares(resid, x0=[math.log(mean) - s0 * s0 / 2, math.log(s0)],
+                                 xtol=1e-14, ftol=1e-14, gtol=1e-14, method="lm")
+    d = TruncLogNormal(float(sol.x[0]), float(math.exp(sol.x[1])), float(lo), float(hi))
+    if abs(d.mean() - mean) > 1e-6 * mean or abs(d.sd() - sd) > 1e-6 * sd:
+        raise CalibrationError(
+            f"no log-normal truncated to [{lo}, {hi}] has mean {mean} and SD {sd} "
+            f"(best: mean {d.mean():.4f}, SD {d.sd():.4f}).")
+    return d
+
+
+def bounded_for_moments(mean: float, sd: float, lo: float, hi: float,
+                        family: str = "normal") -> TruncNormal | TruncLogNormal:
+    """The truncated law of ``family`` ("normal" | "lognormal") on [lo, hi] with these moments."""
+    if family == "lognormal":
+        return trunclognorm_for_moments(mean, sd, lo, hi)
+    return truncnorm_for_moments(mean, sd, lo, hi)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ __all__ = [
     "Scenario",
     "ScenarioMeta",
     "SensitivityParams",
+    "SweepParams",
     "TrialParams",
     "load_scenario",
     "parse_overrides",
@@ -520,6 +521,43 @@ class SensitivityParams:
     simulate_points: int = param(3, lo=0, hi=50, doc="grid points checked by simulation")
 
 
+# Replicates are simulated in keyed blocks of rplsim.trial.REPLICATE_BLOCK; trial.py imports this
+# module, so the number is repeated here (tests/test_sweep.py checks the two agree).
+SWEEP_BLOCK = 1024
+
+
+@dataclass(frozen=True, kw_only=True)
+class SweepParams:
+    """``[sweep]``: a grid of scenario keys; ``rplsim sweep`` simulates power at every point."""
+
+    grid: dict[str, list[float | int | str | bool]] = param(
+        {}, min_len=1,
+        doc='quoted dotted scenario key -> its values, e.g. { "trial.control_lbr" = [0.55, 0.6] }; '
+            "the points are the Cartesian product")
+    n_per_arm: int | None = param(None, lo=2, hi=1_000_000,
+                                  doc="simulate every point at this control-arm size; absent = "
+                                      "trial.n_per_arm, else the point's analytic n inflated for "
+                                      "dropout")
+    replicates: int | None = param(None, lo=1, hi=100_000_000,
+                                   doc="simulated trials per point; absent = trial.replicates")
+    batch: int = param(4096, lo=SWEEP_BLOCK, hi=100_000_000,
+                       doc="replicates per task (a multiple of 1024); results do not depend on it")
+
+    def _rules(self) -> list[str]:
+        out = []
+        if self.batch % SWEEP_BLOCK:
+            out.append(f"batch == {self.batch}, must be a multiple of {SWEEP_BLOCK} (replicates "
+                       f"are simulated in keyed blocks of {SWEEP_BLOCK}).")
+        for key in self.grid:
+            parts = key.split(".")
+            if len(parts) < 2 or not all(parts):
+                out.append(f'grid."{key}" is not a dotted key, must be section.key, e.g. '
+                           '"trial.control_lbr" (quoted).')
+            elif parts[0] == "sweep":
+                out.append(f'grid."{key}": the [sweep] section cannot be swept.')
+        return out
+
+
 # ----------------------------------------------------------------------------- the scenario
 @dataclass(frozen=True, kw_only=True)
 class Scenario:
@@ -539,6 +577,7 @@ class Scenario:
     trial: TrialParams | None = param(None, doc="a prospective trial to size")
     recruitment: RecruitmentParams = param(RecruitmentParams(), doc="trial feasibility")
     sensitivity: SensitivityParams | None = param(None, doc="a grid of assumptions")
+    sweep: SweepParams | None = param(None, doc="a grid of scenarios for `rplsim sweep`")
 
     def _rules(self) -> list[str]:
         out = []

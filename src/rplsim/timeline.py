@@ -3,8 +3,9 @@
 The protocol of section 2.3: known causes treated before and during pregnancy; pregnancy
 confirmed by a β-hCG rise or a gestational sac; IVIG 0.4 g/kg for abnormal cellular immunity,
 first right after confirmation (IVF: on the day of oocyte retrieval or embryo transfer), then
-every 3–4 weeks until 30 weeks, never after the pregnancy has ended; karyotyping of the
-abortus. Women start over calendar time at the clinic's accrual rate; an infusion needs an
+every 3–4 weeks until 30 weeks, never after the pregnancy has ended (nor, for a natural
+conception, before it was confirmed: a chemical pregnancy ends first and gets none); karyotyping
+of the abortus. Women start over calendar time at the clinic's accrual rate; an infusion needs an
 infusion chair (a SimPy resource) for its duration, so chair waits and utilisation emerge.
 
 Randomness: every woman has her own row of uniforms, keyed by her ``patient_id`` under the
@@ -264,6 +265,10 @@ def _outcomes_frame(cohort: pd.DataFrame, scenario: Scenario, plan: dict, n_inf:
 def simulate_timeline(cohort: pd.DataFrame, scenario: Scenario, seed: SeedLike = None, *,
                       treated: np.ndarray | None = None, events: bool = True) -> TimelineResult:
     """Run every woman's index pregnancy through the protocol as a SimPy simulation.
+
+    A woman who waits for a chair gets her infusion late and the next one 3–4 weeks after it;
+    if the pregnancy ends or week ``protocol.ivig_last_week`` passes while she waits, that
+    infusion (and any later one) is not given.
 
     Parameters
     ----------

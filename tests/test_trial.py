@@ -1,0 +1,255 @@
+"""Tests of rplsim.trial: arm rates, randomisation and the eligible population.
+
+Statistical checks state their false-failure rate; every tolerance below is a multiple of a
+Monte-Carlo standard error computed in the test itself.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy import special, stats
+
+from rplsim import generate_cohort, load_scenario
+from rplsim.exceptions import ScenarioError
+from rplsim.outcome import live_birth_probability, outcome_model
+from rplsim.power import power_with
+from rplsim.trial import (
+    REPLICATE_BLOCK,
+    _arm_sizes,
+    _eligible_pool,
+    arm_assignment,
+    simulate_block,
+    trial_design,
+)
+
+from .conftest import SCENARIOS
+
+# 4 standard errors: a two-sided normal tail of 6.3e-5 per check.
+Z4 = 4.0
+
+
+def _women_and_eta(scenario, n: int, seed: int):
+    """Eligible women as the patient path draws them, and their log-odds before the arm shift."""
+    design = trial_design(scenario)
+    # _eligible_pool is the patient path's only source of women (trial._patient_block).
+    women = _eligible_pool(scenario.cohort, design.strata, design.min_misc, n, seed)
+    eta0 = special.logit(live_birth_probability(outcome_model(scenario), women,
+                                                treated=np.ones(len(women), bool)))
+    return design, women, eta0
+
+
+def _mean_within(values: np.ndarray, target: float) -> tuple[float, float]:
+    mean = float(values.mean())
+    se = float(values.std(ddof=1) / math.sqrt(values.size))
+    assert abs(mean - target) <= Z4 * se, (mean, target, se)
+    return mean, se
+
+
+# ------------------------------------------------------------------ marginal arm rates
+
+
+@pytest.mark.parametrize("name", ["trial_superiority", "yamada_4plus", "noninferiority"])
+def test_arm_shifts_give_the_marginal_rates(name: str) -> None:
+    """Eligible women's mean live-birth probability per arm equals control_lbr / treatment_lbr.
+
+    trial_design solves the shifts by quadrature (OutcomeModel.stratum_rate); here 100,000
+    women from the patient path's generator are averaged instead. Tolerance 4 SE of that mean:
+    false-failure rate 6.3e-5 per arm (if the quadrature error is negligible next to the SE,
+    ~0.001 here).
+    """
+    sc = load_scenario(SCENARIOS / f"{name}.toml")
+    design, _women, eta0 = _women_and_eta(sc, 100_000, seed=20250604)
+    assert design.p_control == sc.trial.control_lbr
+    assert design.p_treatment == sc.trial.treatment_lbr
+    _mean_within(special.expit(eta0 + design.shift_control), sc.trial.control_lbr)
+    _mean_within(special.expit(eta0 + design.shift_treatment), sc.trial.treatment_lbr)
+
+
+def test_odds_ratio_is_exact_per_woman_and_sets_the_marginal_rate(paper) -> None:
+    """With ivig_odds_ratio, every woman's odds ratio (treated vs control) is exactly the OR.
+
+    The marginal treatment rate follows from it; checked by Monte Carlo at 4 SE
+    (false-failure rate 6.3e-5).
+    """
+    sc = power_with(paper, treatment_lbr=None, ivig_odds_ratio=2.5)
+    design, _women, eta0 = _women_and_eta(sc, 100_000, seed=7)
+    p_c = special.expit(eta0 + design.shift_control)
+    p_t = special.expit(eta0 + design.shift_treatment)
+    log_or = special.logit(p_t) - special.logit(p_c)
+    np.testing.assert_allclose(log_or, math.log(2.5), rtol=0, atol=1e-9)
+    assert design.p_treatment > design.p_control
+    _mean_within(p_t, design.p_treatment)
+
+
+def test_patient_path_outcomes_have_the_arm_rates(paper) -> None:
+    """simulate_block(path="patients"): realised live-birth shares per arm = the arm rates.
+
+    No dropout, 1024 trials x 100 women per arm = 102,400 Bernoulli outcomes per arm; the
+    tolerance is 4 binomial SE (false-failure rate 6.3e-5 per arm).
+    """
+    sc = power_with(paper, dropout=0.0)
+    design = trial_design(sc)
+    sim = simulate_block(sc, design, 100, 100, block_index=0, entropy=11, path="patients")
+    for x, n, p in ((sim["x_c"], sim["n_c"], design.p_control),
+                    (sim["x_t"], sim["n_t"], design.p_treatment)):
+        k, m = int(x[:, -1].sum()), int(n[:, -1].sum())
+        assert abs(k / m - p) <= Z4 * math.sqrt(p * (1 - p) / m), (k / m, p)
+    # Permuted blocks of 4 and 200 women: every trial is exactly 100 / 100.
+    assert np.all(sim["n_t"][:, -1] == 100) and np.all(sim["n_c"][:, -1] == 100)
+    assert sim["x_t"].shape == (REPLICATE_BLOCK, 1)
+
+
+def test_null_block_has_both_arms_at_the_control_rate(paper) -> None:
+    """null=True: the treated arm's realised rate is the control rate (4 SE, 6.3e-5)."""
+    sc = power_with(paper, dropout=0.0)
+    design = trial_design(sc)
+    sim = simulate_block(sc, design, 100, 100, 0, 11, path="counts", null=True)
+    k, m = int(sim["x_t"].sum()), int(sim["n_t"].sum())
+    p = design.p_control
+    assert abs(k / m - p) <= Z4 * math.sqrt(p * (1 - p) / m)
+
+
+def test_count_path_dropout_share(paper) -> None:
+    """Count path: analysed share of randomised women is 1 - dropout (4 SE, 6.3e-5)."""
+    design = trial_design(paper)
+    sim = simulate_block(paper, design, 100, 100, 3, 5, path="counts")
+    m = int(sim["n_t"].sum() + sim["n_c"].sum())
+    total = REPLICATE_BLOCK * 200
+    keep = 1 - paper.trial.dropout
+    assert abs(m / total - keep) <= Z4 * math.sqrt(keep * (1 - keep) / total)
+
+
+# ------------------------------------------------------------------ randomisation
+
+
+@given(n_total=st.integers(1, 400), half_block=st.integers(1, 6), seed=st.integers(0, 2**32 - 1))
+def test_permuted_blocks_keep_every_prefix_within_half_a_block(n_total: int, half_block: int,
+                                                               seed: int) -> None:
+    """1:1 permuted blocks: after any number of women, |treated - m/2| <= block/2 (exact)."""
+    block = 2 * half_block
+    g = np.random.default_rng(seed)
+    assign = arm_assignment(g, 16, n_total, 1.0, block)
+    m = np.arange(1, n_total + 1)
+    assert np.all(np.abs(np.cumsum(assign, axis=1) - m / 2) <= block / 2)
+    # The count path's arm sizes obey the same bound.
+    treated = _arm_sizes(g, 16, n_total, 1.0, block)
+    assert np.all(np.abs(treated - n_total / 2) <= block / 2)
+
+
+@given(n_total=st.integers(1, 400), seed=st.integers(0, 2**32 - 1))
+def test_permuted_blocks_2_to_1_with_block_6(n_total: int, seed: int) -> None:
+    """2:1 in blocks of 6 (4 IVIG + 2 placebo): |treated - 2m/3| <= block/2 (exact)."""
+    g = np.random.default_rng(seed)
+    assign = arm_assignment(g, 16, n_total, 2.0, 6)
+    m = np.arange(1, n_total + 1)
+    assert np.all(np.abs(np.cumsum(assign, axis=1) - 2 * m / 3) <= 3)
+    assert np.all(np.abs(_arm_sizes(g, 16, n_total, 2.0, 6) - 2 * n_total / 3) <= 3)
+
+
+@pytest.mark.xfail(reason="BUG: trial._arm_sizes / arm_assignment use round(block * ratio / "
+                          "(1 + ratio)) treated per block, so a 2:1 trial in blocks of 4 is "
+                          "simulated 3:1; the scenario is accepted without error.",
+                   strict=True)
+def test_allocation_not_representable_in_the_block_is_refused_or_kept() -> None:
+    """allocation_ratio 2 with block_size 4 (not a multiple of 3): either the scenario is
+    refused, or the simulated trial keeps 2:1 within block/2 (exact check, no MC error)."""
+    try:
+        sc = load_scenario(SCENARIOS / "paper.toml",
+                           overrides=["trial.allocation_ratio=2.0", "trial.block_size=4",
+                                      "trial.dropout=0.0"])
+    except ScenarioError:
+        return
+    # simulate_power plans 100 control + ceil(2 * 100) = 200 IVIG women.
+    sim = simulate_block(sc, trial_design(sc), 100, 200, 0, 1, path="counts")
+    assert np.all(np.abs(sim["n_t"][:, -1] - 200) <= 2)
+
+
+def test_partial_block_is_hypergeometric() -> None:
+    """Count path, 101 women in blocks of 4: treated = 50 + the first place of a random
+    permutation of (T, T, C, C), i.e. 50 or 51 with probability 1/2 each.
+
+    Binomial test of the share of 51s, level 0.001 (false-failure rate 0.001).
+    """
+    g = np.random.default_rng(3)
+    t = _arm_sizes(g, 20_000, 101, 1.0, 4)
+    assert set(np.unique(t)) == {50, 51}
+    assert stats.binomtest(int((t == 51).sum()), t.size, 0.5).pvalue > 0.001
+
+
+@pytest.mark.parametrize("ratio", [1.0, 2.0])
+def test_simple_randomisation_is_binomial(ratio: float) -> None:
+    """block_size 0: treated count ~ Binomial(n_total, ratio / (1 + ratio)) on both paths.
+
+    Chi-square goodness of fit over the binomial's central cells (tails pooled so every
+    expected count >= 20), level 0.001 each (false-failure rate 0.001 per path).
+    """
+    n_total, r = 60, 20_000
+    p = ratio / (1 + ratio)
+    g = np.random.default_rng(17)
+    for draws in (_arm_sizes(g, r, n_total, ratio, 0),
+                  arm_assignment(g, r, n_total, ratio, 0).sum(axis=1)):
+        pmf = stats.binom.pmf(np.arange(n_total + 1), n_total, p)
+        lo = int(np.flatnonzero(np.cumsum(pmf) * r >= 20)[0])
+        hi = int(np.flatnonzero(np.cumsum(pmf[::-1]) * r >= 20)[0])
+        hi = n_total - hi
+        obs = np.bincount(np.clip(draws, lo, hi) - lo, minlength=hi - lo + 1)
+        exp = pmf[lo:hi + 1].copy()
+        exp[0] += pmf[:lo].sum()
+        exp[-1] += pmf[hi + 1:].sum()
+        assert stats.chisquare(obs, exp * r).pvalue > 0.001
+
+
+# ------------------------------------------------------------------ the eligible population
+
+
+def test_abnormal_population_is_ka_and_ia_only(paper) -> None:
+    """population="abnormal": only KA / IA women reach the patient path, in the cohort's
+    proportions (Table 1: 97 KA vs 100 IA); shares within 4 binomial SE (6.3e-5)."""
+    design = trial_design(paper)
+    assert design.strata == ("KA", "IA")
+    women = _eligible_pool(paper.cohort, design.strata, design.min_misc, 50_000, 99)
+    assert set(women["stratum"].astype(str)) == {"KA", "IA"}
+    # Table 1: 97 KA + 100 IA of 466; min_previous_miscarriages 2 = everyone (Table 1 min 2).
+    assert design.eligible_share == pytest.approx(0.208155 + 0.214592, abs=1e-12)
+    share_ka = float((women["stratum"] == "KA").mean())
+    w = design.stratum_weights[0]
+    assert abs(share_ka - w) <= Z4 * math.sqrt(w * (1 - w) / len(women))
+
+
+def test_yamada_population_is_idiopathic_with_four_losses() -> None:
+    """yamada_4plus: IN / IA women with >= 4 previous losses only; the eligible share of the
+    whole cohort and the IN / IA split agree with a plain cohort draw within 4 SE (6.3e-5
+    each)."""
+    sc = load_scenario(SCENARIOS / "yamada_4plus.toml")
+    design = trial_design(sc)
+    assert design.strata == ("IN", "IA") and design.min_misc == 4
+    women = _eligible_pool(sc.cohort, design.strata, design.min_misc, 20_000, 5)
+    assert set(women["stratum"].astype(str)) <= {"IN", "IA"}
+    assert int(women["previous_miscarriages"].min()) >= 4
+    cohort = generate_cohort(sc, n=100_000, seed=8)
+    ok = cohort["stratum"].isin(["IN", "IA"]) & (cohort["previous_miscarriages"] >= 4)
+    share, n = float(ok.mean()), len(cohort)
+    assert abs(share - design.eligible_share) <= Z4 * math.sqrt(share * (1 - share) / n)
+    ia = float((cohort.loc[ok, "stratum"] == "IA").mean())
+    w = design.stratum_weights[1]
+    assert abs(ia - w) <= Z4 * math.sqrt(w * (1 - w) / int(ok.sum()))
+
+
+def test_trial_design_without_trial_section(paper) -> None:
+    with pytest.raises(ScenarioError, match="no \\[trial\\] section"):
+        trial_design(paper.replace(trial=None))
+
+
+def test_simulate_block_is_keyed_by_block_and_entropy(paper) -> None:
+    """Same (block, entropy) -> identical trials; another block -> different ones (exact)."""
+    design = trial_design(paper)
+    a = simulate_block(paper, design, 50, 50, 2, 99)
+    b = simulate_block(paper, design, 50, 50, 2, 99)
+    c = simulate_block(paper, design, 50, 50, 3, 99)
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert not np.array_equal(a["x_t"], c["x_t"])

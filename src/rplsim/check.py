@@ -222,7 +222,7 @@ def _timeline_invariants(sc: Scenario, cfg: settings, counter: list) -> None:
         assert (inf["gestational_week"] < inf["outcome_week"]).all(), "infusion after the end"
         assert (inf["gestational_week"] <= prot.ivig_last_week + 1e-9).all(), "after week 30"
         gaps = inf.groupby("patient_id")["gestational_week"].diff().dropna()
-        assert ((gaps >= prot.ivig_interval.min - 1e-9)).all(), "infusions too close"
+        assert (gaps >= prot.ivig_interval.min - 1e-9).all(), "infusions too close"
         w = cohort.set_index("patient_id")["weight_kg"]
         dose = out["ivig_infusions"] * prot.ivig_dose_g_per_kg * out["patient_id"].map(w)
         if prot.dose_rounding_g == 0:

@@ -16,12 +16,11 @@ from scipy import special, stats
 
 from rplsim import generate_cohort, load_scenario
 from rplsim.exceptions import ScenarioError
-from rplsim.outcome import live_birth_probability, outcome_model
+from rplsim.outcome import outcome_model
 from rplsim.power import power_with
 from rplsim.trial import (
     REPLICATE_BLOCK,
     _arm_sizes,
-    _eligible_pool,
     arm_assignment,
     simulate_block,
     trial_design,
@@ -33,13 +32,30 @@ from .conftest import SCENARIOS
 Z4 = 4.0
 
 
-def _women_and_eta(scenario, n: int, seed: int):
-    """Eligible women as the patient path draws them, and their log-odds before the arm shift."""
+def _patient_path_women(monkeypatch, scenario, n_total: int, entropy: int):
+    """The eligible women one block of the patient path draws (1024 trials x n_total), and
+    their log-odds before the arm shift.
+
+    The women are caught where the patient path hands them to ``live_birth_probability`` (a
+    spy, so the test follows whatever the path does to draw them).
+    """
+    import rplsim.trial as trial_module
+
+    seen = []
+    real = trial_module.live_birth_probability
+
+    def spy(model, women, *args, **kwargs):
+        seen.append(women)
+        return real(model, women, *args, **kwargs)
+
+    monkeypatch.setattr(trial_module, "live_birth_probability", spy)
     design = trial_design(scenario)
-    # _eligible_pool is the patient path's only source of women (trial._patient_block).
-    women = _eligible_pool(scenario.cohort, design.strata, design.min_misc, n, seed)
-    eta0 = special.logit(live_birth_probability(outcome_model(scenario), women,
-                                                treated=np.ones(len(women), bool)))
+    n_c = n_total // 2
+    simulate_block(scenario, design, n_c, n_total - n_c, 0, entropy, path="patients")
+    monkeypatch.undo()
+    assert len(seen) == 1
+    women = seen[0]
+    eta0 = special.logit(real(outcome_model(scenario), women, treated=np.ones(len(women), bool)))
     return design, women, eta0
 
 
@@ -54,30 +70,30 @@ def _mean_within(values: np.ndarray, target: float) -> tuple[float, float]:
 
 
 @pytest.mark.parametrize("name", ["trial_superiority", "yamada_4plus", "noninferiority"])
-def test_arm_shifts_give_the_marginal_rates(name: str) -> None:
+def test_arm_shifts_give_the_marginal_rates(monkeypatch, name: str) -> None:
     """Eligible women's mean live-birth probability per arm equals control_lbr / treatment_lbr.
 
-    trial_design solves the shifts by quadrature (OutcomeModel.stratum_rate); here 100,000
-    women from the patient path's generator are averaged instead. Tolerance 4 SE of that mean:
+    trial_design solves the shifts by quadrature (OutcomeModel.stratum_rate); here the
+    102,400 women of one patient-path block are averaged instead. Tolerance 4 SE of that mean:
     false-failure rate 6.3e-5 per arm (if the quadrature error is negligible next to the SE,
     ~0.001 here).
     """
     sc = load_scenario(SCENARIOS / f"{name}.toml")
-    design, _women, eta0 = _women_and_eta(sc, 100_000, seed=20250604)
+    design, _women, eta0 = _patient_path_women(monkeypatch, sc, 100, entropy=20250604)
     assert design.p_control == sc.trial.control_lbr
     assert design.p_treatment == sc.trial.treatment_lbr
     _mean_within(special.expit(eta0 + design.shift_control), sc.trial.control_lbr)
     _mean_within(special.expit(eta0 + design.shift_treatment), sc.trial.treatment_lbr)
 
 
-def test_odds_ratio_is_exact_per_woman_and_sets_the_marginal_rate(paper) -> None:
+def test_odds_ratio_is_exact_per_woman_and_sets_the_marginal_rate(monkeypatch, paper) -> None:
     """With ivig_odds_ratio, every woman's odds ratio (treated vs control) is exactly the OR.
 
     The marginal treatment rate follows from it; checked by Monte Carlo at 4 SE
     (false-failure rate 6.3e-5).
     """
     sc = power_with(paper, treatment_lbr=None, ivig_odds_ratio=2.5)
-    design, _women, eta0 = _women_and_eta(sc, 100_000, seed=7)
+    design, _women, eta0 = _patient_path_women(monkeypatch, sc, 100, entropy=7)
     p_c = special.expit(eta0 + design.shift_control)
     p_t = special.expit(eta0 + design.shift_treatment)
     log_or = special.logit(p_t) - special.logit(p_c)
@@ -207,28 +223,31 @@ def test_simple_randomisation_is_binomial(ratio: float) -> None:
 # ------------------------------------------------------------------ the eligible population
 
 
-def test_abnormal_population_is_ka_and_ia_only(paper) -> None:
+def test_abnormal_population_is_ka_and_ia_only(monkeypatch, paper) -> None:
     """population="abnormal": only KA / IA women reach the patient path, in the cohort's
     proportions (Table 1: 97 KA vs 100 IA); shares within 4 binomial SE (6.3e-5)."""
-    design = trial_design(paper)
+    design, women, _eta = _patient_path_women(monkeypatch, paper, 40, entropy=99)
     assert design.strata == ("KA", "IA")
-    women = _eligible_pool(paper.cohort, design.strata, design.min_misc, 50_000, 99)
     assert set(women["stratum"].astype(str)) == {"KA", "IA"}
     # Table 1: 97 KA + 100 IA of 466; min_previous_miscarriages 2 = everyone (Table 1 min 2).
     assert design.eligible_share == pytest.approx(0.208155 + 0.214592, abs=1e-12)
     share_ka = float((women["stratum"] == "KA").mean())
     w = design.stratum_weights[0]
     assert abs(share_ka - w) <= Z4 * math.sqrt(w * (1 - w) / len(women))
+    # The per-stratum counts the CMH analysis sees add up to the arms: nobody outside them.
+    sim = simulate_block(paper, design, 20, 20, 0, 99, path="patients")
+    sc_ = sim["strata_counts"][:, -1]
+    assert np.array_equal(sc_[:, 1].sum(axis=1), sim["n_t"][:, -1])
+    assert np.array_equal(sc_[:, 3].sum(axis=1), sim["n_c"][:, -1])
 
 
-def test_yamada_population_is_idiopathic_with_four_losses() -> None:
-    """yamada_4plus: IN / IA women with >= 4 previous losses only; the eligible share of the
-    whole cohort and the IN / IA split agree with a plain cohort draw within 4 SE (6.3e-5
-    each)."""
+def test_yamada_population_is_idiopathic_with_four_losses(monkeypatch) -> None:
+    """yamada_4plus: IN / IA women with >= 4 previous losses only on the patient path; the
+    eligible share of the whole cohort and the IN / IA split agree with a plain cohort draw
+    within 4 SE (6.3e-5 each)."""
     sc = load_scenario(SCENARIOS / "yamada_4plus.toml")
-    design = trial_design(sc)
+    design, women, _eta = _patient_path_women(monkeypatch, sc, 20, entropy=5)
     assert design.strata == ("IN", "IA") and design.min_misc == 4
-    women = _eligible_pool(sc.cohort, design.strata, design.min_misc, 20_000, 5)
     assert set(women["stratum"].astype(str)) <= {"IN", "IA"}
     assert int(women["previous_miscarriages"].min()) >= 4
     cohort = generate_cohort(sc, n=100_000, seed=8)

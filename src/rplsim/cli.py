@@ -39,6 +39,9 @@ EXAMPLES = {
     "power": "rplsim power scenarios/trial_superiority.toml\n  rplsim power "
              "scenarios/trial_superiority.toml --n-per-arm 120 --replicates 20000 --workers 2\n"
              "  rplsim power scenarios/paper.toml --sensitivity -o sensitivity.csv",
+    "sweep": "rplsim sweep scenarios/sweep_example.toml --workers 2\n  rplsim sweep "
+             "scenarios/sweep_example.toml --grid trial.looks=1,3 --scheduler tcp://host:8786\n"
+             "  rplsim sweep scenarios/sweep_example.toml --resume",
 }
 
 
@@ -126,6 +129,25 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--sensitivity", action="store_true",
                    help="also the grid control x treatment rate -> n per arm")
     w.add_argument("-o", "--output", default=None, help="write the result table(s) as CSV")
+
+    s = add("sweep", "simulated power at every point of a grid of scenario keys ([sweep] grid)")
+    _add_scenario_args(s)
+    s.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
+                   help="add or replace a grid axis, e.g. --grid trial.control_lbr=0.55,0.6")
+    s.add_argument("--n-per-arm", type=int, default=None,
+                   help="simulate every point at this n (default: each point's analytic n)")
+    s.add_argument("--replicates", type=int, default=None,
+                   help="simulated trials per point (default sweep.replicates)")
+    s.add_argument("--batch", type=int, default=None,
+                   help="replicates per task, a multiple of 1024 (same numbers for any)")
+    s.add_argument("--workers", type=int, default=None,
+                   help="local processes (default: all CPUs; same numbers for any)")
+    s.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run on a Dask cluster, e.g. tcp://host:8786 (see docs/sweeps.md)")
+    s.add_argument("--out", default=None, help="results folder (default results/<name>)")
+    s.add_argument("--resume", action="store_true",
+                   help="keep the points already in points.csv, compute the rest")
+    s.add_argument("--force", action="store_true", help="start over, replacing points.csv")
     return p
 
 
@@ -320,6 +342,40 @@ def cmd_power(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    for name, value in (("n_per_arm", args.n_per_arm), ("replicates", args.replicates),
+                        ("batch", args.batch)):
+        if value is not None:  # validated with the file, like any [sweep] key
+            args.overrides.append(f"sweep.{name}={value}")
+    _positive("workers", args.workers)
+    from .sweep import parse_grid_args, plan_sweep, run_sweep
+
+    if args.seed is not None:
+        args.overrides.append(f"scenario.seed={args.seed}")
+    plan = plan_sweep(args.scenario, args.overrides, parse_grid_args(args.grid))
+    out = Path(args.out) if args.out else Path("results") / plan.base.name
+    bar = _progress(args, len(plan.points))
+    if bar:
+        bar.unit = "point"
+    try:
+        res = run_sweep(plan, out, workers=args.workers, scheduler=args.scheduler,
+                        resume=args.resume, force=args.force, command=sys.argv,
+                        on_point=(lambda done, _total: bar.update_to(done)) if bar else None)
+    except KeyboardInterrupt:
+        print(f"rplsim: interrupted; the finished points are in {out}/points.csv: run again "
+              "with --resume to compute the rest.", file=sys.stderr)
+        return 130
+    finally:
+        if bar:
+            bar.close()
+    cols = ["point", "n_per_arm", "power", "power_ci_low", "power_ci_high", "type1_error",
+            "expected_n_h1"]
+    print(res.table[cols].to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    _say(args, f"wrote {out}/ ({len(res.table)} points: {res.computed} computed, {res.resumed} "
+               f"resumed; {res.backend}) in {res.seconds:.1f} s")
+    return 0
+
+
 def _progress(args: argparse.Namespace, total: int) -> Any:
     """A tqdm bar on stderr when it is a terminal and --quiet is not given."""
     if args.quiet or not sys.stderr.isatty():
@@ -338,6 +394,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "timeline": cmd_timeline,
     "check": cmd_check,
     "power": cmd_power,
+    "sweep": cmd_sweep,
     "cohort": cmd_cohort,
     "calibrate": cmd_calibrate,
     "validate": cmd_validate,

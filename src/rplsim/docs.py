@@ -50,6 +50,8 @@ treatment_lbr = 0.807             # Table 3, abnormal strata with IVIG
 
 - **`extends = "other.toml"`** names a file in the same folder (or below it); this file's keys are
   merged over it, table by table. Chains are allowed, cycles are an error.
+- **A partial table changes only the keys it names**: `[protocol.ivig_interval]` with just
+  `min = 3.5` keeps `max` at its default. Every default is listed below.
 - **`--set section.key=value`** on the command line (`rplsim run FILE --set cohort.n=1000
   --set trial.analysis=fisher`) overrides a key after `extends` and is validated the same way;
   values are read as TOML (`0.55`, `true`, `"chi2"`, `[1, 2]`).
@@ -93,7 +95,7 @@ def _default_text(info: ParamInfo, inherited: dict[str, Any]) -> str:
     d = info.default
     if info.required or d is REQUIRED:
         if info.path in inherited and not isinstance(inherited[info.path], dict):
-            return f"`{format_value(inherited[info.path])}` (required if the table is written)"
+            return f"`{format_value(inherited[info.path])}`"
         return "required"
     if d is None:
         return "absent"

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,7 @@ from .exceptions import ScenarioError
 from .rng import SeedLike, root_entropy
 from .scenario import Scenario, TrialParams
 from .sequential import group_sequential_design
-from .trial import REPLICATE_BLOCK, TrialDesign, simulate_block, trial_design
+from .trial import REPLICATE_BLOCK, TrialDesign, simulate_pair, trial_design
 
 __all__ = ["PowerResult", "find_sample_size", "simulate_power", "wilson_interval"]
 
@@ -107,6 +108,7 @@ class PowerResult:
         return d
 
 
+@lru_cache(maxsize=64)  # solving the boundaries once per run, not once per block
 def _thresholds(trial: TrialParams) -> tuple[np.ndarray, str]:
     """Per-look nominal p thresholds (two-sided p for two-sided tests)."""
     if trial.looks == 1:
@@ -173,8 +175,9 @@ def _run_blocks(scenario: Scenario, design: TrialDesign, n_c: int, n_t: int,
     thresholds, _ = _thresholds(trial)
     out: dict[str, list[np.ndarray]] = {k: [] for k in ("good", "any", "stop", "any0", "stop0")}
     for b in blocks:
-        for null in (False, True):
-            sim = simulate_block(scenario, design, n_c, n_t, b, entropy, path=path, null=null)
+        # One call simulates the block under H1 and under the null, sharing their draws.
+        sims = simulate_pair(scenario, design, n_c, n_t, b, entropy, path=path)
+        for null, sim in zip((False, True), sims, strict=True):
             good, anyrej, stop = _decide(trial, sim, thresholds)
             if null:
                 out["any0"].append(anyrej)

@@ -341,6 +341,9 @@ class OutcomeParams:
         OddsRatios(age=0.868, bmi=0.911, previous_miscarriages=1.140),
         doc="idiopathic", source="Table 2, idiopathic group; OR and CI followed where B disagrees")
     profile_lbr: ProfileLbr | None = param(ProfileLbr(), doc="optional IA subgroup rates")
+    use_profile_lbr: bool = param(True, doc="apply profile_lbr inside IA (false: one intercept "
+                                            "for all IA women; TOML has no null to drop a table)",
+                                  source="Figure 3B")
     untreated_abnormal_lbr: float | None = param(
         None, lo=0, hi=1, lo_open=True, hi_open=True,
         doc="live-birth rate of abnormal-immunity women WITHOUT IVIG (marginal over them)",
@@ -473,6 +476,14 @@ class TrialParams:
 
     def _rules(self) -> list[str]:
         out = []
+        if self.block_size > 0:
+            t = self.block_size * self.allocation_ratio / (1 + self.allocation_ratio)
+            if abs(t - round(t)) > 1e-9:
+                out.append(f"block_size == {self.block_size}, must hold a whole number of "
+                           f"treated women at allocation_ratio {self.allocation_ratio} "
+                           f"({t:.3g} per block); e.g. block_size = "
+                           f"{_smallest_block(self.allocation_ratio)}, or 0 for simple "
+                           "randomisation.")
         if (self.treatment_lbr is None) == (self.ivig_odds_ratio is None):
             out.append("treatment_lbr and ivig_odds_ratio: give exactly one of the two.")
         if self.design == "non-inferiority":
@@ -484,6 +495,14 @@ class TrialParams:
         elif self.margin is not None:
             out.append(f'margin == {self.margin}, only allowed with design == "non-inferiority".')
         return out
+
+
+def _smallest_block(ratio: float) -> int:
+    for b in range(2, 1001):
+        t = b * ratio / (1 + ratio)
+        if abs(t - round(t)) < 1e-9 and 0 < round(t) < b:
+            return b
+    return 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -528,7 +547,7 @@ SWEEP_BLOCK = 1024
 
 @dataclass(frozen=True, kw_only=True)
 class SweepParams:
-    """``[sweep]``: a grid of scenario keys; ``rplsim sweep`` simulates power at every point."""
+    """``[sweep]``: each point is this scenario with one value of every axis; power is simulated at each."""
 
     grid: dict[str, list[float | int | str | bool]] = param(
         {}, min_len=1,
@@ -586,6 +605,11 @@ class Scenario:
                        f"must be >= protocol.confirmation_week.max "
                        f"({self.protocol.confirmation_week.max}): a clinical miscarriage comes "
                        "after confirmation (earlier losses are chemical pregnancies).")
+        span = self.protocol.ivig_last_week - self.protocol.ivf_first_dose_week
+        if self.protocol.ivig_interval.min * 15 < span:
+            out.append(f"protocol.ivig_interval.min == {self.protocol.ivig_interval.min}, must be "
+                       f">= {span / 15:.2f} weeks: a woman has at most 16 infusions to week "
+                       f"{self.protocol.ivig_last_week} (the protocol says every 3-4 weeks).")
         return out
 
     @property

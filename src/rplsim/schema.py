@@ -262,7 +262,12 @@ def build(cls: type, data: dict[str, Any], path: str, errors: list[str]) -> Any:
     kwargs: dict[str, Any] = {}
     for name, f in fields.items():
         if name in data:
-            kwargs[name] = _build_value(hints[name], data[name], dict(f.metadata), prefix + name,
+            value = data[name]
+            default = _default_of(f)
+            if isinstance(value, dict) and dataclasses.is_dataclass(default):
+                # A partial table changes only the keys it names; the rest keep the default.
+                value = _merge(to_dict(default), value)
+            kwargs[name] = _build_value(hints[name], value, dict(f.metadata), prefix + name,
                                         errors)
         elif f.default is MISSING and f.default_factory is MISSING:
             errors.append(f"{prefix}{name} is missing, and is required ({_type_name(hints[name])}"
@@ -276,6 +281,21 @@ def build(cls: type, data: dict[str, Any], path: str, errors: list[str]) -> Any:
         if len(errors) > n_before:
             return MISSING
     return obj
+
+
+def _default_of(f: dataclasses.Field) -> Any:
+    if f.default is not MISSING:
+        return f.default
+    if f.default_factory is not MISSING:
+        return f.default_factory()
+    return None
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in top.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
 
 
 def to_dict(obj: Any) -> Any:

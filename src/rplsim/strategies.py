@@ -296,8 +296,8 @@ def _feasible(sc: Scenario, outcome: bool) -> bool:
                 truncnorm_for_moments(float(w.mean), float(w.sd), float(w.min), float(w.max))
             if outcome and _outcome_model is not None:
                 _outcome_model(sc)
-        except (CalibrationError, ConvergenceError, ScenarioError):
-            return False
+        except (ValueError, ConvergenceError):  # CalibrationError, ScenarioError, and a
+            return False                        # brentq bracket failure in discrete_maxent
     return True
 
 

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from .cohort import generate_cohort
+from .cohort import BLOCK, PROFILE_NAMES, _cohort_arrays, generate_cohort
 from .outcome import _outcome_model_cached, live_birth_probability, outcome_model, shift_for_rate
 from .rng import child_generator, child_seed
 from .scenario import STRATA, CohortParams, OutcomeParams, Scenario, TrialParams
@@ -187,6 +187,20 @@ def simulate_block(scenario: Scenario, design: TrialDesign, n_control: int, n_tr
         for CMH ``strata_counts`` (R, K, 4, S); for the patient path also ``X, y, mask``
         of the final look (R, N, 4) for the logistic analysis.
     """
+    return simulate_pair(scenario, design, n_control, n_treatment, block_index, entropy,
+                         path=path)[int(null)]
+
+
+def simulate_pair(scenario: Scenario, design: TrialDesign, n_control: int, n_treatment: int,
+                  block_index: int, entropy: int, *, path: str = "counts"
+                  ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """``(H1 block, null block)``: :func:`simulate_block` with ``null=False`` and ``True``.
+
+    The two runs read the same random stream and differ only from the first draw that
+    depends on the treated arm's rate, so everything before it is drawn once (and, on the
+    count path, everything after it too whenever the stream ended up in the same state).
+    Each result equals the separate call's, bit for bit.
+    """
     trial = scenario.trial
     assert trial is not None
     r = REPLICATE_BLOCK
@@ -194,16 +208,16 @@ def simulate_block(scenario: Scenario, design: TrialDesign, n_control: int, n_tr
     ratio = n_treatment / n_control
     sizes = look_sizes(n_total, trial.looks)
     p_c = design.stratum_rates[0]
-    p_t = design.stratum_rates[0] if null else design.stratum_rates[1]
+    p_t = design.stratum_rates[1]
     if path == "counts":
         g = child_generator(entropy, "trial-counts", block_index)
-        return _count_block(g, r, sizes, ratio, trial, design.stratum_weights, p_c, p_t)
-    return _patient_block(scenario, design, r, sizes, ratio, block_index, entropy, null)
+        return _count_pair(g, r, sizes, ratio, trial, design.stratum_weights, p_c, p_t)
+    return _patient_pair(scenario, design, r, sizes, ratio, block_index, entropy)
 
 
-def _count_block(g: np.random.Generator, r: int, sizes: np.ndarray, ratio: float,
-                 trial: TrialParams, weights: np.ndarray, p_c: np.ndarray, p_t: np.ndarray
-                 ) -> dict[str, np.ndarray]:
+def _count_pair(g: np.random.Generator, r: int, sizes: np.ndarray, ratio: float,
+                trial: TrialParams, weights: np.ndarray, p_c: np.ndarray, p_t: np.ndarray
+                ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     k = sizes.size
     s = weights.size
     inc = np.diff(np.concatenate([[0], sizes]))
@@ -215,13 +229,33 @@ def _count_block(g: np.random.Generator, r: int, sizes: np.ndarray, ratio: float
     treated_inc = np.diff(np.concatenate([np.zeros((r, 1), int), treated_cum], axis=1), axis=1)
     control_inc = inc[None, :] - treated_inc
     keep = 1 - trial.dropout
-    counts = np.zeros((r, k, 4, s), dtype=np.int64)  # x_t, n_t, x_c, n_c per stratum
-    for arm, m_inc, p in ((0, treated_inc, p_t), (2, control_inc, p_c)):
+
+    def arm_split(m_inc: np.ndarray) -> np.ndarray:
         m = g.binomial(m_inc, keep)  # analysed after dropout (missing completely at random)
-        per_stratum = _multinomial_rows(g, m.ravel(), weights).reshape(r, k, s)
-        x = g.binomial(per_stratum, p[None, None, :])
-        counts[:, :, arm] = x
-        counts[:, :, arm + 1] = per_stratum
+        return _multinomial_rows(g, m.ravel(), weights).reshape(r, k, s)
+
+    def control_arm() -> tuple[np.ndarray, np.ndarray]:
+        per_stratum = arm_split(control_inc)
+        return g.binomial(per_stratum, p_c[None, None, :]), per_stratum
+
+    per_t = arm_split(treated_inc)
+    # The treated arm's live births are the first draw that differs between H1 and the null.
+    before = g.bit_generator.state
+    x_t1 = g.binomial(per_t, p_t[None, None, :])
+    after1 = g.bit_generator.state
+    ctrl1 = control_arm()
+    g.bit_generator.state = before
+    x_t0 = g.binomial(per_t, p_c[None, None, :])
+    # Binomial inversion almost always uses one uniform a draw, so the stream usually sits
+    # where it did after the H1 draw and the control arm's draws are the same numbers: reuse
+    # them. If not (rejection sampling at large n), draw them again, exactly as a separate run.
+    ctrl0 = ctrl1 if g.bit_generator.state == after1 else control_arm()
+    return _count_result(x_t1, per_t, *ctrl1), _count_result(x_t0, per_t, *ctrl0)
+
+
+def _count_result(x_t: np.ndarray, n_t: np.ndarray, x_c: np.ndarray, n_c: np.ndarray
+                  ) -> dict[str, np.ndarray]:
+    counts = np.stack([x_t, n_t, x_c, n_c], axis=2)  # (R, K, 4, S): x_t, n_t, x_c, n_c
     counts = np.cumsum(counts, axis=1)
     tot = counts.sum(axis=3)
     return {"x_t": tot[:, :, 0], "n_t": tot[:, :, 1], "x_c": tot[:, :, 2], "n_c": tot[:, :, 3],
@@ -230,10 +264,27 @@ def _count_block(g: np.random.Generator, r: int, sizes: np.ndarray, ratio: float
 
 def _nested_treated(g: np.random.Generator, r: int, sizes: np.ndarray, ratio: float,
                     block: int) -> np.ndarray:
+    """Treated women among the first ``sizes[j]`` enrolled, per replicate: the cumulative sums
+    of :func:`arm_assignment` at the looks, from the same draws."""
     n_total = int(sizes[-1])
-    assign = arm_assignment(g, r, n_total, ratio, block)
-    csum = np.cumsum(assign, axis=1)
-    return csum[:, sizes - 1]
+    if block <= 0:
+        return np.cumsum(arm_assignment(g, r, n_total, ratio, block), axis=1)[:, sizes - 1]
+    # Every complete permuted block holds exactly t_per_block treated women, so only the block
+    # a look falls inside needs sorting (argsort was most of the cost of a sequential block).
+    p_t = ratio / (1 + ratio)
+    t_per_block = round(block * p_t)  # as arm_assignment computes it
+    n_blocks = -(-n_total // block)
+    keys = g.random((r, n_blocks, block))
+    base = np.zeros(block, bool)
+    base[:t_per_block] = True
+    out = np.empty((r, sizes.size), dtype=np.int64)
+    for j, m in enumerate(sizes):
+        full, rest = divmod(int(m), block)
+        out[:, j] = full * t_per_block
+        if rest:
+            order = np.argsort(keys[:, full, :], axis=1)
+            out[:, j] += base[order[:, :rest]].sum(axis=1)
+    return out
 
 
 def _multinomial_rows(g: np.random.Generator, n: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -263,49 +314,88 @@ def _eligible_pool(cohort: CohortParams, strata: tuple[str, ...], min_misc: int,
         size *= 2
 
 
-def _patient_block(scenario: Scenario, design: TrialDesign, r: int, sizes: np.ndarray,
-                   ratio: float, block_index: int, entropy: int, null: bool
-                   ) -> dict[str, np.ndarray]:
+@lru_cache(maxsize=2)
+def _eligible_arrays(cohort: CohortParams, strata: tuple[str, ...], min_misc: int, n: int,
+                     seed_entropy: int) -> dict[str, np.ndarray]:
+    """The columns of ``_eligible_pool(...)`` the patient path needs, as arrays, bit-identical
+    to it: the first ``n`` women with enough losses of the prefix-stable cohort stream, drawn
+    without the immune markers (most of a cohort's cost) and without building a DataFrame."""
+    keys = ("stratum", "age", "bmi", "previous_miscarriages", "profile")
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in keys}
+    have, drawn = 0, 0
+    # Prefix stability means any number of whole blocks gives the same leading women, so draw
+    # just enough (the old pool over-drew 20% and could double).
+    size = -(-n // BLOCK) * BLOCK
+    while have < n:
+        d = _cohort_arrays(cohort, drawn + size, seed_entropy, strata, full=False)
+        ok = d["previous_miscarriages"][drawn:] >= min_misc
+        for k in keys:
+            parts[k].append(d[k][drawn:][ok])
+        have += int(ok.sum())
+        drawn += size
+    return {k: np.concatenate(v)[:n] for k, v in parts.items()}
+
+
+def _patient_pair(scenario: Scenario, design: TrialDesign, r: int, sizes: np.ndarray,
+                  ratio: float, block_index: int, entropy: int
+                  ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     trial = scenario.trial
     assert trial is not None
     n_total = int(sizes[-1])
     pop_seed = int(child_seed(entropy, "trial-population", block_index).generate_state(1)[0])
-    women = _eligible_pool(scenario.cohort, design.strata, design.min_misc, r * n_total, pop_seed)
+    w = _eligible_arrays(scenario.cohort, design.strata, design.min_misc, r * n_total, pop_seed)
     model = outcome_model(scenario)
+    # live_birth_probability reads only these columns; a thin frame keeps its exact arithmetic.
+    women = pd.DataFrame({
+        "stratum": pd.Categorical.from_codes(w["stratum"].astype(np.int8), categories=STRATA),
+        "immune_profile": pd.Categorical.from_codes(w["profile"].astype(np.int8),
+                                                    categories=PROFILE_NAMES),
+        "age": w["age"], "bmi": w["bmi"],
+        "previous_miscarriages": w["previous_miscarriages"].astype(np.int64),
+    })
     everyone = np.ones(len(women), bool)
     # Every woman's log-odds under each arm, from her own covariates; treated=True everywhere
     # because the arm shifts already carry the treatment effect.
     eta0 = special.logit(live_birth_probability(model, women, treated=everyone))
+    eta0 = eta0.reshape(r, n_total)
     g = child_generator(entropy, "trial-patients", block_index)
     treated = arm_assignment(g, r, n_total, ratio, trial.block_size)
-    shift = np.where(treated, design.shift_control if null else design.shift_treatment,
-                     design.shift_control)
-    p = special.expit(eta0.reshape(r, n_total) + shift)
     u_out, u_drop = g.random((2, r, n_total))
-    y = u_out < p
     dropped = u_drop < trial.dropout
+    seen = ~dropped
+    seen_t, seen_c = seen & treated, seen & ~treated
+    s_codes = w["stratum"].reshape(r, n_total)
+    elig_codes = [STRATA.index(s) for s in design.strata]
+    in_stratum = [s_codes == code for code in elig_codes]
     k = sizes.size
-    x_t = np.empty((r, k), np.int64)
-    n_t, x_c, n_c = (np.empty_like(x_t) for _ in range(3))
-    s_codes = women["stratum"].cat.codes.to_numpy().reshape(r, n_total)
-    elig_codes = np.array([STRATA.index(s) for s in design.strata])
-    strata_counts = np.zeros((r, k, 4, elig_codes.size), np.int64)
-    for j, m in enumerate(sizes):
-        seen = ~dropped[:, :m]
-        t, yy = treated[:, :m], y[:, :m]
-        x_t[:, j] = (seen & t & yy).sum(1)
-        n_t[:, j] = (seen & t).sum(1)
-        x_c[:, j] = (seen & ~t & yy).sum(1)
-        n_c[:, j] = (seen & ~t).sum(1)
-        for si, code in enumerate(elig_codes):
-            st = s_codes[:, :m] == code
-            strata_counts[:, j, 0, si] = (seen & t & yy & st).sum(1)
-            strata_counts[:, j, 1, si] = (seen & t & st).sum(1)
-            strata_counts[:, j, 2, si] = (seen & ~t & yy & st).sum(1)
-            strata_counts[:, j, 3, si] = (seen & ~t & st).sum(1)
-    age = women["age"].to_numpy(float).reshape(r, n_total)
-    bmi = women["bmi"].to_numpy(float).reshape(r, n_total)
+    idx = sizes - 1
+
+    def at_looks(a: np.ndarray) -> np.ndarray:
+        # Counts among the first sizes[j] enrolled women, all looks from one cumulative sum.
+        if k == 1:
+            return a.sum(axis=1, dtype=np.int64)[:, None]
+        return np.cumsum(a, axis=1, dtype=np.int64)[:, idx]
+
+    n_strata = np.zeros((r, k, 2, len(elig_codes)), np.int64)  # n_t, n_c per stratum
+    for si, st in enumerate(in_stratum):
+        n_strata[:, :, 0, si] = at_looks(seen_t & st)
+        n_strata[:, :, 1, si] = at_looks(seen_c & st)
+    age = w["age"].reshape(r, n_total)
+    bmi = w["bmi"].reshape(r, n_total)
     X = np.stack([np.ones_like(age), treated.astype(float), age - age.mean(),
                   bmi - bmi.mean()], axis=2)
-    return {"x_t": x_t, "n_t": n_t, "x_c": x_c, "n_c": n_c, "strata_counts": strata_counts,
-            "X": X, "y": y.astype(float), "mask": dropped, "sizes": sizes}
+    out = []
+    for shift_t in (design.shift_treatment, design.shift_control):  # H1, then the null
+        shift = np.where(treated, shift_t, design.shift_control)
+        y = u_out < special.expit(eta0 + shift)
+        strata_counts = np.empty((r, k, 4, len(elig_codes)), np.int64)
+        for si, st in enumerate(in_stratum):
+            strata_counts[:, :, 0, si] = at_looks(seen_t & y & st)
+            strata_counts[:, :, 2, si] = at_looks(seen_c & y & st)
+        strata_counts[:, :, 1] = n_strata[:, :, 0]
+        strata_counts[:, :, 3] = n_strata[:, :, 1]
+        tot = strata_counts.sum(axis=3)
+        out.append({"x_t": tot[:, :, 0], "n_t": tot[:, :, 1], "x_c": tot[:, :, 2],
+                    "n_c": tot[:, :, 3], "strata_counts": strata_counts, "X": X,
+                    "y": y.astype(float), "mask": dropped, "sizes": sizes})
+    return out[0], out[1]

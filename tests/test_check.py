@@ -35,7 +35,7 @@ def test_wrong_sign_odds_ratio_fails_with_shrunk_example(tmp_path, paper, capsys
     out = capsys.readouterr().out
     assert rc == 1
     assert "FAIL outcome: live birth not more likely with age" in out
-    assert "Falsifying example" in out and "step=" in out
+    assert "shrunk example: prop(" in out and "step=1.0" in out
 
 
 def test_unrelated_properties_still_pass_on_the_broken_scenario(tmp_path, paper):

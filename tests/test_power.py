@@ -174,7 +174,8 @@ def test_noninferiority_rejection_rate_at_the_margin_is_alpha() -> None:
     """Farrington-Manning at the margin (treatment = control - margin = 0.707, the NI null):
     the rejection rate is alpha = 0.025 within the 99.9% MC interval (false-failure rate
     0.001). 1e-6 is added to the treatment rate because simulate_power refuses the exact
-    margin (see the xfail below); it moves the rejection rate by < 1e-5.
+    margin (simulate_power takes it too, see test_simulate_power_accepts_rates_in_the_null); it
+    moves the rejection rate by < 1e-5.
     The exact rejection rate at 225 analysed women per arm is enumerated as well: 0.0254,
     within 0.004 of alpha (the score test's own size)."""
     ni = _scenario("noninferiority")
@@ -189,10 +190,6 @@ def test_noninferiority_rejection_rate_at_the_margin_is_alpha() -> None:
     assert abs(h1.power - h1.analytic_power) <= _mc_half_width(h1.analytic_power, reps) + 0.02
 
 
-@pytest.mark.xfail(reason="BUG: power.simulate_power -> _analytic_power -> analytic._check_common "
-                          "raises ScenarioError when the rates lie in H0 (treatment = control - "
-                          "margin, or treatment == control), so H0 cannot be simulated.",
-                   strict=True)
 @pytest.mark.parametrize(("name", "treatment"), [("noninferiority", 0.707),
                                                  ("trial_superiority", 0.65)])
 def test_simulate_power_accepts_rates_in_the_null(name: str, treatment: float) -> None:
@@ -204,10 +201,6 @@ def test_simulate_power_accepts_rates_in_the_null(name: str, treatment: float) -
     assert res.power <= res.alpha + 0.05
 
 
-@pytest.mark.xfail(reason="BUG: for non-inferiority, PowerResult.type1_error is the rejection "
-                          "rate with both arms at control_lbr, which is inside H1 (p_t - p_c = "
-                          "0 > -margin): it reports the power, not the type-I error.",
-                   strict=True)
 def test_noninferiority_reported_type1_error_is_at_the_margin() -> None:
     """type1_error of a non-inferiority design must be the rejection rate at
     treatment = control - margin, i.e. alpha = 0.025 within the 99.9% MC interval
@@ -433,9 +426,6 @@ def test_negative_replicates(paper) -> None:
         simulate_power(paper, 20, -5, seed=1)
 
 
-@pytest.mark.xfail(reason="BUG: power.simulate_power reads `replicates or trial.replicates`, so "
-                          "replicates=0 silently runs the scenario's 10,000 replicates.",
-                   strict=True)
 def test_zero_replicates(paper) -> None:
     with pytest.raises(ScenarioError, match="replicates"):
         simulate_power(power_with(paper, replicates=1024), 20, 0, seed=1)

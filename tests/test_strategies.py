@@ -69,7 +69,8 @@ def test_base_honoured(m):
     @given(rs.scenarios(BASE, max_rel_change=m, feasible=False))
     def inner(sc):
         got = dict(_numbers(sc.to_dict()))
-        assert got.keys() == BASE_NUMBERS.keys()
+        # a drawn superiority design drops the margin; nothing else appears or vanishes
+        assert got.keys() - {"trial.margin"} == BASE_NUMBERS.keys() - {"trial.margin"}
         for path, v in got.items():
             if path == "scenario.seed":
                 continue

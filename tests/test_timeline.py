@@ -217,13 +217,14 @@ def test_no_infusion_before_confirmation_in_a_natural_chemical_pregnancy(paper):
 
 
 def test_paper_sized_run_regression(paper):
-    # Fixed-seed regression of the shipped scenario (466 women, seed 20250604).
+    # Fixed-seed regression of the shipped scenario (466 women, seed 20250604). Update only on a
+    # deliberate model change, and say which (last: BMI drawn from a truncated log-normal).
     res = simulate_timeline(generate_cohort(paper), paper)
     out = res.outcomes
     assert out["outcome"].value_counts().to_dict() == {
         "live_birth": 393, "miscarriage": 69, "stillbirth": 2, "chemical": 2}
     assert int(out["ivig_infusions"].sum()) == 1314
-    assert round(res.clinic["total_ivig_grams"], 6) == 29043.990457
+    assert round(res.clinic["total_ivig_grams"], 6) == 29057.928519
 
 
 # ----------------------------------------------------------------------------- statistics

@@ -167,10 +167,6 @@ def test_permuted_blocks_2_to_1_with_block_6(n_total: int, seed: int) -> None:
     assert np.all(np.abs(_arm_sizes(g, 16, n_total, 2.0, 6) - 2 * n_total / 3) <= 3)
 
 
-@pytest.mark.xfail(reason="BUG: trial._arm_sizes / arm_assignment use round(block * ratio / "
-                          "(1 + ratio)) treated per block, so a 2:1 trial in blocks of 4 is "
-                          "simulated 3:1; the scenario is accepted without error.",
-                   strict=True)
 def test_allocation_not_representable_in_the_block_is_refused_or_kept() -> None:
     """allocation_ratio 2 with block_size 4 (not a multiple of 3): either the scenario is
     refused, or the simulated trial keeps 2:1 within block/2 (exact check, no MC error)."""

@@ -380,8 +380,12 @@ def run_checks(scenario: Scenario, *, max_examples: int = 25, budget_seconds: fl
             # hypothesis attaches the shrunk example as an exception note (older versions
             # report it through the reporter).
             lines = [*getattr(exc, "__notes__", []), *report]
-            shrunk = [r for r in lines if "Falsifying" in r or "=" in r]
-            detail = " ".join(s.strip() for s in shrunk)[:600]
+            shrunk = [r for r in lines if "Falsifying" in r or "Failing test case" in r
+                      or "=" in r]
+            detail = " ".join(" ".join(x.split()) for x in shrunk)[:600]
+            # Wording differs across hypothesis versions; say it one way.
+            for word in ("Falsifying example:", "Failing test case:"):
+                detail = detail.replace(word, "shrunk example:")
             detail = f"{exc}".strip().splitlines()[0][:400] + (f" | {detail}" if detail else "")
         results.append(PropertyResult(prop.name, prop.stage, prop.description, status,
                                       len(counter), time.perf_counter() - t0, detail))

@@ -33,7 +33,7 @@ import pandas as pd
 from scipy import optimize, special
 
 from .cohort import PROFILE_NAMES, cohort_model
-from .distributions import TruncNormal, discrete_maxent, sample_truncnorm, truncnorm_for_moments
+from .distributions import bounded_for_moments, discrete_maxent, sample_truncnorm, truncnorm_for_moments
 from .exceptions import CalibrationError, ScenarioError
 from .scenario import STRATA, CohortParams, OutcomeParams, Scenario
 
@@ -129,11 +129,10 @@ def _quadrature(params: CohortParams, s: str) -> _Quadrature:
     u, wu = np.polynomial.legendre.leggauss(_GL_NODES)
     u, wu = (u + 1) / 2, wu / 2
     parts = []
-    for var in ("age", "bmi"):
+    for var, family in (("age", "normal"), ("bmi", params.bmi_family)):
         m = getattr(getattr(params, var), s)
-        tn: TruncNormal = truncnorm_for_moments(float(m.mean), float(m.sd), float(m.min),
-                                                float(m.max))
-        parts.append(tn.ppf(u))
+        law = bounded_for_moments(float(m.mean), float(m.sd), float(m.min), float(m.max), family)
+        parts.append(law.ppf(u))
     m = params.previous_miscarriages.__getattribute__(s)
     pmf = discrete_maxent(float(m.mean), float(m.sd), int(m.min), int(m.max))
     k = np.asarray(pmf.support, float)

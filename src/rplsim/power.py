@@ -110,12 +110,15 @@ class PowerResult:
 
 @lru_cache(maxsize=64)  # solving the boundaries once per run, not once per block
 def _thresholds(trial: TrialParams) -> tuple[np.ndarray, str]:
-    """Per-look nominal p thresholds (two-sided p for two-sided tests)."""
+    """Per-look nominal p thresholds (two-sided p for two-sided tests); read-only (cached)."""
     if trial.looks == 1:
-        return np.array([trial.alpha]), trial.alternative
-    gs = group_sequential_design(trial.looks, alpha=trial.alpha, power=trial.power,
-                                 alternative=trial.alternative, boundary=trial.boundary)
-    return np.asarray(gs.nominal_alpha), trial.alternative
+        out = np.array([trial.alpha])
+    else:
+        gs = group_sequential_design(trial.looks, alpha=trial.alpha, power=trial.power,
+                                     alternative=trial.alternative, boundary=trial.boundary)
+        out = np.array(gs.nominal_alpha, dtype=float)
+    out.setflags(write=False)
+    return out, trial.alternative
 
 
 def _analyse(trial: TrialParams, sim: dict, look: int) -> tuple[np.ndarray, np.ndarray]:
@@ -189,17 +192,30 @@ def _run_blocks(scenario: Scenario, design: TrialDesign, n_c: int, n_t: int,
     return {k: np.concatenate(v) for k, v in out.items()}
 
 
+_GRAMS_CACHE: dict[tuple, float] = {}
+
+
 def _ivig_grams_per_treated(scenario: Scenario, design: TrialDesign, entropy: int) -> float:
-    """Mean IVIG grams of a treated eligible woman, from the vectorised twin (10,000 women)."""
+    """Mean IVIG grams of a treated eligible woman, from the vectorised twin (10,000 women).
+
+    Cached on what the twin reads (cohort, outcome, protocol, eligible population, the
+    treated arm's shift, the seed), so a sample-size search pays for it once.
+    """
     from .rng import child_seed
     from .timeline import simulate_twin
     from .trial import _eligible_pool
 
-    seed = int(child_seed(entropy, "trial-ivig").generate_state(1)[0])
-    women = _eligible_pool(scenario.cohort, design.strata, design.min_misc, 10_000, seed)
-    out = simulate_twin(women, scenario, seed, treated=np.ones(len(women), bool),
-                        shift=design.shift_treatment)
-    return float(out["ivig_grams"].mean())
+    key = (scenario.cohort, scenario.outcome, scenario.protocol, design.strata,
+           design.min_misc, round(design.shift_treatment, 12), entropy)
+    if key not in _GRAMS_CACHE:
+        seed = int(child_seed(entropy, "trial-ivig").generate_state(1)[0])
+        women = _eligible_pool(scenario.cohort, design.strata, design.min_misc, 10_000, seed)
+        out = simulate_twin(women, scenario, seed, treated=np.ones(len(women), bool),
+                            shift=design.shift_treatment)
+        if len(_GRAMS_CACHE) > 256:
+            _GRAMS_CACHE.clear()
+        _GRAMS_CACHE[key] = float(out["ivig_grams"].mean())
+    return _GRAMS_CACHE[key]
 
 
 def simulate_power(scenario: Scenario, n_per_arm: int | None = None,
@@ -247,9 +263,10 @@ def simulate_power(scenario: Scenario, n_per_arm: int | None = None,
     if isinstance(n_per_arm, bool) or not isinstance(n_per_arm, (int, np.integer)) \
             or n_per_arm < 2:
         raise ScenarioError(f"n_per_arm == {n_per_arm!r}, must be an integer >= 2.")
-    reps = int(replicates or trial.replicates)
-    if reps < 1:
-        raise ScenarioError(f"replicates == {reps}, must be >= 1.")
+    reps = trial.replicates if replicates is None else replicates
+    if isinstance(reps, bool) or not isinstance(reps, (int, np.integer)) or reps < 1:
+        raise ScenarioError(f"replicates == {reps!r}, must be a positive integer.")
+    reps = int(reps)
     n_c = int(n_per_arm)
     n_t = math.ceil(trial.allocation_ratio * n_c - 1e-9)
     path = path or ("counts" if trial.analysis in COUNT_ANALYSES else "patients")
@@ -312,7 +329,16 @@ def _method(trial: TrialParams) -> str:
 
 
 def _analytic_power(trial: TrialParams, design: TrialDesign, n_c: float, ratio: float) -> float:
-    """The formula's power at ``n_c`` analysed controls (fractional n allowed)."""
+    """The formula's power at ``n_c`` analysed controls (fractional n allowed); NaN where the
+    formula is undefined (rates inside H0, which a type-I check may simulate on purpose)."""
+    try:
+        return _analytic_power_raw(trial, design, n_c, ratio)
+    except (ScenarioError, ValueError, ArithmeticError):
+        return float("nan")
+
+
+def _analytic_power_raw(trial: TrialParams, design: TrialDesign, n_c: float, ratio: float
+                        ) -> float:
     kw = dict(alpha=trial.alpha, alternative=trial.alternative, method=_method(trial),
               margin=trial.margin or 0.0, ratio=ratio)
     if trial.looks == 1:
@@ -364,7 +390,9 @@ def find_sample_size(scenario: Scenario, target_power: float | None = None, *,
     if trial is None:
         raise ScenarioError(f"{scenario.name}: has no [trial] section.")
     target = float(target_power or trial.power)
-    reps = int(replicates or trial.replicates)
+    reps = trial.replicates if replicates is None else replicates
+    if isinstance(reps, bool) or not isinstance(reps, (int, np.integer)) or reps < 1:
+        raise ScenarioError(f"replicates == {reps!r}, must be a positive integer.")
     design = trial_design(scenario)
     n0 = analytic_n_per_arm(scenario, design)
     rows: list[dict] = []

@@ -264,6 +264,11 @@ class CohortParams:
     parity: PerStratumMoments = param(_per(
         _m(0.09, 0.32, 0, 2), _m(0.11, 0.32, 0, 1), _m(0.18, 0.42, 0, 2),
         _m(0.15, 0.35, 0, 1)), doc="parity (integer) per stratum", source="Table 1")
+    bmi_family: str = param(
+        "lognormal", choices=("normal", "lognormal"),
+        doc="shape of BMI's law on each stratum's range (its mean and SD are Table 1's either way)",
+        source="ASSUMPTION: BMI is right-skewed; Table 1's maxima lie 3-4 SD above the means, "
+               "which a symmetric law on the same range almost never reaches")
     height: Height = param(Height(), doc="height of the women")
     immune: Immune = param(Immune(), doc="immune markers")
     known_causes: KnownCauses = param(KnownCauses(), doc="causes in the known strata")

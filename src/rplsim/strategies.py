@@ -313,10 +313,12 @@ def _attempt(base: dict[str, Any], plan: dict[str, Any], m: float, feasible: boo
         try:
             sc = scenario_from_dict(d, "<scenarios()>")
         except ScenarioError:
+            if k == _SHRINKS:
+                raise
             continue
         if not feasible or k == _SHRINKS or _feasible(sc, feasible == "outcome"):
             return sc, k
-    raise AssertionError("unreachable: the base scenario is valid")  # pragma: no cover
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _plan_strategy(base: dict[str, Any], sections: frozenset[str]) -> st.SearchStrategy[dict]:

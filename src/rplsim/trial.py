@@ -34,7 +34,7 @@ from .rng import child_generator, child_seed
 from .scenario import STRATA, CohortParams, OutcomeParams, Scenario, TrialParams
 
 __all__ = ["REPLICATE_BLOCK", "TrialDesign", "eligible_strata", "simulate_block",
-           "trial_design"]
+           "simulate_pair", "trial_design"]
 
 REPLICATE_BLOCK = 1024
 POPULATIONS = {
@@ -67,6 +67,9 @@ class TrialDesign:
         stratum (for the count path with CMH).
     eligible_share : float
         Share of the scenario's cohort that is eligible (strata × losses filter).
+    shift_null, stratum_rates_null
+        The treated arm under H0: the control rate for superiority, the control rate minus
+        the margin for non-inferiority (the boundary of H0, where type-I error is measured).
     """
 
     p_control: float
@@ -78,6 +81,16 @@ class TrialDesign:
     stratum_rates: np.ndarray
     eligible_share: float
     min_misc: int
+    shift_null: float = 0.0
+    stratum_rates_null: np.ndarray | None = None
+
+
+@lru_cache(maxsize=1024)
+def _cached_shift(cohort: CohortParams, outcome: OutcomeParams, codes: tuple[int, ...],
+                  shares: tuple[float, ...], target: float, misc_min: int, what: str) -> float:
+    # Designs that differ only in analysis, dropout or looks share their rates: solve once.
+    model = _outcome_model_cached(cohort, outcome)
+    return shift_for_rate(model, codes, np.array(shares), target, misc_min=misc_min, what=what)
 
 
 @lru_cache(maxsize=256)
@@ -93,23 +106,27 @@ def _trial_design_cached(cohort: CohortParams, outcome: OutcomeParams, trial: Tr
     eligible_share = float(w.sum() / sum(getattr(cohort.strata, s) for s in STRATA))
     weights = w / w.sum()
     p_c = trial.control_lbr
-    s_c = shift_for_rate(model, codes, shares, p_c, misc_min=trial.min_previous_miscarriages,
-                         what="trial.control_lbr")
+    mm = trial.min_previous_miscarriages
+    key = (cohort, outcome, codes, tuple(map(float, shares)))
+    s_c = _cached_shift(*key, float(p_c), mm, "trial.control_lbr")
     if trial.treatment_lbr is not None:
         p_t = trial.treatment_lbr
-        s_t = shift_for_rate(model, codes, shares, p_t, misc_min=trial.min_previous_miscarriages,
-                             what="trial.treatment_lbr")
+        s_t = _cached_shift(*key, float(p_t), mm, "trial.treatment_lbr")
     else:
         # An odds ratio per woman: the same log-odds step for everyone; the marginal rate follows.
         s_t = s_c + float(np.log(trial.ivig_odds_ratio))  # type: ignore[arg-type]
         rates = [model.stratum_rate(c, s_t, trial.min_previous_miscarriages)[0] for c in codes]
         p_t = float(np.dot(weights, rates))
-    rates = np.array([[model.stratum_rate(c, s, trial.min_previous_miscarriages)[0]
-                       for c in codes] for s in (s_c, s_t)])
+    if trial.design == "non-inferiority" and trial.margin:
+        s_0 = _cached_shift(*key, float(p_c) - trial.margin, mm,
+                            "trial.control_lbr - trial.margin")
+    else:
+        s_0 = s_c
+    rates = np.array([[model.stratum_rate(c, s, mm)[0] for c in codes] for s in (s_c, s_t, s_0)])
     return TrialDesign(p_control=float(p_c), p_treatment=float(p_t), shift_control=s_c,
                        shift_treatment=s_t, strata=strata, stratum_weights=weights,
-                       stratum_rates=rates, eligible_share=eligible_share,
-                       min_misc=trial.min_previous_miscarriages)
+                       stratum_rates=rates[:2], eligible_share=eligible_share,
+                       min_misc=mm, shift_null=s_0, stratum_rates_null=rates[2])
 
 
 def trial_design(scenario: Scenario, trial: TrialParams | None = None) -> TrialDesign:
@@ -209,15 +226,17 @@ def simulate_pair(scenario: Scenario, design: TrialDesign, n_control: int, n_tre
     sizes = look_sizes(n_total, trial.looks)
     p_c = design.stratum_rates[0]
     p_t = design.stratum_rates[1]
+    p_0 = design.stratum_rates[0] if design.stratum_rates_null is None \
+        else design.stratum_rates_null
     if path == "counts":
         g = child_generator(entropy, "trial-counts", block_index)
-        return _count_pair(g, r, sizes, ratio, trial, design.stratum_weights, p_c, p_t)
+        return _count_pair(g, r, sizes, ratio, trial, design.stratum_weights, p_c, p_t, p_0)
     return _patient_pair(scenario, design, r, sizes, ratio, block_index, entropy)
 
 
 def _count_pair(g: np.random.Generator, r: int, sizes: np.ndarray, ratio: float,
-                trial: TrialParams, weights: np.ndarray, p_c: np.ndarray, p_t: np.ndarray
-                ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+                trial: TrialParams, weights: np.ndarray, p_c: np.ndarray, p_t: np.ndarray,
+                p_0: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     k = sizes.size
     s = weights.size
     inc = np.diff(np.concatenate([[0], sizes]))
@@ -245,7 +264,7 @@ def _count_pair(g: np.random.Generator, r: int, sizes: np.ndarray, ratio: float,
     after1 = g.bit_generator.state
     ctrl1 = control_arm()
     g.bit_generator.state = before
-    x_t0 = g.binomial(per_t, p_c[None, None, :])
+    x_t0 = g.binomial(per_t, p_0[None, None, :])
     # Binomial inversion almost always uses one uniform a draw, so the stream usually sits
     # where it did after the H1 draw and the control arm's draws are the same numbers: reuse
     # them. If not (rejection sampling at large n), draw them again, exactly as a separate run.
@@ -301,7 +320,7 @@ def _multinomial_rows(g: np.random.Generator, n: np.ndarray, p: np.ndarray) -> n
     return out
 
 
-@lru_cache(maxsize=2)  # the H1 and null runs of a block share their women
+@lru_cache(maxsize=2)  # the IVIG dose estimate of simulate_power (a full cohort frame)
 def _eligible_pool(cohort: CohortParams, strata: tuple[str, ...], min_misc: int, n: int,
                    seed_entropy: int) -> pd.DataFrame:
     need, size = n, n
@@ -314,26 +333,24 @@ def _eligible_pool(cohort: CohortParams, strata: tuple[str, ...], min_misc: int,
         size *= 2
 
 
-@lru_cache(maxsize=2)
+@lru_cache(maxsize=2)  # simulate_block(null=False) then (null=True) share their women
 def _eligible_arrays(cohort: CohortParams, strata: tuple[str, ...], min_misc: int, n: int,
                      seed_entropy: int) -> dict[str, np.ndarray]:
     """The columns of ``_eligible_pool(...)`` the patient path needs, as arrays, bit-identical
     to it: the first ``n`` women with enough losses of the prefix-stable cohort stream, drawn
     without the immune markers (most of a cohort's cost) and without building a DataFrame."""
     keys = ("stratum", "age", "bmi", "previous_miscarriages", "profile")
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in keys}
-    have, drawn = 0, 0
-    # Prefix stability means any number of whole blocks gives the same leading women, so draw
-    # just enough (the old pool over-drew 20% and could double).
-    size = -(-n // BLOCK) * BLOCK
-    while have < n:
-        d = _cohort_arrays(cohort, drawn + size, seed_entropy, strata, full=False)
-        ok = d["previous_miscarriages"][drawn:] >= min_misc
-        for k in keys:
-            parts[k].append(d[k][drawn:][ok])
-        have += int(ok.sum())
-        drawn += size
-    return {k: np.concatenate(v)[:n] for k, v in parts.items()}
+    # Prefix stability means any number of whole blocks gives the same leading women, so
+    # start with just enough (the DataFrame pool over-draws 20%) and double if the losses
+    # filter leaves too few.
+    total = -(-n // BLOCK) * BLOCK
+    while True:
+        d = _cohort_arrays(cohort, total, seed_entropy, strata, full=False)
+        ok = np.flatnonzero(d["previous_miscarriages"] >= min_misc)
+        if ok.size >= n:
+            ok = ok[:n]
+            return {k: d[k][ok] for k in keys}
+        total *= 2
 
 
 def _patient_pair(scenario: Scenario, design: TrialDesign, r: int, sizes: np.ndarray,
@@ -385,7 +402,7 @@ def _patient_pair(scenario: Scenario, design: TrialDesign, r: int, sizes: np.nda
     X = np.stack([np.ones_like(age), treated.astype(float), age - age.mean(),
                   bmi - bmi.mean()], axis=2)
     out = []
-    for shift_t in (design.shift_treatment, design.shift_control):  # H1, then the null
+    for shift_t in (design.shift_treatment, design.shift_null):  # H1, then the null
         shift = np.where(treated, shift_t, design.shift_control)
         y = u_out < special.expit(eta0 + shift)
         strata_counts = np.empty((r, k, 4, len(elig_codes)), np.int64)

@@ -32,6 +32,10 @@ def _figure(folder: ResultsFolder, name: str, fig: Any, figures: list) -> None:
     figures.append((name.replace("_", " "), f"{name}.png"))
 
 
+def _n_text(n: float) -> str:
+    return f"{n:,.0f}" if n == n and n != float("inf") else "no n (IVIG not better)"
+
+
 def answer_sentence(scenario: Scenario, power: Any, feas: Any) -> str:
     """"A trial would need N women per arm, M screened, Y years at K centres, under A"."""
     t = scenario.trial
@@ -178,9 +182,12 @@ def run_pipeline(scenario: Scenario, out: str | Path, *, force: bool = False,
             _figure(folder, "power_curve", plots.power_curve(tr["curve"], chosen_n=p.n_control,
                                                              target_power=scenario.trial.power),
                     figures)
-            _figure(folder, "sensitivity", plots.sensitivity_heatmap(tr["sensitivity"],
-                                                                     points=tr["points"]),
-                    figures)
+            sens = tr["sensitivity"]
+            refs = sens[sens["label"] != ""]
+            points = [(f"{r.label}: {_n_text(r.n_per_arm)} per arm", r.control_lbr,
+                       r.treatment_lbr) for r in refs.itertuples()]
+            _figure(folder, "sensitivity", plots.sensitivity_heatmap(
+                sens[sens["label"] == ""], points=points), figures)
             _figure(folder, "screening_funnel", plots.funnel_chart(
                 tr["funnel"], title="Screening funnel of the trial"), figures)
             answer = tr["answer"]

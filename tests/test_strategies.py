@@ -86,7 +86,8 @@ def test_base_zero_change_is_base():
     @given(rs.scenarios(PAPER, max_rel_change=0.0, names=st.just("paper"),
                         sections=["cohort", "outcome"]))
     def inner(sc):
-        assert sc == load_scenario(PAPER)
+        # choices are still drawn; every number is the paper's
+        assert dict(_numbers(sc.to_dict())) == dict(_numbers(load_scenario(PAPER).to_dict()))
 
     inner()
 

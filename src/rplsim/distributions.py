@@ -288,7 +288,11 @@ def discrete_maxent(mean: float, sd: float, lo: int, hi: int) -> DiscretePmf:
                 return moments(np.array([a, b]))[0] - mean
 
             b = float(sol.x[1])
-            a = optimize.brentq(mean_gap, -200, 200, args=(b,), xtol=1e-14)
+            try:
+                a = optimize.brentq(mean_gap, -200, 200, args=(b,), xtol=1e-14)
+            except ValueError:
+                raise CalibrationError(
+                    f"no pmf on {{{lo}, ..., {hi}}} has mean {mean} and SD {sd}.") from None
             p = pmf(np.array([a, b]))
             out = DiscretePmf(tuple(range(lo, hi + 1)), tuple(map(float, p)), exact_sd=False)
     if not out.exact_sd and abs(out.sd() - sd) > 1e-6 * sd:

@@ -386,6 +386,12 @@ class OutcomeParams:
         doc="share of karyotyped abortuses that are euploid", source="Table 3")
 
     def _rules(self) -> list[str]:
+        if self.miscarriage_week.max >= 20:
+            return [f"miscarriage_week.max == {self.miscarriage_week.max}, must be < 20: a loss "
+                    "from 20 weeks is a stillbirth (Section 2.2)."]
+        if self.stillbirth_week.min < 20:
+            return [f"stillbirth_week.min == {self.stillbirth_week.min}, must be >= 20: an "
+                    "earlier loss is a miscarriage (Section 2.2)."]
         if self.untreated_abnormal_lbr is not None and self.ivig_odds_ratio is not None:
             return ["untreated_abnormal_lbr and ivig_odds_ratio both given: give exactly one."]
         if self.adherence < 1 and self.untreated_abnormal_lbr is None and \

@@ -32,7 +32,7 @@ from hypothesis.errors import InvalidArgument
 
 from .cohort import cohort_model
 from .distributions import truncnorm_for_moments
-from .exceptions import CalibrationError, CalibrationWarning, ConvergenceError, ScenarioError
+from .exceptions import CalibrationWarning, ConvergenceError, ScenarioError
 from .scenario import CohortParams, Scenario, ScenarioMeta, TrialParams, load_scenario, scenario_from_dict
 from .schema import ParamInfo, iter_params
 from .tomlio import dumps_toml
@@ -136,23 +136,23 @@ def _move(v: float, u: float, m: float, info: ParamInfo | None, integer: bool,
     return float(x)
 
 
-def _moments_ok(m: dict[str, float], path: str) -> bool:
+def _moments_ok(m: dict[str, float], path: str, base: dict[str, float]) -> bool:
     if not (m["min"] < m["mean"] < m["max"] and 0 < m["sd"] < (m["max"] - m["min"]) / 2):
         return False
     if path.startswith(_COUNT_MOMENTS):
         return True  # the max-entropy pmf meets any mean inside the support
     # A truncated normal with mean t and SD s (both in units of the range, t from the nearer
     # end) exists below the truncated-exponential limit s ~ t for small t and 1/sqrt(12) at
-    # t = 1/2; staying inside 0.7 t and 0.22 keeps the moment solver well conditioned.
-    w = m["max"] - m["min"]
-    t = min(m["mean"] - m["min"], m["max"] - m["mean"]) / w
-    if m["sd"] / w < min(0.7 * t, 0.22):
-        return True
-    try:  # near the edge (as the base itself may be): ask the solver
-        truncnorm_for_moments(float(m["mean"]), float(m["sd"]), float(m["min"]), float(m["max"]))
-    except CalibrationError:
-        return False
-    return True
+    # t = 1/2; staying inside 0.7 t and 0.22 (or the base's own ratios, if it is nearer the
+    # edge) keeps the moment solver well conditioned. The solver itself is run by _feasible.
+    def ratios(x: dict[str, float]) -> tuple[float, float]:
+        w = x["max"] - x["min"]
+        t = min(x["mean"] - x["min"], x["max"] - x["mean"]) / w
+        return x["sd"] / w / t, x["sd"] / w
+
+    r, s = ratios(m)
+    r0, s0 = ratios(base)
+    return r < max(0.7, r0 * 1.0001) and s < max(0.22, s0 * 1.0001)
 
 
 def _leaves(d: Mapping[str, Any], prefix: str, sections: frozenset[str]) -> Iterable[tuple[str, str]]:
@@ -211,10 +211,12 @@ def _realise(base: dict[str, Any], plan: dict[str, Any], m: float) -> dict[str, 
         elif kind == "choice":
             node[key] = draw
         elif kind == "shares":
-            delta = m / (2 + m)  # so that each renormalised share moves by at most m
-            raw = {k: v * (1 + u * delta) for (k, v), u in zip(node[key].items(), draw, strict=True)}
-            total = sum(raw.values())
-            node[key] = {k: v / total for k, v in raw.items()}
+            if m > 0:  # (renormalising unchanged shares would still move them by an ulp)
+                delta = m / (2 + m)  # so that each renormalised share moves by at most m
+                raw = {k: v * (1 + u * delta)
+                       for (k, v), u in zip(node[key].items(), draw, strict=True)}
+                total = sum(raw.values())
+                node[key] = {k: v / total for k, v in raw.items()}
         else:
             moments.append((path, draw))
     for path, (kind, _) in plan.items():  # in declaration order: a table's min before its max
@@ -236,7 +238,7 @@ def _realise(base: dict[str, Any], plan: dict[str, Any], m: float) -> dict[str, 
                 new[name] = _move(v, u, mk, _INFO.get(p), _is_int(_INFO.get(p), p), anchor)
             if new["min"] > new["max"]:  # sorting keeps both within m of their bases
                 new["min"], new["max"] = new["max"], new["min"]
-            if _moments_ok(new, path):
+            if _moments_ok(new, path, old):
                 break
         node[key] = new
     # Scenario._rules: confirmation before the earliest miscarriage. Lowering the confirmation
@@ -250,12 +252,28 @@ def _realise(base: dict[str, Any], plan: dict[str, Any], m: float) -> dict[str, 
         node[key] = min(node[key], top_node[top_key])
     trial = d.get("trial")
     if trial is not None:
+        if not _whole_block(trial.get("block_size", 0), trial.get("allocation_ratio", 1.0)):
+            trial["allocation_ratio"] = base["trial"].get("allocation_ratio", 1.0)
         if trial.get("design") == "non-inferiority":
             trial["alternative"] = "larger"
             trial.setdefault("margin", 0.1)
         else:
             trial.pop("margin", None)
+    # OutcomeParams rule (Section 2.2): miscarriages end before 20 weeks, stillbirths from 20.
+    out = d.get("outcome", {})
+    mw, sw = out.get("miscarriage_week"), out.get("stillbirth_week")
+    if isinstance(mw, dict) and mw.get("max", 0) >= 20:
+        mw["max"] = base["outcome"]["miscarriage_week"]["max"]
+    if isinstance(sw, dict) and sw.get("min", 20) < 20:
+        sw["min"] = 20.0
+        sw["max"] = max(sw.get("max", 20.0), 20.0)
     return d
+
+
+def _whole_block(block: int, ratio: float) -> bool:
+    """TrialParams rule: a permuted block holds a whole number of treated women."""
+    treated = block * ratio / (1 + ratio)
+    return block == 0 or abs(treated - round(treated)) < 1e-9
 
 
 def _floor(d: dict[str, Any], path: str, value: Any) -> Any:
@@ -352,12 +370,13 @@ def _trial_dicts(draw: st.DrawFn, designs: tuple[str, ...]) -> dict[str, Any]:
         "alpha": draw(st.sampled_from([0.05, 0.025, 0.01, 0.1]) | st.floats(0.005, 0.2)),
         "power": draw(st.floats(0.7, 0.95)),
         "allocation_ratio": draw(st.sampled_from([1.0, 2.0, 0.5]) | st.floats(0.5, 3.0)),
-        "block_size": draw(st.sampled_from([0, 2, 4, 6, 8])),
         "dropout": draw(st.floats(0.0, 0.3)),
         "looks": draw(st.integers(1, 5)),
         "boundary": draw(st.sampled_from(_INFO["trial.boundary"].choices or ())),
         "replicates": draw(st.integers(100, 10_000)),
     }
+    d["block_size"] = draw(st.sampled_from(
+        [b for b in range(0, 13) if _whole_block(b, d["allocation_ratio"])]))
     by_rate = draw(st.booleans())
     if design == "superiority":
         d["alternative"] = draw(st.sampled_from(["two-sided", "larger"]))
@@ -573,7 +592,7 @@ _RULES: tuple[str, ...] = (
     "unknown-key", "wrong-type", "out-of-range", "non-finite", "shares-sum", "moments-mean",
     "min-above-max", "missing-required", "trial-both-effects", "trial-no-effect",
     "margin-without-non-inferiority", "non-inferiority-alternative", "adherence-untreated",
-    "th1-th2-pair", "bad-choice", "syntax-error",
+    "bad-choice", "syntax-error",
 )
 
 
@@ -618,8 +637,10 @@ def _invalid(draw: st.DrawFn, base: dict[str, Any], rules: tuple[str, ...]) -> t
         iv = d["protocol"]["ivig_interval"]
         iv["min"] = iv["max"] + draw(st.floats(0.5, 2.0))
     elif rule == "missing-required":
-        key = draw(st.sampled_from(["scenario.name", *(
-            p for p in _scalars(d) if _INFO[p].required and p.count(".") >= 2)]))
+        # Partial tables are merged with their defaults, so only keys without any default
+        # can be missing: the name, and a trial's control rate.
+        key = draw(st.sampled_from(["scenario.name", "trial.control_lbr"]))
+        d.setdefault("trial", dict(_DEFAULT_TRIAL))
         node, last = _get(d, key)
         del node[last]
     elif rule.startswith(("trial", "margin", "non-inferiority")):
@@ -645,13 +666,6 @@ def _invalid(draw: st.DrawFn, base: dict[str, Any], rules: tuple[str, ...]) -> t
             d["outcome"].pop(k, None)
         d["outcome"]["adherence"] = draw(st.floats(0.0, 0.99))
         key = "outcome.adherence"
-    elif rule == "th1-th2-pair":
-        imm = d["cohort"]["immune"]
-        keep = draw(st.sampled_from(["th1_th2_known_2_3", "th1_th2_known_4plus"]))
-        imm.pop("th1_th2_known_2_3", None)
-        imm.pop("th1_th2_known_4plus", None)
-        imm[keep] = draw(st.floats(0.01, 0.3))
-        key = "cohort.immune.th1_th2_known_2_3"
     else:  # syntax-error
         text = dumps_toml(d)
         how = draw(st.sampled_from(["header", "value", "string", "duplicate", "equals"]))
@@ -726,7 +740,7 @@ def invalid_scenarios(
         "non-finite" (``nan``, ``inf``, ``-inf``), "shares-sum", "moments-mean" (mean on or
         outside [min, max]), "min-above-max", "missing-required", "trial-both-effects",
         "trial-no-effect", "margin-without-non-inferiority", "non-inferiority-alternative",
-        "adherence-untreated", "th1-th2-pair", "bad-choice", "syntax-error".
+        "adherence-untreated", "bad-choice", "syntax-error".
 
     Returns
     -------

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .exceptions import ScenarioError
-from .schema import build, param, to_dict
+from .schema import build, deep_merge, param, to_dict
 
 __all__ = [
     "STRATA",
@@ -648,16 +648,6 @@ class Scenario:
 
 
 # ----------------------------------------------------------------------------- loading
-def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for k, v in top.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = _deep_merge(out[k], v)
-        else:
-            out[k] = v
-    return out
-
-
 def _read_toml(path: Path, label: str) -> dict[str, Any]:
     if not path.exists():
         raise ScenarioError(f"{label}: no such file; give the path of a .toml scenario.")
@@ -696,7 +686,7 @@ def _resolve(path: Path, label: str, seen: tuple[Path, ...]) -> dict[str, Any]:
         chain = " -> ".join(p.name for p in (*seen, target))
         raise ScenarioError(f'{label}: extends == "{parent}" makes a cycle ({chain}).')
     base = _resolve(target, f"{label} (extends {parent})", (*seen, target))
-    return _deep_merge(base, data)
+    return deep_merge(base, data)
 
 
 def parse_overrides(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
@@ -777,7 +767,7 @@ def load_scenario(
     data = _resolve(p, label, (p.resolve(),))
     if overrides:
         over = overrides if isinstance(overrides, dict) else parse_overrides(list(overrides))
-        data = _deep_merge(data, over)
+        data = deep_merge(data, over)
     return scenario_from_dict(data, label, str(p))
 
 

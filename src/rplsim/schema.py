@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import MISSING, dataclass
 from typing import Any, Union, get_args, get_origin
 
-__all__ = ["REQUIRED", "ParamInfo", "build", "iter_params", "param", "to_dict"]
+__all__ = ["REQUIRED", "ParamInfo", "build", "deep_merge", "iter_params", "param", "to_dict"]
 
 REQUIRED: Any = MISSING
 
@@ -266,7 +266,7 @@ def build(cls: type, data: dict[str, Any], path: str, errors: list[str]) -> Any:
             default = _default_of(f)
             if isinstance(value, dict) and dataclasses.is_dataclass(default):
                 # A partial table changes only the keys it names; the rest keep the default.
-                value = _merge(to_dict(default), value)
+                value = deep_merge(to_dict(default), value)
             kwargs[name] = _build_value(hints[name], value, dict(f.metadata), prefix + name,
                                         errors)
         elif f.default is MISSING and f.default_factory is MISSING:
@@ -291,10 +291,12 @@ def _default_of(f: dataclasses.Field) -> Any:
     return None
 
 
-def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """``top`` over ``base``, table by table (neither is modified)."""
     out = dict(base)
     for k, v in top.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) \
+            else v
     return out
 
 

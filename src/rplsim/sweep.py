@@ -45,6 +45,7 @@ from .exceptions import CalibrationWarning, ResultsExistError, RplsimError, Scen
 from .power import COUNT_ANALYSES, _analytic_power, _run_blocks, analytic_n_per_arm, wilson_interval
 from .rng import child_seed
 from .scenario import Scenario, load_scenario, parse_overrides, scenario_from_dict
+from .schema import deep_merge
 from .trial import REPLICATE_BLOCK, TrialDesign, look_sizes, trial_design
 
 __all__ = [
@@ -116,13 +117,6 @@ def _nest(flat: dict[str, Any]) -> dict[str, Any]:
         for p in parents:
             node = node.setdefault(p, {})
         node[last] = value
-    return out
-
-
-def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for k, v in top.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
 
 
@@ -248,7 +242,7 @@ def plan_sweep(path: str | Path, overrides: Sequence[str] = (),
         raw = dict(zip(axes, combo, strict=True))
         name = ";".join(f"{k}={_canonical(v)}" for k, v in sorted(raw.items()))
         try:
-            sc = load_scenario(path, _merge(set_over, _nest(raw)))
+            sc = load_scenario(path, deep_merge(set_over, _nest(raw)))
         except ScenarioError as exc:
             for line in exc.problems:
                 rule = line.removeprefix(f"{label}: ")

@@ -164,7 +164,32 @@ def cohort_targets(scenario: Scenario, df: pd.DataFrame, reps: np.ndarray, n_rep
             num = np.bincount(reps, weights=sel & th_any, minlength=n_rep)
             rows.append(row(f"high Th1/Th2, known, {band} losses", "Section 3.7, Figure 6A",
                             paper.TH1_TH2_KNOWN[band], num / den))
+        abnormal = (strat == 1) | (strat == 3)
+        for name, sel in (("all", np.ones_like(abnormal)), ("known", strat <= 1),
+                          ("idiopathic", strat >= 2)):
+            rows.append(row(f"trend of abnormal immunity with losses, {name} (p)",
+                            "Section 3.6, Figure 5 (Cochran-Armitage, losses 2/3/4/>=5)",
+                            paper.ABNORMAL_TREND_P[name],
+                            _trend_p(np.minimum(misc, 5), abnormal, reps, sel, n_rep),
+                            skewed=True))
     return rows
+
+
+def _trend_p(score: np.ndarray, case: np.ndarray, reps: np.ndarray, sel: np.ndarray,
+             n_rep: int) -> np.ndarray:
+    """Two-sided Cochran-Armitage trend test p per replicate (scores = the losses, capped)."""
+    w = sel.astype(float)
+    n = np.bincount(reps, weights=w, minlength=n_rep)
+    r = np.bincount(reps, weights=w * case, minlength=n_rep)
+    sx = np.bincount(reps, weights=w * score, minlength=n_rep)
+    sxx = np.bincount(reps, weights=w * score**2, minlength=n_rep)
+    sxy = np.bincount(reps, weights=w * score * case, minlength=n_rep)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = r / n
+        t = sxy - r * sx / n
+        var = p * (1 - p) * (sxx - sx**2 / n)
+        z = t / np.sqrt(var)
+    return 2 * stats.norm.sf(np.abs(z))
 
 
 def calibrate(scenario: Scenario, replicates: int = 200, seed: SeedLike = None) -> pd.DataFrame:

@@ -40,6 +40,8 @@ STRATA_N = {"KN": 118, "KA": 97, "IN": 151, "IA": 100}  # Table 1
 ABNORMAL_PREVALENCE = {"known": 0.451, "idiopathic": 0.398}  # Section 3.2, Figure 2
 NK_ALONE_SHARE = {"known": 0.153, "idiopathic": 0.171}  # Section 3.2 (read as "NK alone")
 TH1_TH2_KNOWN = {"2-3": 0.113, ">=4": 0.234}  # Section 3.7, Figure 6A
+# Section 3.6, Figure 5: trend of abnormal prevalence with previous miscarriages (p-values).
+ABNORMAL_TREND_P = {"all": 0.032, "known": 0.026, "idiopathic": 0.432}
 
 # Table 1: (mean, sd, min, max) per stratum.
 TABLE1: dict[str, dict[str, tuple[float, float, float, float]]] = {

@@ -31,6 +31,7 @@ from scipy import optimize, special, stats
 
 from rplsim.exceptions import ConvergenceError, ScenarioError
 from rplsim.sequential import BOUNDARIES, crossing_probabilities, group_sequential_design
+from rplsim.validation import check_integer
 
 __all__ = [
     "METHODS",
@@ -310,12 +311,10 @@ def exact_power(
     """
     pc = _check_rate("p_control", p_control)
     pt = _check_rate("p_treatment", p_treatment)
-    for name, n in (("n_control", n_control), ("n_treatment", n_treatment)):
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ScenarioError(f"{name} == {n!r}, must be a positive integer.")
+    n1 = check_integer("n_control", n_control)
+    n2 = check_integer("n_treatment", n_treatment)
     if alternative not in _ALTERNATIVES:
         raise ScenarioError(f"alternative == {alternative!r}, must be one of {_ALTERNATIVES}.")
-    n1, n2 = int(n_control), int(n_treatment)
     total = n1 + n2
     x = np.arange(n1 + 1)[:, None]  # control events
     s = np.arange(total + 1)[None, :]  # total events
@@ -535,8 +534,7 @@ def sample_size(
     pc, pt = _check_common(p_control, p_treatment, alpha, alternative, method, margin, ratio)
     if not 0.5 < power < 1.0:
         raise ScenarioError(f"power == {power}, must be in (0.5, 1).")
-    if isinstance(looks, bool) or not isinstance(looks, (int, np.integer)) or looks < 1:
-        raise ScenarioError(f"looks == {looks!r}, must be an integer >= 1.")
+    check_integer("looks", looks, rule="an integer >= 1")
     if boundary not in BOUNDARIES:
         raise ScenarioError(f"boundary == {boundary!r}, must be one of {BOUNDARIES}.")
     if looks > 1 and method == "exact":

@@ -31,6 +31,7 @@ from . import paper
 from .cohort import generate_cohort
 from .rng import SeedLike
 from .scenario import STRATA, Scenario
+from .validation import check_integer
 
 __all__ = ["CALIBRATION_COLUMNS", "calibrate", "register_targets"]
 
@@ -217,10 +218,7 @@ def calibrate(scenario: Scenario, replicates: int = 200, seed: SeedLike = None) 
     >>> tab = calibrate(load_scenario("scenarios/paper.toml"), replicates=50)  # doctest: +SKIP
     >>> tab[~tab.within & tab.followed]  # doctest: +SKIP
     """
-    if isinstance(replicates, bool) or not isinstance(replicates, (int, np.integer)) \
-            or replicates < 2:
-        from .exceptions import ScenarioError
-        raise ScenarioError(f"replicates == {replicates!r}, must be an integer >= 2.")
+    check_integer("replicates", replicates, 2)
     n = scenario.cohort.n
     seed = scenario.seed if seed is None else seed
     df = generate_cohort(scenario, n=n * int(replicates), seed=seed)

@@ -21,6 +21,7 @@ import pandas as pd
 from . import __version__
 from .exceptions import ResultsExistError, RplsimError, ScenarioError
 from .scenario import Scenario, load_scenario
+from .validation import check_integer
 
 __all__ = ["main"]
 
@@ -159,8 +160,8 @@ def _load(args: argparse.Namespace) -> Scenario:
 
 
 def _positive(name: str, value: int | None, minimum: int = 1) -> None:
-    if value is not None and value < minimum:
-        raise ScenarioError(f"--{name} == {value}, must be an integer >= {minimum}.")
+    if value is not None:
+        check_integer(f"--{name}", value, minimum, rule=f"an integer >= {minimum}")
 
 
 def _say(args: argparse.Namespace, msg: str) -> None:
@@ -300,18 +301,15 @@ def cmd_power(args: argparse.Namespace) -> int:
                             "scenarios/trial_superiority.toml.")
     _positive("n-per-arm", args.n_per_arm, 2)
     _positive("workers", args.workers)
-    from .analytic import sample_size
     from .feasibility import feasibility
     from .pipeline import answer_sentence
-    from .power import _method, find_sample_size, simulate_power
+    from .power import analytic_sample_size, find_sample_size, simulate_power
     from .sensitivity import sensitivity_grid
     from .trial import trial_design
 
     t = sc.trial
     d = trial_design(sc)
-    ss = sample_size(d.p_control, d.p_treatment, alpha=t.alpha, power=t.power,
-                     alternative=t.alternative, method=_method(t), margin=t.margin or 0.0,
-                     ratio=t.allocation_ratio, looks=t.looks, boundary=t.boundary)
+    ss = analytic_sample_size(t, d.p_control, d.p_treatment)
     print(f"analytic ({ss.method}): {ss.n_control} + {ss.n_treatment} analysed "
           f"(before {t.dropout:.0%} dropout)")
     bar = _progress(args, sc.trial.replicates)

@@ -13,7 +13,6 @@ applied to the values) → known cause → conception mode.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -29,6 +28,7 @@ from .distributions import (
 from .exceptions import CalibrationError, ScenarioError
 from .rng import SeedLike, child_generator, root_entropy
 from .scenario import KNOWN_CAUSES, PROFILES, STRATA, CohortParams, Scenario
+from .validation import check_integer
 
 __all__ = ["BLOCK", "COLUMNS", "CohortModel", "cohort_model", "generate_cohort"]
 
@@ -334,9 +334,7 @@ def generate_cohort(scenario: Scenario | CohortParams, n: int | None = None,
                         "CohortParams.")
     if n is None:
         n = params.n
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ScenarioError(f"n == {n!r}, must be a positive integer.")
-    n = int(n)
+    n = check_integer("n", n)
     if seed is None and isinstance(scenario, Scenario):
         seed = scenario.seed
     return _frame(_cohort_arrays(params, n, root_entropy(seed), strata), params)
@@ -407,8 +405,4 @@ def _frame(d: dict, params: CohortParams) -> pd.DataFrame:
         "conception": _categorical(d["ivf"].astype(int), ("natural", "ivf")),
     })
 
-
-def with_params(params: CohortParams, **changes: object) -> CohortParams:
-    """A copy of ``params`` with fields replaced (convenience for sweeps and tests)."""
-    return dataclasses.replace(params, **changes)  # type: ignore[arg-type]
 

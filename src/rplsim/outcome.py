@@ -33,7 +33,7 @@ import pandas as pd
 from scipy import optimize, special
 
 from .cohort import PROFILE_NAMES, cohort_model
-from .distributions import bounded_for_moments, discrete_maxent, sample_truncnorm, truncnorm_for_moments
+from .distributions import bounded_for_moments, discrete_maxent, truncnorm_for_moments
 from .exceptions import CalibrationError, ScenarioError
 from .scenario import STRATA, CohortParams, OutcomeParams, Scenario
 
@@ -290,9 +290,7 @@ def live_birth_probability(model: OutcomeModel, cohort: pd.DataFrame, treated: n
 
 def _weeks(u: np.ndarray, spec: object) -> np.ndarray:
     tn = truncnorm_for_moments(spec.mean, spec.sd, spec.min, spec.max)  # type: ignore[attr-defined]
-    a, b = (tn.lo - tn.mu) / tn.sigma, (tn.hi - tn.mu) / tn.sigma
-    return sample_truncnorm(u, np.float64(tn.mu), np.float64(tn.sigma), np.float64(a),
-                            np.float64(b))
+    return tn.ppf(u)
 
 
 def sample_fates(outcome: OutcomeParams, p_live: np.ndarray, stratum: np.ndarray,

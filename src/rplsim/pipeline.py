@@ -60,7 +60,7 @@ def run_trial_stage(scenario: Scenario, *, replicates: int | None = None,
                     say: Callable[[str], None] = print) -> dict[str, Any]:
     """Power (found or at the scenario's n), feasibility and sensitivity, as tables."""
     from .feasibility import feasibility, screening_funnel
-    from .power import find_sample_size, simulate_power
+    from .power import curve_row, find_sample_size, simulate_power
     from .sensitivity import reference_points, sensitivity_grid
 
     t = scenario.trial
@@ -75,9 +75,7 @@ def run_trial_stage(scenario: Scenario, *, replicates: int | None = None,
         n, curve = find_sample_size(scenario, replicates=reps)
     power = simulate_power(scenario, n_per_arm=n, replicates=reps)
     if curve is None:
-        curve = pd.DataFrame([{"n_per_arm": n, "power": power.power,
-                               "ci_low": power.power_ci[0], "ci_high": power.power_ci[1],
-                               "analytic_power": power.analytic_power, "replicates": reps}])
+        curve = pd.DataFrame([curve_row(power)])
     feas = feasibility(scenario, power)
     say("  sensitivity grid")
     sens = sensitivity_grid(scenario, replicates=max(200, min(reps, 2000)))

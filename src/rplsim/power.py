@@ -32,12 +32,20 @@ from .analysis import (
     wald_p,
     z_test_counts,
 )
-from .analytic import power_two_proportions, sample_size
+from .analytic import SampleSize, power_two_proportions, sample_size
 from .exceptions import ScenarioError
-from .rng import SeedLike, root_entropy
+from .rng import SeedLike, child_seed, root_entropy
 from .scenario import Scenario, TrialParams
-from .sequential import group_sequential_design
-from .trial import REPLICATE_BLOCK, TrialDesign, simulate_pair, trial_design
+from .sequential import crossing_probabilities, group_sequential_design
+from .trial import (
+    REPLICATE_BLOCK,
+    TrialDesign,
+    _eligible_pool,
+    look_sizes,
+    simulate_pair,
+    trial_design,
+)
+from .validation import check_integer
 
 __all__ = ["PowerResult", "find_sample_size", "simulate_power", "wilson_interval"]
 
@@ -109,7 +117,7 @@ class PowerResult:
 
 
 @lru_cache(maxsize=64)  # solving the boundaries once per run, not once per block
-def _thresholds(trial: TrialParams) -> tuple[np.ndarray, str]:
+def _thresholds(trial: TrialParams) -> np.ndarray:
     """Per-look nominal p thresholds (two-sided p for two-sided tests); read-only (cached)."""
     if trial.looks == 1:
         out = np.array([trial.alpha])
@@ -118,7 +126,7 @@ def _thresholds(trial: TrialParams) -> tuple[np.ndarray, str]:
                                      alternative=trial.alternative, boundary=trial.boundary)
         out = np.array(gs.nominal_alpha, dtype=float)
     out.setflags(write=False)
-    return out, trial.alternative
+    return out
 
 
 def _analyse(trial: TrialParams, sim: dict, look: int) -> tuple[np.ndarray, np.ndarray]:
@@ -175,7 +183,7 @@ def _run_blocks(scenario: Scenario, design: TrialDesign, n_c: int, n_t: int,
                 blocks: list[int], entropy: int, path: str) -> dict[str, np.ndarray]:
     trial = scenario.trial
     assert trial is not None
-    thresholds, _ = _thresholds(trial)
+    thresholds = _thresholds(trial)
     out: dict[str, list[np.ndarray]] = {k: [] for k in ("good", "any", "stop", "any0", "stop0")}
     for b in blocks:
         # One call simulates the block under H1 and under the null, sharing their draws.
@@ -201,9 +209,7 @@ def _ivig_grams_per_treated(scenario: Scenario, design: TrialDesign, entropy: in
     Cached on what the twin reads (cohort, outcome, protocol, eligible population, the
     treated arm's shift, the seed), so a sample-size search pays for it once.
     """
-    from .rng import child_seed
     from .timeline import simulate_twin
-    from .trial import _eligible_pool
 
     key = (scenario.cohort, scenario.outcome, scenario.protocol, design.strata,
            design.min_misc, round(design.shift_treatment, 12), entropy)
@@ -260,16 +266,10 @@ def simulate_power(scenario: Scenario, n_per_arm: int | None = None,
     design = trial_design(scenario)
     if n_per_arm is None:
         n_per_arm = trial.n_per_arm or analytic_n_per_arm(scenario, design)
-    if isinstance(n_per_arm, bool) or not isinstance(n_per_arm, (int, np.integer)) \
-            or n_per_arm < 2:
-        raise ScenarioError(f"n_per_arm == {n_per_arm!r}, must be an integer >= 2.")
-    reps = trial.replicates if replicates is None else replicates
-    if isinstance(reps, bool) or not isinstance(reps, (int, np.integer)) or reps < 1:
-        raise ScenarioError(f"replicates == {reps!r}, must be a positive integer.")
-    reps = int(reps)
-    n_c = int(n_per_arm)
-    n_t = math.ceil(trial.allocation_ratio * n_c - 1e-9)
-    path = path or ("counts" if trial.analysis in COUNT_ANALYSES else "patients")
+    n_c = check_integer("n_per_arm", n_per_arm, 2)
+    reps = check_integer("replicates", trial.replicates if replicates is None else replicates)
+    n_t = treatment_size(trial, n_c)
+    path = path or default_path(trial)
     if trial.analysis == "logistic" and path != "patients":
         raise ScenarioError('path == "counts" cannot run the logistic analysis (it needs each '
                             'woman\'s covariates): use path="patients".')
@@ -298,7 +298,7 @@ def simulate_power(scenario: Scenario, n_per_arm: int | None = None,
                 progress(min((b + 1) * REPLICATE_BLOCK, reps))
         res = {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0]}
     res = {k: v[:reps] for k, v in res.items()}
-    sizes = np.ceil(np.arange(1, trial.looks + 1) / trial.looks * (n_c + n_t) - 1e-9)
+    sizes = look_sizes(n_c + n_t, trial.looks)
     k_power = int(res["good"].sum())
     k_type1 = int(res["any0"].sum())
     stop_prob = tuple(float(np.mean(res["any"] & (res["stop"] == j)))
@@ -320,6 +320,16 @@ def simulate_power(scenario: Scenario, n_per_arm: int | None = None,
         extra={"ivig_grams_per_treated_woman": grams_t, "dropout": trial.dropout,
                "looks": trial.looks, "boundary": trial.boundary if trial.looks > 1 else ""},
     )
+
+
+def treatment_size(trial: TrialParams, n_control: int) -> int:
+    """Randomised women in the treatment arm: ``ceil(allocation_ratio * n_control)``."""
+    return math.ceil(trial.allocation_ratio * n_control - 1e-9)
+
+
+def default_path(trial: TrialParams) -> str:
+    """The simulation path of ``trial``: counts for chi2/fisher/cmh, patients for logistic."""
+    return "counts" if trial.analysis in COUNT_ANALYSES else "patients"
 
 
 def _method(trial: TrialParams) -> str:
@@ -346,8 +356,6 @@ def _analytic_power_raw(trial: TrialParams, design: TrialDesign, n_c: float, rat
     gs = group_sequential_design(trial.looks, alpha=trial.alpha, power=trial.power,
                                  alternative=trial.alternative, boundary=trial.boundary)
     fixed = float(power_two_proportions(design.p_control, design.p_treatment, n_c, **kw))
-    from .sequential import crossing_probabilities
-
     z_a = stats.norm.ppf(1 - trial.alpha / (2 if trial.alternative == "two-sided" else 1))
     drift = z_a + stats.norm.ppf(min(max(fixed, 1e-12), 1 - 1e-12))
     cross = crossing_probabilities(gs.efficacy_z, gs.information_fractions, drift,
@@ -355,16 +363,34 @@ def _analytic_power_raw(trial: TrialParams, design: TrialDesign, n_c: float, rat
     return float(np.sum(cross))
 
 
+def analytic_sample_size(trial: TrialParams, p_control: float, p_treatment: float
+                         ) -> SampleSize:
+    """The formula's sample size (analysed women) of ``trial`` at these arm rates."""
+    return sample_size(p_control, p_treatment, alpha=trial.alpha, power=trial.power,
+                       alternative=trial.alternative, method=_method(trial),
+                       margin=trial.margin or 0.0, ratio=trial.allocation_ratio,
+                       looks=trial.looks, boundary=trial.boundary)
+
+
+def inflate_for_dropout(n_control: int, dropout: float) -> int:
+    """Women to randomise so that ``n_control`` remain after dropout: ceil(n / (1 - dropout))."""
+    return math.ceil(n_control / (1 - dropout) - 1e-9)
+
+
 def analytic_n_per_arm(scenario: Scenario, design: TrialDesign | None = None) -> int:
     """Analytic control-arm size, inflated for dropout: ceil(n / (1 - dropout))."""
     trial = scenario.trial
     assert trial is not None
     design = design or trial_design(scenario)
-    ss = sample_size(design.p_control, design.p_treatment, alpha=trial.alpha, power=trial.power,
-                     alternative=trial.alternative, method=_method(trial),
-                     margin=trial.margin or 0.0, ratio=trial.allocation_ratio, looks=trial.looks,
-                     boundary=trial.boundary)
-    return math.ceil(ss.n_control / (1 - trial.dropout) - 1e-9)
+    ss = analytic_sample_size(trial, design.p_control, design.p_treatment)
+    return inflate_for_dropout(ss.n_control, trial.dropout)
+
+
+def curve_row(res: PowerResult) -> dict[str, Any]:
+    """One row of a power curve (``find_sample_size``'s table) from a simulated point."""
+    return {"n_per_arm": res.n_control, "power": res.power, "ci_low": res.power_ci[0],
+            "ci_high": res.power_ci[1], "analytic_power": res.analytic_power,
+            "replicates": res.replicates}
 
 
 def find_sample_size(scenario: Scenario, target_power: float | None = None, *,
@@ -390,18 +416,23 @@ def find_sample_size(scenario: Scenario, target_power: float | None = None, *,
     if trial is None:
         raise ScenarioError(f"{scenario.name}: has no [trial] section.")
     target = float(target_power or trial.power)
-    reps = trial.replicates if replicates is None else replicates
-    if isinstance(reps, bool) or not isinstance(reps, (int, np.integer)) or reps < 1:
-        raise ScenarioError(f"replicates == {reps!r}, must be a positive integer.")
+    reps = check_integer("replicates", trial.replicates if replicates is None else replicates)
     design = trial_design(scenario)
     n0 = analytic_n_per_arm(scenario, design)
     rows: list[dict] = []
+    # One root entropy for every point (a Generator seed is asked once), so the points share
+    # their random streams: common random numbers, and a point asked for again is the same
+    # trials (the step-down check after a step up re-asks for the point below).
+    entropy = root_entropy(scenario.seed if seed is None else seed)
+    known: dict[tuple[int, int], float] = {}
 
     def evaluate(n: int, r: int) -> float:
-        res = simulate_power(scenario, n_per_arm=int(n), replicates=r, seed=seed, workers=workers)
-        rows.append({"n_per_arm": int(n), "power": res.power, "ci_low": res.power_ci[0],
-                     "ci_high": res.power_ci[1], "analytic_power": res.analytic_power,
-                     "replicates": r})
+        if (int(n), r) in known:
+            return known[int(n), r]
+        res = simulate_power(scenario, n_per_arm=int(n), replicates=r, seed=entropy,
+                             workers=workers)
+        rows.append(curve_row(res))
+        known[int(n), r] = res.power
         return res.power
 
     grid = sorted({max(2, round(n0 * f)) for f in (0.6, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5)})

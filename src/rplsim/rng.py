@@ -9,7 +9,6 @@ with the batch size, the number of workers or which other stages ran first.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
 
 import numpy as np
 
@@ -94,8 +93,3 @@ def child_seed(entropy: int, stage: str, *key: int) -> np.random.SeedSequence:
 def child_generator(entropy: int, stage: str, *key: int) -> np.random.Generator:
     """A PCG64 :class:`~numpy.random.Generator` on stream ``(stage, *key)``."""
     return np.random.Generator(np.random.PCG64(child_seed(entropy, stage, *key)))
-
-
-def spawn_generators(entropy: int, stage: str, keys: Sequence[int]) -> list[np.random.Generator]:
-    """One generator per key, for per-patient or per-replicate streams."""
-    return [child_generator(entropy, stage, k) for k in keys]

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from . import paper
-from .analytic import sample_size
 from .exceptions import CalibrationError, ScenarioError
+from .power import analytic_sample_size, inflate_for_dropout, simulate_power
 from .scenario import Scenario, SensitivityParams
 
 __all__ = ["reference_points", "sensitivity_grid"]
@@ -39,15 +39,10 @@ def _n_per_arm(scenario: Scenario, pc: float, pt: float) -> float:
     if trial.design == "superiority" and pt <= pc:
         return math.inf
     try:
-        ss = sample_size(pc, pt, alpha=trial.alpha, power=trial.power,
-                         alternative=trial.alternative,
-                         method="farrington-manning" if trial.design == "non-inferiority"
-                         else "normal", margin=trial.margin or 0.0,
-                         ratio=trial.allocation_ratio, looks=trial.looks,
-                         boundary=trial.boundary)
+        ss = analytic_sample_size(trial, pc, pt)
     except (ScenarioError, CalibrationError, ValueError):
         return math.nan
-    return float(math.ceil(ss.n_control / (1 - trial.dropout) - 1e-9))
+    return float(inflate_for_dropout(ss.n_control, trial.dropout))
 
 
 def sensitivity_grid(scenario: Scenario, params: SensitivityParams | None = None, *,
@@ -91,8 +86,6 @@ def sensitivity_grid(scenario: Scenario, params: SensitivityParams | None = None
     df["simulated_ci_low"] = np.nan
     df["simulated_ci_high"] = np.nan
     if simulate and params.simulate_points > 0:
-        from .power import simulate_power
-
         finite = df[np.isfinite(df.n_per_arm) & (df.n_per_arm <= 5000)]
         labelled = finite[finite.label != ""]
         rest = finite[finite.label == ""]

@@ -35,6 +35,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, special, stats
 
 from rplsim.exceptions import ConvergenceError, ScenarioError
+from rplsim.validation import check_integer
 
 __all__ = [
     "BOUNDARIES",
@@ -372,9 +373,7 @@ def group_sequential_design(
     >>> round(d.efficacy_z[0], 3)  # Jennison & Turnbull (2000) Table 2.1: 2.289
     2.289
     """
-    if isinstance(looks, bool) or not isinstance(looks, (int, np.integer)) or looks < 1:
-        raise ScenarioError(f"looks == {looks!r}, must be an integer >= 1.")
-    looks = int(looks)
+    looks = check_integer("looks", looks, rule="an integer >= 1")
     if not 0.0 < alpha <= 0.5:
         raise ScenarioError(f"alpha == {alpha}, must be in (0, 0.5].")
     if not 0.5 < power < 1.0:

@@ -24,7 +24,6 @@ import csv
 import hashlib
 import itertools
 import json
-import math
 import os
 import signal
 import time
@@ -42,7 +41,14 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .exceptions import CalibrationWarning, ResultsExistError, RplsimError, ScenarioError
-from .power import COUNT_ANALYSES, _analytic_power, _run_blocks, analytic_n_per_arm, wilson_interval
+from .power import (
+    _analytic_power,
+    _run_blocks,
+    analytic_n_per_arm,
+    default_path,
+    treatment_size,
+    wilson_interval,
+)
 from .rng import child_seed
 from .scenario import Scenario, load_scenario, parse_overrides, scenario_from_dict
 from .schema import deep_merge
@@ -313,10 +319,10 @@ def prepare_point(scenario_dict: dict[str, Any], n_per_arm: int | None = None) -
         n_c = int(n_per_arm or trial.n_per_arm or analytic_n_per_arm(sc, design))
     except (RplsimError, ValueError) as exc:
         return {"error": str(exc).replace("\n", "; ")}
-    n_t = math.ceil(trial.allocation_ratio * n_c - 1e-9)  # as in simulate_power
+    n_t = treatment_size(trial, n_c)
     return {"design": design, "n_per_arm": n_c, "n_treatment": n_t,
             "analytic_power": _analytic_power(trial, design, n_c * (1 - trial.dropout), n_t / n_c),
-            "path": "counts" if trial.analysis in COUNT_ANALYSES else "patients",
+            "path": default_path(trial),
             "seconds": time.perf_counter() - t0}
 
 
@@ -356,9 +362,8 @@ def run_batch(scenario_dict: dict[str, Any], point_key: str, n_per_arm: int,
     trial = sc.trial
     assert trial is not None
     design = design or trial_design(sc)
-    n_t = n_treatment if n_treatment is not None else math.ceil(
-        trial.allocation_ratio * n_per_arm - 1e-9)
-    path = path or ("counts" if trial.analysis in COUNT_ANALYSES else "patients")
+    n_t = n_treatment if n_treatment is not None else treatment_size(trial, n_per_arm)
+    path = path or default_path(trial)
     res = _run_blocks(sc, design, n_per_arm, n_t, list(block_indices), entropy, path)
     # Global replicate index of each row, to drop the tail of the last block.
     idx = np.concatenate([b * REPLICATE_BLOCK + np.arange(REPLICATE_BLOCK) for b in block_indices])

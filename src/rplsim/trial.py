@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from .cohort import BLOCK, PROFILE_NAMES, _cohort_arrays, generate_cohort
+from .cohort import BLOCK, PROFILE_NAMES, _cohort_arrays, _frame
 from .outcome import _outcome_model_cached, live_birth_probability, outcome_model, shift_for_rate
 from .rng import child_generator, child_seed
 from .scenario import STRATA, CohortParams, OutcomeParams, Scenario, TrialParams
@@ -320,37 +320,39 @@ def _multinomial_rows(g: np.random.Generator, n: np.ndarray, p: np.ndarray) -> n
     return out
 
 
+def _first_eligible(cohort: CohortParams, strata: tuple[str, ...], min_misc: int, n: int,
+                    seed_entropy: int, *, full: bool) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The cohort arrays and the indices of their first ``n`` women with enough losses.
+
+    Prefix stability means any number of whole blocks gives the same leading women, so start
+    with just enough and double if the losses filter leaves too few.
+    """
+    total = -(-n // BLOCK) * BLOCK
+    while True:
+        d = _cohort_arrays(cohort, total, seed_entropy, strata, full=full)
+        ok = np.flatnonzero(d["previous_miscarriages"] >= min_misc)
+        if ok.size >= n:
+            return d, ok[:n]
+        total *= 2
+
+
 @lru_cache(maxsize=2)  # the IVIG dose estimate of simulate_power (a full cohort frame)
 def _eligible_pool(cohort: CohortParams, strata: tuple[str, ...], min_misc: int, n: int,
                    seed_entropy: int) -> pd.DataFrame:
-    need, size = n, n
-    while True:
-        # Prefix-stable generator: a larger draw keeps the same first women.
-        df = generate_cohort(cohort, n=int(size * 1.2) + 64, seed=seed_entropy, strata=strata)
-        df = df[df["previous_miscarriages"] >= min_misc]
-        if len(df) >= need:
-            return df.iloc[:need].reset_index(drop=True)
-        size *= 2
+    """The first ``n`` women with enough losses of the cohort stream ``seed_entropy``, as
+    :func:`~rplsim.cohort.generate_cohort` rows (``patient_id`` their place in the stream)."""
+    d, ok = _first_eligible(cohort, strata, min_misc, n, seed_entropy, full=True)
+    return _frame(d, cohort).iloc[ok].reset_index(drop=True)
 
 
 @lru_cache(maxsize=2)  # simulate_block(null=False) then (null=True) share their women
 def _eligible_arrays(cohort: CohortParams, strata: tuple[str, ...], min_misc: int, n: int,
                      seed_entropy: int) -> dict[str, np.ndarray]:
     """The columns of ``_eligible_pool(...)`` the patient path needs, as arrays, bit-identical
-    to it: the first ``n`` women with enough losses of the prefix-stable cohort stream, drawn
-    without the immune markers (most of a cohort's cost) and without building a DataFrame."""
-    keys = ("stratum", "age", "bmi", "previous_miscarriages", "profile")
-    # Prefix stability means any number of whole blocks gives the same leading women, so
-    # start with just enough (the DataFrame pool over-draws 20%) and double if the losses
-    # filter leaves too few.
-    total = -(-n // BLOCK) * BLOCK
-    while True:
-        d = _cohort_arrays(cohort, total, seed_entropy, strata, full=False)
-        ok = np.flatnonzero(d["previous_miscarriages"] >= min_misc)
-        if ok.size >= n:
-            ok = ok[:n]
-            return {k: d[k][ok] for k in keys}
-        total *= 2
+    to it, drawn without the immune markers (most of a cohort's cost) and without building a
+    DataFrame."""
+    d, ok = _first_eligible(cohort, strata, min_misc, n, seed_entropy, full=False)
+    return {k: d[k][ok] for k in ("stratum", "age", "bmi", "previous_miscarriages", "profile")}
 
 
 def _patient_pair(scenario: Scenario, design: TrialDesign, r: int, sizes: np.ndarray,

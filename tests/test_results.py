@@ -71,14 +71,16 @@ def test_results_folder_exists_needs_force(tmp_path):
 # ----------------------------------------------------------------------------- report
 def _calibration() -> pd.DataFrame:
     return pd.DataFrame({
-        "target": ["age mean KN", "bmi max KA", "n known (abstract reading)", "n KN"],
-        "source": ["Table 1, KN", "Table 1, KA", "Abstract | section 2.1", "Table 1"],
-        "paper": [32.78, 36.1, 251.0, 118.0],
-        "simulated": [32.8, 30.9, 215.2, 118.3],
-        "mc_se": [0.02, 0.1, 0.4, 0.5],
-        "tolerance": [0.9, 3.1, 20.0, 22.0],
-        "within": [True, False, False, True],
-        "followed": [True, True, False, True],
+        "target": ["age mean KN", "bmi max KA", "n known (abstract reading)", "n KN",
+                   "LBR text reading"],
+        "source": ["Table 1, KN", "Table 1, KA", "Abstract | section 2.1", "Table 1",
+                   "Section 3.3"],
+        "paper": [32.78, 36.1, 251.0, 118.0, 0.827],
+        "simulated": [32.8, 30.9, 215.2, 118.3, 0.807],
+        "mc_se": [0.02, 0.1, 0.4, 0.5, 0.002],
+        "tolerance": [0.9, 3.1, 20.0, 22.0, 0.07],
+        "within": [True, False, False, True, True],
+        "followed": [True, True, False, True, False],
     })
 
 
@@ -99,9 +101,11 @@ def test_build_report_sections(paper):
     assert paper.scenario.description in text
     assert "a trial would need 230 women per arm" in _section(text, "The answer")
     misses = _section(text, "Calibration misses")
-    followed, _, other = misses.partition("'Not followed'")
+    followed, _, other = misses.partition("Readings of paper conflicts that rplsim does not follow")
     assert "bmi max KA" in followed and "n known (abstract reading)" not in followed
     assert "n known (abstract reading)" in other
+    # a conflict reading inside its tolerance is listed too: it is not hidden
+    assert "LBR text reading" in other and "(2; 1 outside tolerance)" in other
     assert "age mean KN" not in misses and "n KN |" not in misses
     assert "Abstract \\| section 2.1" in other, "pipes inside cells are escaped"
     assumptions = _section(text, "Assumptions this rests on")

@@ -237,3 +237,17 @@ def test_dask_sweep_survives_a_killed_worker(tmp_path, cluster, local_table):
         client.wait_for_workers(2, timeout=60)
         assert killed and killed[0] not in client.run(os.getpid).values()
     pd.testing.assert_frame_equal(numbers(res.table), numbers(local_table))
+
+
+def test_a_sweep_never_writes_into_a_run_folder(tmp_path):
+    """`rplsim run` and `rplsim sweep` default to results/<name>/: the sweep must refuse a
+    folder that holds a run's results (its manifest would be replaced) even with --force."""
+    from rplsim.cli import main
+
+    out = tmp_path / "paper"
+    out.mkdir()
+    (out / "manifest.json").write_text("{}", encoding="utf-8")
+    rc = main(["sweep", str(SCENARIOS / "paper.toml"), "--out", str(out), "--force",
+               "--replicates", "1024", "--workers", "1", "--quiet"])
+    assert rc == 2
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]

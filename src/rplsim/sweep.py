@@ -630,6 +630,10 @@ def run_sweep(plan: SweepPlan, out: str | Path, *, workers: int | None = None,
         plan = SweepPlan(plan.base, plan.axes, plan.points, plan.n_per_arm, plan.replicates, batch)
     columns = plan.columns
     kept: dict[str, dict[str, str]] = {}
+    if (out / "manifest.json").exists() and not csv_path.exists():
+        # A `rplsim run` folder of the same name: never mix a sweep into it, even with --force.
+        raise ResultsExistError(f"{out}: holds the results of `rplsim run`, not a sweep; give "
+                                "the sweep its own folder with --out DIR.")
     if csv_path.exists() and not force:
         if not resume:
             raise ResultsExistError(f"{csv_path}: exists; use --resume to continue that sweep, "

@@ -25,12 +25,9 @@ import hashlib
 import itertools
 import json
 import os
-import signal
 import time
 import tomllib
-import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,7 +37,8 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .exceptions import CalibrationWarning, ResultsExistError, RplsimError, ScenarioError
+from .exceptions import ResultsExistError, RplsimError, ScenarioError
+from .executors import DaskExecutor, LocalExecutor, Task
 from .power import (
     _analytic_power,
     _run_blocks,
@@ -411,115 +409,6 @@ def _row(plan: SweepPlan, point: SweepPoint, prep: dict[str, Any], parts: list[d
     return {k: _canonical(v) if isinstance(v, (list, dict)) else v for k, v in row.items()}
 
 
-# ----------------------------------------------------------------------------- backends
-@dataclass
-class _Task:
-    fn: Callable[..., Any]
-    args: tuple[Any, ...]
-    kwargs: dict[str, Any]
-    point: SweepPoint
-    name: str
-
-
-def _quiet_worker() -> None:
-    # Ctrl-C reaches the whole process group: let the parent shut the pool down instead of
-    # every worker printing a traceback. Calibration warnings are the parent's to show.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    warnings.simplefilter("ignore", CalibrationWarning)
-
-
-class _Local:
-    """In-process (1 worker) or a ProcessPoolExecutor."""
-
-    def __init__(self, workers: int) -> None:
-        self.workers = workers
-        self.pool = (ProcessPoolExecutor(max_workers=workers, initializer=_quiet_worker)
-                     if workers > 1 else None)
-        self.label = f"local processes: {workers}"
-
-    def run(self, tasks: Iterable[_Task]) -> Iterator[tuple[_Task, Any]]:
-        if self.pool is None:
-            for t in tasks:
-                yield t, t.fn(*t.args, **t.kwargs)
-            return
-        it, pending = iter(tasks), {}
-        # A bounded window: memory stays flat and points finish (and are written) in grid order
-        # roughly, instead of all points' first batches running before any point's last.
-        for t in itertools.islice(it, 2 * self.workers):
-            pending[self.pool.submit(t.fn, *t.args, **t.kwargs)] = t
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for f in done:
-                t = pending.pop(f)
-                yield t, f.result()
-                nxt = next(it, None)
-                if nxt is not None:
-                    pending[self.pool.submit(nxt.fn, *nxt.args, **nxt.kwargs)] = nxt
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-
-
-class _Dask:
-    """``distributed.Client.submit`` + ``as_completed``; Dask reschedules lost tasks."""
-
-    def __init__(self, scheduler: str | None, client: Any = None) -> None:
-        try:
-            import distributed
-        except ImportError:
-            raise ScenarioError("--scheduler needs the dask extra: pip install -e '.[dask]' "
-                                "(on this machine and every worker).") from None
-        self._distributed = distributed
-        self.own = client is None
-        if client is None:
-            try:
-                client = distributed.Client(scheduler, timeout="20s")
-            except (OSError, TimeoutError, ValueError) as exc:
-                raise ScenarioError(f"--scheduler {scheduler}: cannot connect ({exc}); start one "
-                                    "with `dask scheduler` (see docs/sweeps.md).") from None
-        self.client = client
-        self.label = f"dask: {client.scheduler.address}"
-        versions = client.run(_versions)
-        mine = _versions()
-        if any(v != mine for v in versions.values()):
-            warnings.warn(f"Dask workers run other versions than this machine ({mine} here, "
-                          f"{sorted(set(map(str, versions.values())))} there): the numbers may "
-                          "differ from a local run.", stacklevel=2)
-
-    def run(self, tasks: Iterable[_Task]) -> Iterator[tuple[_Task, Any]]:
-        it = iter(tasks)
-        window = max(4, 2 * sum(self.client.nthreads().values()))
-        owner: dict[str, _Task] = {}
-
-        def submit(t: _Task) -> Any:
-            # retries: a task that raised is tried again; a task whose worker died is
-            # rescheduled by the scheduler anyway. Explicit keys make the dashboard readable.
-            fut = self.client.submit(t.fn, *t.args, **t.kwargs, key=t.name, retries=2)
-            owner[fut.key] = t
-            return fut
-
-        ac = self._distributed.as_completed([submit(t) for t in itertools.islice(it, window)])
-        for fut in ac:
-            t = owner.pop(fut.key)
-            res = fut.result()
-            fut.release()
-            nxt = next(it, None)
-            if nxt is not None:
-                ac.add(submit(nxt))
-            yield t, res
-
-    def close(self) -> None:
-        if self.own:
-            self.client.close()
-
-
-def _versions() -> tuple[str, str]:
-    from importlib import metadata
-
-    return (metadata.version("rplsim"), np.__version__)
-
-
 # ----------------------------------------------------------------------------- points.csv
 def _read_rows(path: Path, columns: list[str]) -> list[dict[str, str]]:
     """Complete rows of an existing points.csv (a row cut short by a crash is dropped)."""
@@ -647,8 +536,9 @@ def run_sweep(plan: SweepPlan, out: str | Path, *, workers: int | None = None,
                                     "sweep or --force to start over.")
             kept[r["point"]] = r
     todo = [p for p in plan.points if p.key not in kept]
-    backend: _Local | _Dask = (_Dask(scheduler, client) if scheduler or client is not None
-                               else _Local(workers or os.cpu_count() or 1))
+    backend: LocalExecutor | DaskExecutor = (
+        DaskExecutor(scheduler, client) if scheduler or client is not None
+        else LocalExecutor(workers or os.cpu_count() or 1))
     res = SweepResult(table=pd.DataFrame(), out=out, computed=0, resumed=len(kept), tasks=0,
                       seconds=0.0, backend=backend.label)
     total = len(plan.points)
@@ -687,10 +577,10 @@ def run_sweep(plan: SweepPlan, out: str | Path, *, workers: int | None = None,
     return res
 
 
-def _prepare(plan: SweepPlan, todo: list[SweepPoint], backend: _Local | _Dask, res: SweepResult,
+def _prepare(plan: SweepPlan, todo: list[SweepPoint], backend: LocalExecutor | DaskExecutor, res: SweepResult,
              on_result: Callable[[dict[str, Any]], None] | None) -> dict[str, dict[str, Any]]:
     """Resolve every point's trial (in parallel) and fail on any bad one before simulating."""
-    tasks = (_Task(prepare_point, (p.scenario_dict(), plan.n_per_arm), {}, p,
+    tasks = (Task(prepare_point, (p.scenario_dict(), plan.n_per_arm), {}, p,
                    f"rplsim-prepare-{p.digest[:16]}") for p in todo)
     preps: dict[str, dict[str, Any]] = {}
     for t, r in backend.run(tasks):
@@ -705,12 +595,12 @@ def _prepare(plan: SweepPlan, todo: list[SweepPoint], backend: _Local | _Dask, r
 
 
 def _batch_tasks(plan: SweepPlan, todo: list[SweepPoint], preps: dict[str, dict[str, Any]]
-                 ) -> Iterator[_Task]:
+                 ) -> Iterator[Task]:
     for p in todo:
         pr = preps[p.key]
         d = p.scenario_dict()
         for blocks in plan.batches():
-            yield _Task(run_batch, (d, p.key, pr["n_per_arm"], blocks, p.entropy),
+            yield Task(run_batch, (d, p.key, pr["n_per_arm"], blocks, p.entropy),
                         {"replicates": plan.replicates, "n_treatment": pr["n_treatment"],
                          "design": pr["design"], "path": pr["path"]},
                         p, f"rplsim-batch-{p.digest[:16]}-{blocks[0]}")

@@ -176,7 +176,7 @@ def peak_rss_mb(code: str) -> tuple[float, float]:
 
 SETUP = (
     "import numpy as np, rplsim\n"
-    "from rplsim.power import simulate_power, power_with\n"
+    "from rplsim.trial.power import simulate_power, power_with\n"
     f"sup = rplsim.load_scenario({str(SCENARIOS / 'trial_superiority.toml')!r})\n"
     f"paper = rplsim.load_scenario({str(SCENARIOS / 'paper.toml')!r})\n"
 )
@@ -275,7 +275,7 @@ def _timeline_baseline(event_counts: np.ndarray) -> None:
 
 def case_timeline(quick: bool, runs: int) -> Case:
     import rplsim
-    from rplsim.timeline import simulate_timeline
+    from rplsim.timeline.simulation import simulate_timeline
 
     sc = rplsim.load_scenario(SCENARIOS / "paper.toml")
     n = 2_000 if quick else 10_000
@@ -297,7 +297,7 @@ def case_timeline(quick: bool, runs: int) -> Case:
 
 def case_twin(quick: bool, runs: int) -> Case:
     import rplsim
-    from rplsim.timeline import N_UNIFORMS, simulate_twin
+    from rplsim.timeline.simulation import N_UNIFORMS, simulate_twin
 
     sc = rplsim.load_scenario(SCENARIOS / "paper.toml")
     n = 10**5 if quick else 10**6
@@ -328,7 +328,7 @@ def _chi2_loop(reps: int, n: int, p_c: float, p_t: float) -> None:
 
 def case_power_count(quick: bool, runs: int, workers: int) -> Case:
     import rplsim
-    from rplsim.power import simulate_power, trial_design
+    from rplsim.trial.power import simulate_power, trial_design
 
     sc = rplsim.load_scenario(SCENARIOS / "trial_superiority.toml")
     reps = 20_000 if quick else 100_000
@@ -384,7 +384,7 @@ def _logit_loop(reps: int, n: int, p_c: float, p_t: float) -> None:
 
 def case_power_logistic(quick: bool, runs: int) -> Case:
     import rplsim
-    from rplsim.power import power_with, simulate_power, trial_design
+    from rplsim.trial.power import power_with, simulate_power, trial_design
 
     sc = power_with(rplsim.load_scenario(SCENARIOS / "trial_superiority.toml"),
                     analysis="logistic")
@@ -410,7 +410,7 @@ def case_power_logistic(quick: bool, runs: int) -> Case:
 
 def case_group_sequential(quick: bool, runs: int) -> Case:
     import rplsim
-    from rplsim.power import simulate_power
+    from rplsim.trial.power import simulate_power
 
     gs = rplsim.load_scenario(SCENARIOS / "group_sequential.toml")
     sup = rplsim.load_scenario(SCENARIOS / "trial_superiority.toml")
@@ -433,12 +433,12 @@ def case_end_to_end(quick: bool, runs: int) -> Case:
                             "--quiet"], check=True, cwd=ROOT, capture_output=True)
 
     def import_only() -> None:
-        subprocess.run([sys.executable, "-c", "import rplsim.cli"], check=True, cwd=ROOT)
+        subprocess.run([sys.executable, "-c", "import rplsim.app.cli"], check=True, cwd=ROOT)
 
     # A fresh process each time, so the warm-up only fills the OS file cache.
     n = 1 if quick else runs
     t = Timing("rplsim run scenarios/paper.toml --quiet", 1, "runs", time_runs(run_paper, n))
-    base = Timing("python -c 'import rplsim.cli'", 1, "runs", time_runs(import_only, n))
+    base = Timing("python -c 'import rplsim.app.cli'", 1, "runs", time_runs(import_only, n))
     t.cpu_runs, base.cpu_runs = [], []  # the work is in a subprocess: no CPU figure
     return Case(7, "end to end (rplsim run paper.toml)", [t], base, target="none set",
                 note="baseline = interpreter start + imports")
@@ -450,8 +450,8 @@ def _slope(ns: list[float], secs: list[float]) -> float:
 
 def case_scaling(quick: bool, runs: int) -> Case:
     import rplsim
-    from rplsim.power import simulate_power
-    from rplsim.timeline import simulate_timeline
+    from rplsim.trial.power import simulate_power
+    from rplsim.timeline.simulation import simulate_timeline
 
     paper = rplsim.load_scenario(SCENARIOS / "paper.toml")
     sup = rplsim.load_scenario(SCENARIOS / "trial_superiority.toml")

@@ -16,7 +16,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from statsmodels.stats import proportion as sm_proportion
 from statsmodels.stats.contingency_tables import StratifiedTable
 
-from rplsim.analysis import (
+from rplsim.stats.batched import (
     cmh_test_counts,
     fisher_exact_counts,
     logistic_wald_batched,

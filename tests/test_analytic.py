@@ -13,7 +13,7 @@ from scipy import optimize, stats
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import power_proportions_2indep, proportion_effectsize
 
-from rplsim.analytic import (
+from rplsim.design.analytic import (
     SampleSize,
     exact_power,
     fm_restricted_mle,
@@ -21,7 +21,7 @@ from rplsim.analytic import (
     sample_size,
 )
 from rplsim.exceptions import ScenarioError
-from rplsim.sequential import group_sequential_design
+from rplsim.design.sequential import group_sequential_design
 
 # ------------------------------------------------------------------ reference values
 

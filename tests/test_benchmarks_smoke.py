@@ -37,8 +37,8 @@ def test_fast_trial_sampler_is_bit_identical() -> None:
     import numpy as np
 
     import rplsim
-    from rplsim.cohort import _cohort_arrays
-    from rplsim.trial import _eligible_arrays, _eligible_pool
+    from rplsim.cohort.generate import _cohort_arrays
+    from rplsim.trial.simulation import _eligible_arrays, _eligible_pool
 
     sc = rplsim.load_scenario(ROOT / "scenarios" / "trial_superiority.toml")
     for n, strata in ((20_000, None), (9_000, ("KA", "IA"))):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rplsim.check import PROPERTIES, run_checks
-from rplsim.cli import main
-from rplsim.tomlio import dumps_toml
+from rplsim.app.check import PROPERTIES, run_checks
+from rplsim.app.cli import main
+from rplsim.scenario.tomlio import dumps_toml
 
 from .conftest import SCENARIOS
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from rplsim.cli import main
-from rplsim.results import sha256_file
+from rplsim.app.cli import main
+from rplsim.outputs.folder import sha256_file
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = ROOT / "scenarios" / "paper.toml"
@@ -33,7 +33,7 @@ def _keep_sigterm_handler():
 
 
 def _cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rplsim.cli", "--quiet", *args],
+    return subprocess.run([sys.executable, "-m", "rplsim", "--quiet", *args],
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -194,7 +194,7 @@ def test_python_dash_m_runs_the_cli(tmp_path):
 def test_sigterm_mid_run_leaves_nothing(tmp_path):
     out = tmp_path / "killed"
     # big enough to be still calibrating when the signal comes (~2.5 s here, ~1 GB of cohort)
-    proc = subprocess.Popen([sys.executable, "-m", "rplsim.cli", "--quiet", "run", str(PAPER),
+    proc = subprocess.Popen([sys.executable, "-m", "rplsim", "--quiet", "run", str(PAPER),
                              "--out", str(out), "--replicates", "5000"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

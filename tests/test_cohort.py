@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rplsim import COLUMNS, ScenarioError, generate_cohort
-from rplsim.cohort import BLOCK
+from rplsim.cohort.generate import BLOCK
 
 GOLDEN = Path(__file__).parent / "data" / "cohort_seed2025_n12.csv"
 
@@ -101,7 +101,7 @@ def test_large_cohort_matches_table1_within_mc_error(paper):
     exactly, see test_distributions). SE of a mean = sd/sqrt(n_s); SE of an SD ≈
     sd·sqrt((kurtosis - 1) / (4 n_s)), taken with the sample kurtosis; SE of a share =
     sqrt(p(1-p)/n). About 70 comparisons at 4 SE: false-failure rate < 70 × 6.3e-5 ≈ 0.5%."""
-    from rplsim.distributions import discrete_maxent
+    from rplsim.cohort.distributions import discrete_maxent
 
     n = 200_000
     df = generate_cohort(paper, n=n, seed=314159)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rplsim.distributions import discrete_maxent, truncnorm_for_moments
+from rplsim.cohort.distributions import discrete_maxent, truncnorm_for_moments
 from rplsim.exceptions import CalibrationError
 from rplsim.paper import TABLE1
 

@@ -14,10 +14,10 @@ from scipy import stats
 
 from rplsim import load_scenario
 from rplsim.exceptions import ScenarioError
-from rplsim.feasibility import feasibility, screening_funnel
-from rplsim.power import simulate_power
-from rplsim.sensitivity import sensitivity_grid
-from rplsim.trial import REPLICATE_BLOCK, trial_design
+from rplsim.planning.feasibility import feasibility, screening_funnel
+from rplsim.trial.power import simulate_power
+from rplsim.planning.sensitivity import sensitivity_grid
+from rplsim.trial.simulation import REPLICATE_BLOCK, trial_design
 
 from .conftest import SCENARIOS
 

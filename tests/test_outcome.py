@@ -23,8 +23,8 @@ from rplsim import (
     generate_cohort,
     scenario_from_dict,
 )
-from rplsim.cohort import PROFILE_NAMES
-from rplsim.outcome import (
+from rplsim.cohort.generate import PROFILE_NAMES
+from rplsim.outcome.model import (
     FATES,
     OutcomeModel,
     live_birth_probability,

@@ -17,17 +17,17 @@ from hypothesis import strategies as st
 from scipy import optimize, stats
 
 from rplsim import load_scenario
-from rplsim.analysis import z_test_counts
-from rplsim.analytic import sample_size
+from rplsim.stats.batched import z_test_counts
+from rplsim.design.analytic import sample_size
 from rplsim.exceptions import ScenarioError
-from rplsim.power import (
+from rplsim.trial.power import (
     PowerResult,
     analytic_n_per_arm,
     find_sample_size,
     power_with,
     simulate_power,
 )
-from rplsim.trial import REPLICATE_BLOCK
+from rplsim.trial.simulation import REPLICATE_BLOCK
 
 from .conftest import SCENARIOS
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from rplsim import calibrate, generate_cohort, simulate_timeline
-from rplsim.cli import main
-from rplsim.results import sha256_file
+from rplsim.app.cli import main
+from rplsim.outputs.folder import sha256_file
 
 from .conftest import SCENARIOS
 

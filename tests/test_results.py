@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 
 from rplsim import ResultsExistError, Scenario, load_scenario
-from rplsim.docs import scenario_docs, write_scenario_docs
-from rplsim.report import build_report, format_value, markdown_table, scenario_assumptions
-from rplsim.results import results_folder, sha256_file
-from rplsim.schema import iter_params
+from rplsim.scenario.docs import scenario_docs, write_scenario_docs
+from rplsim.outputs.report import build_report, format_value, markdown_table, scenario_assumptions
+from rplsim.outputs.folder import results_folder, sha256_file
+from rplsim.scenario.schema import iter_params
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "scenarios.md"

@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 from rplsim.exceptions import ScenarioError
-from rplsim.sequential import crossing_probabilities, group_sequential_design
+from rplsim.design.sequential import crossing_probabilities, group_sequential_design
 
 # Published values are printed to 3 decimals; we allow 1e-3 (rounding plus the last digit).
 TABLE_TOL = 1e-3

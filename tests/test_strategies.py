@@ -14,8 +14,8 @@ from hypothesis.errors import InvalidArgument
 
 from rplsim import Scenario, ScenarioError, generate_cohort, load_scenario, scenario_from_dict
 from rplsim import strategies as rs
-from rplsim.scenario import CohortParams, TrialParams
-from rplsim.tomlio import dumps_toml
+from rplsim.scenario.model import CohortParams, TrialParams
+from rplsim.scenario.tomlio import dumps_toml
 
 from .conftest import SCENARIOS
 

@@ -11,11 +11,11 @@ import pytest
 
 from rplsim import ResultsExistError, ScenarioError
 from rplsim import sweep as sweep_mod
-from rplsim.cli import main
-from rplsim.power import simulate_power
-from rplsim.scenario import SWEEP_BLOCK
-from rplsim.sweep import parse_grid_args, plan_sweep, point_entropy, run_sweep
-from rplsim.trial import REPLICATE_BLOCK
+from rplsim.app.cli import main
+from rplsim.trial.power import simulate_power
+from rplsim.scenario.model import SWEEP_BLOCK
+from rplsim.sweep.run import parse_grid_args, plan_sweep, point_entropy, run_sweep
+from rplsim.trial.simulation import REPLICATE_BLOCK
 
 from .conftest import SCENARIOS
 
@@ -242,7 +242,7 @@ def test_dask_sweep_survives_a_killed_worker(tmp_path, cluster, local_table):
 def test_a_sweep_never_writes_into_a_run_folder(tmp_path):
     """`rplsim run` and `rplsim sweep` default to results/<name>/: the sweep must refuse a
     folder that holds a run's results (its manifest would be replaced) even with --force."""
-    from rplsim.cli import main
+    from rplsim.app.cli import main
 
     out = tmp_path / "paper"
     out.mkdir()

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from rplsim import generate_cohort, scenario_from_dict
-from rplsim.outcome import FATES, outcome_model
-from rplsim.timeline import (
+from rplsim.outcome.model import FATES, outcome_model
+from rplsim.timeline.simulation import (
     N_UNIFORMS,
     TimelineResult,
     patient_uniforms,
@@ -158,7 +158,7 @@ def test_patient_uniforms_are_keyed_by_id(ids, seed):
 
 def test_patient_uniforms_regression():
     # Pinned layout: row i of block b is row i of random((8192, 24)) on stream (stage, b).
-    from rplsim.rng import child_generator
+    from rplsim._core.rng import child_generator
 
     u = patient_uniforms(7, np.array([0, 8193, 5]))
     rows0 = child_generator(7, "timeline", 0).random((8192, 24))

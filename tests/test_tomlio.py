@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rplsim import load_scenario, scenario_from_dict
-from rplsim.tomlio import dumps_toml, write_scenario
+from rplsim.scenario.tomlio import dumps_toml, write_scenario
 
 KEYS = st.text(min_size=0, max_size=8)
 SCALARS = (st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False)

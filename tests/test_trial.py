@@ -16,9 +16,9 @@ from scipy import special, stats
 
 from rplsim import generate_cohort, load_scenario
 from rplsim.exceptions import ScenarioError
-from rplsim.outcome import outcome_model
-from rplsim.power import power_with
-from rplsim.trial import (
+from rplsim.outcome.model import outcome_model
+from rplsim.trial.power import power_with
+from rplsim.trial.simulation import (
     REPLICATE_BLOCK,
     _arm_sizes,
     arm_assignment,
@@ -39,7 +39,7 @@ def _patient_path_women(monkeypatch, scenario, n_total: int, entropy: int):
     The women are caught where the patient path hands them to ``live_birth_probability`` (a
     spy, so the test follows whatever the path does to draw them).
     """
-    import rplsim.trial as trial_module
+    import rplsim.trial.simulation as trial_module
 
     seen = []
     real = trial_module.live_birth_probability

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .analytic import SampleSize, power_two_proportions, sample_size
-from .calibration import calibrate
-from .cohort import COLUMNS, generate_cohort
-from .exceptions import (
+from rplsim import _compat
+
+_compat.install()
+
+from rplsim.design.analytic import SampleSize, power_two_proportions, sample_size
+from rplsim.calibration.compare import calibrate
+from rplsim.cohort.generate import COLUMNS, generate_cohort
+from rplsim.exceptions import (
     CalibrationError,
     CalibrationWarning,
     ConvergenceError,
@@ -18,16 +22,16 @@ from .exceptions import (
     RplsimError,
     ScenarioError,
 )
-from .feasibility import Feasibility, feasibility
-from .outcome import live_birth_probability, outcome_model
-from .paper import CONFLICTS, paper_funnel
-from .power import PowerResult, find_sample_size, simulate_power
-from .rng import check_random_state
-from .scenario import STRATA, Scenario, load_scenario, scenario_from_dict
-from .sensitivity import sensitivity_grid
-from .sequential import SequentialDesign, group_sequential_design
-from .timeline import TimelineResult, simulate_timeline, simulate_twin
-from .trial import trial_design
+from rplsim.planning.feasibility import Feasibility, feasibility
+from rplsim.outcome.model import live_birth_probability, outcome_model
+from rplsim.paper import CONFLICTS, paper_funnel
+from rplsim.trial.power import PowerResult, find_sample_size, simulate_power
+from rplsim._core.rng import check_random_state
+from rplsim.scenario.model import STRATA, Scenario, load_scenario, scenario_from_dict
+from rplsim.planning.sensitivity import sensitivity_grid
+from rplsim.design.sequential import SequentialDesign, group_sequential_design
+from rplsim.timeline.simulation import TimelineResult, simulate_timeline, simulate_twin
+from rplsim.trial.simulation import trial_design
 
 __all__ = [
     "COLUMNS",

@@ -1,0 +1,10 @@
+"""Shared low-level pieces: random streams, argument checks, the vocabulary every stage uses."""
+
+from __future__ import annotations
+
+from rplsim._core import rng as _rng
+from rplsim._core import validation as _validation
+from rplsim._core.rng import *  # noqa: F403
+from rplsim._core.validation import *  # noqa: F403
+
+__all__ = [*_rng.__all__, *_validation.__all__]

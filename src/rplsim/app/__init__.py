@@ -1,0 +1,1 @@
+"""The faces: the service layer, the command line and ``rplsim check``."""

@@ -1,0 +1,208 @@
+"""``report.md``: the one-page answer of a run, in Markdown.
+
+The report says what was asked (the scenario's description), the answer, where the model
+misses the paper, and every assumption the answer rests on, then links the figures and
+tables of the same results folder. Tables are written by hand so that no optional
+dependency (``tabulate``) decides whether the report renders.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import PurePath
+from typing import Any
+
+import pandas as pd
+
+from rplsim.scenario.model import Scenario
+from rplsim.scenario.tomlio import format_value
+from rplsim.scenario.schema import iter_params
+
+__all__ = ["build_report", "format_value", "markdown_table", "scenario_assumptions"]
+
+ASSUMPTION_MARKERS = ("ASSUMPTION", "not in the paper")
+
+Link = str | PurePath | tuple[str, str | PurePath]
+
+
+def _fmt_number(x: float) -> str:
+    if isinstance(x, bool):
+        return "true" if x else "false"
+    if isinstance(x, int):
+        return str(x)
+    if not math.isfinite(x):
+        return str(x)
+    return format(x, ".4g")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        text = ""
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        text = _fmt_number(value)  # NaN stays visible: a statistic that could not be computed
+    else:
+        text = str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(rows: Iterable[Sequence[Any]], header: Sequence[str]) -> str:
+    """A GitHub-flavoured Markdown table (pipes escaped, numbers to 4 significant digits).
+
+    Parameters
+    ----------
+    rows : iterable of sequences
+        One sequence of cell values per row.
+    header : sequence of str
+        Column names.
+
+    Returns
+    -------
+    str
+        The table, without a trailing newline.
+    """
+    lines = ["| " + " | ".join(_cell(h) for h in header) + " |",
+             "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(_cell(v) for v in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _lookup(data: Any, dotted: str) -> tuple[bool, Any]:
+    node = data
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False, None
+        node = node[part]
+    return True, node
+
+
+def scenario_assumptions(scenario: Scenario) -> list[str]:
+    """Every value of ``scenario`` whose default is an assumption rather than the paper.
+
+    Walks the schema (:func:`rplsim.schema.iter_params`) and keeps each key whose ``source``
+    contains "ASSUMPTION" or "not in the paper" and which has a value in this scenario
+    (absent optional keys and sections are left out: nothing rests on them).
+
+    Parameters
+    ----------
+    scenario : Scenario
+
+    Returns
+    -------
+    list of str
+        ``"path = value (source)"``, with the scenario's actual value, in schema order.
+
+    Examples
+    --------
+    >>> scenario_assumptions(load_scenario("scenarios/paper.toml"))[0]  # doctest: +SKIP
+    'scenario.seed = 20250604 (ASSUMPTION: any fixed integer; the publication date)'
+    """
+    data = scenario.to_dict()
+    out = []
+    for info in iter_params(type(scenario)):
+        src = info.source
+        if not any(m.lower() in src.lower() for m in ASSUMPTION_MARKERS):
+            continue
+        found, value = _lookup(data, info.path)
+        if found:
+            out.append(f"{info.path} = {format_value(value)} ({src})")
+    return out
+
+
+def _link(item: Link) -> tuple[str, str]:
+    if isinstance(item, tuple):
+        caption, path = item
+        return caption, PurePath(path).as_posix()
+    p = PurePath(item)
+    return p.stem.replace("_", " "), p.as_posix()
+
+
+def _misses_section(calibration: pd.DataFrame) -> list[str]:
+    within = calibration["within"].astype(bool)
+    followed = calibration["followed"].astype(bool)
+    header = ["target", "source", "paper", "simulated", "tolerance"]
+    out = [f"{len(calibration)} targets; the tolerance is the 99% prediction interval of one "
+           "cohort of the paper's size, so about 1% miss by chance.", ""]
+    missed = calibration[~within & followed]
+    out.append(f"**Followed readings outside tolerance ({len(missed)})**")
+    out.append("")
+    if len(missed):
+        out.append(markdown_table(missed[header].itertuples(index=False), header))
+    else:
+        out.append("none")
+    out.append("")
+    # Every reading rplsim does not follow is listed, inside its tolerance or not: the gap
+    # between the two readings is the point, whether or not one cohort could tell them apart.
+    other = calibration[~followed]
+    out.append(f"**Readings of paper conflicts that rplsim does not follow ({len(other)}; "
+               f"{int((~within & ~followed).sum())} outside tolerance)**")
+    out.append("")
+    if len(other):
+        cols = [*header, "within"]
+        out.append(markdown_table(other[cols].itertuples(index=False), cols))
+    else:
+        out.append("none")
+    return out
+
+
+def build_report(
+    scenario: Scenario,
+    *,
+    summary_lines: Sequence[str],
+    calibration: pd.DataFrame | None = None,
+    answer: str | None = None,
+    assumptions: Sequence[str] | None = None,
+    figures: Sequence[Link] = (),
+    tables: Sequence[Link] = (),
+) -> str:
+    """The one-page Markdown report of a run (``report.md``).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The scenario that was run (title, description and assumed values come from it).
+    summary_lines : sequence of str
+        One line per stage, shown as a bullet list.
+    calibration : pandas.DataFrame, optional
+        The table of :func:`rplsim.calibrate`; its misses are listed, split into followed
+        readings and the 'not followed' readings of paper conflicts.
+    answer : str, optional
+        The answer in a sentence or two, e.g. "a trial would need 230 women per arm, 2,900
+        screened, 4.1 years at 3 centres, if placebo gives 60% live births".
+    assumptions : sequence of str, optional
+        Extra assumptions of this run, listed before the scenario's own
+        (:func:`scenario_assumptions`).
+    figures, tables : sequence of path or (caption, path)
+        Files of the results folder, linked by the relative path given.
+
+    Returns
+    -------
+    str
+        Markdown text ending in a newline.
+    """
+    meta = scenario.scenario
+    out = [f"# rplsim report: {meta.name}", ""]
+    if meta.description:
+        out += [meta.description, ""]
+    out += [f"Seed {meta.seed}; scenario digest `{scenario.digest()[:12]}`.", ""]
+    out += ["## The answer", "", answer if answer else "No answer in this run: no stage that "
+            "sizes a trial has run (the scenario has no [trial] section, or that stage is not "
+            "implemented yet).", ""]
+    if summary_lines:
+        out += ["## Summary", "", *[f"- {s}" for s in summary_lines], ""]
+    if calibration is not None:
+        out += ["## Calibration misses", "", *_misses_section(calibration), ""]
+    listed = [*(assumptions or ()), *scenario_assumptions(scenario)]
+    out += ["## Assumptions this rests on", ""]
+    out += [f"- {a}" for a in listed] if listed else ["none"]
+    out.append("")
+    if figures:
+        out += ["## Figures", ""]
+        for caption, path in map(_link, figures):
+            out += [f"![{caption}]({path})", ""]
+    if tables:
+        out += ["## Tables", ""]
+        out += [f"- [{caption}]({path})" for caption, path in map(_link, tables)]
+        out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
+

@@ -1,0 +1,104 @@
+"""How the required sample size moves with what nobody knows: the untreated live-birth rate.
+
+A grid of control (placebo) rate × treatment (IVIG) rate → analytic n per arm (the trial's
+method, alpha, power, allocation, looks; inflated for dropout), with simulated checks of the
+power at the analytic n for a few points, and the reference points of TARGETS.md: the
+paper-implied one, Yamada 2022 (58.0% vs 34.7%) and Moraru 2012 (82.5% vs 12.5%).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from rplsim import paper
+from rplsim.exceptions import CalibrationError, ScenarioError
+from rplsim.trial.power import analytic_sample_size, inflate_for_dropout, simulate_power
+from rplsim.scenario.model import Scenario, SensitivityParams
+
+__all__ = ["reference_points", "sensitivity_grid"]
+
+
+def reference_points(scenario: Scenario) -> list[tuple[str, float, float]]:
+    """(label, control rate, treatment rate) points drawn on the heat map."""
+    pts = [("Yamada 2022", paper.YAMADA_2022[1], paper.YAMADA_2022[0]),
+           ("Moraru 2012", paper.MORARU_2012[1], paper.MORARU_2012[0]),
+           ("paper: treated abnormal vs normal", paper.LBR_NORMAL[0] / paper.LBR_NORMAL[1],
+            paper.LBR_ABNORMAL_TEXT[0] / paper.LBR_ABNORMAL_TEXT[1])]
+    if scenario.trial is not None and scenario.trial.treatment_lbr is not None:
+        pts.insert(0, ("this scenario", scenario.trial.control_lbr, scenario.trial.treatment_lbr))
+    return pts
+
+
+def _n_per_arm(scenario: Scenario, pc: float, pt: float) -> float:
+    trial = scenario.trial
+    assert trial is not None
+    if trial.design == "superiority" and pt <= pc:
+        return math.inf
+    try:
+        ss = analytic_sample_size(trial, pc, pt)
+    except (ScenarioError, CalibrationError, ValueError):
+        return math.nan
+    return float(inflate_for_dropout(ss.n_control, trial.dropout))
+
+
+def sensitivity_grid(scenario: Scenario, params: SensitivityParams | None = None, *,
+                     simulate: bool = True, replicates: int = 2000) -> pd.DataFrame:
+    """Required control-arm size over a grid of control × treatment live-birth rates.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Must have ``[trial]``; its design settings (alpha, power, method, looks, dropout) apply.
+    params : SensitivityParams, optional
+        The grid (default: the scenario's ``[sensitivity]`` or the schema default).
+    simulate : bool
+        Check ``params.simulate_points`` points (the reference points first) by simulated
+        power at their analytic n.
+    replicates : int
+        Simulated trials per checked point.
+
+    Returns
+    -------
+    DataFrame
+        ``control_lbr, treatment_lbr, n_per_arm, n_total, label, simulated_power,
+        simulated_ci_low, simulated_ci_high`` (NaN where not simulated; ``n_per_arm`` inf where
+        the treatment is not better).
+    """
+    if scenario.trial is None:
+        raise ScenarioError(f"{scenario.name}: a sensitivity grid needs a [trial] section.")
+    params = params or scenario.sensitivity or SensitivityParams()
+    rows = []
+    for pc in params.control_lbr:
+        for pt in params.treatment_lbr:
+            rows.append({"control_lbr": pc, "treatment_lbr": pt, "label": ""})
+    for label, pc, pt in reference_points(scenario):
+        rows.append({"control_lbr": pc, "treatment_lbr": pt, "label": label})
+    df = pd.DataFrame(rows)
+    df["n_per_arm"] = [_n_per_arm(scenario, a, b) for a, b in
+                       zip(df.control_lbr, df.treatment_lbr, strict=True)]
+    ratio = scenario.trial.allocation_ratio
+    df["n_total"] = df["n_per_arm"] + np.ceil(ratio * df["n_per_arm"] - 1e-9)
+    df["simulated_power"] = np.nan
+    df["simulated_ci_low"] = np.nan
+    df["simulated_ci_high"] = np.nan
+    if simulate and params.simulate_points > 0:
+        finite = df[np.isfinite(df.n_per_arm) & (df.n_per_arm <= 5000)]
+        labelled = finite[finite.label != ""]
+        rest = finite[finite.label == ""]
+        picks = list(labelled.index) + list(rest.index[:: max(1, len(rest) //
+                                                           max(params.simulate_points, 1))])
+        for i in picks[: params.simulate_points]:
+            trial = replace(scenario.trial, control_lbr=float(df.at[i, "control_lbr"]),
+                            treatment_lbr=float(df.at[i, "treatment_lbr"]), ivig_odds_ratio=None)
+            try:
+                res = simulate_power(scenario.replace(trial=trial),
+                                     n_per_arm=int(df.at[i, "n_per_arm"]), replicates=replicates)
+            except CalibrationError:
+                continue
+            df.loc[i, ["simulated_power", "simulated_ci_low", "simulated_ci_high"]] = (
+                res.power, *res.power_ci)
+    return df

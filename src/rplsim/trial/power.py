@@ -1,0 +1,466 @@
+"""Simulated power of the whole pipeline, and the sample-size search built on it.
+
+``simulate_power`` runs ``replicates`` trials (in keyed blocks of
+:data:`rplsim.trial.REPLICATE_BLOCK`, streamed, so memory is flat in replicates and results do
+not depend on ``workers``), analyses each with the scenario's analysis and, for
+group-sequential designs, stops at the first boundary crossed. The null run (both arms at
+the control rate) uses the same random streams, so type-I error and power are estimated with
+common random numbers.
+
+Power counts rejections in the direction of the alternative (for two-sided tests: treatment
+better), as the analytic formulas do; type-I error counts any rejection.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from rplsim.stats.batched import (
+    cmh_test_counts,
+    fisher_exact_counts,
+    logistic_wald_batched,
+    wald_p,
+    z_test_counts,
+)
+from rplsim.design.analytic import SampleSize, power_two_proportions, sample_size
+from rplsim.exceptions import ScenarioError
+from rplsim._core.rng import SeedLike, child_seed, root_entropy
+from rplsim.scenario.model import Scenario, TrialParams
+from rplsim.design.sequential import crossing_probabilities, group_sequential_design
+from rplsim.trial.simulation import (
+    REPLICATE_BLOCK,
+    TrialDesign,
+    _eligible_pool,
+    look_sizes,
+    simulate_pair,
+    trial_design,
+)
+from rplsim._core.validation import check_integer
+
+__all__ = ["PowerResult", "find_sample_size", "simulate_power", "wilson_interval"]
+
+COUNT_ANALYSES = ("chi2", "fisher", "cmh")
+
+
+def wilson_interval(k: float, n: float, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion ``k / n``."""
+    if n <= 0:
+        return (0.0, 1.0)
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    p = k / n
+    den = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+@dataclass(frozen=True)
+class PowerResult:
+    """Simulated operating characteristics of one trial design.
+
+    Attributes
+    ----------
+    power, power_ci : float, (float, float)
+        Share of trials rejecting H0 in the direction of the alternative, 95% Wilson CI.
+    type1_error, type1_ci : float, (float, float)
+        Share of null trials (both arms at the control rate) rejecting H0 in any direction.
+    analytic_power : float
+        The formula's power for the same expected analysed numbers (normal approximation,
+        or the group-sequential power for ``looks > 1``).
+    expected_n_h1, expected_n_h0 : float
+        Mean number of randomised women at stopping (sequential designs; = n_total otherwise).
+    stop_probability : tuple of float
+        Under H1, share of trials stopping (for efficacy) at each look.
+    mean_ivig_grams_per_woman : float
+        IVIG grams per randomised woman (treated arm's mean dose × its share).
+    """
+
+    analysis: str
+    n_control: int
+    n_treatment: int
+    n_total: int
+    replicates: int
+    p_control: float
+    p_treatment: float
+    alpha: float
+    power: float
+    power_ci: tuple[float, float]
+    type1_error: float
+    type1_ci: tuple[float, float]
+    analytic_power: float
+    expected_n_h1: float
+    expected_n_h0: float
+    stop_probability: tuple[float, ...]
+    mean_ivig_grams_per_woman: float
+    seconds: float
+    path: str
+    extra: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Flat record (CIs split into low/high) for a one-row DataFrame."""
+        d = asdict(self)
+        d["power_ci_low"], d["power_ci_high"] = d.pop("power_ci")
+        d["type1_ci_low"], d["type1_ci_high"] = d.pop("type1_ci")
+        d["stop_probability"] = ";".join(f"{x:.4f}" for x in self.stop_probability)
+        d.update(d.pop("extra"))
+        return d
+
+
+@lru_cache(maxsize=64)  # solving the boundaries once per run, not once per block
+def _thresholds(trial: TrialParams) -> np.ndarray:
+    """Per-look nominal p thresholds (two-sided p for two-sided tests); read-only (cached)."""
+    if trial.looks == 1:
+        out = np.array([trial.alpha])
+    else:
+        gs = group_sequential_design(trial.looks, alpha=trial.alpha, power=trial.power,
+                                     alternative=trial.alternative, boundary=trial.boundary)
+        out = np.array(gs.nominal_alpha, dtype=float)
+    out.setflags(write=False)
+    return out
+
+
+def _analyse(trial: TrialParams, sim: dict, look: int) -> tuple[np.ndarray, np.ndarray]:
+    """(p-value, sign of the effect) per replicate at one look."""
+    x_t, n_t = sim["x_t"][:, look], sim["n_t"][:, look]
+    x_c, n_c = sim["x_c"][:, look], sim["n_c"][:, look]
+    alt = trial.alternative
+    margin = trial.margin or 0.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        diff = x_t / np.maximum(n_t, 1) - x_c / np.maximum(n_c, 1)
+    sign = np.sign(diff + margin)
+    a = trial.analysis
+    if a == "chi2":
+        z, p = z_test_counts(x_t, n_t, x_c, n_c, alternative=alt, margin=margin)
+        sign = np.sign(z)
+    elif a == "fisher":
+        p = fisher_exact_counts(x_t, n_t, x_c, n_c, alternative=alt)
+    elif a == "cmh":
+        sc = sim["strata_counts"][:, look]
+        _stat, p = cmh_test_counts(sc[:, 0], sc[:, 1], sc[:, 2], sc[:, 3], alternative=alt)
+    else:  # logistic, adjusted for age and BMI
+        size = int(sim["sizes"][look])
+        mask = sim["mask"].copy()
+        mask[:, size:] = True
+        beta, se, _ok = logistic_wald_batched(sim["X"], sim["y"], treat_col=1, mask=mask)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = beta / se
+        p = wald_p(z, alt)
+        sign = np.sign(np.nan_to_num(z))
+    return np.nan_to_num(np.asarray(p, float), nan=1.0), sign
+
+
+def _decide(trial: TrialParams, sim: dict, thresholds: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rejected in the alternative's direction, rejected at all, stopping look)."""
+    r = sim["x_t"].shape[0]
+    k = thresholds.size
+    stopped = np.full(r, k - 1)
+    done = np.zeros(r, bool)
+    good = np.zeros(r, bool)
+    anyrej = np.zeros(r, bool)
+    want = -1.0 if trial.alternative == "smaller" else 1.0
+    for j in range(k):
+        p, sign = _analyse(trial, sim, j)
+        rej = (p <= thresholds[j]) & ~done
+        good |= rej & (sign * want > 0 if trial.alternative == "two-sided" else rej)
+        anyrej |= rej
+        stopped[rej] = j
+        done |= rej
+    return good, anyrej, stopped
+
+
+def _run_blocks(scenario: Scenario, design: TrialDesign, n_c: int, n_t: int,
+                blocks: list[int], entropy: int, path: str) -> dict[str, np.ndarray]:
+    trial = scenario.trial
+    assert trial is not None
+    thresholds = _thresholds(trial)
+    out: dict[str, list[np.ndarray]] = {k: [] for k in ("good", "any", "stop", "any0", "stop0")}
+    for b in blocks:
+        # One call simulates the block under H1 and under the null, sharing their draws.
+        sims = simulate_pair(scenario, design, n_c, n_t, b, entropy, path=path)
+        for null, sim in zip((False, True), sims, strict=True):
+            good, anyrej, stop = _decide(trial, sim, thresholds)
+            if null:
+                out["any0"].append(anyrej)
+                out["stop0"].append(stop)
+            else:
+                out["good"].append(good)
+                out["any"].append(anyrej)
+                out["stop"].append(stop)
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+
+_GRAMS_CACHE: dict[tuple, float] = {}
+
+
+def _ivig_grams_per_treated(scenario: Scenario, design: TrialDesign, entropy: int) -> float:
+    """Mean IVIG grams of a treated eligible woman, from the vectorised twin (10,000 women).
+
+    Cached on what the twin reads (cohort, outcome, protocol, eligible population, the
+    treated arm's shift, the seed), so a sample-size search pays for it once.
+    """
+    from rplsim.timeline.simulation import simulate_twin
+
+    key = (scenario.cohort, scenario.outcome, scenario.protocol, design.strata,
+           design.min_misc, round(design.shift_treatment, 12), entropy)
+    if key not in _GRAMS_CACHE:
+        seed = int(child_seed(entropy, "trial-ivig").generate_state(1)[0])
+        women = _eligible_pool(scenario.cohort, design.strata, design.min_misc, 10_000, seed)
+        out = simulate_twin(women, scenario, seed, treated=np.ones(len(women), bool),
+                            shift=design.shift_treatment)
+        if len(_GRAMS_CACHE) > 256:
+            _GRAMS_CACHE.clear()
+        _GRAMS_CACHE[key] = float(out["ivig_grams"].mean())
+    return _GRAMS_CACHE[key]
+
+
+def simulate_power(scenario: Scenario, n_per_arm: int | None = None,
+                   replicates: int | None = None, seed: SeedLike = None, workers: int = 1, *,
+                   path: str | None = None, progress: Callable[[int], None] | None = None
+                   ) -> PowerResult:
+    """Simulated power of the scenario's trial at ``n_per_arm`` control women.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Must have a ``[trial]`` section.
+    n_per_arm : int, optional
+        Randomised women in the control arm (the treatment arm has
+        ``ceil(allocation_ratio * n)``); default ``trial.n_per_arm``, else the analytic n
+        inflated for dropout.
+    replicates : int, optional
+        Simulated trials (default ``trial.replicates``), rounded up to whole blocks of 256.
+    seed : int or None
+        Root seed (default the scenario's).
+    workers : int
+        Processes; results are identical for any number.
+    path : {"counts", "patients"}, optional
+        Default: counts for chi2/fisher/cmh, patients for logistic.
+    progress : callable, optional
+        Called with the number of replicates done after each block.
+
+    Returns
+    -------
+    PowerResult
+
+    Examples
+    --------
+    >>> res = simulate_power(load_scenario("scenarios/trial_superiority.toml"),
+    ...                      n_per_arm=100, replicates=2000)  # doctest: +SKIP
+    >>> res.power, res.power_ci  # doctest: +SKIP
+    """
+    trial = scenario.trial
+    if trial is None:
+        raise ScenarioError(f"{scenario.name}: has no [trial] section, so there is no power to "
+                            "simulate.")
+    design = trial_design(scenario)
+    if n_per_arm is None:
+        n_per_arm = trial.n_per_arm or analytic_n_per_arm(scenario, design)
+    n_c = check_integer("n_per_arm", n_per_arm, 2)
+    reps = check_integer("replicates", trial.replicates if replicates is None else replicates)
+    n_t = treatment_size(trial, n_c)
+    path = path or default_path(trial)
+    if trial.analysis == "logistic" and path != "patients":
+        raise ScenarioError('path == "counts" cannot run the logistic analysis (it needs each '
+                            'woman\'s covariates): use path="patients".')
+    entropy = root_entropy(scenario.seed if seed is None else seed)
+    n_blocks = -(-reps // REPLICATE_BLOCK)
+    t0 = time.perf_counter()
+    blocks = list(range(n_blocks))
+    if workers > 1 and n_blocks > 1:
+        chunks = [blocks[i::workers] for i in range(workers)]
+        with ProcessPoolExecutor(max_workers=workers) as ex:
+            parts = list(ex.map(_run_blocks, *zip(*[(scenario, design, n_c, n_t, c, entropy, path)
+                                                    for c in chunks], strict=True)))
+        # Reassemble in block order so results equal the single-process run.
+        res = {}
+        for key in parts[0]:
+            per_block: dict[int, np.ndarray] = {}
+            for c, part in zip(chunks, parts, strict=True):
+                for i, b in enumerate(c):
+                    per_block[b] = part[key][i * REPLICATE_BLOCK:(i + 1) * REPLICATE_BLOCK]
+            res[key] = np.concatenate([per_block[b] for b in blocks])
+    else:
+        pieces = []
+        for b in blocks:
+            pieces.append(_run_blocks(scenario, design, n_c, n_t, [b], entropy, path))
+            if progress:
+                progress(min((b + 1) * REPLICATE_BLOCK, reps))
+        res = {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0]}
+    res = {k: v[:reps] for k, v in res.items()}
+    sizes = look_sizes(n_c + n_t, trial.looks)
+    k_power = int(res["good"].sum())
+    k_type1 = int(res["any0"].sum())
+    stop_prob = tuple(float(np.mean(res["any"] & (res["stop"] == j)))
+                      for j in range(trial.looks))
+    keep = 1 - trial.dropout
+    analytic = _analytic_power(trial, design, n_c * keep, n_t / n_c)
+    grams_t = _ivig_grams_per_treated(scenario, design, entropy)
+    return PowerResult(
+        analysis=trial.analysis, n_control=n_c, n_treatment=n_t, n_total=n_c + n_t,
+        replicates=reps, p_control=design.p_control, p_treatment=design.p_treatment,
+        alpha=trial.alpha, power=k_power / reps, power_ci=wilson_interval(k_power, reps),
+        type1_error=k_type1 / reps, type1_ci=wilson_interval(k_type1, reps),
+        analytic_power=analytic,
+        expected_n_h1=float(sizes[res["stop"]].mean()),
+        expected_n_h0=float(sizes[res["stop0"]].mean()),
+        stop_probability=stop_prob,
+        mean_ivig_grams_per_woman=grams_t * n_t / (n_c + n_t),
+        seconds=time.perf_counter() - t0, path=path,
+        extra={"ivig_grams_per_treated_woman": grams_t, "dropout": trial.dropout,
+               "looks": trial.looks, "boundary": trial.boundary if trial.looks > 1 else ""},
+    )
+
+
+def treatment_size(trial: TrialParams, n_control: int) -> int:
+    """Randomised women in the treatment arm: ``ceil(allocation_ratio * n_control)``."""
+    return math.ceil(trial.allocation_ratio * n_control - 1e-9)
+
+
+def default_path(trial: TrialParams) -> str:
+    """The simulation path of ``trial``: counts for chi2/fisher/cmh, patients for logistic."""
+    return "counts" if trial.analysis in COUNT_ANALYSES else "patients"
+
+
+def _method(trial: TrialParams) -> str:
+    if trial.design == "non-inferiority":
+        return "farrington-manning"
+    return "normal"
+
+
+def _analytic_power(trial: TrialParams, design: TrialDesign, n_c: float, ratio: float) -> float:
+    """The formula's power at ``n_c`` analysed controls (fractional n allowed); NaN where the
+    formula is undefined (rates inside H0, which a type-I check may simulate on purpose)."""
+    try:
+        return _analytic_power_raw(trial, design, n_c, ratio)
+    except (ScenarioError, ValueError, ArithmeticError):
+        return float("nan")
+
+
+def _analytic_power_raw(trial: TrialParams, design: TrialDesign, n_c: float, ratio: float
+                        ) -> float:
+    kw = dict(alpha=trial.alpha, alternative=trial.alternative, method=_method(trial),
+              margin=trial.margin or 0.0, ratio=ratio)
+    if trial.looks == 1:
+        return float(power_two_proportions(design.p_control, design.p_treatment, n_c, **kw))
+    gs = group_sequential_design(trial.looks, alpha=trial.alpha, power=trial.power,
+                                 alternative=trial.alternative, boundary=trial.boundary)
+    fixed = float(power_two_proportions(design.p_control, design.p_treatment, n_c, **kw))
+    z_a = stats.norm.ppf(1 - trial.alpha / (2 if trial.alternative == "two-sided" else 1))
+    drift = z_a + stats.norm.ppf(min(max(fixed, 1e-12), 1 - 1e-12))
+    cross = crossing_probabilities(gs.efficacy_z, gs.information_fractions, drift,
+                                   trial.alternative == "two-sided")
+    return float(np.sum(cross))
+
+
+def analytic_sample_size(trial: TrialParams, p_control: float, p_treatment: float
+                         ) -> SampleSize:
+    """The formula's sample size (analysed women) of ``trial`` at these arm rates."""
+    return sample_size(p_control, p_treatment, alpha=trial.alpha, power=trial.power,
+                       alternative=trial.alternative, method=_method(trial),
+                       margin=trial.margin or 0.0, ratio=trial.allocation_ratio,
+                       looks=trial.looks, boundary=trial.boundary)
+
+
+def inflate_for_dropout(n_control: int, dropout: float) -> int:
+    """Women to randomise so that ``n_control`` remain after dropout: ceil(n / (1 - dropout))."""
+    return math.ceil(n_control / (1 - dropout) - 1e-9)
+
+
+def analytic_n_per_arm(scenario: Scenario, design: TrialDesign | None = None) -> int:
+    """Analytic control-arm size, inflated for dropout: ceil(n / (1 - dropout))."""
+    trial = scenario.trial
+    assert trial is not None
+    design = design or trial_design(scenario)
+    ss = analytic_sample_size(trial, design.p_control, design.p_treatment)
+    return inflate_for_dropout(ss.n_control, trial.dropout)
+
+
+def curve_row(res: PowerResult) -> dict[str, Any]:
+    """One row of a power curve (``find_sample_size``'s table) from a simulated point."""
+    return {"n_per_arm": res.n_control, "power": res.power, "ci_low": res.power_ci[0],
+            "ci_high": res.power_ci[1], "analytic_power": res.analytic_power,
+            "replicates": res.replicates}
+
+
+def find_sample_size(scenario: Scenario, target_power: float | None = None, *,
+                     replicates: int | None = None, seed: SeedLike = None, workers: int = 1,
+                     confirm_factor: int = 4) -> tuple[int, pd.DataFrame]:
+    """Smallest control-arm size whose simulated power reaches ``target_power``.
+
+    Robust to Monte-Carlo noise: (1) start from the analytic n (inflated for dropout);
+    (2) simulate power on a bracket of n around it with common random numbers (same seed at
+    every n, so the curve is smooth); (3) fit power ≈ Φ(a + b·√n) by weighted least squares on
+    the probit scale and solve for the target; (4) confirm with ``confirm_factor`` × more
+    replicates at the candidate, stepping up by one until the *lower* 95% bound is not needed:
+    the point estimate must reach the target and the step below must not.
+
+    Returns
+    -------
+    n : int
+        Control-arm size (randomised, before dropout).
+    curve : DataFrame
+        ``n_per_arm, power, ci_low, ci_high, analytic_power, replicates`` at every n evaluated.
+    """
+    trial = scenario.trial
+    if trial is None:
+        raise ScenarioError(f"{scenario.name}: has no [trial] section.")
+    target = float(target_power or trial.power)
+    reps = check_integer("replicates", trial.replicates if replicates is None else replicates)
+    design = trial_design(scenario)
+    n0 = analytic_n_per_arm(scenario, design)
+    rows: list[dict] = []
+    # One root entropy for every point (a Generator seed is asked once), so the points share
+    # their random streams: common random numbers, and a point asked for again is the same
+    # trials (the step-down check after a step up re-asks for the point below).
+    entropy = root_entropy(scenario.seed if seed is None else seed)
+    known: dict[tuple[int, int], float] = {}
+
+    def evaluate(n: int, r: int) -> float:
+        if (int(n), r) in known:
+            return known[int(n), r]
+        res = simulate_power(scenario, n_per_arm=int(n), replicates=r, seed=entropy,
+                             workers=workers)
+        rows.append(curve_row(res))
+        known[int(n), r] = res.power
+        return res.power
+
+    grid = sorted({max(2, round(n0 * f)) for f in (0.6, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5)})
+    pw = np.array([evaluate(n, reps) for n in grid])
+    ok = (pw > 0.01) & (pw < 0.999)
+    if ok.sum() >= 2:
+        zz = stats.norm.ppf(pw[ok])
+        wts = reps / (pw[ok] * (1 - pw[ok]))
+        a, b = np.polyfit(np.sqrt(np.array(grid)[ok]), zz, 1, w=np.sqrt(wts))
+        cand = math.ceil(((stats.norm.ppf(target) - b) / a) ** 2) if a > 0 else n0
+    else:
+        cand = n0
+    cand = max(2, cand)
+    big = reps * confirm_factor
+    p_c = evaluate(cand, big)
+    step = max(1, cand // 100)
+    while p_c < target:
+        cand += step
+        p_c = evaluate(cand, big)
+    while cand - step >= 2 and evaluate(cand - step, big) >= target:
+        cand -= step
+    curve = (pd.DataFrame(rows).sort_values(["n_per_arm", "replicates"])
+             .drop_duplicates("n_per_arm", keep="last").reset_index(drop=True))
+    return cand, curve
+
+
+def power_with(scenario: Scenario, **trial_changes: Any) -> Scenario:
+    """A copy of ``scenario`` with ``[trial]`` keys changed (for sweeps and tests)."""
+    assert scenario.trial is not None
+    return scenario.replace(trial=replace(scenario.trial, **trial_changes))
+

@@ -1,0 +1,420 @@
+"""A prospective randomised IVIG trial: who is eligible, the arms' rates, one batch of trials.
+
+The trial randomises eligible women at pregnancy confirmation to IVIG (the protocol of
+section 2.3) or placebo. The scenario states the *marginal* live-birth rate of eligible women
+in each arm (``trial.control_lbr`` always an assumption: the paper has no untreated group); the
+outcome model's covariate effects (Table 2) are kept and a log-odds shift per arm is solved so
+that the eligible women's mean rate equals the arm's rate.
+
+Two ways to simulate a batch of trials, equal in distribution for count-based analyses:
+
+* **counts** (``chi2``, ``fisher``, ``cmh``): women are i.i.d. draws from the eligible
+  population, so the live births of ``m`` women of an arm are Binomial(m, arm rate) — per
+  stratum for CMH, with multinomial stratum counts. Exact, and fast.
+* **patients** (``logistic``, and any analysis on request): eligible women are generated,
+  randomised (permuted blocks or simple), dropped out and given Bernoulli outcomes from
+  their own probability; the analysis sees their covariates.
+
+Randomness comes in blocks of :data:`REPLICATE_BLOCK` replicates keyed by block index, so the
+same seed gives the same trials whatever the batch size or number of workers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from rplsim.cohort.generate import BLOCK, PROFILE_NAMES, _cohort_arrays, _frame
+from rplsim.outcome.model import _outcome_model_cached, live_birth_probability, outcome_model, shift_for_rate
+from rplsim._core.rng import child_generator, child_seed
+from rplsim.scenario.model import STRATA, CohortParams, OutcomeParams, Scenario, TrialParams
+
+__all__ = ["REPLICATE_BLOCK", "TrialDesign", "eligible_strata", "simulate_block",
+           "simulate_pair", "trial_design"]
+
+REPLICATE_BLOCK = 1024
+POPULATIONS = {
+    "abnormal": ("KA", "IA"),
+    "idiopathic-abnormal": ("IA",),
+    "known-abnormal": ("KA",),
+    "idiopathic": ("IN", "IA"),
+    "all": STRATA,
+}
+
+
+def eligible_strata(trial: TrialParams) -> tuple[str, ...]:
+    """The strata a trial's population is drawn from."""
+    return POPULATIONS[trial.population]
+
+
+@dataclass(frozen=True)
+class TrialDesign:
+    """A trial's resolved rates (see the module doc).
+
+    Attributes
+    ----------
+    p_control, p_treatment : float
+        Marginal live-birth rates of eligible women per arm.
+    shift_control, shift_treatment : float
+        Log-odds shifts added to the outcome model's linear predictor per arm.
+    strata : tuple of str
+        Eligible strata; ``stratum_weights`` their shares among eligible women (after the
+        ``min_previous_miscarriages`` filter), ``stratum_rates`` (2, S) each arm's rate per
+        stratum (for the count path with CMH).
+    eligible_share : float
+        Share of the scenario's cohort that is eligible (strata × losses filter).
+    shift_null, stratum_rates_null
+        The treated arm under H0: the control rate for superiority, the control rate minus
+        the margin for non-inferiority (the boundary of H0, where type-I error is measured).
+    """
+
+    p_control: float
+    p_treatment: float
+    shift_control: float
+    shift_treatment: float
+    strata: tuple[str, ...]
+    stratum_weights: np.ndarray
+    stratum_rates: np.ndarray
+    eligible_share: float
+    min_misc: int
+    shift_null: float = 0.0
+    stratum_rates_null: np.ndarray | None = None
+
+
+@lru_cache(maxsize=1024)
+def _cached_shift(cohort: CohortParams, outcome: OutcomeParams, codes: tuple[int, ...],
+                  shares: tuple[float, ...], target: float, misc_min: int, what: str) -> float:
+    # Designs that differ only in analysis, dropout or looks share their rates: solve once.
+    model = _outcome_model_cached(cohort, outcome)
+    return shift_for_rate(model, codes, np.array(shares), target, misc_min=misc_min, what=what)
+
+
+@lru_cache(maxsize=256)
+def _trial_design_cached(cohort: CohortParams, outcome: OutcomeParams, trial: TrialParams
+                         ) -> TrialDesign:
+    model = _outcome_model_cached(cohort, outcome)
+    strata = eligible_strata(trial)
+    codes = tuple(STRATA.index(s) for s in strata)
+    shares = np.array([getattr(cohort.strata, s) for s in strata])
+    masses = np.array([model.stratum_rate(c, 0.0, trial.min_previous_miscarriages)[1]
+                       for c in codes])
+    w = shares * masses
+    eligible_share = float(w.sum() / sum(getattr(cohort.strata, s) for s in STRATA))
+    weights = w / w.sum()
+    p_c = trial.control_lbr
+    mm = trial.min_previous_miscarriages
+    key = (cohort, outcome, codes, tuple(map(float, shares)))
+    s_c = _cached_shift(*key, float(p_c), mm, "trial.control_lbr")
+    if trial.treatment_lbr is not None:
+        p_t = trial.treatment_lbr
+        s_t = _cached_shift(*key, float(p_t), mm, "trial.treatment_lbr")
+    else:
+        # An odds ratio per woman: the same log-odds step for everyone; the marginal rate follows.
+        s_t = s_c + float(np.log(trial.ivig_odds_ratio))  # type: ignore[arg-type]
+        rates = [model.stratum_rate(c, s_t, trial.min_previous_miscarriages)[0] for c in codes]
+        p_t = float(np.dot(weights, rates))
+    if trial.design == "non-inferiority" and trial.margin:
+        s_0 = _cached_shift(*key, float(p_c) - trial.margin, mm,
+                            "trial.control_lbr - trial.margin")
+    else:
+        s_0 = s_c
+    rates = np.array([[model.stratum_rate(c, s, mm)[0] for c in codes] for s in (s_c, s_t, s_0)])
+    return TrialDesign(p_control=float(p_c), p_treatment=float(p_t), shift_control=s_c,
+                       shift_treatment=s_t, strata=strata, stratum_weights=weights,
+                       stratum_rates=rates[:2], eligible_share=eligible_share,
+                       min_misc=mm, shift_null=s_0, stratum_rates_null=rates[2])
+
+
+def trial_design(scenario: Scenario, trial: TrialParams | None = None) -> TrialDesign:
+    """Resolve a scenario's ``[trial]`` into per-arm rates and log-odds shifts.
+
+    Raises
+    ------
+    ScenarioError
+        If the scenario has no ``[trial]`` section.
+    CalibrationError
+        If an arm's rate cannot be met.
+    """
+    from rplsim.exceptions import ScenarioError
+
+    trial = trial or scenario.trial
+    if trial is None:
+        raise ScenarioError(f"{scenario.name}: has no [trial] section; add one (see "
+                            "scenarios/trial_superiority.toml).")
+    return _trial_design_cached(scenario.cohort, scenario.outcome, trial)
+
+
+def _arm_sizes(g: np.random.Generator, r: int, n_total: int, ratio: float, block: int
+               ) -> np.ndarray:
+    """Treated count per replicate: permuted blocks (``block`` > 0) or simple randomisation."""
+    p_t = ratio / (1 + ratio)
+    if block <= 0:
+        return g.binomial(n_total, p_t, size=r)
+    t_per_block = round(block * p_t)
+    full, rest = divmod(n_total, block)
+    # The last, incomplete block: the first `rest` places of a random permutation of the block.
+    partial = (g.hypergeometric(t_per_block, block - t_per_block, rest, size=r) if rest
+               else np.zeros(r, dtype=np.int64))
+    return full * t_per_block + partial
+
+
+def arm_assignment(g: np.random.Generator, r: int, n_total: int, ratio: float, block: int
+                   ) -> np.ndarray:
+    """(r, n_total) bool: treated, in order of enrolment, by permuted blocks or simple."""
+    p_t = ratio / (1 + ratio)
+    if block <= 0:
+        return g.random((r, n_total)) < p_t
+    t_per_block = round(block * p_t)
+    n_blocks = -(-n_total // block)
+    base = np.zeros(block, bool)
+    base[:t_per_block] = True
+    keys = g.random((r, n_blocks, block))
+    order = np.argsort(keys, axis=2)
+    return base[order].reshape(r, n_blocks * block)[:, :n_total]
+
+
+def look_sizes(n_total: int, looks: int) -> np.ndarray:
+    """Women enrolled at each look (equally spaced information, the last = all)."""
+    return np.ceil(np.arange(1, looks + 1) / looks * n_total - 1e-9).astype(int)
+
+
+def simulate_block(scenario: Scenario, design: TrialDesign, n_control: int, n_treatment: int,
+                   block_index: int, entropy: int, *, path: str = "counts",
+                   null: bool = False) -> dict[str, np.ndarray]:
+    """Simulate one block of :data:`REPLICATE_BLOCK` trials.
+
+    Parameters
+    ----------
+    n_control, n_treatment : int
+        Planned arm sizes (randomised women, before dropout).
+    block_index, entropy : int
+        Which block, under which root entropy (keyed streams).
+    path : {"counts", "patients"}
+    null : bool
+        Both arms at the control rate (type-I error), with the same random stream.
+
+    Returns
+    -------
+    dict
+        Per look (arrays of shape (R, K), K looks): ``x_t, n_t, x_c, n_c`` counts after dropout;
+        for CMH ``strata_counts`` (R, K, 4, S); for the patient path also ``X, y, mask``
+        of the final look (R, N, 4) for the logistic analysis.
+    """
+    return simulate_pair(scenario, design, n_control, n_treatment, block_index, entropy,
+                         path=path)[int(null)]
+
+
+def simulate_pair(scenario: Scenario, design: TrialDesign, n_control: int, n_treatment: int,
+                  block_index: int, entropy: int, *, path: str = "counts"
+                  ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """``(H1 block, null block)``: :func:`simulate_block` with ``null=False`` and ``True``.
+
+    The two runs read the same random stream and differ only from the first draw that
+    depends on the treated arm's rate, so everything before it is drawn once (and, on the
+    count path, everything after it too whenever the stream ended up in the same state).
+    Each result equals the separate call's, bit for bit.
+    """
+    trial = scenario.trial
+    assert trial is not None
+    r = REPLICATE_BLOCK
+    n_total = n_control + n_treatment
+    ratio = n_treatment / n_control
+    sizes = look_sizes(n_total, trial.looks)
+    p_c = design.stratum_rates[0]
+    p_t = design.stratum_rates[1]
+    p_0 = design.stratum_rates[0] if design.stratum_rates_null is None \
+        else design.stratum_rates_null
+    if path == "counts":
+        g = child_generator(entropy, "trial-counts", block_index)
+        return _count_pair(g, r, sizes, ratio, trial, design.stratum_weights, p_c, p_t, p_0)
+    return _patient_pair(scenario, design, r, sizes, ratio, block_index, entropy)
+
+
+def _count_pair(g: np.random.Generator, r: int, sizes: np.ndarray, ratio: float,
+                trial: TrialParams, weights: np.ndarray, p_c: np.ndarray, p_t: np.ndarray,
+                p_0: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    k = sizes.size
+    s = weights.size
+    inc = np.diff(np.concatenate([[0], sizes]))
+    # Arm sizes per look increment: enrolment is in randomisation order, so the treated count
+    # of the first n_k women follows the same block scheme look by look.
+    treated_cum = np.stack([_arm_sizes(g, r, int(m), ratio, trial.block_size) for m in sizes],
+                           axis=1) if k == 1 else _nested_treated(g, r, sizes, ratio,
+                                                                   trial.block_size)
+    treated_inc = np.diff(np.concatenate([np.zeros((r, 1), int), treated_cum], axis=1), axis=1)
+    control_inc = inc[None, :] - treated_inc
+    keep = 1 - trial.dropout
+
+    def arm_split(m_inc: np.ndarray) -> np.ndarray:
+        m = g.binomial(m_inc, keep)  # analysed after dropout (missing completely at random)
+        return _multinomial_rows(g, m.ravel(), weights).reshape(r, k, s)
+
+    def control_arm() -> tuple[np.ndarray, np.ndarray]:
+        per_stratum = arm_split(control_inc)
+        return g.binomial(per_stratum, p_c[None, None, :]), per_stratum
+
+    per_t = arm_split(treated_inc)
+    # The treated arm's live births are the first draw that differs between H1 and the null.
+    before = g.bit_generator.state
+    x_t1 = g.binomial(per_t, p_t[None, None, :])
+    after1 = g.bit_generator.state
+    ctrl1 = control_arm()
+    g.bit_generator.state = before
+    x_t0 = g.binomial(per_t, p_0[None, None, :])
+    # Binomial inversion almost always uses one uniform a draw, so the stream usually sits
+    # where it did after the H1 draw and the control arm's draws are the same numbers: reuse
+    # them. If not (rejection sampling at large n), draw them again, exactly as a separate run.
+    ctrl0 = ctrl1 if g.bit_generator.state == after1 else control_arm()
+    return _count_result(x_t1, per_t, *ctrl1), _count_result(x_t0, per_t, *ctrl0)
+
+
+def _count_result(x_t: np.ndarray, n_t: np.ndarray, x_c: np.ndarray, n_c: np.ndarray
+                  ) -> dict[str, np.ndarray]:
+    counts = np.stack([x_t, n_t, x_c, n_c], axis=2)  # (R, K, 4, S): x_t, n_t, x_c, n_c
+    counts = np.cumsum(counts, axis=1)
+    tot = counts.sum(axis=3)
+    return {"x_t": tot[:, :, 0], "n_t": tot[:, :, 1], "x_c": tot[:, :, 2], "n_c": tot[:, :, 3],
+            "strata_counts": counts}
+
+
+def _nested_treated(g: np.random.Generator, r: int, sizes: np.ndarray, ratio: float,
+                    block: int) -> np.ndarray:
+    """Treated women among the first ``sizes[j]`` enrolled, per replicate: the cumulative sums
+    of :func:`arm_assignment` at the looks, from the same draws."""
+    n_total = int(sizes[-1])
+    if block <= 0:
+        return np.cumsum(arm_assignment(g, r, n_total, ratio, block), axis=1)[:, sizes - 1]
+    # Every complete permuted block holds exactly t_per_block treated women, so only the block
+    # a look falls inside needs sorting (argsort was most of the cost of a sequential block).
+    p_t = ratio / (1 + ratio)
+    t_per_block = round(block * p_t)  # as arm_assignment computes it
+    n_blocks = -(-n_total // block)
+    keys = g.random((r, n_blocks, block))
+    base = np.zeros(block, bool)
+    base[:t_per_block] = True
+    out = np.empty((r, sizes.size), dtype=np.int64)
+    for j, m in enumerate(sizes):
+        full, rest = divmod(int(m), block)
+        out[:, j] = full * t_per_block
+        if rest:
+            order = np.argsort(keys[:, full, :], axis=1)
+            out[:, j] += base[order[:, :rest]].sum(axis=1)
+    return out
+
+
+def _multinomial_rows(g: np.random.Generator, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Multinomial counts per row by conditional binomials (much faster than
+    ``Generator.multinomial`` on an array of totals)."""
+    out = np.empty((n.size, p.size), dtype=np.int64)
+    left = n.astype(np.int64)
+    rest = 1.0
+    for j in range(p.size - 1):
+        out[:, j] = g.binomial(left, min(1.0, p[j] / rest)) if rest > 0 else 0
+        left = left - out[:, j]
+        rest -= p[j]
+    out[:, -1] = left
+    return out
+
+
+def _first_eligible(cohort: CohortParams, strata: tuple[str, ...], min_misc: int, n: int,
+                    seed_entropy: int, *, full: bool) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The cohort arrays and the indices of their first ``n`` women with enough losses.
+
+    Prefix stability means any number of whole blocks gives the same leading women, so start
+    with just enough and double if the losses filter leaves too few.
+    """
+    total = -(-n // BLOCK) * BLOCK
+    while True:
+        d = _cohort_arrays(cohort, total, seed_entropy, strata, full=full)
+        ok = np.flatnonzero(d["previous_miscarriages"] >= min_misc)
+        if ok.size >= n:
+            return d, ok[:n]
+        total *= 2
+
+
+@lru_cache(maxsize=2)  # the IVIG dose estimate of simulate_power (a full cohort frame)
+def _eligible_pool(cohort: CohortParams, strata: tuple[str, ...], min_misc: int, n: int,
+                   seed_entropy: int) -> pd.DataFrame:
+    """The first ``n`` women with enough losses of the cohort stream ``seed_entropy``, as
+    :func:`~rplsim.cohort.generate_cohort` rows (``patient_id`` their place in the stream)."""
+    d, ok = _first_eligible(cohort, strata, min_misc, n, seed_entropy, full=True)
+    return _frame(d, cohort).iloc[ok].reset_index(drop=True)
+
+
+@lru_cache(maxsize=2)  # simulate_block(null=False) then (null=True) share their women
+def _eligible_arrays(cohort: CohortParams, strata: tuple[str, ...], min_misc: int, n: int,
+                     seed_entropy: int) -> dict[str, np.ndarray]:
+    """The columns of ``_eligible_pool(...)`` the patient path needs, as arrays, bit-identical
+    to it, drawn without the immune markers (most of a cohort's cost) and without building a
+    DataFrame."""
+    d, ok = _first_eligible(cohort, strata, min_misc, n, seed_entropy, full=False)
+    return {k: d[k][ok] for k in ("stratum", "age", "bmi", "previous_miscarriages", "profile")}
+
+
+def _patient_pair(scenario: Scenario, design: TrialDesign, r: int, sizes: np.ndarray,
+                  ratio: float, block_index: int, entropy: int
+                  ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    trial = scenario.trial
+    assert trial is not None
+    n_total = int(sizes[-1])
+    pop_seed = int(child_seed(entropy, "trial-population", block_index).generate_state(1)[0])
+    w = _eligible_arrays(scenario.cohort, design.strata, design.min_misc, r * n_total, pop_seed)
+    model = outcome_model(scenario)
+    # live_birth_probability reads only these columns; a thin frame keeps its exact arithmetic.
+    women = pd.DataFrame({
+        "stratum": pd.Categorical.from_codes(w["stratum"].astype(np.int8), categories=STRATA),
+        "immune_profile": pd.Categorical.from_codes(w["profile"].astype(np.int8),
+                                                    categories=PROFILE_NAMES),
+        "age": w["age"], "bmi": w["bmi"],
+        "previous_miscarriages": w["previous_miscarriages"].astype(np.int64),
+    })
+    everyone = np.ones(len(women), bool)
+    # Every woman's log-odds under each arm, from her own covariates; treated=True everywhere
+    # because the arm shifts already carry the treatment effect.
+    eta0 = special.logit(live_birth_probability(model, women, treated=everyone))
+    eta0 = eta0.reshape(r, n_total)
+    g = child_generator(entropy, "trial-patients", block_index)
+    treated = arm_assignment(g, r, n_total, ratio, trial.block_size)
+    u_out, u_drop = g.random((2, r, n_total))
+    dropped = u_drop < trial.dropout
+    seen = ~dropped
+    seen_t, seen_c = seen & treated, seen & ~treated
+    s_codes = w["stratum"].reshape(r, n_total)
+    elig_codes = [STRATA.index(s) for s in design.strata]
+    in_stratum = [s_codes == code for code in elig_codes]
+    k = sizes.size
+    idx = sizes - 1
+
+    def at_looks(a: np.ndarray) -> np.ndarray:
+        # Counts among the first sizes[j] enrolled women, all looks from one cumulative sum.
+        if k == 1:
+            return a.sum(axis=1, dtype=np.int64)[:, None]
+        return np.cumsum(a, axis=1, dtype=np.int64)[:, idx]
+
+    n_strata = np.zeros((r, k, 2, len(elig_codes)), np.int64)  # n_t, n_c per stratum
+    for si, st in enumerate(in_stratum):
+        n_strata[:, :, 0, si] = at_looks(seen_t & st)
+        n_strata[:, :, 1, si] = at_looks(seen_c & st)
+    age = w["age"].reshape(r, n_total)
+    bmi = w["bmi"].reshape(r, n_total)
+    X = np.stack([np.ones_like(age), treated.astype(float), age - age.mean(),
+                  bmi - bmi.mean()], axis=2)
+    out = []
+    for shift_t in (design.shift_treatment, design.shift_null):  # H1, then the null
+        shift = np.where(treated, shift_t, design.shift_control)
+        y = u_out < special.expit(eta0 + shift)
+        strata_counts = np.empty((r, k, 4, len(elig_codes)), np.int64)
+        for si, st in enumerate(in_stratum):
+            strata_counts[:, :, 0, si] = at_looks(seen_t & y & st)
+            strata_counts[:, :, 2, si] = at_looks(seen_c & y & st)
+        strata_counts[:, :, 1] = n_strata[:, :, 0]
+        strata_counts[:, :, 3] = n_strata[:, :, 1]
+        tot = strata_counts.sum(axis=3)
+        out.append({"x_t": tot[:, :, 0], "n_t": tot[:, :, 1], "x_c": tot[:, :, 2],
+                    "n_c": tot[:, :, 3], "strata_counts": strata_counts, "X": X,
+                    "y": y.astype(float), "mask": dropped, "sizes": sizes})
+    return out[0], out[1]

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from rplsim import Scenario, ScenarioError, load_scenario
-from rplsim.scenario.model import parse_overrides, scenario_from_dict
+from rplsim.scenario.load import parse_overrides, scenario_from_dict
 
 from .conftest import SCENARIOS
 

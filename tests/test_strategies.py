@@ -14,7 +14,7 @@ from hypothesis.errors import InvalidArgument
 
 from rplsim import Scenario, ScenarioError, generate_cohort, load_scenario, scenario_from_dict
 from rplsim import strategies as rs
-from rplsim.scenario.model import CohortParams, TrialParams
+from rplsim.scenario import CohortParams, TrialParams
 from rplsim.scenario.tomlio import dumps_toml
 
 from .conftest import SCENARIOS

@@ -13,7 +13,7 @@ from rplsim import ResultsExistError, ScenarioError
 from rplsim import sweep as sweep_mod
 from rplsim.app.cli import main
 from rplsim.trial.power import simulate_power
-from rplsim.scenario.model import SWEEP_BLOCK
+from rplsim.scenario.params import SWEEP_BLOCK
 from rplsim.sweep.run import parse_grid_args, plan_sweep, point_entropy, run_sweep
 from rplsim.trial.simulation import REPLICATE_BLOCK
 

@@ -20,7 +20,7 @@ import pandas as pd
 
 from rplsim import __version__
 from rplsim.exceptions import ResultsExistError, RplsimError, ScenarioError
-from rplsim.scenario.model import Scenario, load_scenario
+from rplsim.scenario import Scenario, load_scenario
 from rplsim._core.validation import check_integer
 
 __all__ = ["main"]

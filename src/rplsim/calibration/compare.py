@@ -30,7 +30,7 @@ from scipy import stats
 from rplsim import paper
 from rplsim.cohort.generate import generate_cohort
 from rplsim._core.rng import SeedLike
-from rplsim.scenario.model import STRATA, Scenario
+from rplsim.scenario import STRATA, Scenario
 from rplsim._core.validation import check_integer
 
 __all__ = ["CALIBRATION_COLUMNS", "calibrate", "register_targets"]

@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from dataclasses import MISSING, dataclass
 from typing import Any, Union, get_args, get_origin
 
+from rplsim._core.keys import deep_merge
+
 __all__ = ["REQUIRED", "ParamInfo", "build", "deep_merge", "iter_params", "param", "to_dict"]
 
 REQUIRED: Any = MISSING
@@ -289,15 +291,6 @@ def _default_of(f: dataclasses.Field) -> Any:
     if f.default_factory is not MISSING:
         return f.default_factory()
     return None
-
-
-def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
-    """``top`` over ``base``, table by table (neither is modified)."""
-    out = dict(base)
-    for k, v in top.items():
-        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) \
-            else v
-    return out
 
 
 def to_dict(obj: Any) -> Any:

@@ -48,7 +48,8 @@ from rplsim.trial.power import (
     wilson_interval,
 )
 from rplsim._core.rng import child_seed
-from rplsim.scenario.model import Scenario, load_scenario, parse_overrides, scenario_from_dict
+from rplsim.scenario.load import load_scenario, parse_overrides, scenario_from_dict
+from rplsim.scenario.model import Scenario
 from rplsim.scenario.schema import deep_merge
 from rplsim.trial.simulation import REPLICATE_BLOCK, TrialDesign, look_sizes, trial_design
 

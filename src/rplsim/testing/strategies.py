@@ -33,7 +33,7 @@ from hypothesis.errors import InvalidArgument
 from rplsim.cohort.generate import cohort_model
 from rplsim.cohort.distributions import truncnorm_for_moments
 from rplsim.exceptions import CalibrationWarning, ConvergenceError, ScenarioError
-from rplsim.scenario.model import CohortParams, Scenario, ScenarioMeta, TrialParams, load_scenario, scenario_from_dict
+from rplsim.scenario import CohortParams, Scenario, ScenarioMeta, TrialParams, load_scenario, scenario_from_dict
 from rplsim.scenario.schema import ParamInfo, iter_params
 from rplsim.scenario.tomlio import dumps_toml
 

@@ -35,7 +35,7 @@ from rplsim.stats.batched import (
 from rplsim.design.analytic import SampleSize, power_two_proportions, sample_size
 from rplsim.exceptions import ScenarioError
 from rplsim._core.rng import SeedLike, child_seed, root_entropy
-from rplsim.scenario.model import Scenario, TrialParams
+from rplsim.scenario import Scenario, TrialParams
 from rplsim.design.sequential import crossing_probabilities, group_sequential_design
 from rplsim.trial.simulation import (
     REPLICATE_BLOCK,

@@ -14,7 +14,8 @@ from rplsim import sweep as sweep_mod
 from rplsim.app.cli import main
 from rplsim.trial.power import simulate_power
 from rplsim.scenario.params import SWEEP_BLOCK
-from rplsim.sweep.run import parse_grid_args, plan_sweep, point_entropy, run_sweep
+from rplsim.sweep.grid import parse_grid_args, plan_sweep, point_entropy
+from rplsim.sweep.run import run_sweep
 from rplsim.trial.simulation import REPLICATE_BLOCK
 
 from .conftest import SCENARIOS

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rplsim.scenario.tomlio import format_value
 from rplsim.scenario.model import Scenario
 from rplsim.scenario.schema import REQUIRED, ParamInfo, iter_params, to_dict
+from rplsim.scenario.tomlio import format_value
 
 __all__ = ["DEFAULT_PATH", "scenario_docs", "write_scenario_docs"]
 

@@ -15,6 +15,7 @@ from rplsim.scenario.schema import param
 
 __all__ = [
     "SWEEP_BLOCK",
+    "CauseTreatmentWeeks",
     "ClinicParams",
     "OddsRatios",
     "OutcomeParams",
@@ -168,6 +169,27 @@ class OutcomeParams:
 
 
 # ----------------------------------------------------------------------------- [protocol]
+_PRECONCEPTION = "ASSUMPTION: the paper says 'before conception' without timing"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CauseTreatmentWeeks:
+    """Gestational week each known cause's treatment starts (negative = before the last period)."""
+
+    chromosomal: float = param(0.0, lo=-52, hi=2, unit="weeks",
+                               doc="genetic counselling, conservative care", source=_PRECONCEPTION)
+    anatomical: float = param(-12.0, lo=-52, hi=2, unit="weeks",
+                              doc="surgical correction before conception", source=_PRECONCEPTION)
+    thyroid: float = param(-8.0, lo=-52, hi=2, unit="weeks",
+                           doc="levothyroxine, TSH kept < 2.5 mU/L", source=_PRECONCEPTION)
+    prolactin: float = param(-8.0, lo=-52, hi=2, unit="weeks", doc="dopamine agonist",
+                             source=_PRECONCEPTION)
+    infection: float = param(-6.0, lo=-52, hi=2, unit="weeks",
+                             doc="antibiotics for the confirmed infection", source=_PRECONCEPTION)
+    thrombophilia: float = param(-4.0, lo=-52, hi=2, unit="weeks",
+                                 doc="aspirin 100 mg + LMWH daily", source=_PRECONCEPTION)
+
+
 @dataclass(frozen=True, kw_only=True)
 class ProtocolParams:
     """``[protocol]``: the treatment timeline of section 2.3."""
@@ -188,6 +210,19 @@ class ProtocolParams:
         2.0, lo=0, hi=10, unit="weeks",
         doc="IVF: first infusion on the day of oocyte retrieval / transfer",
         source="Section 2.3; ASSUMPTION: gestational week 2 (retrieval = conception + 0)")
+    ivf_retrieval_dose_share: float = param(
+        0.5, lo=0, hi=1,
+        doc="IVF: share of cycles whose first infusion is on the retrieval day (the rest: on "
+            "the transfer day)",
+        source="ASSUMPTION: Section 2.3 says 'on the day of oocyte retrieval or embryo "
+               "transfer' without the split; half each")
+    ivf_day5_transfer_share: float = param(
+        0.25, lo=0, hi=1,
+        doc="IVF: share of cycles with a day-5 (blastocyst) transfer; the rest transfer on day 3",
+        source="ASSUMPTION: the paper gives no transfer day")
+    cause_treatment_week: CauseTreatmentWeeks = param(
+        CauseTreatmentWeeks(), doc="start of each known cause's treatment",
+        source="Section 2.3: known causes treated before and during pregnancy")
     dose_rounding_g: float = param(0.0, lo=0, hi=50, unit="g",
                                    doc="round each dose up to a multiple of this (vial size); 0 = "
                                        "exact", source="ASSUMPTION: the paper dosed exactly")

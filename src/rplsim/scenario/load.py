@@ -94,7 +94,7 @@ def scenario_from_dict(data: dict[str, Any], label: str = "<scenario>", path: st
         With one line per problem, each starting with ``label``.
     """
     errors: list[str] = []
-    obj = build(Scenario, data, "", errors)
+    obj: Scenario = build(Scenario, data, "", errors)
     if errors:
         raise ScenarioError([f"{label}: {e}" for e in errors])
     object.__setattr__(obj, "_path", path)

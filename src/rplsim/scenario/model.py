@@ -80,7 +80,8 @@ class Scenario:
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved scenario as a TOML-ready dict (no ``extends``)."""
-        return to_dict(self)
+        out: dict[str, Any] = to_dict(self)
+        return out
 
     def digest(self) -> str:
         """sha256 of the resolved scenario (canonical JSON): equal scenarios, equal digests."""

@@ -285,7 +285,7 @@ def build(cls: type, data: dict[str, Any], path: str, errors: list[str]) -> Any:
     return obj
 
 
-def _default_of(f: dataclasses.Field) -> Any:
+def _default_of(f: dataclasses.Field[Any]) -> Any:
     if f.default is not MISSING:
         return f.default
     if f.default_factory is not MISSING:

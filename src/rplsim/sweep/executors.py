@@ -84,7 +84,7 @@ class DaskExecutor:
         self.own = client is None
         if client is None:
             try:
-                client = distributed.Client(scheduler, timeout="20s")
+                client = distributed.Client(scheduler, timeout="20s")  # type: ignore[no-untyped-call]
             except (OSError, TimeoutError, ValueError) as exc:
                 raise ScenarioError(f"--scheduler {scheduler}: cannot connect ({exc}); start one "
                                     "with `dask scheduler` (see docs/sweeps.md).") from None
@@ -109,14 +109,15 @@ class DaskExecutor:
             owner[fut.key] = t
             return fut
 
-        ac = self._distributed.as_completed([submit(t) for t in itertools.islice(it, window)])
+        ac = self._distributed.as_completed(  # type: ignore[no-untyped-call]
+            [submit(t) for t in itertools.islice(it, window)])
         for fut in ac:
             t = owner.pop(fut.key)
             res = fut.result()
             fut.release()
             nxt = next(it, None)
             if nxt is not None:
-                ac.add(submit(nxt))
+                ac.add(submit(nxt))  # type: ignore[no-untyped-call]
             yield t, res
 
     def close(self) -> None:

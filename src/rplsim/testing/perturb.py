@@ -23,14 +23,11 @@ from hypothesis.errors import InvalidArgument
 from rplsim._core.keys import get_dotted
 from rplsim.cohort.distributions import truncnorm_for_moments
 from rplsim.cohort.generate import cohort_model
+from rplsim.outcome.model import outcome_model
 from rplsim.exceptions import CalibrationWarning, ConvergenceError, ScenarioError
 from rplsim.scenario import CohortParams, Scenario, ScenarioMeta, load_scenario, scenario_from_dict
 from rplsim.scenario.schema import ParamInfo, iter_params
 
-try:  # the outcome stage is optional for the cohort-only strategies
-    from rplsim.outcome.model import outcome_model as _outcome_model
-except ImportError:  # pragma: no cover
-    _outcome_model = None
 
 __all__: list[str] = []
 
@@ -286,8 +283,8 @@ def _feasible(sc: Scenario, outcome: bool) -> bool:
                 return False
             for w in (sc.outcome.miscarriage_week, sc.outcome.live_birth_week):
                 truncnorm_for_moments(float(w.mean), float(w.sd), float(w.min), float(w.max))
-            if outcome and _outcome_model is not None:
-                _outcome_model(sc)
+            if outcome:
+                outcome_model(sc)
         except (ValueError, ConvergenceError):  # CalibrationError, ScenarioError, and a
             return False                        # brentq bracket failure in discrete_maxent
     return True
@@ -313,7 +310,7 @@ def _attempt(base: dict[str, Any], plan: dict[str, Any], m: float, feasible: boo
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _plan_strategy(base: dict[str, Any], sections: frozenset[str]) -> st.SearchStrategy[dict]:
+def _plan_strategy(base: dict[str, Any], sections: frozenset[str]) -> st.SearchStrategy[dict[str, Any]]:
     unit = st.floats(-1.0, 1.0, allow_nan=False)
     parts: dict[str, st.SearchStrategy[Any]] = {}
     for path, kind in _leaves(base, "", sections):

@@ -13,8 +13,11 @@ from rplsim._core.keys import deep_merge, flatten, get_dotted, has_dotted, nest,
 
 PARTS = st.text(alphabet="abcxyz_", min_size=1, max_size=4)
 LEAVES = st.integers() | st.text(max_size=3)
-TABLES = st.recursive(st.dictionaries(PARTS, LEAVES, min_size=1, max_size=4),
-                      lambda t: st.dictionaries(PARTS, t, min_size=1, max_size=4), max_leaves=12)
+TABLES = st.recursive(
+    st.dictionaries(PARTS, LEAVES, min_size=1, max_size=4),
+    lambda t: st.dictionaries(PARTS, t, min_size=1, max_size=4),
+    max_leaves=12,
+)
 
 
 def test_doctests():

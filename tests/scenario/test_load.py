@@ -37,19 +37,26 @@ def test_all_problems_reported_together(tmp_path):
     assert any("cohort.ivf_share" in m and "must be a number" in m for m in probs)
 
 
-@pytest.mark.parametrize("text, key", [
-    ('[scenario]\nname = "x"\n[cohort]\nivf_share = nan\n', "cohort.ivf_share"),
-    ('[scenario]\nname = "x"\n[cohort]\nivf_share = inf\n', "cohort.ivf_share"),
-    ('[scenario]\nname = "x"\n[cohort.strata]\nKN = 0.9\n', "cohort.strata"),
-    ('[scenario]\nname = "x"\n[cohort.age]\nKN = { mean = 50, sd = 3, min = 22, max = 43 }\n',
-     "cohort.age.KN"),
-    ('[scenario]\nname = "x"\n[cohort.immune]\ncytotoxicity_rule = "anyy"\n',
-     "cohort.immune.cytotoxicity_rule"),
-    ('[scenario]\nname = "x"\n[trial]\ncontrol_lbr = 0.6\n', "trial"),
-    ('[scenario]\nname = "x"\n[outcome]\nadherence = 0.9\n', "outcome"),
-    ('[scenario]\nseed = 1\n', "scenario.name"),
-    ('[scenario]\nname = "x"\ncohort = 3\n', "scenario.cohort"),
-])
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ('[scenario]\nname = "x"\n[cohort]\nivf_share = nan\n', "cohort.ivf_share"),
+        ('[scenario]\nname = "x"\n[cohort]\nivf_share = inf\n', "cohort.ivf_share"),
+        ('[scenario]\nname = "x"\n[cohort.strata]\nKN = 0.9\n', "cohort.strata"),
+        (
+            '[scenario]\nname = "x"\n[cohort.age]\nKN = { mean = 50, sd = 3, min = 22, max = 43 }\n',
+            "cohort.age.KN",
+        ),
+        (
+            '[scenario]\nname = "x"\n[cohort.immune]\ncytotoxicity_rule = "anyy"\n',
+            "cohort.immune.cytotoxicity_rule",
+        ),
+        ('[scenario]\nname = "x"\n[trial]\ncontrol_lbr = 0.6\n', "trial"),
+        ('[scenario]\nname = "x"\n[outcome]\nadherence = 0.9\n', "outcome"),
+        ("[scenario]\nseed = 1\n", "scenario.name"),
+        ('[scenario]\nname = "x"\ncohort = 3\n', "scenario.cohort"),
+    ],
+)
 def test_bad_values_name_their_key(tmp_path, text, key):
     p = _write(tmp_path, text)
     probs = _problems(p)
@@ -57,11 +64,14 @@ def test_bad_values_name_their_key(tmp_path, text, key):
     assert any(key in m for m in probs), probs
 
 
-@pytest.mark.parametrize("content, phrase", [
-    (b"", "is empty"),
-    (b"[scenario\nname=1", "TOML syntax error"),
-    (b"\x89PNG\r\n\x1a\n\x00\xff\xfe", "not UTF-8"),
-])
+@pytest.mark.parametrize(
+    "content, phrase",
+    [
+        (b"", "is empty"),
+        (b"[scenario\nname=1", "TOML syntax error"),
+        (b"\x89PNG\r\n\x1a\n\x00\xff\xfe", "not UTF-8"),
+    ],
+)
 def test_broken_files(tmp_path, content, phrase):
     p = tmp_path / "b.toml"
     p.write_bytes(content)
@@ -77,8 +87,9 @@ def test_missing_file_and_directory(tmp_path):
 
 def test_extends_merges_and_detects_cycles(tmp_path):
     _write(tmp_path, '[scenario]\nname = "base"\n[cohort]\nn = 100\nivf_share = 0.3\n', "base.toml")
-    child = _write(tmp_path, 'extends = "base.toml"\n[scenario]\nname = "child"\n'
-                   "[cohort]\nn = 50\n", "child.toml")
+    child = _write(
+        tmp_path, 'extends = "base.toml"\n[scenario]\nname = "child"\n[cohort]\nn = 50\n', "child.toml"
+    )
     sc = load_scenario(child)
     assert (sc.name, sc.cohort.n, sc.cohort.ivf_share) == ("child", 50, 0.3)
     a = _write(tmp_path, 'extends = "b.toml"\n[scenario]\nname = "a"\n', "a.toml")
@@ -96,7 +107,9 @@ def test_extends_cannot_leave_the_folder(tmp_path):
 
 def test_overrides_are_validated():
     assert parse_overrides(["cohort.n=10", "scenario.name=abc"]) == {
-        "cohort": {"n": 10}, "scenario": {"name": "abc"}}
+        "cohort": {"n": 10},
+        "scenario": {"name": "abc"},
+    }
     sc = load_scenario(SCENARIOS / "paper.toml", ["cohort.n=1000"])
     assert sc.cohort.n == 1000
     probs = _problems(SCENARIOS / "paper.toml", overrides=["cohort.n=-5"])

@@ -14,14 +14,27 @@ EXAMPLE = SCENARIOS / "sweep_example.toml"
 
 
 # The numbers that must not depend on workers, backend or batch (runtime columns excluded).
-NUMBERS = ["point", "n_per_arm", "n_total", "replicates", "power", "power_ci_low",
-           "power_ci_high", "type1_error", "type1_ci_low", "type1_ci_high", "expected_n_h1",
-           "expected_n_h0", "stop_probability", "analytic_power", "digest"]
+NUMBERS = [
+    "point",
+    "n_per_arm",
+    "n_total",
+    "replicates",
+    "power",
+    "power_ci_low",
+    "power_ci_high",
+    "type1_error",
+    "type1_ci_low",
+    "type1_ci_high",
+    "expected_n_h1",
+    "expected_n_h0",
+    "stop_probability",
+    "analytic_power",
+    "digest",
+]
 
 
 # 4 points; 2,500 replicates = 2 whole blocks and a partial one, so batching is exercised.
-SMALL = {"trial.control_lbr": [0.6, 0.65], "trial.analysis": ["chi2", "fisher"],
-         "trial.dropout": [0.1]}
+SMALL = {"trial.control_lbr": [0.6, 0.65], "trial.analysis": ["chi2", "fisher"], "trial.dropout": [0.1]}
 
 
 SMALL_SET = ["sweep.n_per_arm=60", "sweep.replicates=2500", "sweep.batch=1024"]
@@ -46,6 +59,7 @@ def local_table(tmp_path_factory):
 @pytest.fixture(scope="module")
 def cluster():
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as c:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as c:
         yield c

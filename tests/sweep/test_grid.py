@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rplsim import ScenarioError
-from rplsim.scenario.params import SWEEP_BLOCK
+from rplsim.scenario.trial_params import SWEEP_BLOCK
 from rplsim.sweep.grid import parse_grid_args, plan_sweep, point_entropy
 from rplsim.trial.simulation import REPLICATE_BLOCK
 
@@ -29,19 +29,32 @@ def test_example_has_12_distinct_points():
 
 
 def test_parse_grid_args_reads_toml_values_and_bare_words():
-    assert parse_grid_args(["trial.control_lbr=0.55,0.6", "trial.analysis=chi2,fisher",
-                            'trial.boundary="pocock"', "trial.looks=1, 3"]) == {
-        "trial.control_lbr": [0.55, 0.6], "trial.analysis": ["chi2", "fisher"],
-        "trial.boundary": ["pocock"], "trial.looks": [1, 3]}
+    assert parse_grid_args(
+        [
+            "trial.control_lbr=0.55,0.6",
+            "trial.analysis=chi2,fisher",
+            'trial.boundary="pocock"',
+            "trial.looks=1, 3",
+        ]
+    ) == {
+        "trial.control_lbr": [0.55, 0.6],
+        "trial.analysis": ["chi2", "fisher"],
+        "trial.boundary": ["pocock"],
+        "trial.looks": [1, 3],
+    }
     with pytest.raises(ScenarioError, match="KEY=V1,V2"):
         parse_grid_args(["trial.alpha"])
 
 
 def test_a_point_key_and_seed_do_not_depend_on_the_grid_around_it():
-    a = plan_sweep(EXAMPLE, SMALL_SET, {"trial.analysis": ["fisher", "chi2"],
-                                        "trial.control_lbr": [0.65, 0.60], "trial.dropout": [0.1]})
-    b = plan_sweep(EXAMPLE, SMALL_SET, {"trial.control_lbr": [0.6], "trial.analysis": ["chi2"],
-                                        "trial.dropout": [0.10]})
+    a = plan_sweep(
+        EXAMPLE,
+        SMALL_SET,
+        {"trial.analysis": ["fisher", "chi2"], "trial.control_lbr": [0.65, 0.60], "trial.dropout": [0.1]},
+    )
+    b = plan_sweep(
+        EXAMPLE, SMALL_SET, {"trial.control_lbr": [0.6], "trial.analysis": ["chi2"], "trial.dropout": [0.10]}
+    )
     pa = {p.key: p for p in a.points}
     (pb,) = b.points
     assert pa[pb.key].entropy == pb.entropy == point_entropy(pb.scenario.seed, pb.key)
@@ -55,6 +68,7 @@ def test_grid_values_and_the_cli_flags_are_validated_like_the_file(tmp_path):
         plan_sweep(EXAMPLE, SMALL_SET, {**SMALL, "trial.alpha": [0.05, 2]})
     assert err.value.problems == [
         f"{EXAMPLE} [point trial.alpha=2;trial.analysis=chi2;trial.control_lbr=0.6;"
-        "trial.dropout=0.1]: trial.alpha == 2.0, must be in (0, 0.5]. (and 3 more points)"]
+        "trial.dropout=0.1]: trial.alpha == 2.0, must be in (0, 0.5]. (and 3 more points)"
+    ]
     with pytest.raises(ScenarioError, match="is not a known key"):
         plan_sweep(EXAMPLE, SMALL_SET, {"trial.alpah": [0.05]})

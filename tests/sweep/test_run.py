@@ -37,22 +37,52 @@ def test_a_bad_grid_point_fails_before_any_work(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sweep_run, "prepare_point", boom)
     monkeypatch.setattr(sweep_run, "run_batch", boom)
     out = tmp_path / "out"
-    rc = main(["--quiet", "sweep", str(EXAMPLE), "--grid", "trial.alpha=0.05,2",
-               "--workers", "1", "--out", str(out)])
+    rc = main(
+        [
+            "--quiet",
+            "sweep",
+            str(EXAMPLE),
+            "--grid",
+            "trial.alpha=0.05,2",
+            "--workers",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2
     assert len(err) == 1, err
-    assert "[point trial.alpha=2;trial.analysis=chi2;trial.control_lbr=0.55;trial.dropout=0.05]" \
-        in err[0] and "trial.alpha == 2" in err[0]
+    assert (
+        "[point trial.alpha=2;trial.analysis=chi2;trial.control_lbr=0.55;trial.dropout=0.05]" in err[0]
+        and "trial.alpha == 2" in err[0]
+    )
     assert not out.exists()
 
 
 def test_cli_sweep_writes_points_figure_and_manifest(tmp_path, capsys):
     out = tmp_path / "out"
-    rc = main(["--quiet", "sweep", str(EXAMPLE), "--set", "sweep.n_per_arm=60",
-               "--grid", "trial.control_lbr=0.6,0.65", "--grid", "trial.analysis=chi2",
-               "--grid", "trial.dropout=0.1", "--replicates", "1024", "--workers", "1",
-               "--out", str(out)])
+    rc = main(
+        [
+            "--quiet",
+            "sweep",
+            str(EXAMPLE),
+            "--set",
+            "sweep.n_per_arm=60",
+            "--grid",
+            "trial.control_lbr=0.6,0.65",
+            "--grid",
+            "trial.analysis=chi2",
+            "--grid",
+            "trial.dropout=0.1",
+            "--replicates",
+            "1024",
+            "--workers",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "points.csv", "sweep.png"]
     table = pd.read_csv(out / "points.csv")
@@ -60,8 +90,9 @@ def test_cli_sweep_writes_points_figure_and_manifest(tmp_path, capsys):
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["kind"] == "sweep" and manifest["points"] == 2
     assert "trial.control_lbr=0.6" in capsys.readouterr().out
-    assert main(["--quiet", "sweep", str(EXAMPLE), "--grid", "trial.control_lbr=0.6",
-                 "--out", str(out)]) == 2, "an existing points.csv needs --resume or --force"
+    assert (
+        main(["--quiet", "sweep", str(EXAMPLE), "--grid", "trial.control_lbr=0.6", "--out", str(out)]) == 2
+    ), "an existing points.csv needs --resume or --force"
 
 
 @pytest.mark.dask

@@ -27,8 +27,7 @@ def test_resume_computes_only_the_missing_points(tmp_path, local_table):
     kept[1:] = [f"{a},999.5,{c}" for a, _b, c in sentinel]  # 'seconds' = 999.5: not recomputed
     (out / "points.csv").write_text("".join(kept) + lines[3][:40], encoding="utf-8")
     seen: list[str] = []
-    res = run_sweep(small_plan(), out, workers=1, resume=True,
-                    on_result=lambda r: seen.append(r["point"]))
+    res = run_sweep(small_plan(), out, workers=1, resume=True, on_result=lambda r: seen.append(r["point"]))
     done_before = {ln.split(",", 1)[0] for ln in kept[1:]}
     assert res.resumed == 2 and res.computed == 2
     assert res.tasks == 2 * (1 + 3), "only the two missing points were submitted"
@@ -40,17 +39,20 @@ def test_resume_computes_only_the_missing_points(tmp_path, local_table):
 
 
 def test_an_existing_points_csv_needs_resume_or_force(tmp_path):
-    plan = plan_sweep(EXAMPLE, ["sweep.n_per_arm=60", "sweep.replicates=1024"],
-                      {"trial.control_lbr": [0.65], "trial.analysis": ["chi2"],
-                       "trial.dropout": [0.1]})
+    plan = plan_sweep(
+        EXAMPLE,
+        ["sweep.n_per_arm=60", "sweep.replicates=1024"],
+        {"trial.control_lbr": [0.65], "trial.analysis": ["chi2"], "trial.dropout": [0.1]},
+    )
     run_sweep(plan, tmp_path, workers=1)
     with pytest.raises(ResultsExistError, match="--resume"):
         run_sweep(plan, tmp_path, workers=1)
     assert run_sweep(plan, tmp_path, workers=1, resume=True).tasks == 0
-    other = plan_sweep(EXAMPLE, ["sweep.n_per_arm=60", "sweep.replicates=1024",
-                                 "scenario.seed=7"], {"trial.control_lbr": [0.65],
-                                                      "trial.analysis": ["chi2"],
-                                                      "trial.dropout": [0.1]})
+    other = plan_sweep(
+        EXAMPLE,
+        ["sweep.n_per_arm=60", "sweep.replicates=1024", "scenario.seed=7"],
+        {"trial.control_lbr": [0.65], "trial.analysis": ["chi2"], "trial.dropout": [0.1]},
+    )
     with pytest.raises(ScenarioError, match="another scenario, seed"):
         run_sweep(other, tmp_path, workers=1, resume=True)
     assert run_sweep(other, tmp_path, workers=1, force=True).computed == 1
@@ -63,7 +65,19 @@ def test_a_sweep_never_writes_into_a_run_folder(tmp_path):
     out = tmp_path / "paper"
     out.mkdir()
     (out / "manifest.json").write_text("{}", encoding="utf-8")
-    rc = main(["sweep", str(SCENARIOS / "paper.toml"), "--out", str(out), "--force",
-               "--replicates", "1024", "--workers", "1", "--quiet"])
+    rc = main(
+        [
+            "sweep",
+            str(SCENARIOS / "paper.toml"),
+            "--out",
+            str(out),
+            "--force",
+            "--replicates",
+            "1024",
+            "--workers",
+            "1",
+            "--quiet",
+        ]
+    )
     assert rc == 2
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]

@@ -23,8 +23,11 @@ def test_a_point_is_simulate_power_under_its_own_entropy(local_table):
 
 @pytest.mark.slow  # the group-sequential boundaries: ~9 s on an idle machine
 def test_group_sequential_points_report_expected_n_below_the_maximum(tmp_path):
-    plan = plan_sweep(EXAMPLE, ["sweep.n_per_arm=140", "sweep.replicates=1024",
-                                "trial.looks=3"], {"trial.control_lbr": [0.6]})
+    plan = plan_sweep(
+        EXAMPLE,
+        ["sweep.n_per_arm=140", "sweep.replicates=1024", "trial.looks=3"],
+        {"trial.control_lbr": [0.6]},
+    )
     table = run_sweep(plan, tmp_path, workers=1).table
     row = table.iloc[0]
     assert row["expected_n_h1"] < row["n_total"]

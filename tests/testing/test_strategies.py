@@ -48,8 +48,10 @@ def _numbers(d, prefix=""):
 
 
 BASE = load_scenario(PAPER).replace(
-    trial=TrialParams(control_lbr=0.6, ivig_odds_ratio=2.0, design="non-inferiority",
-                      margin=0.1, alternative="larger"))
+    trial=TrialParams(
+        control_lbr=0.6, ivig_odds_ratio=2.0, design="non-inferiority", margin=0.1, alternative="larger"
+    )
+)
 
 
 BASE_NUMBERS = dict(_numbers(BASE.to_dict()))
@@ -75,8 +77,7 @@ def test_base_honoured(m):
 
 def test_base_zero_change_is_base():
     @settings(max_examples=5)
-    @given(rs.scenarios(PAPER, max_rel_change=0.0, names=st.just("paper"),
-                        sections=["cohort", "outcome"]))
+    @given(rs.scenarios(PAPER, max_rel_change=0.0, names=st.just("paper"), sections=["cohort", "outcome"]))
     def inner(sc):
         # choices are still drawn; every number is the paper's
         assert dict(_numbers(sc.to_dict())) == dict(_numbers(load_scenario(PAPER).to_dict()))
@@ -107,13 +108,16 @@ def test_seeds_in_range(seed):
     assert 0 <= seed <= 2**63 - 1
 
 
-@pytest.mark.parametrize("call", [
-    lambda: rs.scenarios(max_rel_change=1.0),
-    lambda: rs.scenarios(sections=["cohrt"]),
-    lambda: rs.scenarios(base=3),
-    lambda: rs.trial_designs(designs=["equivalence"]),
-    lambda: rs.invalid_scenarios(rules=["nope"]),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: rs.scenarios(max_rel_change=1.0),
+        lambda: rs.scenarios(sections=["cohrt"]),
+        lambda: rs.scenarios(base=3),
+        lambda: rs.trial_designs(designs=["equivalence"]),
+        lambda: rs.invalid_scenarios(rules=["nope"]),
+    ],
+)
 def test_bad_arguments(call):
     with pytest.raises(InvalidArgument):
         call()

@@ -9,6 +9,7 @@ from rplsim.scenario import model as _model
 from rplsim.scenario import params as _params
 from rplsim.scenario import schema as _schema
 from rplsim.scenario import tomlio as _tomlio
+from rplsim.scenario import trial_params as _trial_params
 from rplsim.scenario.cohort_params import *  # noqa: F403
 from rplsim.scenario.docs import *  # noqa: F403
 from rplsim.scenario.load import *  # noqa: F403
@@ -16,6 +17,7 @@ from rplsim.scenario.model import *  # noqa: F403
 from rplsim.scenario.params import *  # noqa: F403
 from rplsim.scenario.schema import *  # noqa: F403
 from rplsim.scenario.tomlio import *  # noqa: F403
+from rplsim.scenario.trial_params import *  # noqa: F403
 
 __all__ = [
     *_cohort_params.__all__,
@@ -25,4 +27,5 @@ __all__ = [
     *_params.__all__,
     *_schema.__all__,
     *_tomlio.__all__,
+    *_trial_params.__all__,
 ]

@@ -46,13 +46,17 @@ def _resolve(path: Path, label: str, seen: tuple[Path, ...]) -> dict[str, Any]:
     if parent is None:
         return data
     if not isinstance(parent, str) or not parent.endswith(".toml"):
-        raise ScenarioError(f'{label}: extends == {parent!r}, must be the name of a .toml file '
-                            'in the same folder, e.g. extends = "paper.toml".')
+        raise ScenarioError(
+            f"{label}: extends == {parent!r}, must be the name of a .toml file "
+            'in the same folder, e.g. extends = "paper.toml".'
+        )
     folder = path.parent.resolve()
     target = (folder / parent).resolve()
     if folder not in target.parents:
-        raise ScenarioError(f'{label}: extends == "{parent}", must name a file in the '
-                            "scenario's own folder (no paths outside it).")
+        raise ScenarioError(
+            f'{label}: extends == "{parent}", must name a file in the '
+            "scenario's own folder (no paths outside it)."
+        )
     if target in seen:
         chain = " -> ".join(p.name for p in (*seen, target))
         raise ScenarioError(f'{label}: extends == "{parent}" makes a cycle ({chain}).')

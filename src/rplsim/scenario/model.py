@@ -15,23 +15,18 @@ from typing import Any
 
 from rplsim.exceptions import ScenarioError
 from rplsim.scenario.cohort_params import CohortParams
-from rplsim.scenario.params import (
-    ClinicParams,
-    OutcomeParams,
-    ProtocolParams,
-    RecruitmentParams,
-    ScenarioMeta,
-    SensitivityParams,
-    SweepParams,
-    TrialParams,
-)
+from rplsim.scenario.params import ClinicParams, OutcomeParams, ProtocolParams, ScenarioMeta
 from rplsim.scenario.schema import param, to_dict
+from rplsim.scenario.trial_params import RecruitmentParams, SensitivityParams, SweepParams, TrialParams
 
 __all__ = ["NO_TRIAL", "Scenario"]
 
 #: The one message of a scenario that needs a ``[trial]`` section and has none.
-NO_TRIAL = ("has no [trial] section, so there is no trial to size or simulate; copy one from "
-            "scenarios/trial_superiority.toml.")
+NO_TRIAL = (
+    "has no [trial] section, so there is no trial to size or simulate; copy one from "
+    "scenarios/trial_superiority.toml."
+)
+
 
 # ----------------------------------------------------------------------------- the scenario
 @dataclass(frozen=True, kw_only=True)
@@ -57,15 +52,19 @@ class Scenario:
     def _rules(self) -> list[str]:
         out = []
         if self.outcome.miscarriage_week.min < self.protocol.confirmation_week.max:
-            out.append(f"outcome.miscarriage_week.min == {self.outcome.miscarriage_week.min}, "
-                       f"must be >= protocol.confirmation_week.max "
-                       f"({self.protocol.confirmation_week.max}): a clinical miscarriage comes "
-                       "after confirmation (earlier losses are chemical pregnancies).")
+            out.append(
+                f"outcome.miscarriage_week.min == {self.outcome.miscarriage_week.min}, "
+                f"must be >= protocol.confirmation_week.max "
+                f"({self.protocol.confirmation_week.max}): a clinical miscarriage comes "
+                "after confirmation (earlier losses are chemical pregnancies)."
+            )
         span = self.protocol.ivig_last_week - self.protocol.ivf_first_dose_week
         if self.protocol.ivig_interval.min * 15 < span:
-            out.append(f"protocol.ivig_interval.min == {self.protocol.ivig_interval.min}, must be "
-                       f">= {span / 15:.2f} weeks: a woman has at most 16 infusions to week "
-                       f"{self.protocol.ivig_last_week} (the protocol says every 3-4 weeks).")
+            out.append(
+                f"protocol.ivig_interval.min == {self.protocol.ivig_interval.min}, must be "
+                f">= {span / 15:.2f} weeks: a woman has at most 16 infusions to week "
+                f"{self.protocol.ivig_last_week} (the protocol says every 3-4 weeks)."
+            )
         return out
 
     @property
@@ -110,4 +109,3 @@ class Scenario:
     def replace(self, **sections: Any) -> Scenario:
         """A copy with whole sections replaced (sections are frozen dataclasses)."""
         return dataclasses.replace(self, **sections)
-

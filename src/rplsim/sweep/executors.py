@@ -43,8 +43,9 @@ class LocalExecutor:
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
-        self.pool = (ProcessPoolExecutor(max_workers=workers, initializer=_quiet_worker)
-                     if workers > 1 else None)
+        self.pool = (
+            ProcessPoolExecutor(max_workers=workers, initializer=_quiet_worker) if workers > 1 else None
+        )
         self.label = f"local processes: {workers}"
 
     def run(self, tasks: Iterable[Task]) -> Iterator[tuple[Task, Any]]:
@@ -78,24 +79,31 @@ class DaskExecutor:
         try:
             import distributed
         except ImportError:
-            raise ScenarioError("--scheduler needs the dask extra: pip install -e '.[dask]' "
-                                "(on this machine and every worker).") from None
+            raise ScenarioError(
+                "--scheduler needs the dask extra: pip install -e '.[dask]' "
+                "(on this machine and every worker)."
+            ) from None
         self._distributed = distributed
         self.own = client is None
         if client is None:
             try:
                 client = distributed.Client(scheduler, timeout="20s")  # type: ignore[no-untyped-call]
             except (OSError, TimeoutError, ValueError) as exc:
-                raise ScenarioError(f"--scheduler {scheduler}: cannot connect ({exc}); start one "
-                                    "with `dask scheduler` (see docs/sweeps.md).") from None
+                raise ScenarioError(
+                    f"--scheduler {scheduler}: cannot connect ({exc}); start one "
+                    "with `dask scheduler` (see docs/sweeps.md)."
+                ) from None
         self.client = client
         self.label = f"dask: {client.scheduler.address}"
         versions = client.run(_versions)
         mine = _versions()
         if any(v != mine for v in versions.values()):
-            warnings.warn(f"Dask workers run other versions than this machine ({mine} here, "
-                          f"{sorted(set(map(str, versions.values())))} there): the numbers may "
-                          "differ from a local run.", stacklevel=2)
+            warnings.warn(
+                f"Dask workers run other versions than this machine ({mine} here, "
+                f"{sorted(set(map(str, versions.values())))} there): the numbers may "
+                "differ from a local run.",
+                stacklevel=2,
+            )
 
     def run(self, tasks: Iterable[Task]) -> Iterator[tuple[Task, Any]]:
         it = iter(tasks)
@@ -110,7 +118,8 @@ class DaskExecutor:
             return fut
 
         ac = self._distributed.as_completed(  # type: ignore[no-untyped-call]
-            [submit(t) for t in itertools.islice(it, window)])
+            [submit(t) for t in itertools.islice(it, window)]
+        )
         for fut in ac:
             t = owner.pop(fut.key)
             res = fut.result()

@@ -18,16 +18,32 @@ from rplsim._core.rng import child_seed
 from rplsim.exceptions import ScenarioError
 from rplsim.scenario.load import load_scenario, parse_overrides
 from rplsim.scenario.model import NO_TRIAL, Scenario
-from rplsim.scenario.params import SweepParams
+from rplsim.scenario.trial_params import SweepParams
 from rplsim.trial.simulation import REPLICATE_BLOCK
 
 __all__ = ["SweepPlan", "SweepPoint", "parse_grid_args", "plan_sweep", "point_entropy"]
 
-STATS = ("n_per_arm", "n_treatment", "n_total", "replicates", "p_control", "p_treatment",
-         "power", "power_ci_low", "power_ci_high", "type1_error", "type1_ci_low", "type1_ci_high",
-         "analytic_power", "expected_n_h1", "expected_n_h0", "stop_probability", "tasks",
-         "seconds", "digest")
-
+STATS = (
+    "n_per_arm",
+    "n_treatment",
+    "n_total",
+    "replicates",
+    "p_control",
+    "p_treatment",
+    "power",
+    "power_ci_low",
+    "power_ci_high",
+    "type1_error",
+    "type1_ci_low",
+    "type1_ci_high",
+    "analytic_power",
+    "expected_n_h1",
+    "expected_n_h0",
+    "stop_probability",
+    "tasks",
+    "seconds",
+    "digest",
+)
 
 
 def parse_grid_args(items: Sequence[str]) -> dict[str, list[Any]]:
@@ -45,8 +61,9 @@ def parse_grid_args(items: Sequence[str]) -> dict[str, list[Any]]:
         key, sep, text = item.partition("=")
         key = key.strip()
         if not sep or not key or not text.strip():
-            raise ScenarioError(f"--grid {item}: must be KEY=V1,V2,..., e.g. --grid "
-                                "trial.control_lbr=0.55,0.6.")
+            raise ScenarioError(
+                f"--grid {item}: must be KEY=V1,V2,..., e.g. --grid trial.control_lbr=0.55,0.6."
+            )
         try:
             values = tomllib.loads(f"v = [{text}]")["v"]
         except tomllib.TOMLDecodeError:  # bare words: chi2,fisher
@@ -64,10 +81,10 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-
 def _sha(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":"),
-                                     default=str).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str).encode()
+    ).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -124,7 +141,7 @@ class SweepPlan:
         """Block indices of each task of one point."""
         blocks = list(range(-(-self.replicates // REPLICATE_BLOCK)))
         per = self.batch // REPLICATE_BLOCK
-        return [blocks[i:i + per] for i in range(0, len(blocks), per)]
+        return [blocks[i : i + per] for i in range(0, len(blocks), per)]
 
 
 def point_entropy(seed: int, key: str) -> int:
@@ -137,9 +154,9 @@ def point_entropy(seed: int, key: str) -> int:
     return int.from_bytes(words.astype("<u4").tobytes(), "little")
 
 
-
-def plan_sweep(path: str | Path, overrides: Sequence[str] = (),
-               grid: dict[str, list[Any]] | None = None) -> SweepPlan:
+def plan_sweep(
+    path: str | Path, overrides: Sequence[str] = (), grid: dict[str, list[Any]] | None = None
+) -> SweepPlan:
     """Read a scenario with a ``[sweep]`` section and validate every grid point.
 
     Parameters
@@ -188,28 +205,47 @@ def plan_sweep(path: str | Path, overrides: Sequence[str] = (),
         values = {k: get_dotted(d, k) for k in axes}
         key = _point_key(values)
         if key in seen:
-            problems.setdefault(f"is listed twice (points {seen[key]} and {i}): remove the "
-                                "duplicate value.", []).append(key)
+            problems.setdefault(
+                f"is listed twice (points {seen[key]} and {i}): remove the duplicate value.", []
+            ).append(key)
             continue
         seen[key] = i
         reps = (spec.replicates if spec and spec.replicates else None) or sc.require_trial().replicates
         d.pop("sweep", None)
         digest = _sha({"scenario": d, "replicates": reps, "n_per_arm": n_fixed})
-        points.append(SweepPoint(index=i, key=key, values=values, scenario=sc,
-                                 entropy=point_entropy(sc.seed, key), digest=digest))
+        points.append(
+            SweepPoint(
+                index=i,
+                key=key,
+                values=values,
+                scenario=sc,
+                entropy=point_entropy(sc.seed, key),
+                digest=digest,
+            )
+        )
     if problems:
         # One line per problem, naming its first point: a bad value in one axis would otherwise
         # repeat the same line for every combination of the other axes.
-        raise ScenarioError([f"{label} [point {names[0]}]: {rule}"
-                             + (f" (and {len(names) - 1} more points)" if len(names) > 1 else "")
-                             for rule, names in problems.items()])
-    reps_all = {(spec.replicates if spec else None) or p.scenario.require_trial().replicates
-                for p in points}
+        raise ScenarioError(
+            [
+                f"{label} [point {names[0]}]: {rule}"
+                + (f" (and {len(names) - 1} more points)" if len(names) > 1 else "")
+                for rule, names in problems.items()
+            ]
+        )
+    reps_all = {(spec.replicates if spec else None) or p.scenario.require_trial().replicates for p in points}
     if len(reps_all) > 1:  # trial.replicates is an axis: one replicate count per sweep
-        raise ScenarioError(f"{label}: trial.replicates differs between points; set "
-                            "[sweep] replicates instead.")
-    return SweepPlan(base=base, axes=tuple(axes), points=tuple(points), n_per_arm=n_fixed,
-                     replicates=reps_all.pop(), batch=spec.batch if spec else 4096)
+        raise ScenarioError(
+            f"{label}: trial.replicates differs between points; set [sweep] replicates instead."
+        )
+    return SweepPlan(
+        base=base,
+        axes=tuple(axes),
+        points=tuple(points),
+        n_per_arm=n_fixed,
+        replicates=reps_all.pop(),
+        batch=spec.batch if spec else 4096,
+    )
 
 
 def _point_key(values: dict[str, Any]) -> str:
@@ -217,16 +253,24 @@ def _point_key(values: dict[str, Any]) -> str:
 
 
 def _axes_problems(label: str, axes: dict[str, list[Any]], spec: SweepParams | None) -> list[str]:
-    bad = [f"{label}: --grid {k} is not a dotted key, must be section.key, e.g. trial.alpha."
-           for k in axes if len(split_key(k)) < 2 or k.startswith("sweep.")]
+    bad = [
+        f"{label}: --grid {k} is not a dotted key, must be section.key, e.g. trial.alpha."
+        for k in axes
+        if len(split_key(k)) < 2 or k.startswith("sweep.")
+    ]
     bad += [f"{label}: --grid {k} has no values." for k, v in axes.items() if not v]
     if spec and spec.n_per_arm is not None and "trial.n_per_arm" in axes:
         bad.append(f"{label}: sweep.n_per_arm and a trial.n_per_arm axis both set n: give one.")
     return bad
 
 
-def _point_scenario(path: str | Path, label: str, raw: dict[str, Any], set_over: dict[str, Any],
-                    problems: dict[str, list[str]]) -> Scenario | None:
+def _point_scenario(
+    path: str | Path,
+    label: str,
+    raw: dict[str, Any],
+    set_over: dict[str, Any],
+    problems: dict[str, list[str]],
+) -> Scenario | None:
     """The point's validated scenario, or None with its problems added to ``problems``."""
     name = _point_key(raw)
     try:

@@ -79,13 +79,20 @@ class SweepResult:
     workers_seen: set[str] = field(default_factory=set)
 
 
-
-def run_sweep(plan: SweepPlan, out: str | Path, *, workers: int | None = None,
-              scheduler: str | None = None, client: Any = None, batch: int | None = None,
-              resume: bool = False, force: bool = False,
-              on_point: Callable[[int, int], None] | None = None,
-              on_result: Callable[[dict[str, Any]], None] | None = None,
-              command: Sequence[str] = ()) -> SweepResult:
+def run_sweep(
+    plan: SweepPlan,
+    out: str | Path,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client: Any = None,
+    batch: int | None = None,
+    resume: bool = False,
+    force: bool = False,
+    on_point: Callable[[int, int], None] | None = None,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+    command: Sequence[str] = (),
+) -> SweepResult:
     """Simulate every point of ``plan`` and write ``out/points.csv``, ``sweep.png``, ``manifest.json``.
 
     Parameters
@@ -130,10 +137,20 @@ def run_sweep(plan: SweepPlan, out: str | Path, *, workers: int | None = None,
     plan = _with_batch(plan, batch)
     kept = kept_rows(plan, out, resume=resume, force=force)
     todo = [p for p in plan.points if p.key not in kept]
-    backend: Backend = (DaskExecutor(scheduler, client) if scheduler or client is not None
-                        else LocalExecutor(workers or os.cpu_count() or 1))
-    res = SweepResult(table=pd.DataFrame(), out=out, computed=0, resumed=len(kept), tasks=0,
-                      seconds=0.0, backend=backend.label)
+    backend: Backend = (
+        DaskExecutor(scheduler, client)
+        if scheduler or client is not None
+        else LocalExecutor(workers or os.cpu_count() or 1)
+    )
+    res = SweepResult(
+        table=pd.DataFrame(),
+        out=out,
+        computed=0,
+        resumed=len(kept),
+        tasks=0,
+        seconds=0.0,
+        backend=backend.label,
+    )
     try:
         preps = _prepare(plan, todo, backend, res, on_result)
         # Only now, with every point known to be good, touch the folder: rewrite what is kept,
@@ -152,14 +169,19 @@ def _with_batch(plan: SweepPlan, batch: int | None) -> SweepPlan:
     if batch is None:
         return plan
     if batch < REPLICATE_BLOCK or batch % REPLICATE_BLOCK:
-        raise ScenarioError(f"--batch == {batch}, must be a positive multiple of "
-                            f"{REPLICATE_BLOCK}.")
+        raise ScenarioError(f"--batch == {batch}, must be a positive multiple of {REPLICATE_BLOCK}.")
     return SweepPlan(plan.base, plan.axes, plan.points, plan.n_per_arm, plan.replicates, batch)
 
 
-def _simulate(plan: SweepPlan, todo: list[SweepPoint], preps: dict[str, dict[str, Any]],
-              backend: Backend, res: SweepResult, on_point: Callable[[int, int], None] | None,
-              on_result: Callable[[dict[str, Any]], None] | None) -> None:
+def _simulate(
+    plan: SweepPlan,
+    todo: list[SweepPoint],
+    preps: dict[str, dict[str, Any]],
+    backend: Backend,
+    res: SweepResult,
+    on_point: Callable[[int, int], None] | None,
+    on_result: Callable[[dict[str, Any]], None] | None,
+) -> None:
     """Run every batch of ``todo`` and append each point's row to points.csv once all are in."""
     total = len(plan.points)
     with open(res.out / POINTS_CSV, "a", newline="", encoding="utf-8") as fh:
@@ -184,39 +206,53 @@ def _simulate(plan: SweepPlan, todo: list[SweepPoint], preps: dict[str, dict[str
                     on_point(res.resumed + res.computed, total)
 
 
-def _prepare(plan: SweepPlan, todo: list[SweepPoint], backend: Backend,
-             res: SweepResult,
-             on_result: Callable[[dict[str, Any]], None] | None) -> dict[str, dict[str, Any]]:
+def _prepare(
+    plan: SweepPlan,
+    todo: list[SweepPoint],
+    backend: Backend,
+    res: SweepResult,
+    on_result: Callable[[dict[str, Any]], None] | None,
+) -> dict[str, dict[str, Any]]:
     """Resolve every point's trial (in parallel) and fail on any bad one before simulating."""
-    tasks = (Task(prepare_point, (p.scenario_dict(), plan.n_per_arm), {}, p,
-                   f"rplsim-prepare-{p.digest[:16]}") for p in todo)
+    tasks = (
+        Task(prepare_point, (p.scenario_dict(), plan.n_per_arm), {}, p, f"rplsim-prepare-{p.digest[:16]}")
+        for p in todo
+    )
     preps: dict[str, dict[str, Any]] = {}
     for t, r in backend.run(tasks):
         res.tasks += 1
         res.task_seconds += r.get("seconds", 0.0)
         preps[t.point.key] = r
-    bad = [f"{plan.base.scenario.name} [point {p.key}]: {preps[p.key]['error']}"
-           for p in todo if "error" in preps[p.key]]
+    bad = [
+        f"{plan.base.scenario.name} [point {p.key}]: {preps[p.key]['error']}"
+        for p in todo
+        if "error" in preps[p.key]
+    ]
     if bad:
         raise ScenarioError(bad)
     return preps
 
 
-def _batch_tasks(plan: SweepPlan, todo: list[SweepPoint], preps: dict[str, dict[str, Any]]
-                 ) -> Iterator[Task]:
+def _batch_tasks(plan: SweepPlan, todo: list[SweepPoint], preps: dict[str, dict[str, Any]]) -> Iterator[Task]:
     for p in todo:
         pr = preps[p.key]
         d = p.scenario_dict()
         for blocks in plan.batches():
-            yield Task(run_batch, (d, p.key, pr["n_per_arm"], blocks, p.entropy),
-                        {"replicates": plan.replicates, "n_treatment": pr["n_treatment"],
-                         "design": pr["design"], "path": pr["path"]},
-                        p, f"rplsim-batch-{p.digest[:16]}-{blocks[0]}")
+            yield Task(
+                run_batch,
+                (d, p.key, pr["n_per_arm"], blocks, p.entropy),
+                {
+                    "replicates": plan.replicates,
+                    "n_treatment": pr["n_treatment"],
+                    "design": pr["design"],
+                    "path": pr["path"],
+                },
+                p,
+                f"rplsim-batch-{p.digest[:16]}-{blocks[0]}",
+            )
 
 
-
-def _finish(plan: SweepPlan, out: Path, res: SweepResult, command: Sequence[str], t0: float
-            ) -> pd.DataFrame:
+def _finish(plan: SweepPlan, out: Path, res: SweepResult, command: Sequence[str], t0: float) -> pd.DataFrame:
     """Rewrite points.csv in grid order, draw sweep.png, write manifest.json."""
     sort_points_csv(plan, out)
     table = pd.read_csv(out / POINTS_CSV)
@@ -225,19 +261,30 @@ def _finish(plan: SweepPlan, out: Path, res: SweepResult, command: Sequence[str]
     return table
 
 
-def _write_manifest(plan: SweepPlan, out: Path, res: SweepResult, command: Sequence[str],
-                    t0: float) -> None:
+def _write_manifest(plan: SweepPlan, out: Path, res: SweepResult, command: Sequence[str], t0: float) -> None:
     manifest = {
-        "rplsim_manifest": 1, "kind": "sweep", "scenario": plan.base.scenario.name,
-        "scenario_file": str(getattr(plan.base, "_path", "")), "seed": plan.base.seed,
+        "rplsim_manifest": 1,
+        "kind": "sweep",
+        "scenario": plan.base.scenario.name,
+        "scenario_file": str(getattr(plan.base, "_path", "")),
+        "seed": plan.base.seed,
         "grid": {a: sorted({p.values[a] for p in plan.points}, key=str) for a in plan.axes},
-        "points": len(plan.points), "computed": res.computed, "resumed": res.resumed,
-        "replicates": plan.replicates, "n_per_arm": plan.n_per_arm, "batch": plan.batch,
-        "backend": res.backend, "tasks": res.tasks, "workers_seen": sorted(res.workers_seen),
+        "points": len(plan.points),
+        "computed": res.computed,
+        "resumed": res.resumed,
+        "replicates": plan.replicates,
+        "n_per_arm": plan.n_per_arm,
+        "batch": plan.batch,
+        "backend": res.backend,
+        "tasks": res.tasks,
+        "workers_seen": sorted(res.workers_seen),
         "seconds": round(time.perf_counter() - t0, 3),
-        "command_line": list(command), "versions": library_versions(),
-        "files": [{"name": f, "bytes": (out / f).stat().st_size, "sha256": sha256_file(out / f)}
-                  for f in ("points.csv", "sweep.png")],
+        "command_line": list(command),
+        "versions": library_versions(),
+        "files": [
+            {"name": f, "bytes": (out / f).stat().st_size, "sha256": sha256_file(out / f)}
+            for f in ("points.csv", "sweep.png")
+        ],
     }
     tmp = out / ".manifest.json.tmp"
     tmp.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
@@ -255,8 +302,7 @@ def sweep_figure(table: pd.DataFrame, plan: SweepPlan) -> Figure:
     FigureCanvasAgg(fig)
     ax_p, ax_r = fig.subplots(1, 2)
     axes = [a for a in plan.axes if a in table.columns]
-    numeric = [a for a in axes if pd.api.types.is_numeric_dtype(table[a])
-               and table[a].nunique() > 1]
+    numeric = [a for a in axes if pd.api.types.is_numeric_dtype(table[a]) and table[a].nunique() > 1]
     x = numeric[0] if numeric else (axes[0] if axes else "point_index")
     others = [a for a in axes if a != x]
     right = "n_per_arm" if table["n_per_arm"].nunique() > 1 else "type1_error"
@@ -265,15 +311,15 @@ def sweep_figure(table: pd.DataFrame, plan: SweepPlan) -> Figure:
     for name, g in groups:
         g = g.sort_values(x)
         xs = g[x].to_numpy() if cats is None else [cats.index(str(v)) for v in g[x]]
-        label = ", ".join(f"{a.rpartition('.')[2]}={v}" for a, v in
-                          zip(others, name if isinstance(name, tuple) else (name,), strict=True))
+        label = ", ".join(
+            f"{a.rpartition('.')[2]}={v}"
+            for a, v in zip(others, name if isinstance(name, tuple) else (name,), strict=True)
+        )
         err = np.vstack([g["power"] - g["power_ci_low"], g["power_ci_high"] - g["power"]])
         line = ax_p.errorbar(xs, g["power"], yerr=err, marker="o", capsize=3, label=label or None)
         if right == "type1_error":
-            err0 = np.vstack([g["type1_error"] - g["type1_ci_low"],
-                              g["type1_ci_high"] - g["type1_error"]])
-            ax_r.errorbar(xs, g[right], yerr=err0, marker="o", capsize=3,
-                          color=line.lines[0].get_color())
+            err0 = np.vstack([g["type1_error"] - g["type1_ci_low"], g["type1_ci_high"] - g["type1_error"]])
+            ax_r.errorbar(xs, g[right], yerr=err0, marker="o", capsize=3, color=line.lines[0].get_color())
         else:
             ax_r.plot(xs, g[right], marker="o", color=line.lines[0].get_color())
     trial = plan.base.trial
@@ -287,12 +333,15 @@ def sweep_figure(table: pd.DataFrame, plan: SweepPlan) -> Figure:
             ax.set_xticks(range(len(cats)), cats)
         ax.grid(alpha=0.3)
     ax_p.set_ylabel("simulated power (95% Wilson CI)")
-    ax_r.set_ylabel("control-arm n (analytic, inflated for dropout)" if right == "n_per_arm"
-                    else "type-I error (95% Wilson CI)")
+    ax_r.set_ylabel(
+        "control-arm n (analytic, inflated for dropout)"
+        if right == "n_per_arm"
+        else "type-I error (95% Wilson CI)"
+    )
     n_lines = len(groups) if others else 1
     if others and n_lines <= 12:
-        ax_p.legend(fontsize=8, title=", ".join(a.rpartition(".")[2] for a in others),
-                    title_fontsize=8)
-    fig.suptitle(f"{plan.base.scenario.name}: {len(table)} points, {plan.replicates:,} "
-                 "replicates each", fontsize=10)
+        ax_p.legend(fontsize=8, title=", ".join(a.rpartition(".")[2] for a in others), title_fontsize=8)
+    fig.suptitle(
+        f"{plan.base.scenario.name}: {len(table)} points, {plan.replicates:,} replicates each", fontsize=10
+    )
     return fig

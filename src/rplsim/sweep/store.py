@@ -24,12 +24,15 @@ def _read_rows(path: Path, columns: list[str]) -> list[dict[str, str]]:
         if header is None:
             return []
         if header != columns:
-            raise ScenarioError(f"{path}: its columns are not this sweep's (was the grid "
-                                "changed?); use --out DIR for a new sweep or --force to start "
-                                "over.")
+            raise ScenarioError(
+                f"{path}: its columns are not this sweep's (was the grid "
+                "changed?); use --out DIR for a new sweep or --force to start "
+                "over."
+            )
         # The digest (last column) is 64 hex digits: a shorter one is a row cut short.
-        return [dict(zip(columns, r, strict=True)) for r in reader
-                if len(r) == len(columns) and len(r[-1]) == 64]
+        return [
+            dict(zip(columns, r, strict=True)) for r in reader if len(r) == len(columns) and len(r[-1]) == 64
+        ]
 
 
 def _write_rows(path: Path, columns: list[str], rows: Iterable[dict[str, Any]]) -> None:
@@ -39,7 +42,6 @@ def _write_rows(path: Path, columns: list[str], rows: Iterable[dict[str, Any]]) 
         w.writeheader()
         w.writerows(rows)
     os.replace(tmp, path)  # atomic: a crash leaves the old file or the new one
-
 
 
 def kept_rows(plan: SweepPlan, out: Path, *, resume: bool, force: bool) -> dict[str, dict[str, str]]:
@@ -56,19 +58,25 @@ def kept_rows(plan: SweepPlan, out: Path, *, resume: bool, force: bool) -> dict[
     kept: dict[str, dict[str, str]] = {}
     if (out / "manifest.json").exists() and not csv_path.exists():
         # A `rplsim run` folder of the same name: never mix a sweep into it, even with --force.
-        raise ResultsExistError(f"{out}: holds the results of `rplsim run`, not a sweep; give "
-                                "the sweep its own folder with --out DIR.")
+        raise ResultsExistError(
+            f"{out}: holds the results of `rplsim run`, not a sweep; give "
+            "the sweep its own folder with --out DIR."
+        )
     if csv_path.exists() and not force:
         if not resume:
-            raise ResultsExistError(f"{csv_path}: exists; use --resume to continue that sweep, "
-                                    "--force to start over, or --out DIR.")
+            raise ResultsExistError(
+                f"{csv_path}: exists; use --resume to continue that sweep, "
+                "--force to start over, or --out DIR."
+            )
         by_key = {p.key: p for p in plan.points}
         for r in _read_rows(csv_path, plan.columns):
             p = by_key.get(r["point"])
             if p is not None and r["digest"] != p.digest:
-                raise ScenarioError(f"{csv_path}: point {p.key} was computed from another "
-                                    "scenario, seed, replicates or n; use --out DIR for a new "
-                                    "sweep or --force to start over.")
+                raise ScenarioError(
+                    f"{csv_path}: point {p.key} was computed from another "
+                    "scenario, seed, replicates or n; use --out DIR for a new "
+                    "sweep or --force to start over."
+                )
             kept[r["point"]] = r
     return kept
 

@@ -62,16 +62,28 @@ def prepare_point(scenario_dict: dict[str, Any], n_per_arm: int | None = None) -
     except (RplsimError, ValueError) as exc:
         return {"error": str(exc).replace("\n", "; ")}
     n_t = treatment_size(trial, n_c)
-    return {"design": design, "n_per_arm": n_c, "n_treatment": n_t,
-            "analytic_power": _analytic_power(trial, design, n_c * (1 - trial.dropout), n_t / n_c),
-            "path": default_path(trial),
-            "seconds": time.perf_counter() - t0}
+    return {
+        "design": design,
+        "n_per_arm": n_c,
+        "n_treatment": n_t,
+        "analytic_power": _analytic_power(trial, design, n_c * (1 - trial.dropout), n_t / n_c),
+        "path": default_path(trial),
+        "seconds": time.perf_counter() - t0,
+    }
 
 
-def run_batch(scenario_dict: dict[str, Any], point_key: str, n_per_arm: int,
-              block_indices: Sequence[int], entropy: int, *, replicates: int | None = None,
-              n_treatment: int | None = None, design: TrialDesign | None = None,
-              path: str | None = None) -> dict[str, Any]:
+def run_batch(
+    scenario_dict: dict[str, Any],
+    point_key: str,
+    n_per_arm: int,
+    block_indices: Sequence[int],
+    entropy: int,
+    *,
+    replicates: int | None = None,
+    n_treatment: int | None = None,
+    design: TrialDesign | None = None,
+    path: str | None = None,
+) -> dict[str, Any]:
     """Simulate some replicate blocks of one point and count, under H1 and H0.
 
     Parameters
@@ -112,18 +124,22 @@ def run_batch(scenario_dict: dict[str, Any], point_key: str, n_per_arm: int,
     looks = trial.looks
     stop, stop0 = res["stop"][keep], res["stop0"][keep]
     return {
-        "point": point_key, "blocks": list(block_indices), "replicates": int(keep.sum()),
+        "point": point_key,
+        "blocks": list(block_indices),
+        "replicates": int(keep.sum()),
         "power_rejections": int(res["good"][keep].sum()),
         "type1_rejections": int(res["any0"][keep].sum()),
         "stop_h1": np.bincount(stop, minlength=looks).tolist(),
         "stop_h0": np.bincount(stop0, minlength=looks).tolist(),
         "efficacy_h1": np.bincount(stop[res["any"][keep]], minlength=looks).tolist(),
-        "seconds": time.perf_counter() - t0, "worker": f"{os.uname().nodename}:{os.getpid()}",
+        "seconds": time.perf_counter() - t0,
+        "worker": f"{os.uname().nodename}:{os.getpid()}",
     }
 
 
-def _row(plan: SweepPlan, point: SweepPoint, prep: dict[str, Any], parts: list[dict[str, Any]]
-         ) -> dict[str, Any]:
+def _row(
+    plan: SweepPlan, point: SweepPoint, prep: dict[str, Any], parts: list[dict[str, Any]]
+) -> dict[str, Any]:
     """One points.csv row from a point's batch counts (integer sums: order-free, exact)."""
     trial = point.scenario.require_trial()
     reps = sum(p["replicates"] for p in parts)
@@ -131,22 +147,29 @@ def _row(plan: SweepPlan, point: SweepPoint, prep: dict[str, Any], parts: list[d
     k0 = sum(p["type1_rejections"] for p in parts)
     n_c, n_t = prep["n_per_arm"], prep["n_treatment"]
     sizes = look_sizes(n_c + n_t, trial.looks)
-    stop1, stop0, eff = (np.sum([p[k] for p in parts], axis=0) for k in
-                         ("stop_h1", "stop_h0", "efficacy_h1"))
+    stop1, stop0, eff = (np.sum([p[k] for p in parts], axis=0) for k in ("stop_h1", "stop_h0", "efficacy_h1"))
     row: dict[str, Any] = {"point": point.key, "point_index": point.index, **point.values}
     lo1, hi1 = wilson_interval(k1, reps)
     lo0, hi0 = wilson_interval(k0, reps)
     row.update(
-        n_per_arm=n_c, n_treatment=n_t, n_total=n_c + n_t, replicates=reps,
-        p_control=prep["design"].p_control, p_treatment=prep["design"].p_treatment,
-        power=k1 / reps, power_ci_low=lo1, power_ci_high=hi1,
-        type1_error=k0 / reps, type1_ci_low=lo0, type1_ci_high=hi0,
+        n_per_arm=n_c,
+        n_treatment=n_t,
+        n_total=n_c + n_t,
+        replicates=reps,
+        p_control=prep["design"].p_control,
+        p_treatment=prep["design"].p_treatment,
+        power=k1 / reps,
+        power_ci_low=lo1,
+        power_ci_high=hi1,
+        type1_error=k0 / reps,
+        type1_ci_low=lo0,
+        type1_ci_high=hi0,
         analytic_power=prep["analytic_power"],
         expected_n_h1=int(np.dot(sizes, stop1)) / reps,
         expected_n_h0=int(np.dot(sizes, stop0)) / reps,
         stop_probability=";".join(f"{x / reps:.4f}" for x in eff),
-        tasks=len(parts) + 1, seconds=prep["seconds"] + sum(p["seconds"] for p in parts),
+        tasks=len(parts) + 1,
+        seconds=prep["seconds"] + sum(p["seconds"] for p in parts),
         digest=point.digest,
     )
     return {k: _canonical(v) if isinstance(v, (list, dict)) else v for k, v in row.items()}
-

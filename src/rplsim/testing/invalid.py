@@ -25,10 +25,10 @@ def _misspell(key: str, draw: st.DrawFn) -> str:
     if how == "double" or len(key) < 3:
         return key[: i + 1] + key[i:]
     if how == "drop":
-        return key[:i] + key[i + 1:]
+        return key[:i] + key[i + 1 :]
     if how == "swap":
         i = min(i, len(key) - 2)
-        return key[:i] + key[i + 1] + key[i] + key[i + 2:]
+        return key[:i] + key[i + 1] + key[i] + key[i + 2 :]
     if how == "suffix":
         return key + "s"
     return key.swapcase()
@@ -55,10 +55,21 @@ def _scalars(d: Mapping[str, Any], prefix: str = "") -> list[str]:
 
 _DEFAULT_TRIAL = {"control_lbr": 0.6, "treatment_lbr": 0.75}
 _RULES: tuple[str, ...] = (
-    "unknown-key", "wrong-type", "out-of-range", "non-finite", "shares-sum", "moments-mean",
-    "min-above-max", "missing-required", "trial-both-effects", "trial-no-effect",
-    "margin-without-non-inferiority", "non-inferiority-alternative", "adherence-untreated",
-    "bad-choice", "syntax-error",
+    "unknown-key",
+    "wrong-type",
+    "out-of-range",
+    "non-finite",
+    "shares-sum",
+    "moments-mean",
+    "min-above-max",
+    "missing-required",
+    "trial-both-effects",
+    "trial-no-effect",
+    "margin-without-non-inferiority",
+    "non-inferiority-alternative",
+    "adherence-untreated",
+    "bad-choice",
+    "syntax-error",
 )
 
 
@@ -91,8 +102,7 @@ def _invalid(draw: st.DrawFn, base: dict[str, Any], rules: tuple[str, ...]) -> t
         step = draw(st.floats(0.01, 0.5))
         node[last][k] = v + step if v + step <= 1 else v - step
     elif rule == "moments-mean":
-        key = draw(st.sampled_from([p for p, kind in _leaves(d, "", frozenset(d))
-                                    if kind == "moments"]))
+        key = draw(st.sampled_from([p for p, kind in _leaves(d, "", frozenset(d)) if kind == "moments"]))
         node, last = _get(d, key)
         t = node[last]
         width = t["max"] - t["min"]
@@ -124,8 +134,11 @@ def _invalid(draw: st.DrawFn, base: dict[str, Any], rules: tuple[str, ...]) -> t
             trial["margin"] = draw(st.floats(0.01, 0.5))
             key = "trial.margin"
         else:
-            trial.update(design="non-inferiority", margin=0.1,
-                         alternative=draw(st.sampled_from(["two-sided", "smaller"])))
+            trial.update(
+                design="non-inferiority",
+                margin=0.1,
+                alternative=draw(st.sampled_from(["two-sided", "smaller"])),
+            )
             key = "trial.alternative"
     elif rule == "adherence-untreated":
         for k in ("untreated_abnormal_lbr", "ivig_odds_ratio"):

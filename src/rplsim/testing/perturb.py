@@ -23,11 +23,10 @@ from hypothesis.errors import InvalidArgument
 from rplsim._core.keys import get_dotted
 from rplsim.cohort.distributions import truncnorm_for_moments
 from rplsim.cohort.generate import cohort_model
-from rplsim.outcome.model import outcome_model
 from rplsim.exceptions import CalibrationWarning, ConvergenceError, ScenarioError
+from rplsim.outcome.model import outcome_model
 from rplsim.scenario import CohortParams, Scenario, ScenarioMeta, load_scenario, scenario_from_dict
 from rplsim.scenario.schema import ParamInfo, iter_params
-
 
 __all__: list[str] = []
 
@@ -67,13 +66,18 @@ def _as_scenario(base: Scenario | CohortParams | str | os.PathLike[str] | None) 
         return Scenario(scenario=ScenarioMeta(name="cohort"), cohort=base)
     if isinstance(base, (str, os.PathLike)):
         return load_scenario(Path(base))
-    raise InvalidArgument(f"base is a {type(base).__name__}, must be a Scenario, CohortParams, "
-                          "the path of a .toml scenario, or None (the schema defaults).")
+    raise InvalidArgument(
+        f"base is a {type(base).__name__}, must be a Scenario, CohortParams, "
+        "the path of a .toml scenario, or None (the schema defaults)."
+    )
 
 
 def _check_rel(max_rel_change: float) -> float:
-    if isinstance(max_rel_change, bool) or not isinstance(max_rel_change, (int, float)) \
-            or not 0 <= max_rel_change < 1:
+    if (
+        isinstance(max_rel_change, bool)
+        or not isinstance(max_rel_change, (int, float))
+        or not 0 <= max_rel_change < 1
+    ):
         raise InvalidArgument(f"max_rel_change == {max_rel_change!r}, must be in [0, 1).")
     return float(max_rel_change)
 
@@ -84,8 +88,9 @@ def _is_int(info: ParamInfo | None, path: str) -> bool:
     return info is not None and info.type.startswith("integer")
 
 
-def _move(v: float, u: float, m: float, info: ParamInfo | None, integer: bool,
-          anchor: float | None = None) -> float:
+def _move(
+    v: float, u: float, m: float, info: ParamInfo | None, integer: bool, anchor: float | None = None
+) -> float:
     """``v`` moved by ``u * m`` (u in [-1, 1]) of its distance from the key's lower bound.
 
     The distance is measured from the lower bound when it is positive (a gsd > 1, a power
@@ -114,6 +119,7 @@ def _moments_ok(m: dict[str, float], path: str, base: dict[str, float]) -> bool:
         return False
     if path.startswith(_COUNT_MOMENTS):
         return True  # the max-entropy pmf meets any mean inside the support
+
     # A truncated normal with mean t and SD s (both in units of the range, t from the nearer
     # end) exists below the truncated-exponential limit s ~ t for small t and 1/sqrt(12) at
     # t = 1/2; staying inside 0.7 t and 0.22 (or the base's own ratios, if it is nearer the
@@ -148,8 +154,11 @@ def _leaves(d: Mapping[str, Any], prefix: str, sections: frozenset[str]) -> Iter
         elif isinstance(v, bool):
             continue
         elif isinstance(v, (int, float)):
-            if path == "outcome.adherence" and "untreated_abnormal_lbr" not in d \
-                    and "ivig_odds_ratio" not in d:
+            if (
+                path == "outcome.adherence"
+                and "untreated_abnormal_lbr" not in d
+                and "ivig_odds_ratio" not in d
+            ):
                 continue  # adherence < 1 would need an untreated effect the base does not state
             yield path, "num"
         elif isinstance(v, str) and path in _INFO and _INFO[path].choices:
@@ -184,8 +193,7 @@ def _realise(base: dict[str, Any], plan: dict[str, Any], m: float) -> dict[str, 
         elif kind == "shares":
             if m > 0:  # (renormalising unchanged shares would still move them by an ulp)
                 delta = m / (2 + m)  # so that each renormalised share moves by at most m
-                raw = {k: v * (1 + u * delta)
-                       for (k, v), u in zip(node[key].items(), draw, strict=True)}
+                raw = {k: v * (1 + u * delta) for (k, v), u in zip(node[key].items(), draw, strict=True)}
                 total = sum(raw.values())
                 node[key] = {k: v / total for k, v in raw.items()}
         else:
@@ -265,10 +273,12 @@ def _cytotoxicity_ok(imm: Any) -> bool:
     chol = np.linalg.cholesky(np.full((3, 3), rho) + (1 - rho) * np.eye(3))
     z = np.random.default_rng(0).standard_normal((4000, 3)) @ chol.T
     logc = np.log([x.median for x in ln]) + np.log([x.gsd for x in ln]) * z
-    above = logc > np.log([imm.cytotoxicity_50_cutoff, imm.cytotoxicity_25_cutoff,
-                           imm.cytotoxicity_12_5_cutoff])
-    high = {"any": above.any(axis=1), "all": above.all(axis=1),
-            "majority": above.sum(axis=1) >= 2}.get(imm.cytotoxicity_rule, above[:, 0])
+    above = logc > np.log(
+        [imm.cytotoxicity_50_cutoff, imm.cytotoxicity_25_cutoff, imm.cytotoxicity_12_5_cutoff]
+    )
+    high = {"any": above.any(axis=1), "all": above.all(axis=1), "majority": above.sum(axis=1) >= 2}.get(
+        imm.cytotoxicity_rule, above[:, 0]
+    )
     p = float(high.mean())
     return min(p, 1 - p) >= _MIN_RULE_PROB
 
@@ -286,12 +296,13 @@ def _feasible(sc: Scenario, outcome: bool) -> bool:
             if outcome:
                 outcome_model(sc)
         except (ValueError, ConvergenceError):  # CalibrationError, ScenarioError, and a
-            return False                        # brentq bracket failure in discrete_maxent
+            return False  # brentq bracket failure in discrete_maxent
     return True
 
 
-def _attempt(base: dict[str, Any], plan: dict[str, Any], m: float, feasible: bool | str
-             ) -> tuple[Scenario, int]:
+def _attempt(
+    base: dict[str, Any], plan: dict[str, Any], m: float, feasible: bool | str
+) -> tuple[Scenario, int]:
     """The first valid (and feasible) scenario on the way from the full perturbation to the base.
 
     Returns the scenario and how many halvings it took (``_SHRINKS`` = the base itself).
@@ -325,4 +336,3 @@ def _plan_strategy(base: dict[str, Any], sections: frozenset[str]) -> st.SearchS
             node, key = _get(base, path)
             parts[path] = st.tuples(st.just(kind), st.tuples(*[unit] * len(node[key])))
     return st.fixed_dictionaries(parts)
-

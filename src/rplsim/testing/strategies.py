@@ -41,8 +41,16 @@ from rplsim.testing.perturb import (
 __all__ = ["cohort_params", "invalid_scenarios", "scenarios", "seeds", "trial_designs"]
 
 SEED_MAX = 2**63 - 1
-SECTIONS: tuple[str, ...] = ("scenario", "cohort", "outcome", "protocol", "clinic", "trial",
-                             "recruitment", "sensitivity")
+SECTIONS: tuple[str, ...] = (
+    "scenario",
+    "cohort",
+    "outcome",
+    "protocol",
+    "clinic",
+    "trial",
+    "recruitment",
+    "sensitivity",
+)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -54,7 +62,6 @@ def seeds() -> st.SearchStrategy[int]:
     SearchStrategy of int
     """
     return st.integers(min_value=0, max_value=SEED_MAX)
-
 
 
 # ----------------------------------------------------------------------------- trials
@@ -76,8 +83,9 @@ def _trial_dicts(draw: st.DrawFn, designs: tuple[str, ...]) -> dict[str, Any]:
         "boundary": draw(st.sampled_from(_INFO["trial.boundary"].choices or ())),
         "replicates": draw(st.integers(100, 10_000)),
     }
-    d["block_size"] = draw(st.sampled_from(
-        [b for b in range(0, 13) if _whole_block(b, d["allocation_ratio"])]))
+    d["block_size"] = draw(
+        st.sampled_from([b for b in range(0, 13) if _whole_block(b, d["allocation_ratio"])])
+    )
     by_rate = draw(st.booleans())
     if design == "superiority":
         d["alternative"] = draw(st.sampled_from(["two-sided", "larger"]))
@@ -140,8 +148,14 @@ def _build_trial(d: dict[str, Any]) -> TrialParams:
 
 # ----------------------------------------------------------------------------- scenarios
 @st.composite
-def _scenarios(draw: st.DrawFn, base: dict[str, Any], sections: frozenset[str], m: float,
-               names: st.SearchStrategy[str], feasible: bool | str) -> Scenario:
+def _scenarios(
+    draw: st.DrawFn,
+    base: dict[str, Any],
+    sections: frozenset[str],
+    m: float,
+    names: st.SearchStrategy[str],
+    feasible: bool | str,
+) -> Scenario:
     base = copy.deepcopy(base)
     if "trial" in sections and "trial" not in base:
         base["trial"] = draw(_trial_dicts(("superiority", "non-inferiority")))
@@ -219,8 +233,9 @@ def scenarios(
         secs = frozenset([sections] if isinstance(sections, str) else sections)
         bad = sorted(secs - set(SECTIONS))
         if bad:
-            raise InvalidArgument(f"sections == {sorted(secs)!r}: {bad} not sections; "
-                                  f"choose from {SECTIONS!r}.")
+            raise InvalidArgument(
+                f"sections == {sorted(secs)!r}: {bad} not sections; choose from {SECTIONS!r}."
+            )
     if names is None:
         names = _NAMES
     if feasible not in (True, False, "outcome"):
@@ -249,5 +264,6 @@ def cohort_params(
         Ready for ``rplsim.generate_cohort(params, n, seed)``.
     """
     sc = _as_scenario(base)
-    return scenarios(sc, sections=["cohort"], max_rel_change=max_rel_change,
-                     names=st.just("cohort"), feasible=feasible).map(lambda s: s.cohort)
+    return scenarios(
+        sc, sections=["cohort"], max_rel_change=max_rel_change, names=st.just("cohort"), feasible=feasible
+    ).map(lambda s: s.cohort)

@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
+from importlib import metadata
 from typing import Any
 
 import numpy as np
@@ -76,7 +77,7 @@ class DaskExecutor:
     """``distributed.Client.submit`` + ``as_completed``; Dask reschedules lost tasks."""
 
     def __init__(self, scheduler: str | None, client: Any = None) -> None:
-        try:
+        try:  # deferred: distributed is an optional dependency (the dask extra)
             import distributed
         except ImportError:
             raise ScenarioError(
@@ -135,6 +136,4 @@ class DaskExecutor:
 
 
 def _versions() -> tuple[str, str]:
-    from importlib import metadata
-
     return (metadata.version("rplsim"), np.__version__)

@@ -120,46 +120,56 @@ def _invalid(draw: st.DrawFn, base: dict[str, Any], rules: tuple[str, ...]) -> t
         node, last = _get(d, key)
         del node[last]
     elif rule.startswith(("trial", "margin", "non-inferiority")):
-        trial = d.setdefault("trial", dict(_DEFAULT_TRIAL))
-        for k in ("treatment_lbr", "ivig_odds_ratio", "margin"):
-            trial.pop(k, None)
-        trial.update(design="superiority", alternative="two-sided", treatment_lbr=0.75)
-        if rule == "trial-both-effects":
-            trial["ivig_odds_ratio"] = draw(st.floats(1.1, 5.0))
-            key = "trial.treatment_lbr"
-        elif rule == "trial-no-effect":
-            del trial["treatment_lbr"]
-            key = "trial.treatment_lbr"
-        elif rule == "margin-without-non-inferiority":
-            trial["margin"] = draw(st.floats(0.01, 0.5))
-            key = "trial.margin"
-        else:
-            trial.update(
-                design="non-inferiority",
-                margin=0.1,
-                alternative=draw(st.sampled_from(["two-sided", "smaller"])),
-            )
-            key = "trial.alternative"
+        key = _break_trial(draw, d, rule)
     elif rule == "adherence-untreated":
         for k in ("untreated_abnormal_lbr", "ivig_odds_ratio"):
             d["outcome"].pop(k, None)
         d["outcome"]["adherence"] = draw(st.floats(0.0, 0.99))
         key = "outcome.adherence"
     else:  # syntax-error
-        text = dumps_toml(d)
-        how = draw(st.sampled_from(["header", "value", "string", "duplicate", "equals"]))
-        if how == "header":
-            text = text.replace("[cohort]", "[cohort", 1)
-        elif how == "value":
-            text += "dangling =\n"
-        elif how == "string":
-            text = text.replace('name = "invalid"', 'name = "invalid', 1)
-        elif how == "duplicate":
-            text += '\n[scenario]\nname = "again"\n'
-        else:
-            text = text.replace("n = ", "n == ", 1)
-        return text, rule, ""
+        return _syntax_error(draw, d), rule, ""
     return dumps_toml(d), rule, key
+
+
+def _break_trial(draw: st.DrawFn, d: dict[str, Any], rule: str) -> str:
+    """Break one of the [trial] rules; the key the message must name."""
+    trial = d.setdefault("trial", dict(_DEFAULT_TRIAL))
+    for k in ("treatment_lbr", "ivig_odds_ratio", "margin"):
+        trial.pop(k, None)
+    trial.update(design="superiority", alternative="two-sided", treatment_lbr=0.75)
+    if rule == "trial-both-effects":
+        trial["ivig_odds_ratio"] = draw(st.floats(1.1, 5.0))
+        return "trial.treatment_lbr"
+    elif rule == "trial-no-effect":
+        del trial["treatment_lbr"]
+        return "trial.treatment_lbr"
+    elif rule == "margin-without-non-inferiority":
+        trial["margin"] = draw(st.floats(0.01, 0.5))
+        return "trial.margin"
+    else:
+        trial.update(
+            design="non-inferiority",
+            margin=0.1,
+            alternative=draw(st.sampled_from(["two-sided", "smaller"])),
+        )
+        return "trial.alternative"
+
+
+def _syntax_error(draw: st.DrawFn, d: dict[str, Any]) -> str:
+    """The scenario as TOML text with one syntax error."""
+    text = dumps_toml(d)
+    how = draw(st.sampled_from(["header", "value", "string", "duplicate", "equals"]))
+    if how == "header":
+        text = text.replace("[cohort]", "[cohort", 1)
+    elif how == "value":
+        text += "dangling =\n"
+    elif how == "string":
+        text = text.replace('name = "invalid"', 'name = "invalid', 1)
+    elif how == "duplicate":
+        text += '\n[scenario]\nname = "again"\n'
+    else:
+        text = text.replace("n = ", "n == ", 1)
+    return text
 
 
 def _fits(rule: str, info: ParamInfo) -> bool:

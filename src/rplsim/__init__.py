@@ -27,10 +27,10 @@ from rplsim.outcome.model import live_birth_probability, outcome_model
 from rplsim.paper import CONFLICTS, paper_funnel
 from rplsim.trial.power import PowerResult, find_sample_size, simulate_power
 from rplsim._core.rng import check_random_state
-from rplsim.scenario.model import STRATA, Scenario, load_scenario, scenario_from_dict
+from rplsim.scenario import STRATA, Scenario, load_scenario, scenario_from_dict
 from rplsim.planning.sensitivity import sensitivity_grid
 from rplsim.design.sequential import SequentialDesign, group_sequential_design
-from rplsim.timeline.simulation import TimelineResult, simulate_timeline, simulate_twin
+from rplsim.timeline import TimelineResult, simulate_timeline, simulate_twin
 from rplsim.trial.simulation import trial_design
 
 __all__ = [

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from rplsim._core import keys as _keys
 from rplsim._core import rng as _rng
 from rplsim._core import validation as _validation
+from rplsim._core.keys import *  # noqa: F403
 from rplsim._core.rng import *  # noqa: F403
 from rplsim._core.validation import *  # noqa: F403
 
-__all__ = [*_rng.__all__, *_validation.__all__]
+__all__ = [*_keys.__all__, *_rng.__all__, *_validation.__all__]

@@ -26,7 +26,7 @@ from scipy import special, stats
 
 from rplsim.cohort.generate import PROFILE_NAMES, cytotoxicity_high, generate_cohort
 from rplsim.outcome.model import COVARIATES, live_birth_probability, outcome_model
-from rplsim.scenario.model import STRATA, Scenario
+from rplsim.scenario import STRATA, Scenario
 
 __all__ = ["PROPERTIES", "Property", "PropertyResult", "run_checks"]
 
@@ -87,7 +87,7 @@ def _cohort_invariants(sc: Scenario, cfg: settings, counter: list) -> None:
 
 
 def _zero_weight_profiles(sc: Scenario, cfg: settings, counter: list) -> None:
-    from rplsim.scenario.model import PROFILE_FIELDS
+    from rplsim.scenario.cohort_params import PROFILE_FIELDS
 
     banned = {("KA", PROFILE_NAMES[i]) for i, f in enumerate(PROFILE_FIELDS)
               if getattr(sc.cohort.immune.profiles_known, f) == 0}
@@ -291,7 +291,7 @@ def _round_trip(sc: Scenario, cfg: settings, counter: list) -> None:
     import tempfile
     from pathlib import Path
 
-    from rplsim.scenario.model import load_scenario
+    from rplsim.scenario.load import load_scenario
     from rplsim.scenario.tomlio import dumps_toml
 
     counter.append(1)

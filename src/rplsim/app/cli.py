@@ -20,7 +20,7 @@ import pandas as pd
 
 from rplsim import __version__
 from rplsim.exceptions import ResultsExistError, RplsimError, ScenarioError
-from rplsim.scenario.model import Scenario, load_scenario
+from rplsim.scenario import Scenario, load_scenario
 from rplsim._core.validation import check_integer
 
 __all__ = ["main"]
@@ -346,7 +346,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if value is not None:  # validated with the file, like any [sweep] key
             args.overrides.append(f"sweep.{name}={value}")
     _positive("workers", args.workers)
-    from rplsim.sweep.run import parse_grid_args, plan_sweep, run_sweep
+    from rplsim.sweep import parse_grid_args, plan_sweep, run_sweep
 
     if args.seed is not None:
         args.overrides.append(f"scenario.seed={args.seed}")

@@ -19,7 +19,7 @@ from rplsim.cohort.generate import generate_cohort
 from rplsim.paper import paper_funnel
 from rplsim.outputs.report import build_report
 from rplsim.outputs.folder import ResultsFolder, results_folder
-from rplsim.scenario.model import Scenario, scenario_path
+from rplsim.scenario import Scenario, scenario_path
 from rplsim.timeline.simulation import simulate_timeline
 
 __all__ = ["DEFAULT_REPLICATES", "answer_sentence", "run_pipeline", "run_trial_stage"]

@@ -30,7 +30,7 @@ from scipy import stats
 from rplsim import paper
 from rplsim.cohort.generate import generate_cohort
 from rplsim._core.rng import SeedLike
-from rplsim.scenario.model import STRATA, Scenario
+from rplsim.scenario import STRATA, Scenario
 from rplsim._core.validation import check_integer
 
 __all__ = ["CALIBRATION_COLUMNS", "calibrate", "register_targets"]
@@ -275,7 +275,7 @@ def _fitted_odds_ratios(df: pd.DataFrame, reps: np.ndarray, mask: np.ndarray,
 def outcome_targets(scenario: Scenario, df: pd.DataFrame, reps: np.ndarray, n_rep: int,
                     seed: SeedLike) -> list[dict]:
     """Table 2, Table 3, section 3.3-3.9 and Table 1's IVIG dose, on the analysed set."""
-    from rplsim.timeline.simulation import simulate_twin
+    from rplsim.timeline.twin import simulate_twin
 
     out = simulate_twin(df, scenario, seed)
     live = (out["outcome"] == "live_birth").to_numpy()

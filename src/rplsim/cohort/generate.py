@@ -27,7 +27,7 @@ from rplsim.cohort.distributions import (
 )
 from rplsim.exceptions import CalibrationError, ScenarioError
 from rplsim._core.rng import SeedLike, child_generator, root_entropy
-from rplsim.scenario.model import KNOWN_CAUSES, PROFILES, STRATA, CohortParams, Scenario
+from rplsim.scenario import KNOWN_CAUSES, PROFILES, STRATA, CohortParams, Scenario
 from rplsim._core.validation import check_integer
 
 __all__ = ["BLOCK", "COLUMNS", "CohortModel", "cohort_model", "generate_cohort"]

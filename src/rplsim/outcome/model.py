@@ -35,7 +35,7 @@ from scipy import optimize, special
 from rplsim.cohort.generate import PROFILE_NAMES, cohort_model
 from rplsim.cohort.distributions import bounded_for_moments, discrete_maxent, truncnorm_for_moments
 from rplsim.exceptions import CalibrationError, ScenarioError
-from rplsim.scenario.model import STRATA, CohortParams, OutcomeParams, Scenario
+from rplsim.scenario import STRATA, CohortParams, OutcomeParams, Scenario
 
 __all__ = [
     "FATES",

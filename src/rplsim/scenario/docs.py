@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rplsim.scenario.tomlio import format_value
 from rplsim.scenario.model import Scenario
 from rplsim.scenario.schema import REQUIRED, ParamInfo, iter_params, to_dict
+from rplsim.scenario.tomlio import format_value
 
 __all__ = ["DEFAULT_PATH", "scenario_docs", "write_scenario_docs"]
 
@@ -80,10 +80,10 @@ _RULES: dict[str, str] = {
     "ProfileWeights": "At least one weight must be positive; weights are normalised.",
     "Immune": "th1_th2_known_2_3 and th1_th2_known_4plus go together: give both or neither.",
     "OutcomeParams": "Give at most one of untreated_abnormal_lbr and ivig_odds_ratio; one is "
-                     "required when adherence < 1.",
+    "required when adherence < 1.",
     "TrialParams": "Give exactly one of treatment_lbr and ivig_odds_ratio; margin is required "
-                   'with, and only allowed with, design = "non-inferiority", which also needs '
-                   'alternative = "larger".',
+    'with, and only allowed with, design = "non-inferiority", which also needs '
+    'alternative = "larger".',
 }
 
 
@@ -180,11 +180,17 @@ def scenario_docs(scenario_cls: type = Scenario) -> str:
         cls_line = _first_line(cls.__doc__)
         if first and cls_line.lower().rstrip(".") == first.lower().rstrip("."):
             cls_line = ""
-        lines = [s for s in (first, cls_line,
-                             "Optional section: leave it out to skip this stage."
-                             if p.type.endswith("or absent") else "",
-                             f"Source: {p.source}." if p.source else "",
-                             _RULES.get(cls.__name__, "")) if s]
+        lines = [
+            s
+            for s in (
+                first,
+                cls_line,
+                "Optional section: leave it out to skip this stage." if p.type.endswith("or absent") else "",
+                f"Source: {p.source}." if p.source else "",
+                _RULES.get(cls.__name__, ""),
+            )
+            if s
+        ]
         out.append(" ".join(lines))
         out.append("")
         out.append(header)

@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from dataclasses import MISSING, dataclass
 from typing import Any, Union, get_args, get_origin
 
+from rplsim._core.keys import deep_merge
+
 __all__ = ["REQUIRED", "ParamInfo", "build", "deep_merge", "iter_params", "param", "to_dict"]
 
 REQUIRED: Any = MISSING
@@ -136,9 +138,7 @@ def _type_name(tp: Any) -> str:
     elif get_origin(inner) is dict:
         name = f"table of {_type_name(get_args(inner)[1])}"
     else:
-        name = {int: "integer", float: "number", str: "string", bool: "boolean"}.get(
-            inner, str(inner)
-        )
+        name = {int: "integer", float: "number", str: "string", bool: "boolean"}.get(inner, str(inner))
     return f"{name} or absent" if optional else name
 
 
@@ -188,9 +188,8 @@ def _check_scalar(tp: Any, value: Any, meta: dict[str, Any], path: str, errors: 
         return value
     lo, hi = meta.get("lo"), meta.get("hi")
     lo_open, hi_open = meta.get("lo_open"), meta.get("hi_open")
-    bad = (
-        (lo is not None and (value < lo or (lo_open and value == lo)))
-        or (hi is not None and (value > hi or (hi_open and value == hi)))
+    bad = (lo is not None and (value < lo or (lo_open and value == lo))) or (
+        hi is not None and (value > hi or (hi_open and value == hi))
     )
     if bad:
         if lo is not None and hi is not None:
@@ -231,8 +230,9 @@ def _build_value(tp: Any, value: Any, meta: dict[str, Any], path: str, errors: l
         out_d = {k: _build_value(val_tp, v, meta, f"{path}.{k}", errors) for k, v in value.items()}
         return MISSING if any(v is MISSING for v in out_d.values()) else out_d
     if isinstance(value, (dict, list)):
-        errors.append(f"{path} is a {'table' if isinstance(value, dict) else 'list'}, "
-                      f"must be a {_type_name(inner)}.")
+        errors.append(
+            f"{path} is a {'table' if isinstance(value, dict) else 'list'}, must be a {_type_name(inner)}."
+        )
         return MISSING
     return _check_scalar(inner, value, meta, path, errors)
 
@@ -267,11 +267,12 @@ def build(cls: type, data: dict[str, Any], path: str, errors: list[str]) -> Any:
             if isinstance(value, dict) and dataclasses.is_dataclass(default):
                 # A partial table changes only the keys it names; the rest keep the default.
                 value = deep_merge(to_dict(default), value)
-            kwargs[name] = _build_value(hints[name], value, dict(f.metadata), prefix + name,
-                                        errors)
+            kwargs[name] = _build_value(hints[name], value, dict(f.metadata), prefix + name, errors)
         elif f.default is MISSING and f.default_factory is MISSING:
-            errors.append(f"{prefix}{name} is missing, and is required ({_type_name(hints[name])}"
-                          f"{': ' + f.metadata['doc'] if f.metadata.get('doc') else ''}).")
+            errors.append(
+                f"{prefix}{name} is missing, and is required ({_type_name(hints[name])}"
+                f"{': ' + f.metadata['doc'] if f.metadata.get('doc') else ''})."
+            )
     if len(errors) > n_before:
         return MISSING
     obj = cls(**kwargs)
@@ -283,21 +284,12 @@ def build(cls: type, data: dict[str, Any], path: str, errors: list[str]) -> Any:
     return obj
 
 
-def _default_of(f: dataclasses.Field) -> Any:
+def _default_of(f: dataclasses.Field[Any]) -> Any:
     if f.default is not MISSING:
         return f.default
     if f.default_factory is not MISSING:
         return f.default_factory()
     return None
-
-
-def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
-    """``top`` over ``base``, table by table (neither is modified)."""
-    out = dict(base)
-    for k, v in top.items():
-        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) \
-            else v
-    return out
 
 
 def to_dict(obj: Any) -> Any:
@@ -309,8 +301,7 @@ def to_dict(obj: Any) -> Any:
             v = getattr(obj, f.name)
             # Defaults built in code may hold ints in float fields (nk=33) where a file gives
             # 33.0: write one form, so equal scenarios have equal digests.
-            if (_unwrap_optional(hints[f.name])[0] is float and isinstance(v, int)
-                    and not isinstance(v, bool)):
+            if _unwrap_optional(hints[f.name])[0] is float and isinstance(v, int) and not isinstance(v, bool):
                 v = float(v)
             if v is not None:
                 out[f.name] = to_dict(v)

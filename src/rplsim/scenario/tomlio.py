@@ -21,8 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["dumps_toml", "format_value", "write_scenario"]
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f",
-            "\r": "\\r"}
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
 # Leaf tables of at most this many scalars are written inline: { mean = 1.0, sd = 2.0, ... }.
 _INLINE_MAX = 4
 
@@ -77,8 +76,7 @@ def _is_scalar(v: Any) -> bool:
 
 def _inline(v: Any) -> bool:
     """True when a table value is written inline rather than under its own [header]."""
-    return (isinstance(v, Mapping) and len(v) <= _INLINE_MAX
-            and all(_is_scalar(x) for x in v.values()))
+    return isinstance(v, Mapping) and len(v) <= _INLINE_MAX and all(_is_scalar(x) for x in v.values())
 
 
 def _table(lines: list[str], path: tuple[str, ...], table: Mapping[str, Any]) -> None:

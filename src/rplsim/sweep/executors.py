@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
+from importlib import metadata
 from typing import Any
 
 import numpy as np
@@ -43,8 +44,9 @@ class LocalExecutor:
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
-        self.pool = (ProcessPoolExecutor(max_workers=workers, initializer=_quiet_worker)
-                     if workers > 1 else None)
+        self.pool = (
+            ProcessPoolExecutor(max_workers=workers, initializer=_quiet_worker) if workers > 1 else None
+        )
         self.label = f"local processes: {workers}"
 
     def run(self, tasks: Iterable[Task]) -> Iterator[tuple[Task, Any]]:
@@ -75,27 +77,34 @@ class DaskExecutor:
     """``distributed.Client.submit`` + ``as_completed``; Dask reschedules lost tasks."""
 
     def __init__(self, scheduler: str | None, client: Any = None) -> None:
-        try:
+        try:  # deferred: distributed is an optional dependency (the dask extra)
             import distributed
         except ImportError:
-            raise ScenarioError("--scheduler needs the dask extra: pip install -e '.[dask]' "
-                                "(on this machine and every worker).") from None
+            raise ScenarioError(
+                "--scheduler needs the dask extra: pip install -e '.[dask]' "
+                "(on this machine and every worker)."
+            ) from None
         self._distributed = distributed
         self.own = client is None
         if client is None:
             try:
-                client = distributed.Client(scheduler, timeout="20s")
+                client = distributed.Client(scheduler, timeout="20s")  # type: ignore[no-untyped-call]
             except (OSError, TimeoutError, ValueError) as exc:
-                raise ScenarioError(f"--scheduler {scheduler}: cannot connect ({exc}); start one "
-                                    "with `dask scheduler` (see docs/sweeps.md).") from None
+                raise ScenarioError(
+                    f"--scheduler {scheduler}: cannot connect ({exc}); start one "
+                    "with `dask scheduler` (see docs/sweeps.md)."
+                ) from None
         self.client = client
         self.label = f"dask: {client.scheduler.address}"
         versions = client.run(_versions)
         mine = _versions()
         if any(v != mine for v in versions.values()):
-            warnings.warn(f"Dask workers run other versions than this machine ({mine} here, "
-                          f"{sorted(set(map(str, versions.values())))} there): the numbers may "
-                          "differ from a local run.", stacklevel=2)
+            warnings.warn(
+                f"Dask workers run other versions than this machine ({mine} here, "
+                f"{sorted(set(map(str, versions.values())))} there): the numbers may "
+                "differ from a local run.",
+                stacklevel=2,
+            )
 
     def run(self, tasks: Iterable[Task]) -> Iterator[tuple[Task, Any]]:
         it = iter(tasks)
@@ -109,14 +118,16 @@ class DaskExecutor:
             owner[fut.key] = t
             return fut
 
-        ac = self._distributed.as_completed([submit(t) for t in itertools.islice(it, window)])
+        ac = self._distributed.as_completed(  # type: ignore[no-untyped-call]
+            [submit(t) for t in itertools.islice(it, window)]
+        )
         for fut in ac:
             t = owner.pop(fut.key)
             res = fut.result()
             fut.release()
             nxt = next(it, None)
             if nxt is not None:
-                ac.add(submit(nxt))
+                ac.add(submit(nxt))  # type: ignore[no-untyped-call]
             yield t, res
 
     def close(self) -> None:
@@ -125,6 +136,4 @@ class DaskExecutor:
 
 
 def _versions() -> tuple[str, str]:
-    from importlib import metadata
-
     return (metadata.version("rplsim"), np.__version__)

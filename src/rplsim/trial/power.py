@@ -35,7 +35,7 @@ from rplsim.stats.batched import (
 from rplsim.design.analytic import SampleSize, power_two_proportions, sample_size
 from rplsim.exceptions import ScenarioError
 from rplsim._core.rng import SeedLike, child_seed, root_entropy
-from rplsim.scenario.model import Scenario, TrialParams
+from rplsim.scenario import Scenario, TrialParams
 from rplsim.design.sequential import crossing_probabilities, group_sequential_design
 from rplsim.trial.simulation import (
     REPLICATE_BLOCK,
@@ -209,7 +209,7 @@ def _ivig_grams_per_treated(scenario: Scenario, design: TrialDesign, entropy: in
     Cached on what the twin reads (cohort, outcome, protocol, eligible population, the
     treated arm's shift, the seed), so a sample-size search pays for it once.
     """
-    from rplsim.timeline.simulation import simulate_twin
+    from rplsim.timeline.twin import simulate_twin
 
     key = (scenario.cohort, scenario.outcome, scenario.protocol, design.strata,
            design.min_misc, round(design.shift_treatment, 12), entropy)

@@ -31,7 +31,7 @@ from scipy import special
 from rplsim.cohort.generate import BLOCK, PROFILE_NAMES, _cohort_arrays, _frame
 from rplsim.outcome.model import _outcome_model_cached, live_birth_probability, outcome_model, shift_for_rate
 from rplsim._core.rng import child_generator, child_seed
-from rplsim.scenario.model import STRATA, CohortParams, OutcomeParams, Scenario, TrialParams
+from rplsim.scenario import STRATA, CohortParams, OutcomeParams, Scenario, TrialParams
 
 __all__ = ["REPLICATE_BLOCK", "TrialDesign", "eligible_strata", "simulate_block",
            "simulate_pair", "trial_design"]

@@ -19,13 +19,8 @@ from scipy import stats
 
 from rplsim import generate_cohort, scenario_from_dict
 from rplsim.outcome.model import FATES, outcome_model
-from rplsim.timeline.simulation import (
-    N_UNIFORMS,
-    TimelineResult,
-    patient_uniforms,
-    simulate_timeline,
-    simulate_twin,
-)
+from rplsim.timeline.simulation import TimelineResult, simulate_timeline
+from rplsim.timeline.twin import simulate_twin
 
 # Table 3: live births / (live births + miscarriages), per stratum.
 TABLE3 = {"KN": 96 / 118, "KA": 81 / 97, "IN": 121 / 151, "IA": 78 / 100}
@@ -33,8 +28,17 @@ TOL = 1e-9  # round-off in week arithmetic
 HOURS_PER_WEEK = 168.0
 SEEDS = st.integers(0, 2**32 - 1)
 SIZES = st.integers(1, 300)
-TWIN_COLUMNS = ["patient_id", "outcome", "outcome_week", "analysed", "on_ivig", "ivig_infusions",
-                "ivig_grams", "karyotyped", "euploid"]
+TWIN_COLUMNS = [
+    "patient_id",
+    "outcome",
+    "outcome_week",
+    "analysed",
+    "on_ivig",
+    "ivig_infusions",
+    "ivig_grams",
+    "karyotyped",
+    "euploid",
+]
 
 
 def _with(paper, section: str, **changes: object):
@@ -143,29 +147,6 @@ def test_a_womans_outcome_does_not_depend_on_the_others(paper, k, extra, seed):
     pd.testing.assert_frame_equal(small[cols], big[cols].iloc[:k])
 
 
-@given(ids=st.lists(st.integers(0, 3 * 8192), min_size=1, max_size=40), seed=SEEDS)
-def test_patient_uniforms_are_keyed_by_id(ids, seed):
-    ids = np.array(ids)
-    u = patient_uniforms(seed, ids)
-    assert u.shape == (ids.size, N_UNIFORMS)
-    assert np.all((u >= 0) & (u < 1))
-    # Row of an id = that id's row of a full, sorted draw; order and company do not matter.
-    full = patient_uniforms(seed, np.arange(ids.max() + 1))
-    np.testing.assert_array_equal(u, full[ids])
-    np.testing.assert_array_equal(patient_uniforms(seed, ids[::-1]), u[::-1])
-    assert not np.array_equal(patient_uniforms(seed, ids, stage="other"), u)
-
-
-def test_patient_uniforms_regression():
-    # Pinned layout: row i of block b is row i of random((8192, 24)) on stream (stage, b).
-    from rplsim._core.rng import child_generator
-
-    u = patient_uniforms(7, np.array([0, 8193, 5]))
-    rows0 = child_generator(7, "timeline", 0).random((8192, 24))
-    rows1 = child_generator(7, "timeline", 1).random((8192, 24))
-    np.testing.assert_array_equal(u, np.vstack([rows0[0], rows1[1], rows0[5]]))
-
-
 # ----------------------------------------------------------------------------- clinic
 def test_ample_chairs_change_nothing_and_equal_the_twin(paper):
     cohort = generate_cohort(paper, n=3000, seed=11)
@@ -201,8 +182,9 @@ def test_no_infusion_before_confirmation_in_a_natural_chemical_pregnancy(paper):
     # the rule many natural chemical pregnancies would get an infusion they never qualified for.
     data = paper.to_dict()
     data["outcome"].update(chemical_rate=0.5, chemical_week={"min": 4.8, "max": 5.0})
-    data["protocol"].update(confirmation_week={"min": 4.5, "max": 4.6},
-                            first_dose_delay={"min": 0.0, "max": 0.1})
+    data["protocol"].update(
+        confirmation_week={"min": 4.5, "max": 4.6}, first_dose_delay={"min": 0.0, "max": 0.1}
+    )
     sc = scenario_from_dict(data, "test")
     cohort = generate_cohort(sc, n=2000, seed=13)
     res = simulate_timeline(cohort, sc)
@@ -222,7 +204,11 @@ def test_paper_sized_run_regression(paper):
     res = simulate_timeline(generate_cohort(paper), paper)
     out = res.outcomes
     assert out["outcome"].value_counts().to_dict() == {
-        "live_birth": 393, "miscarriage": 69, "stillbirth": 2, "chemical": 2}
+        "live_birth": 393,
+        "miscarriage": 69,
+        "stillbirth": 2,
+        "chemical": 2,
+    }
     assert int(out["ivig_infusions"].sum()) == 1314
     assert round(res.clinic["total_ivig_grams"], 6) == 29057.928519
 
@@ -242,8 +228,12 @@ def test_twin_agrees_with_the_timeline_on_independent_draws(paper):
     a = simulate_timeline(cohort, paper, events=False).outcomes
     b = simulate_twin(cohort, paper, stage="twin-check")
     assert not a["outcome_week"].equals(b["outcome_week"])  # independent draws indeed
-    table = np.array([a["outcome"].value_counts().reindex(FATES).to_numpy(),
-                      b["outcome"].value_counts().reindex(FATES).to_numpy()])
+    table = np.array(
+        [
+            a["outcome"].value_counts().reindex(FATES).to_numpy(),
+            b["outcome"].value_counts().reindex(FATES).to_numpy(),
+        ]
+    )
     assert stats.chi2_contingency(table).pvalue > level
     wa = a.loc[a["outcome"] == "miscarriage", "outcome_week"]
     wb = b.loc[b["outcome"] == "miscarriage", "outcome_week"]

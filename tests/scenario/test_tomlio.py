@@ -13,11 +13,13 @@ from rplsim import load_scenario, scenario_from_dict
 from rplsim.scenario.tomlio import dumps_toml, write_scenario
 
 KEYS = st.text(min_size=0, max_size=8)
-SCALARS = (st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False)
-           | st.text(max_size=20))
+SCALARS = st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False) | st.text(max_size=20)
 VALUES = SCALARS | st.lists(SCALARS, max_size=4)
-TABLES = st.recursive(st.dictionaries(KEYS, VALUES, max_size=5),
-                      lambda inner: st.dictionaries(KEYS, VALUES | inner, max_size=5), max_leaves=20)
+TABLES = st.recursive(
+    st.dictionaries(KEYS, VALUES, max_size=5),
+    lambda inner: st.dictionaries(KEYS, VALUES | inner, max_size=5),
+    max_leaves=20,
+)
 
 
 def test_paper_round_trips(paper):
@@ -30,8 +32,9 @@ def test_nested_dicts_round_trip(d):
     assert tomllib.loads(dumps_toml(d)) == d
 
 
-@pytest.mark.parametrize("s", ['q"uote', "back\\slash", "new\nline\r\t", "\x00\x1f\x7f", "é中😀",
-                               "'''", '"""'])
+@pytest.mark.parametrize(
+    "s", ['q"uote', "back\\slash", "new\nline\r\t", "\x00\x1f\x7f", "é中😀", "'''", '"""']
+)
 def test_strings_escaped(s):
     assert tomllib.loads(dumps_toml({"s": s, s: 1})) == {"s": s, s: 1}
 

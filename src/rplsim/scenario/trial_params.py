@@ -1,0 +1,223 @@
+"""The ``[trial]``, ``[recruitment]``, ``[sensitivity]`` and ``[sweep]`` sections: a trial to size.
+
+Each a frozen dataclass declared with :func:`rplsim.scenario.schema.param`. Defaults are the
+paper's values (Han et al. 2025, cited per key) or labelled assumptions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rplsim._core.keys import split_key
+from rplsim.scenario.schema import param
+
+__all__ = ["SWEEP_BLOCK", "RecruitmentParams", "SensitivityParams", "SweepParams", "TrialParams"]
+
+
+# ----------------------------------------------------------------------------- [trial]
+@dataclass(frozen=True, kw_only=True)
+class TrialParams:
+    """``[trial]``: a prospective randomised IVIG trial."""
+
+    population: str = param(
+        "abnormal",
+        choices=("abnormal", "idiopathic-abnormal", "known-abnormal", "idiopathic", "all"),
+        doc="eligible women (strata: abnormal = KA + IA, idiopathic = IN + IA)",
+    )
+    min_previous_miscarriages: int = param(2, lo=2, hi=20, doc="eligible from this many losses")
+    control_lbr: float = param(
+        lo=0,
+        hi=1,
+        lo_open=True,
+        hi_open=True,
+        doc="live-birth rate of eligible women on placebo",
+        source="ASSUMPTION, always: the paper has no untreated group",
+    )
+    treatment_lbr: float | None = param(
+        None, lo=0, hi=1, lo_open=True, hi_open=True, doc="live-birth rate on IVIG (or ivig_odds_ratio)"
+    )
+    ivig_odds_ratio: float | None = param(
+        None, lo=0, lo_open=True, doc="odds ratio IVIG vs placebo (or treatment_lbr)"
+    )
+    design: str = param("superiority", choices=("superiority", "non-inferiority"))
+    margin: float | None = param(
+        None, lo=0, lo_open=True, hi=0.5, doc="non-inferiority margin (largest acceptable loss in LBR)"
+    )
+    analysis: str = param("chi2", choices=("chi2", "fisher", "logistic", "cmh"))
+    alternative: str = param("two-sided", choices=("two-sided", "larger", "smaller"))
+    alpha: float = param(0.05, lo=0, lo_open=True, hi=0.5)
+    power: float = param(0.80, lo=0.5, lo_open=True, hi=1, hi_open=True)
+    allocation_ratio: float = param(1.0, lo=0.1, hi=10, doc="n_treatment / n_control")
+    block_size: int = param(
+        4,
+        lo=0,
+        hi=1000,
+        doc="permuted-block size for randomisation; 0 = simple randomisation",
+        source="ASSUMPTION: permuted blocks of 4, the usual choice",
+    )
+    dropout: float = param(
+        0.10,
+        lo=0,
+        hi=0.9,
+        doc="share randomised but without outcome",
+        source="ASSUMPTION: the paper lost 290/987 to follow-up "
+        "retrospectively; a prospective trial does better",
+    )
+    looks: int = param(1, lo=1, hi=10, doc="analyses, the last one final")
+    boundary: str = param(
+        "obrien-fleming", choices=("obrien-fleming", "pocock", "ld-obrien-fleming", "ld-pocock")
+    )
+    replicates: int = param(10_000, lo=1, hi=100_000_000, doc="simulated trials per power point")
+    n_per_arm: int | None = param(
+        None, lo=2, hi=1_000_000, doc="fixed control-arm size; absent = found by search"
+    )
+
+    def _rules(self) -> list[str]:
+        out = []
+        if self.block_size > 0:
+            t = self.block_size * self.allocation_ratio / (1 + self.allocation_ratio)
+            if abs(t - round(t)) > 1e-9:
+                out.append(
+                    f"block_size == {self.block_size}, must hold a whole number of "
+                    f"treated women at allocation_ratio {self.allocation_ratio} "
+                    f"({t:.3g} per block); e.g. block_size = "
+                    f"{_smallest_block(self.allocation_ratio)}, or 0 for simple "
+                    "randomisation."
+                )
+        if (self.treatment_lbr is None) == (self.ivig_odds_ratio is None):
+            out.append("treatment_lbr and ivig_odds_ratio: give exactly one of the two.")
+        if self.design == "non-inferiority":
+            if self.margin is None:
+                out.append('margin is required when design == "non-inferiority".')
+            if self.alternative != "larger":
+                out.append(
+                    f'alternative == "{self.alternative}", must be "larger" for a '
+                    "non-inferiority design (one-sided)."
+                )
+        elif self.margin is not None:
+            out.append(f'margin == {self.margin}, only allowed with design == "non-inferiority".')
+        return out
+
+
+def _smallest_block(ratio: float) -> int:
+    for b in range(2, 1001):
+        t = b * ratio / (1 + ratio)
+        if abs(t - round(t)) < 1e-9 and 0 < round(t) < b:
+            return b
+    return 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecruitmentParams:
+    """``[recruitment]``: how fast a trial can find its women."""
+
+    centres: int = param(1, lo=1, hi=1000, doc="recruiting centres")
+    rpl_women_per_centre_year: float = param(
+        70.5,
+        lo=0,
+        lo_open=True,
+        unit="women/centre/year",
+        doc="RPL women seen per centre per year",
+        source="Figure 1: 987 seen in 14 years (2007-2020)",
+    )
+    workup_share: float = param(
+        (987 - 76 - 92) / 987,
+        lo=0,
+        lo_open=True,
+        hi=1,
+        doc="share of screened women who complete the immune work-up at the centre",
+        source="Figure 1: (987 - 76 incomplete - 92 outside) / 987 = 0.830",
+    )
+    pregnancy_share: float = param(
+        529 / 819,
+        lo=0,
+        lo_open=True,
+        hi=1,
+        doc="share of worked-up women with a documented index pregnancy",
+        source="Figure 1: 466 + 3 + 7 + 53 = 529 of 819 worked up (290 lost to follow-up)",
+    )
+    consent_share: float = param(
+        0.5,
+        lo=0,
+        lo_open=True,
+        hi=1,
+        doc="eligible women who consent to randomisation",
+        source="ASSUMPTION: typical for placebo-controlled RPL trials",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class SensitivityParams:
+    """``[sensitivity]``: the grid of unknowns."""
+
+    control_lbr: list[float] = param(
+        [0.35, 0.45, 0.55, 0.60, 0.65, 0.70, 0.75],
+        lo=0,
+        hi=1,
+        lo_open=True,
+        hi_open=True,
+        min_len=1,
+        doc="placebo live-birth rates",
+    )
+    treatment_lbr: list[float] = param(
+        [0.58, 0.70, 0.75, 0.80, 0.827, 0.85, 0.90],
+        lo=0,
+        hi=1,
+        lo_open=True,
+        hi_open=True,
+        min_len=1,
+        doc="IVIG live-birth rates",
+    )
+    simulate_points: int = param(3, lo=0, hi=50, doc="grid points checked by simulation")
+
+
+# Replicates are simulated in keyed blocks of rplsim.trial.REPLICATE_BLOCK; trial.py imports this
+# module, so the number is repeated here (tests/sweep/test_grid.py checks the two agree).
+SWEEP_BLOCK = 1024
+
+
+@dataclass(frozen=True, kw_only=True)
+class SweepParams:
+    """``[sweep]``: each point is this scenario with one value of every axis; power is simulated at each."""
+
+    grid: dict[str, list[float | int | str | bool]] = param(
+        {},
+        min_len=1,
+        doc='quoted dotted scenario key -> its values, e.g. { "trial.control_lbr" = [0.55, 0.6] }; '
+        "the points are the Cartesian product",
+    )
+    n_per_arm: int | None = param(
+        None,
+        lo=2,
+        hi=1_000_000,
+        doc="simulate every point at this control-arm size; absent = "
+        "trial.n_per_arm, else the point's analytic n inflated for "
+        "dropout",
+    )
+    replicates: int | None = param(
+        None, lo=1, hi=100_000_000, doc="simulated trials per point; absent = trial.replicates"
+    )
+    batch: int = param(
+        4096,
+        lo=SWEEP_BLOCK,
+        hi=100_000_000,
+        doc="replicates per task (a multiple of 1024); results do not depend on it",
+    )
+
+    def _rules(self) -> list[str]:
+        out = []
+        if self.batch % SWEEP_BLOCK:
+            out.append(
+                f"batch == {self.batch}, must be a multiple of {SWEEP_BLOCK} (replicates "
+                f"are simulated in keyed blocks of {SWEEP_BLOCK})."
+            )
+        for key in self.grid:
+            parts = split_key(key)
+            if len(parts) < 2 or not all(parts):
+                out.append(
+                    f'grid."{key}" is not a dotted key, must be section.key, e.g. '
+                    '"trial.control_lbr" (quoted).'
+                )
+            elif parts[0] == "sweep":
+                out.append(f'grid."{key}": the [sweep] section cannot be swept.')
+        return out

@@ -1,0 +1,251 @@
+"""TOML files that :func:`rplsim.load_scenario` must reject, each breaking exactly one rule."""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
+
+from rplsim.scenario import Scenario
+from rplsim.scenario.schema import ParamInfo
+from rplsim.scenario.tomlio import dumps_toml
+from rplsim.testing.perturb import _INFO, _SHARES, _as_scenario, _get, _leaves
+
+__all__ = ["invalid_scenarios"]
+
+
+def _misspell(key: str, draw: st.DrawFn) -> str:
+    how = draw(st.sampled_from(["double", "drop", "swap", "suffix", "case"]))
+    i = draw(st.integers(0, max(len(key) - 1, 0)))
+    if how == "double" or len(key) < 3:
+        return key[: i + 1] + key[i:]
+    if how == "drop":
+        return key[:i] + key[i + 1 :]
+    if how == "swap":
+        i = min(i, len(key) - 2)
+        return key[:i] + key[i + 1] + key[i] + key[i + 2 :]
+    if how == "suffix":
+        return key + "s"
+    return key.swapcase()
+
+
+def _tables(d: Mapping[str, Any], prefix: str = "") -> list[str]:
+    out = []
+    for k, v in d.items():
+        if isinstance(v, Mapping):
+            out.append(prefix + k)
+            out.extend(_tables(v, f"{prefix}{k}."))
+    return out
+
+
+def _scalars(d: Mapping[str, Any], prefix: str = "") -> list[str]:
+    out = []
+    for k, v in d.items():
+        if isinstance(v, Mapping):
+            out.extend(_scalars(v, f"{prefix}{k}."))
+        elif not isinstance(v, list) and f"{prefix}{k}" in _INFO:
+            out.append(prefix + k)
+    return out
+
+
+_DEFAULT_TRIAL = {"control_lbr": 0.6, "treatment_lbr": 0.75}
+_RULES: tuple[str, ...] = (
+    "unknown-key",
+    "wrong-type",
+    "out-of-range",
+    "non-finite",
+    "shares-sum",
+    "moments-mean",
+    "min-above-max",
+    "missing-required",
+    "trial-both-effects",
+    "trial-no-effect",
+    "margin-without-non-inferiority",
+    "non-inferiority-alternative",
+    "adherence-untreated",
+    "bad-choice",
+    "syntax-error",
+)
+
+
+@st.composite
+def _invalid(draw: st.DrawFn, base: dict[str, Any], rules: tuple[str, ...]) -> tuple[str, str, str]:
+    d = copy.deepcopy(base)
+    d["scenario"]["name"] = "invalid"
+    rule = draw(st.sampled_from(rules))
+    key = ""
+    if rule == "unknown-key":
+        table = draw(st.sampled_from(_tables(d)))
+        node, last = _get(d, table)
+        known = node[last]
+        original = draw(st.sampled_from(sorted(known)))
+        bad = _misspell(original, draw)
+        if bad in known or not bad:
+            bad = original + "_x"
+        known[bad] = copy.deepcopy(known[original])
+        key = f"{table}.{bad}"
+    elif rule in ("wrong-type", "out-of-range", "non-finite", "bad-choice"):
+        candidates = [p for p in _scalars(d) if _fits(rule, _INFO[p])]
+        key = draw(st.sampled_from(candidates))
+        node, last = _get(d, key)
+        node[last] = _bad_value(rule, _INFO[key], node[last], draw)
+    elif rule == "shares-sum":
+        key = draw(st.sampled_from(sorted(_SHARES)))
+        node, last = _get(d, key)
+        k = draw(st.sampled_from(sorted(node[last])))
+        v = node[last][k]
+        step = draw(st.floats(0.01, 0.5))
+        node[last][k] = v + step if v + step <= 1 else v - step
+    elif rule == "moments-mean":
+        key = draw(st.sampled_from([p for p, kind in _leaves(d, "", frozenset(d)) if kind == "moments"]))
+        node, last = _get(d, key)
+        t = node[last]
+        width = t["max"] - t["min"]
+        f = draw(st.sampled_from([0.0, 0.01, 0.05]))
+        t["mean"] = draw(st.sampled_from([t["min"] - f * width, t["max"] + f * width]))
+    elif rule == "min-above-max":
+        key = "protocol.ivig_interval.min"
+        iv = d["protocol"]["ivig_interval"]
+        iv["min"] = iv["max"] + draw(st.floats(0.5, 2.0))
+    elif rule == "missing-required":
+        # Partial tables are merged with their defaults, so only keys without any default
+        # can be missing: the name, and a trial's control rate.
+        key = draw(st.sampled_from(["scenario.name", "trial.control_lbr"]))
+        d.setdefault("trial", dict(_DEFAULT_TRIAL))
+        node, last = _get(d, key)
+        del node[last]
+    elif rule.startswith(("trial", "margin", "non-inferiority")):
+        key = _break_trial(draw, d, rule)
+    elif rule == "adherence-untreated":
+        for k in ("untreated_abnormal_lbr", "ivig_odds_ratio"):
+            d["outcome"].pop(k, None)
+        d["outcome"]["adherence"] = draw(st.floats(0.0, 0.99))
+        key = "outcome.adherence"
+    else:  # syntax-error
+        return _syntax_error(draw, d), rule, ""
+    return dumps_toml(d), rule, key
+
+
+def _break_trial(draw: st.DrawFn, d: dict[str, Any], rule: str) -> str:
+    """Break one of the [trial] rules; the key the message must name."""
+    trial = d.setdefault("trial", dict(_DEFAULT_TRIAL))
+    for k in ("treatment_lbr", "ivig_odds_ratio", "margin"):
+        trial.pop(k, None)
+    trial.update(design="superiority", alternative="two-sided", treatment_lbr=0.75)
+    if rule == "trial-both-effects":
+        trial["ivig_odds_ratio"] = draw(st.floats(1.1, 5.0))
+        return "trial.treatment_lbr"
+    elif rule == "trial-no-effect":
+        del trial["treatment_lbr"]
+        return "trial.treatment_lbr"
+    elif rule == "margin-without-non-inferiority":
+        trial["margin"] = draw(st.floats(0.01, 0.5))
+        return "trial.margin"
+    else:
+        trial.update(
+            design="non-inferiority",
+            margin=0.1,
+            alternative=draw(st.sampled_from(["two-sided", "smaller"])),
+        )
+        return "trial.alternative"
+
+
+def _syntax_error(draw: st.DrawFn, d: dict[str, Any]) -> str:
+    """The scenario as TOML text with one syntax error."""
+    text = dumps_toml(d)
+    how = draw(st.sampled_from(["header", "value", "string", "duplicate", "equals"]))
+    if how == "header":
+        text = text.replace("[cohort]", "[cohort", 1)
+    elif how == "value":
+        text += "dangling =\n"
+    elif how == "string":
+        text = text.replace('name = "invalid"', 'name = "invalid', 1)
+    elif how == "duplicate":
+        text += '\n[scenario]\nname = "again"\n'
+    else:
+        text = text.replace("n = ", "n == ", 1)
+    return text
+
+
+def _fits(rule: str, info: ParamInfo) -> bool:
+    if rule == "wrong-type":
+        return True
+    if rule == "bad-choice":
+        return bool(info.choices)
+    if rule == "non-finite":
+        return info.type.startswith("number")
+    # out of range: a bound exists and an integer beyond it still fits in TOML's 64 bits
+    return (info.lo is not None or (info.hi is not None and info.hi < 2**62)) and not info.choices
+
+
+def _bad_value(rule: str, info: ParamInfo, v: Any, draw: st.DrawFn) -> Any:
+    integer = info.type.startswith("integer")
+    if rule == "wrong-type":
+        if info.type.startswith("string"):
+            return draw(st.sampled_from([3, 0.5, True, [1, 2]]))
+        return draw(st.sampled_from(["abc", True, [1.0]] + ([2.5] if integer else [])))
+    if rule == "bad-choice":
+        bad = _misspell(v, draw)
+        return bad if bad not in (info.choices or ()) else v + "x"
+    if rule == "non-finite":
+        return draw(st.sampled_from([math.nan, math.inf, -math.inf]))
+    sides = []
+    if info.lo is not None:
+        sides.append("lo")
+    if info.hi is not None and info.hi < 2**62:
+        sides.append("hi")
+    side = draw(st.sampled_from(sides))
+    bound = info.lo if side == "lo" else info.hi
+    is_open = info.lo_open if side == "lo" else info.hi_open
+    sign = -1 if side == "lo" else 1
+    if is_open and draw(st.booleans()):
+        return int(bound) if integer else float(bound)  # type: ignore[arg-type]
+    if integer:
+        return int(bound) + sign * draw(st.integers(1, 100))  # type: ignore[arg-type]
+    return float(bound) + sign * draw(st.sampled_from([1e-6, 0.01, 0.5, 10.0]))  # type: ignore[arg-type]
+
+
+def invalid_scenarios(
+    base: Scenario | str | os.PathLike[str] | None = None,
+    *,
+    rules: Iterable[str] | None = None,
+) -> st.SearchStrategy[tuple[str, str, str]]:
+    """TOML files that :func:`rplsim.load_scenario` must reject, each breaking one rule.
+
+    Each draw is the base scenario written out in full, with exactly one thing broken.
+
+    Parameters
+    ----------
+    base : Scenario, path of a .toml file, or None
+        The valid scenario to break; ``None`` means the schema defaults.
+    rules : iterable of str, optional
+        Restrict to these rules (default all): "unknown-key" (a near-miss spelling of a real
+        key), "wrong-type", "out-of-range" (below lo, above hi, or on an open bound),
+        "non-finite" (``nan``, ``inf``, ``-inf``), "shares-sum", "moments-mean" (mean on or
+        outside [min, max]), "min-above-max", "missing-required", "trial-both-effects",
+        "trial-no-effect", "margin-without-non-inferiority", "non-inferiority-alternative",
+        "adherence-untreated", "bad-choice", "syntax-error".
+
+    Returns
+    -------
+    SearchStrategy of (str, str, str)
+        ``(toml_text, rule, key)``: ``key`` is the dotted key the error message must name
+        ("" for a syntax error, whose message says "TOML syntax error").
+
+    Examples
+    --------
+    >>> from hypothesis import given
+    >>> @given(invalid_scenarios(rules=["out-of-range"]))
+    ... def test_named(case):
+    ...     text, rule, key = case
+    """
+    chosen = _RULES if rules is None else tuple([rules] if isinstance(rules, str) else rules)
+    bad = [r for r in chosen if r not in _RULES]
+    if bad or not chosen:
+        raise InvalidArgument(f"rules == {chosen!r}: unknown {bad}; choose from {_RULES!r}.")
+    return _invalid(_as_scenario(base).to_dict(), chosen)

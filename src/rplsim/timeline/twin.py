@@ -1,0 +1,290 @@
+"""The vectorised twin of the timeline: each woman's plan and outcome without the clinic queue.
+
+Randomness: every woman has her own row of uniforms, keyed by her ``patient_id`` under the
+run's seed (blocks of :data:`rplsim.cohort.BLOCK` ids per stream). Her timeline therefore does
+not change when other women are added or the batch size changes, and the twin — which reads
+the same rows — reproduces the SimPy outcomes of :mod:`rplsim.timeline.simulation` woman for
+woman when chairs are ample.
+
+The IVF dosing day (retrieval or transfer) and the transfer day (3 or 5) are drawn from one
+uniform per woman, split by ``protocol.ivf_retrieval_dose_share`` and
+``protocol.ivf_day5_transfer_share``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from rplsim._core.rng import SeedLike, child_generator, root_entropy
+from rplsim.cohort.generate import BLOCK
+from rplsim.outcome.model import FATES, live_birth_probability, outcome_model, sample_fates
+from rplsim.scenario.model import Scenario
+from rplsim.scenario.params import ProtocolParams
+
+__all__ = ["N_UNIFORMS", "WomanPlan", "patient_uniforms", "simulate_twin"]
+
+N_UNIFORMS = 24
+_U_FATE, _U_WEEK, _U_CONF, _U_DELAY, _U_KARYO, _U_EUPLOID, _U_ADHERE, _U_IVFDAY = range(8)
+_U_ARRIVAL = 8
+_U_INTERVALS = slice(9, 24)  # up to 15 intervals: enough for week 2 to 30 at 2-week spacing
+
+
+@dataclass(frozen=True)
+class WomanPlan:
+    """Everything about each woman that does not depend on the clinic, one array a field.
+
+    Attributes
+    ----------
+    stratum : int codes (0..3, as ``STRATA``)
+    on_ivig, adherent, ivf, analysed : bool arrays
+    transfer_days : int array
+        Day of the IVF embryo transfer (3 or 5).
+    conf, first, dose : float arrays
+        Week of confirmation, week of the first infusion (``inf``: none), grams per infusion.
+    u : ndarray
+        The women's uniforms (:func:`patient_uniforms`).
+    fate, week, karyotyped, euploid : arrays
+        From :func:`rplsim.outcome.model.sample_fates`.
+    """
+
+    stratum: np.ndarray
+    on_ivig: np.ndarray
+    adherent: np.ndarray
+    ivf: np.ndarray
+    transfer_days: np.ndarray
+    conf: np.ndarray
+    first: np.ndarray
+    dose: np.ndarray
+    analysed: np.ndarray
+    u: np.ndarray
+    fate: np.ndarray
+    week: np.ndarray
+    karyotyped: np.ndarray
+    euploid: np.ndarray
+
+
+def patient_uniforms(
+    seed: SeedLike, patient_ids: np.ndarray, stage: str = "timeline", k: int = N_UNIFORMS
+) -> np.ndarray:
+    """Each woman's own row of ``k`` uniforms, keyed by her id (see the module doc).
+
+    Parameters
+    ----------
+    seed : int, Generator or None
+        Root seed.
+    patient_ids : array of int
+        Non-negative ids, in any order (repeats allowed).
+    stage : str
+        Name of the stream; another name gives independent rows.
+    k : int
+        Uniforms per woman. Row ``i`` of block ``b`` is the ``i``-th row of
+        ``random((BLOCK, k))`` on stream ``(stage, b)``, so ``k`` is part of the layout.
+
+    Returns
+    -------
+    ndarray, shape (len(patient_ids), k)
+        Column-major (each column contiguous), since callers read it column by column.
+    """
+    ids = np.asarray(patient_ids, dtype=np.int64).ravel()
+    entropy = root_entropy(seed)
+    out = np.empty((ids.size, k), order="F")
+    if ids.size == 0:
+        return out
+    # Group the women by block once (sorting only if needed) rather than scanning every id
+    # for every block.
+    order = None if np.all(ids[1:] >= ids[:-1]) else np.argsort(ids, kind="stable")
+    sids = ids if order is None else ids[order]
+    blocks = sids // BLOCK
+    starts = np.flatnonzero(np.concatenate([[True], blocks[1:] != blocks[:-1]]))
+    ends = np.append(starts[1:], ids.size)
+    for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
+        b = int(blocks[lo])
+        rows = child_generator(entropy, stage, b).random((BLOCK, k))
+        local = sids[lo:hi] - b * BLOCK
+        first, last = int(local[0]), int(local[-1])
+        src = rows[first : last + 1] if last - first == hi - lo - 1 else rows[local]
+        if order is None:
+            out[lo:hi] = src
+        else:
+            out[order[lo:hi]] = src
+    return out
+
+
+def _plan(
+    cohort: pd.DataFrame,
+    scenario: Scenario,
+    u: np.ndarray,
+    treated: np.ndarray | None = None,
+    shift: float | np.ndarray = 0.0,
+) -> WomanPlan:
+    """Everything about each woman that does not depend on the clinic, vectorised.
+
+    Infusion intervals are not expanded here (only IVIG women need them): see
+    :func:`_intervals`.
+    """
+    out_p, prot = scenario.outcome, scenario.protocol
+    stratum = cohort["stratum"].cat.codes.to_numpy()
+    abnormal = (stratum == 1) | (stratum == 3)
+    adherent = u[:, _U_ADHERE] < out_p.adherence
+    indicated = abnormal if treated is None else np.asarray(treated, bool)
+    on_ivig = indicated & adherent
+    model = outcome_model(scenario)
+    p_live = live_birth_probability(model, cohort, treated=on_ivig | ~abnormal, shift=shift)
+    fates = sample_fates(
+        out_p, p_live, stratum, u[:, [_U_FATE, _U_WEEK, _U_CONF, _U_KARYO, _U_EUPLOID, _U_IVFDAY]]
+    )
+    ivf = (cohort["conception"] == "ivf").to_numpy()
+    c = prot.confirmation_week
+    conf = c.min + u[:, _U_CONF] * (c.max - c.min)
+    d = prot.first_dose_delay
+    # IVF: retrieval day (conception) or transfer 3 or 5 days later, by the woman's own uniform.
+    u_ivf = u[:, _U_IVFDAY]
+    transfer_days = 3 + 2 * (u_ivf >= 1 - prot.ivf_day5_transfer_share)
+    ivf_day = np.where(
+        u_ivf < prot.ivf_retrieval_dose_share,
+        prot.ivf_first_dose_week,
+        prot.ivf_first_dose_week + transfer_days / 7,
+    )
+    first = np.where(ivf, ivf_day, conf + d.min + u[:, _U_DELAY] * (d.max - d.min))
+    fate = fates["fate"]
+    # A natural conception is treated from confirmation on; a chemical pregnancy ends before
+    # it, so it gets no infusion (an IVF cycle may: its first dose precedes any test).
+    first = np.where(~ivf & (fate == 3), np.inf, first)
+    dose = prot.ivig_dose_g_per_kg * cohort["weight_kg"].to_numpy(float)
+    if prot.dose_rounding_g > 0:
+        dose = np.ceil(dose / prot.dose_rounding_g - 1e-9) * prot.dose_rounding_g
+    # "analysed" = the paper's denominator: live births + miscarriages of adherent women.
+    analysed = ((fate == 0) | (fate == 1)) & (adherent | ~indicated)
+    return WomanPlan(
+        stratum=stratum,
+        on_ivig=on_ivig,
+        adherent=adherent | ~indicated,
+        ivf=ivf,
+        transfer_days=transfer_days,
+        conf=conf,
+        first=first,
+        dose=dose,
+        analysed=analysed,
+        u=u,
+        fate=fates["fate"],
+        week=fates["week"],
+        karyotyped=fates["karyotyped"],
+        euploid=fates["euploid"],
+    )
+
+
+def _intervals(u: np.ndarray, prot: ProtocolParams, rows: np.ndarray | slice, j: int) -> np.ndarray:
+    """The ``j``-th infusion interval (weeks) of the women ``rows``."""
+    iv = prot.ivig_interval
+    return iv.min + u[rows, _U_INTERVALS.start + j] * (iv.max - iv.min)
+
+
+def _count_infusions(plan: WomanPlan, prot: ProtocolParams) -> np.ndarray:
+    """Infusions per woman without waiting: the twin's rule.
+
+    Infusion ``j`` is at ``first + (interval_1 + ... + interval_j)`` (the sum accumulated left
+    to right) and is given while before the end of the pregnancy and not after the last week.
+    :func:`simulate_timeline` computes the same sums, so with ample chairs the two agree
+    exactly. Only the women still being infused are carried from one infusion to the next.
+    """
+    last = prot.ivig_last_week + 1e-12
+    n_inf = np.zeros(plan.first.size, dtype=np.int64)
+    idx = np.flatnonzero(plan.on_ivig)
+    first = plan.first[idx]
+    end = plan.week[idx]
+    cum = np.zeros(idx.size)
+    t = first
+    n_int = _U_INTERVALS.stop - _U_INTERVALS.start
+    for j in range(n_int + 1):
+        ok = (t < end) & (t <= last)
+        if not ok.all():
+            idx, first, end, cum, t = idx[ok], first[ok], end[ok], cum[ok], t[ok]
+        if idx.size == 0:
+            break
+        n_inf[idx] += 1
+        if j == n_int:
+            break
+        cum = cum + _intervals(plan.u, prot, idx, j)
+        t = first + cum
+    return n_inf
+
+
+def simulate_twin(
+    cohort: pd.DataFrame,
+    scenario: Scenario,
+    seed: SeedLike = None,
+    *,
+    treated: np.ndarray | None = None,
+    shift: float | np.ndarray = 0.0,
+    stage: str = "timeline",
+) -> pd.DataFrame:
+    """The timeline's outcome distribution, vectorised (no clinic queue, no event log).
+
+    Parameters
+    ----------
+    cohort : DataFrame
+        From :func:`rplsim.generate_cohort`.
+    scenario : Scenario
+    seed : int, Generator or None
+        Root seed (default: the scenario's). With the same seed and stage the twin reads the
+        same per-woman uniforms as :func:`simulate_timeline`, so with ample chairs the two agree
+        woman for woman.
+    treated : bool array, optional
+        Who is assigned IVIG (trial arms); default the protocol: abnormal immunity.
+    shift : float or array
+        Added to each woman's log-odds of live birth (trial arms solved to marginal rates).
+    stage : str
+        Name of the random stream (a different name gives independent draws).
+
+    Returns
+    -------
+    DataFrame
+        The columns of ``TimelineResult.outcomes`` except ``chair_wait_hours``.
+    """
+    seed = scenario.seed if seed is None else seed
+    u = patient_uniforms(seed, cohort["patient_id"].to_numpy(), stage)
+    plan = _plan(cohort, scenario, u, treated, shift)
+    n_inf = _count_infusions(plan, scenario.protocol)
+    return _outcomes_frame(cohort, scenario, plan, n_inf, n_inf * plan.dose)
+
+
+def _strings(col: pd.Series) -> object:
+    """A categorical column as plain strings, by taking from its categories (fast)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        codes = col.cat.codes.to_numpy()
+        if codes.size == 0 or codes.min() >= 0:
+            return col.cat.categories.take(codes).array
+    return col.to_numpy()
+
+
+def _outcomes_frame(
+    cohort: pd.DataFrame,
+    scenario: Scenario,
+    plan: WomanPlan,
+    n_inf: np.ndarray,
+    grams: np.ndarray,
+    wait: np.ndarray | None = None,
+) -> pd.DataFrame:
+    df = pd.DataFrame(
+        {
+            "patient_id": cohort["patient_id"].to_numpy(),
+            "stratum": _strings(cohort["stratum"]),
+            "outcome": pd.Categorical.from_codes(plan.fate.astype(np.int8), categories=list(FATES)),
+            "outcome_week": plan.week,
+            "analysed": plan.analysed,
+            "on_ivig": plan.on_ivig,
+            "adherent": plan.adherent,
+            "conception": _strings(cohort["conception"]),
+            "ivig_infusions": n_inf.astype(np.int64),
+            "ivig_grams": grams,
+            "ivig_cost": grams * scenario.clinic.ivig_price_per_g,
+            "karyotyped": plan.karyotyped,
+            "euploid": plan.euploid,
+        }
+    )
+    if wait is not None:
+        df["chair_wait_hours"] = wait
+    return df

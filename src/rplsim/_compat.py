@@ -14,7 +14,7 @@ import importlib.abc
 import importlib.machinery
 import importlib.util
 import sys
-from types import ModuleType
+from types import CodeType, ModuleType
 
 __all__ = ["ALIASES", "install"]
 
@@ -56,6 +56,17 @@ class _AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def exec_module(self, module: ModuleType) -> None:
         # The target module was executed when it was imported under its own name.
         return None
+
+    def get_code(self, fullname: str) -> CodeType | None:
+        # ``python -m rplsim.docs`` (runpy) runs the target's code as ``__main__``.
+        target = importlib.util.find_spec(ALIASES[fullname])
+        loader = target.loader if target is not None else None
+        if not isinstance(loader, importlib.abc.InspectLoader):
+            return None
+        return loader.get_code(ALIASES[fullname])
+
+    def is_package(self, fullname: str) -> bool:
+        return False
 
 
 def install() -> None:

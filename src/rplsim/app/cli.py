@@ -14,14 +14,18 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pandas as pd
 
 from rplsim import __version__
-from rplsim.exceptions import ResultsExistError, RplsimError, ScenarioError
-from rplsim.scenario.model import Scenario, load_scenario
 from rplsim._core.validation import check_integer
+from rplsim.calibration.compare import calibrate
+from rplsim.cohort.generate import generate_cohort
+from rplsim.exceptions import ResultsExistError, RplsimError, ScenarioError
+from rplsim.planning.stages import TrialStage, size_trial
+from rplsim.scenario.model import Scenario, load_scenario
+from rplsim.timeline.simulation import simulate_timeline
 
 __all__ = ["main"]
 
@@ -164,6 +168,13 @@ def _positive(name: str, value: int | None, minimum: int = 1) -> None:
         check_integer(f"--{name}", value, minimum, rule=f"an integer >= {minimum}")
 
 
+def _write_csv(df: pd.DataFrame, target: str | Path | TextIO) -> None:
+    # deferred: rplsim.outputs loads matplotlib, which `rplsim --version` does not need
+    from rplsim.outputs.folder import write_csv
+
+    write_csv(df, target)
+
+
 def _say(args: argparse.Namespace, msg: str) -> None:
     if not args.quiet:
         print(msg, file=sys.stderr)
@@ -186,13 +197,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_cohort(args: argparse.Namespace) -> int:
     sc = _load(args)
     _positive("n", args.n)
-    from rplsim.cohort.generate import generate_cohort
-
     df = generate_cohort(sc, n=args.n)
     if args.output == "-":
-        df.to_csv(sys.stdout, index=False)
+        _write_csv(df, sys.stdout)
     else:
-        df.to_csv(args.output, index=False)
+        _write_csv(df, args.output)
         _say(args, f"wrote {len(df)} women to {args.output}")
     return 0
 
@@ -208,8 +217,6 @@ def _format_calibration(tab: pd.DataFrame) -> str:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     sc = _load(args)
     _positive("replicates", args.replicates, 2)
-    from rplsim.calibration.compare import calibrate
-
     tab = calibrate(sc, replicates=args.replicates)
     print(_format_calibration(tab))
     missed = tab[~tab.within & tab.followed]
@@ -217,7 +224,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
           f"({args.replicates} cohorts of {sc.cohort.n}); rows marked 'not followed' show the "
           "reading of a paper conflict rplsim does not follow.")
     if args.output:
-        tab.to_csv(args.output, index=False)
+        _write_csv(tab, args.output)
     return 0
 
 
@@ -234,11 +241,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         for out in outs:
             if out.exists():
                 raise ResultsExistError(f"{out}: exists; use --force to replace it or --out DIR.")
-    from rplsim.app.pipeline import run_pipeline
+    from rplsim.app.services import run_scenario  # deferred: matplotlib, not for --version
 
     for sc, out in zip(scenarios, outs, strict=True):
         t0 = time.perf_counter()
-        summary = run_pipeline(sc, out, force=args.force, replicates=args.replicates,
+        summary = run_scenario(sc, out, force=args.force, replicates=args.replicates,
                                say=lambda m: _say(args, m), command=sys.argv)
         print(f"== {sc.name}\n{summary}")
         _say(args, f"wrote {out}/ in {time.perf_counter() - t0:.1f} s")
@@ -248,7 +255,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     sc = _load(args)
     _positive("examples", args.examples)
-    from rplsim.app.check import run_checks
+    from rplsim.app.check import run_checks  # deferred: hypothesis is a test extra
 
     results = run_checks(sc, max_examples=args.examples, budget_seconds=args.budget,
                          only=args.only)
@@ -267,9 +274,6 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_timeline(args: argparse.Namespace) -> int:
     sc = _load(args)
     _positive("n", args.n)
-    from rplsim.cohort.generate import generate_cohort
-    from rplsim.timeline.simulation import simulate_timeline
-
     cohort = generate_cohort(sc, n=args.n)
     res = simulate_timeline(cohort, sc)
     o = res.outcomes
@@ -283,9 +287,9 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     print("clinic: " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
                                  for k, v in res.clinic.items()))
     if args.events:
-        res.events.to_csv(args.events, index=False)
+        _write_csv(res.events, args.events)
     if args.outcomes:
-        o.to_csv(args.outcomes, index=False)
+        _write_csv(o, args.outcomes)
     return 0
 
 
@@ -301,43 +305,42 @@ def cmd_power(args: argparse.Namespace) -> int:
                             "scenarios/trial_superiority.toml.")
     _positive("n-per-arm", args.n_per_arm, 2)
     _positive("workers", args.workers)
-    from rplsim.planning.feasibility import feasibility
-    from rplsim.app.pipeline import answer_sentence
-    from rplsim.trial.power import analytic_sample_size, find_sample_size, simulate_power
-    from rplsim.planning.sensitivity import sensitivity_grid
-    from rplsim.trial.simulation import trial_design
-
-    t = sc.trial
-    d = trial_design(sc)
-    ss = analytic_sample_size(t, d.p_control, d.p_treatment)
-    print(f"analytic ({ss.method}): {ss.n_control} + {ss.n_treatment} analysed "
-          f"(before {t.dropout:.0%} dropout)")
     bar = _progress(args, sc.trial.replicates)
-    if args.n_per_arm is None:
-        n, curve = find_sample_size(sc, workers=args.workers)
-        print(curve.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
-    else:
-        n, curve = args.n_per_arm, None
-    res = simulate_power(sc, n_per_arm=n, workers=args.workers,
-                         progress=bar.update_to if bar else None)
-    if bar:
-        bar.close()
-    feas = feasibility(sc, res)
-    print(feas.as_frame().to_string(index=False))
-    print(answer_sentence(sc, res, feas).replace("**", ""))
-    frames = {"power": pd.DataFrame([res.as_dict()]), "feasibility": feas.as_frame()}
-    if curve is not None:
-        frames["power_curve"] = curve
-    if args.sensitivity:
-        grid = sensitivity_grid(sc)
-        print(grid.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
-        frames["sensitivity"] = grid
+    try:
+        tr = size_trial(sc, n_per_arm=args.n_per_arm, scenario_n=False, workers=args.workers,
+                        sensitivity=args.sensitivity, progress=bar.update_to if bar else None)
+    finally:
+        if bar:
+            bar.close()
+    _print_trial(sc, tr)
     if args.output:
+        frames = {"power": pd.DataFrame([tr.power.as_dict()]),
+                  "feasibility": tr.feasibility.as_frame()}
+        if tr.searched:
+            frames["power_curve"] = tr.curve
+        if tr.sensitivity is not None:
+            frames["sensitivity"] = tr.sensitivity
         out = Path(args.output)
         for name, df in frames.items():
             target = out if len(frames) == 1 else out.with_name(f"{out.stem}_{name}{out.suffix}")
-            df.to_csv(target, index=False)
+            _write_csv(df, target)
     return 0
+
+
+def _print_trial(sc: Scenario, tr: TrialStage) -> None:
+    """What ``rplsim power`` prints: analytic n, search curve, feasibility, answer, grid."""
+    from rplsim.outputs.report import answer_sentence  # deferred: rplsim.outputs loads matplotlib
+
+    assert sc.trial is not None
+    ss = tr.analytic
+    print(f"analytic ({ss.method}): {ss.n_control} + {ss.n_treatment} analysed "
+          f"(before {sc.trial.dropout:.0%} dropout)")
+    if tr.searched:
+        print(tr.curve.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    print(tr.feasibility.as_frame().to_string(index=False))
+    print(answer_sentence(sc, tr.power, tr.feasibility).replace("**", ""))
+    if tr.sensitivity is not None:
+        print(tr.sensitivity.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -346,7 +349,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if value is not None:  # validated with the file, like any [sweep] key
             args.overrides.append(f"sweep.{name}={value}")
     _positive("workers", args.workers)
-    from rplsim.sweep.run import parse_grid_args, plan_sweep, run_sweep
+    from rplsim.sweep.run import parse_grid_args, plan_sweep, run_sweep  # deferred: matplotlib
 
     if args.seed is not None:
         args.overrides.append(f"scenario.seed={args.seed}")
@@ -378,7 +381,7 @@ def _progress(args: argparse.Namespace, total: int) -> Any:
     """A tqdm bar on stderr when it is a terminal and --quiet is not given."""
     if args.quiet or not sys.stderr.isatty():
         return None
-    from tqdm import tqdm
+    from tqdm import tqdm  # deferred: only for a terminal, not for --version
 
     class _Bar(tqdm):
         def update_to(self, done: int) -> None:

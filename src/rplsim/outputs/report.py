@@ -15,11 +15,13 @@ from typing import Any
 
 import pandas as pd
 
+from rplsim.planning.feasibility import Feasibility
 from rplsim.scenario.model import Scenario
-from rplsim.scenario.tomlio import format_value
 from rplsim.scenario.schema import iter_params
+from rplsim.scenario.tomlio import format_value
+from rplsim.trial.power import PowerResult
 
-__all__ = ["build_report", "format_value", "markdown_table", "scenario_assumptions"]
+__all__ = ["answer_sentence", "build_report", "format_value", "markdown_table", "scenario_assumptions"]
 
 ASSUMPTION_MARKERS = ("ASSUMPTION", "not in the paper")
 
@@ -143,6 +145,39 @@ def _misses_section(calibration: pd.DataFrame) -> list[str]:
     else:
         out.append("none")
     return out
+
+
+def answer_sentence(scenario: Scenario, power: PowerResult, feas: Feasibility) -> str:
+    """"A trial would need N women per arm, M screened, Y years at K centres, under A".
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Must have a ``[trial]`` section.
+    power : PowerResult
+    feas : Feasibility
+
+    Returns
+    -------
+    str
+        Markdown (the numbers that answer the question in bold).
+    """
+    t = scenario.trial
+    assert t is not None
+    seq = (f", at most; expected {power.expected_n_h1:.0f} randomised if IVIG works "
+           f"({t.looks} looks, {t.boundary})" if t.looks > 1 else "")
+    what = (f"non-inferiority (margin {t.margin:.0%})" if t.design == "non-inferiority"
+            else "superiority")
+    return (
+        f"A trial would need **{power.n_control} women per arm** ({power.n_total} randomised"
+        f"{seq}), **{feas.n_screened:,} RPL women screened**, "
+        f"**{feas.years_to_recruit:.1f} years at {feas.centres} centre(s)** and "
+        f"{feas.ivig_grams_total / 1000:,.1f} kg of IVIG ({feas.ivig_cost_total:,.0f} "
+        f"{feas.currency}), to show {what} with {power.power:.1%} simulated power "
+        f"(95% CI {power.power_ci[0]:.1%}-{power.power_ci[1]:.1%}; {t.analysis}, "
+        f"alpha {t.alpha}), under the assumption that placebo gives a live-birth rate of "
+        f"{power.p_control:.1%} and IVIG {power.p_treatment:.1%} in eligible women "
+        f"({t.population}, >= {t.min_previous_miscarriages} losses), {t.dropout:.0%} dropout.")
 
 
 def build_report(

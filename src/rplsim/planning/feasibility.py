@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from rplsim.trial.power import PowerResult
 from rplsim.scenario.model import Scenario
+from rplsim.trial.power import PowerResult
 from rplsim.trial.simulation import trial_design
 
 __all__ = ["Feasibility", "feasibility", "screening_funnel"]
@@ -64,6 +64,12 @@ class Feasibility:
         return pd.DataFrame(rows, columns=["quantity", "value", "unit"])
 
 
+def _ceil(x: float) -> int:
+    # Guarded like the arm-size rule: a quotient such as 1100.0000000001 (the last bit depends
+    # on the machine's floating-point kernels) must give 1100 women on every machine.
+    return math.ceil(x - 1e-9)
+
+
 def feasibility(scenario: Scenario, power: PowerResult) -> Feasibility:
     """Screening, recruitment time and IVIG for the design of ``power``.
 
@@ -87,8 +93,8 @@ def feasibility(scenario: Scenario, power: PowerResult) -> Feasibility:
     return Feasibility(
         n_randomised=n, n_control=power.n_control, n_treatment=power.n_treatment,
         expected_dropouts=n * scenario.trial.dropout if scenario.trial else 0.0,
-        n_screened=math.ceil(screened), n_worked_up=math.ceil(worked_up),
-        n_pregnant=math.ceil(pregnant), n_eligible=math.ceil(eligible),
+        n_screened=_ceil(screened), n_worked_up=_ceil(worked_up),
+        n_pregnant=_ceil(pregnant), n_eligible=_ceil(eligible),
         years_to_recruit=years, centres=rec.centres, ivig_grams_total=grams,
         ivig_cost_total=grams * scenario.clinic.ivig_price_per_g,
         currency=scenario.clinic.currency, eligible_share=design.eligible_share,

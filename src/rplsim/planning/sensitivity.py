@@ -16,8 +16,8 @@ import pandas as pd
 
 from rplsim import paper
 from rplsim.exceptions import CalibrationError, ScenarioError
-from rplsim.trial.power import analytic_sample_size, inflate_for_dropout, simulate_power
 from rplsim.scenario.model import Scenario, SensitivityParams
+from rplsim.trial.power import analytic_sample_size, inflate_for_dropout, simulate_power
 
 __all__ = ["reference_points", "sensitivity_grid"]
 

@@ -610,7 +610,7 @@ def _finish(plan: SweepPlan, out: Path, res: SweepResult, command: Sequence[str]
             ) -> pd.DataFrame:
     """Rewrite points.csv in grid order, draw sweep.png, write manifest.json."""
     from rplsim.outputs.plots import save_png
-    from rplsim.outputs.folder import library_versions, sha256_file
+    from rplsim.outputs.folder import library_versions, write_manifest
 
     csv_path = out / "points.csv"
     columns = plan.columns
@@ -629,12 +629,8 @@ def _finish(plan: SweepPlan, out: Path, res: SweepResult, command: Sequence[str]
         "backend": res.backend, "tasks": res.tasks, "workers_seen": sorted(res.workers_seen),
         "seconds": round(time.perf_counter() - t0, 3),
         "command_line": list(command), "versions": library_versions(),
-        "files": [{"name": f, "bytes": (out / f).stat().st_size, "sha256": sha256_file(out / f)}
-                  for f in ("points.csv", "sweep.png")],
     }
-    tmp = out / ".manifest.json.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
-    os.replace(tmp, out / "manifest.json")
+    write_manifest(out, manifest, ("points.csv", "sweep.png"))
     return table
 
 

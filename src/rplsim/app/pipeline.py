@@ -20,8 +20,9 @@ from rplsim.scenario.model import Scenario
 __all__ = ["DEFAULT_REPLICATES", "answer_sentence", "run_pipeline", "run_trial_stage"]
 
 
-def run_trial_stage(scenario: Scenario, *, replicates: int | None = None,
-                    say: Callable[[str], None] = print) -> dict[str, Any]:
+def run_trial_stage(
+    scenario: Scenario, *, replicates: int | None = None, say: Callable[[str], None] = print
+) -> dict[str, Any]:
     """Power (found or at the scenario's n), feasibility and sensitivity, as tables.
 
     The trial stage of :func:`rplsim.size_trial` as the dict this function always returned
@@ -29,14 +30,26 @@ def run_trial_stage(scenario: Scenario, *, replicates: int | None = None,
     the typed :class:`~rplsim.planning.stages.TrialStage` of ``size_trial``.
     """
     tr = size_trial(scenario, replicates=replicates, say=say)
-    return {"power": tr.power, "curve": tr.curve, "feasibility": tr.feasibility,
-            "funnel": tr.funnel, "sensitivity": tr.sensitivity, "points": list(tr.points),
-            "answer": answer_sentence(scenario, tr.power, tr.feasibility)}
+    return {
+        "power": tr.power,
+        "curve": tr.curve,
+        "feasibility": tr.feasibility,
+        "funnel": tr.funnel,
+        "sensitivity": tr.sensitivity,
+        "points": list(tr.points),
+        "answer": answer_sentence(scenario, tr.power, tr.feasibility),
+    }
 
 
-def run_pipeline(scenario: Scenario, out: str | Path, *, force: bool = False,
-                 replicates: int | None = None, say: Callable[[str], None] = print,
-                 command: Sequence[str] = ()) -> str:
+def run_pipeline(
+    scenario: Scenario,
+    out: str | Path,
+    *,
+    force: bool = False,
+    replicates: int | None = None,
+    say: Callable[[str], None] = print,
+    command: Sequence[str] = (),
+) -> str:
     """Run every stage of ``scenario`` and write the results folder ``out``.
 
     The same as :func:`rplsim.app.services.run_scenario` (compute with
@@ -62,5 +75,4 @@ def run_pipeline(scenario: Scenario, out: str | Path, *, force: bool = False,
     str
         The answer and a line per stage (also at the top of ``report.md``).
     """
-    return run_scenario(scenario, out, force=force, replicates=replicates, say=say,
-                        command=command)
+    return run_scenario(scenario, out, force=force, replicates=replicates, say=say, command=command)

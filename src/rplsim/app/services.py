@@ -18,9 +18,15 @@ from rplsim.scenario.model import Scenario
 __all__ = ["RunResult", "TrialStage", "run_scenario", "run_stages", "size_trial", "write_run"]
 
 
-def run_scenario(scenario: Scenario, out: str | Path, *, force: bool = False,
-                 replicates: int | None = None, say: Callable[[str], None] = print,
-                 command: Sequence[str] = ()) -> str:
+def run_scenario(
+    scenario: Scenario,
+    out: str | Path,
+    *,
+    force: bool = False,
+    replicates: int | None = None,
+    say: Callable[[str], None] = print,
+    command: Sequence[str] = (),
+) -> str:
     """Compute every stage of ``scenario`` and write the results folder ``out``.
 
     Parameters
@@ -49,5 +55,4 @@ def run_scenario(scenario: Scenario, out: str | Path, *, force: bool = False,
         If ``out`` exists and ``force`` is False (before any work).
     """
     check_target(out, force=force)  # before minutes of work, not only when writing
-    return write_run(run_stages(scenario, replicates=replicates, say=say), out, force=force,
-                     command=command)
+    return write_run(run_stages(scenario, replicates=replicates, say=say), out, force=force, command=command)

@@ -32,6 +32,7 @@ __all__ = [
     "check_target",
     "library_versions",
     "results_folder",
+    "round_float",
     "round_significant",
     "sha256_file",
     "write_csv",
@@ -67,8 +68,18 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def _round_value(x: Any, digits: int) -> Any:
-    if isinstance(x, float | np.floating) and not isinstance(x, bool):
+def round_float(x: Any, digits: int = SIGNIFICANT_DIGITS) -> Any:
+    """``x`` rounded to ``digits`` significant digits if it is a float, else ``x`` unchanged.
+
+    For tables written row by row (a sweep's ``points.csv``); :func:`round_significant` does a
+    whole DataFrame.
+
+    Examples
+    --------
+    >>> round_float(0.1 + 0.2), round_float(7), round_float("a"), round_float(float("inf"))
+    (0.3, 7, 'a', inf)
+    """
+    if isinstance(x, float | np.floating):
         return float(f"{float(x):.{digits}g}")  # nan and inf survive the round trip
     return x
 
@@ -99,7 +110,7 @@ def round_significant(df: pd.DataFrame, digits: int = SIGNIFICANT_DIGITS) -> pd.
     for col in out.columns:
         s = out[col]
         if pd.api.types.is_float_dtype(s.dtype) or s.dtype == object:
-            out[col] = s.map(lambda x: _round_value(x, digits)).astype(s.dtype)
+            out[col] = s.map(lambda x: round_float(x, digits)).astype(s.dtype)
     return out
 
 
@@ -141,10 +152,13 @@ def write_manifest(folder: Path, manifest: Mapping[str, Any], files: Sequence[st
     Path
         The manifest written.
     """
-    body = {**manifest, "files": [
-        {"name": f, "bytes": (folder / f).stat().st_size, "sha256": sha256_file(folder / f)}
-        for f in files
-    ]}
+    body = {
+        **manifest,
+        "files": [
+            {"name": f, "bytes": (folder / f).stat().st_size, "sha256": sha256_file(folder / f)}
+            for f in files
+        ],
+    }
     tmp = folder / ".manifest.json.tmp"
     tmp.write_text(json.dumps(body, indent=2, default=str), encoding="utf-8")
     target = folder / "manifest.json"
@@ -199,8 +213,9 @@ def check_target(final: str | Path, *, force: bool = False) -> Path:
 
 
 @contextmanager
-def results_folder(final: str | Path, *, force: bool = False,
-                   manifest: dict[str, Any] | None = None) -> Iterator[ResultsFolder]:
+def results_folder(
+    final: str | Path, *, force: bool = False, manifest: dict[str, Any] | None = None
+) -> Iterator[ResultsFolder]:
     """Write a results folder atomically.
 
     Parameters

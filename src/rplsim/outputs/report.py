@@ -63,8 +63,7 @@ def markdown_table(rows: Iterable[Sequence[Any]], header: Sequence[str]) -> str:
     str
         The table, without a trailing newline.
     """
-    lines = ["| " + " | ".join(_cell(h) for h in header) + " |",
-             "|" + "|".join("---" for _ in header) + "|"]
+    lines = ["| " + " | ".join(_cell(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(_cell(v) for v in r) + " |" for r in rows]
     return "\n".join(lines)
 
@@ -123,8 +122,11 @@ def _misses_section(calibration: pd.DataFrame) -> list[str]:
     within = calibration["within"].astype(bool)
     followed = calibration["followed"].astype(bool)
     header = ["target", "source", "paper", "simulated", "tolerance"]
-    out = [f"{len(calibration)} targets; the tolerance is the 99% prediction interval of one "
-           "cohort of the paper's size, so about 1% miss by chance.", ""]
+    out = [
+        f"{len(calibration)} targets; the tolerance is the 99% prediction interval of one "
+        "cohort of the paper's size, so about 1% miss by chance.",
+        "",
+    ]
     missed = calibration[~within & followed]
     out.append(f"**Followed readings outside tolerance ({len(missed)})**")
     out.append("")
@@ -136,8 +138,10 @@ def _misses_section(calibration: pd.DataFrame) -> list[str]:
     # Every reading rplsim does not follow is listed, inside its tolerance or not: the gap
     # between the two readings is the point, whether or not one cohort could tell them apart.
     other = calibration[~followed]
-    out.append(f"**Readings of paper conflicts that rplsim does not follow ({len(other)}; "
-               f"{int((~within & ~followed).sum())} outside tolerance)**")
+    out.append(
+        f"**Readings of paper conflicts that rplsim does not follow ({len(other)}; "
+        f"{int((~within & ~followed).sum())} outside tolerance)**"
+    )
     out.append("")
     if len(other):
         cols = [*header, "within"]
@@ -148,7 +152,7 @@ def _misses_section(calibration: pd.DataFrame) -> list[str]:
 
 
 def answer_sentence(scenario: Scenario, power: PowerResult, feas: Feasibility) -> str:
-    """"A trial would need N women per arm, M screened, Y years at K centres, under A".
+    """ "A trial would need N women per arm, M screened, Y years at K centres, under A".
 
     Parameters
     ----------
@@ -164,10 +168,13 @@ def answer_sentence(scenario: Scenario, power: PowerResult, feas: Feasibility) -
     """
     t = scenario.trial
     assert t is not None
-    seq = (f", at most; expected {power.expected_n_h1:.0f} randomised if IVIG works "
-           f"({t.looks} looks, {t.boundary})" if t.looks > 1 else "")
-    what = (f"non-inferiority (margin {t.margin:.0%})" if t.design == "non-inferiority"
-            else "superiority")
+    seq = (
+        f", at most; expected {power.expected_n_h1:.0f} randomised if IVIG works "
+        f"({t.looks} looks, {t.boundary})"
+        if t.looks > 1
+        else ""
+    )
+    what = f"non-inferiority (margin {t.margin:.0%})" if t.design == "non-inferiority" else "superiority"
     return (
         f"A trial would need **{power.n_control} women per arm** ({power.n_total} randomised"
         f"{seq}), **{feas.n_screened:,} RPL women screened**, "
@@ -177,7 +184,8 @@ def answer_sentence(scenario: Scenario, power: PowerResult, feas: Feasibility) -
         f"(95% CI {power.power_ci[0]:.1%}-{power.power_ci[1]:.1%}; {t.analysis}, "
         f"alpha {t.alpha}), under the assumption that placebo gives a live-birth rate of "
         f"{power.p_control:.1%} and IVIG {power.p_treatment:.1%} in eligible women "
-        f"({t.population}, >= {t.min_previous_miscarriages} losses), {t.dropout:.0%} dropout.")
+        f"({t.population}, >= {t.min_previous_miscarriages} losses), {t.dropout:.0%} dropout."
+    )
 
 
 def build_report(
@@ -220,9 +228,16 @@ def build_report(
     if meta.description:
         out += [meta.description, ""]
     out += [f"Seed {meta.seed}; scenario digest `{scenario.digest()[:12]}`.", ""]
-    out += ["## The answer", "", answer if answer else "No answer in this run: no stage that "
-            "sizes a trial has run (the scenario has no [trial] section, or that stage is not "
-            "implemented yet).", ""]
+    out += [
+        "## The answer",
+        "",
+        answer
+        if answer
+        else "No answer in this run: no stage that "
+        "sizes a trial has run (the scenario has no [trial] section, or that stage is not "
+        "implemented yet).",
+        "",
+    ]
     if summary_lines:
         out += ["## Summary", "", *[f"- {s}" for s in summary_lines], ""]
     if calibration is not None:
@@ -240,4 +255,3 @@ def build_report(
         out += [f"- [{caption}]({path})" for caption, path in map(_link, tables)]
         out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
-

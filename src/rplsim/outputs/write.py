@@ -43,20 +43,24 @@ def summary_lines(result: RunResult) -> list[str]:
     counts = cohort["stratum"].value_counts().reindex(["KN", "KA", "IN", "IA"])
     out = [f"cohort: {len(cohort)} women, strata " + ", ".join(f"{k} {v}" for k, v in counts.items())]
     missed = cal[~cal["within"] & cal["followed"]]
-    out.append(f"calibration: {len(cal)} targets, {len(missed)} outside the 99% tolerance "
-               "(listed below)")
+    out.append(f"calibration: {len(cal)} targets, {len(missed)} outside the 99% tolerance (listed below)")
     an = tl.outcomes[tl.outcomes["analysed"]]
     lbr = an.groupby("stratum", observed=True)["outcome"].apply(lambda s: (s == "live_birth").mean())
     c = tl.clinic
-    out.append("timeline: live-birth rate " + ", ".join(f"{k} {v:.1%}" for k, v in lbr.items())
-               + f"; {c['infusions']} infusions, {c['total_ivig_grams'] / 1000:.1f} kg "
-               f"IVIG, chair utilisation {c['chair_utilisation']:.1%}, mean wait "
-               f"{c['mean_wait_hours']:.2f} h")
+    out.append(
+        "timeline: live-birth rate "
+        + ", ".join(f"{k} {v:.1%}" for k, v in lbr.items())
+        + f"; {c['infusions']} infusions, {c['total_ivig_grams'] / 1000:.1f} kg "
+        f"IVIG, chair utilisation {c['chair_utilisation']:.1%}, mean wait "
+        f"{c['mean_wait_hours']:.2f} h"
+    )
     if result.trial is not None:
         p = result.trial.power
-        out.append(f"power: {p.power:.3f} (95% CI {p.power_ci[0]:.3f}-{p.power_ci[1]:.3f}) at "
-                   f"{p.n_control}/{p.n_treatment}; type-I error {p.type1_error:.4f}; analytic "
-                   f"power {p.analytic_power:.3f}")
+        out.append(
+            f"power: {p.power:.3f} (95% CI {p.power_ci[0]:.3f}-{p.power_ci[1]:.3f}) at "
+            f"{p.n_control}/{p.n_treatment}; type-I error {p.type1_error:.4f}; analytic "
+            f"power {p.analytic_power:.3f}"
+        )
     return out
 
 
@@ -116,8 +120,7 @@ def _write_stages(w: _Writer, result: RunResult) -> None:
     w.table("clinic", pd.DataFrame([tl.clinic]), "clinic load")
     w.figure("ivig_dose", plots.ivig_dose_histogram(tl.outcomes))
     w.figure("timeline", plots.timeline_chart(tl.events))
-    w.figure("paper_funnel", plots.funnel_chart(paper_funnel(),
-                                                title="The paper's enrolment (Figure 1)"))
+    w.figure("paper_funnel", plots.funnel_chart(paper_funnel(), title="The paper's enrolment (Figure 1)"))
 
 
 def _write_trial(w: _Writer, scenario: Scenario, tr: TrialStage) -> None:
@@ -129,20 +132,21 @@ def _write_trial(w: _Writer, scenario: Scenario, tr: TrialStage) -> None:
     sens = tr.sensitivity
     if sens is not None:
         w.table("sensitivity", sens)
-    w.figure("power_curve", plots.power_curve(tr.curve, chosen_n=tr.power.n_control,
-                                              target_power=scenario.trial.power))
+    w.figure(
+        "power_curve",
+        plots.power_curve(tr.curve, chosen_n=tr.power.n_control, target_power=scenario.trial.power),
+    )
     if sens is not None:
         refs = sens[sens["label"] != ""]
-        points = [(f"{r.label}: {_n_text(r.n_per_arm)} per arm", r.control_lbr, r.treatment_lbr)
-                  for r in refs.itertuples()]
-        w.figure("sensitivity", plots.sensitivity_heatmap(sens[sens["label"] == ""],
-                                                          points=points))
-    w.figure("screening_funnel", plots.funnel_chart(tr.funnel,
-                                                    title="Screening funnel of the trial"))
+        points = [
+            (f"{r.label}: {_n_text(r.n_per_arm)} per arm", r.control_lbr, r.treatment_lbr)
+            for r in refs.itertuples()
+        ]
+        w.figure("sensitivity", plots.sensitivity_heatmap(sens[sens["label"] == ""], points=points))
+    w.figure("screening_funnel", plots.funnel_chart(tr.funnel, title="Screening funnel of the trial"))
 
 
-def write_run(result: RunResult, out: str | Path, *, force: bool = False,
-              command: Sequence[str] = ()) -> str:
+def write_run(result: RunResult, out: str | Path, *, force: bool = False, command: Sequence[str] = ()) -> str:
     """Write the results folder ``out`` of a computed run.
 
     Parameters
@@ -176,7 +180,15 @@ def write_run(result: RunResult, out: str | Path, *, force: bool = False,
         _write_stages(w, result)
         if result.trial is not None:
             _write_trial(w, sc, result.trial)
-        folder.text("report.md", build_report(
-            sc, summary_lines=summary, calibration=result.calibration, answer=answer,
-            figures=w.figures, tables=w.tables))
+        folder.text(
+            "report.md",
+            build_report(
+                sc,
+                summary_lines=summary,
+                calibration=result.calibration,
+                answer=answer,
+                figures=w.figures,
+                tables=w.tables,
+            ),
+        )
     return "\n".join(([answer.replace("**", "")] if answer else []) + summary)

@@ -56,8 +56,7 @@ class Feasibility:
             ("  control arm", self.n_control, "women"),
             ("  IVIG arm", self.n_treatment, "women"),
             ("expected dropouts", round(self.expected_dropouts, 1), "women"),
-            ("years to recruit", round(self.years_to_recruit, 2), f"years at {self.centres} "
-             "centre(s)"),
+            ("years to recruit", round(self.years_to_recruit, 2), f"years at {self.centres} centre(s)"),
             ("IVIG, total", round(self.ivig_grams_total), "g"),
             ("IVIG, total cost", round(self.ivig_cost_total), self.currency),
         ]
@@ -91,20 +90,34 @@ def feasibility(scenario: Scenario, power: PowerResult) -> Feasibility:
     years = screened / (rec.centres * rec.rpl_women_per_centre_year)
     grams = power.mean_ivig_grams_per_woman * n
     return Feasibility(
-        n_randomised=n, n_control=power.n_control, n_treatment=power.n_treatment,
+        n_randomised=n,
+        n_control=power.n_control,
+        n_treatment=power.n_treatment,
         expected_dropouts=n * scenario.trial.dropout if scenario.trial else 0.0,
-        n_screened=_ceil(screened), n_worked_up=_ceil(worked_up),
-        n_pregnant=_ceil(pregnant), n_eligible=_ceil(eligible),
-        years_to_recruit=years, centres=rec.centres, ivig_grams_total=grams,
+        n_screened=_ceil(screened),
+        n_worked_up=_ceil(worked_up),
+        n_pregnant=_ceil(pregnant),
+        n_eligible=_ceil(eligible),
+        years_to_recruit=years,
+        centres=rec.centres,
+        ivig_grams_total=grams,
         ivig_cost_total=grams * scenario.clinic.ivig_price_per_g,
-        currency=scenario.clinic.currency, eligible_share=design.eligible_share,
+        currency=scenario.clinic.currency,
+        eligible_share=design.eligible_share,
     )
 
 
 def screening_funnel(f: Feasibility) -> pd.DataFrame:
     """The trial's funnel as ``step, n`` rows (for the funnel chart)."""
-    return pd.DataFrame({
-        "step": ["RPL women screened", "immune work-up complete", "index pregnancy",
-                 "eligible", "randomised"],
-        "n": [f.n_screened, f.n_worked_up, f.n_pregnant, f.n_eligible, f.n_randomised],
-    })
+    return pd.DataFrame(
+        {
+            "step": [
+                "RPL women screened",
+                "immune work-up complete",
+                "index pregnancy",
+                "eligible",
+                "randomised",
+            ],
+            "n": [f.n_screened, f.n_worked_up, f.n_pregnant, f.n_eligible, f.n_randomised],
+        }
+    )

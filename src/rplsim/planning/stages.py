@@ -123,10 +123,17 @@ class RunResult:
     trial: TrialStage | None
 
 
-def size_trial(scenario: Scenario, *, replicates: int | None = None,
-               n_per_arm: int | None = None, scenario_n: bool = True, workers: int = 1,
-               sensitivity: bool = True, progress: Callable[[int], None] | None = None,
-               say: Callable[[str], None] = _silent) -> TrialStage:
+def size_trial(
+    scenario: Scenario,
+    *,
+    replicates: int | None = None,
+    n_per_arm: int | None = None,
+    scenario_n: bool = True,
+    workers: int = 1,
+    sensitivity: bool = True,
+    progress: Callable[[int], None] | None = None,
+    say: Callable[[str], None] = _silent,
+) -> TrialStage:
     """Size the scenario's trial: analytic n, simulated power, feasibility, sensitivity.
 
     Parameters
@@ -161,8 +168,9 @@ def size_trial(scenario: Scenario, *, replicates: int | None = None,
     """
     t = scenario.trial
     if t is None:
-        raise ScenarioError(f"{scenario.name}: has no [trial] section; copy one from "
-                            "scenarios/trial_superiority.toml.")
+        raise ScenarioError(
+            f"{scenario.name}: has no [trial] section; copy one from scenarios/trial_superiority.toml."
+        )
     design = trial_design(scenario)
     analytic = analytic_sample_size(t, design.p_control, design.p_treatment)
     reps = replicates or t.replicates
@@ -173,22 +181,27 @@ def size_trial(scenario: Scenario, *, replicates: int | None = None,
     else:
         say(f"  sample-size search ({reps} trials per point)")
         n, curve = find_sample_size(scenario, replicates=reps, workers=workers)
-    power = simulate_power(scenario, n_per_arm=n, replicates=reps, workers=workers,
-                           progress=progress)
+    power = simulate_power(scenario, n_per_arm=n, replicates=reps, workers=workers, progress=progress)
     feas = feasibility(scenario, power)
     grid = None
     if sensitivity:
         say("  sensitivity grid")
         grid = sensitivity_grid(scenario, replicates=sensitivity_replicates(reps))
     return TrialStage(
-        analytic=analytic, power=power,
+        analytic=analytic,
+        power=power,
         curve=curve if curve is not None else pd.DataFrame([curve_row(power)]),
-        searched=curve is not None, feasibility=feas, funnel=screening_funnel(feas),
-        sensitivity=grid, points=tuple(reference_points(scenario)))
+        searched=curve is not None,
+        feasibility=feas,
+        funnel=screening_funnel(feas),
+        sensitivity=grid,
+        points=tuple(reference_points(scenario)),
+    )
 
 
-def run_stages(scenario: Scenario, *, replicates: int | None = None,
-               say: Callable[[str], None] = _silent) -> RunResult:
+def run_stages(
+    scenario: Scenario, *, replicates: int | None = None, say: Callable[[str], None] = _silent
+) -> RunResult:
     """Compute every stage the scenario has, in memory (no file is written).
 
     Parameters
@@ -218,6 +231,11 @@ def run_stages(scenario: Scenario, *, replicates: int | None = None,
         say(f"stage 4/{stages}: trial power, feasibility, sensitivity")
         trial = size_trial(scenario, replicates=replicates, say=say)
     return RunResult(
-        scenario=scenario, calibration_replicates=cal_reps,
+        scenario=scenario,
+        calibration_replicates=cal_reps,
         trial_replicates=(replicates or scenario.trial.replicates) if scenario.trial else None,
-        cohort=cohort, calibration=cal, timeline=timeline, trial=trial)
+        cohort=cohort,
+        calibration=cal,
+        timeline=timeline,
+        trial=trial,
+    )

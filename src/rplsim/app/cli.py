@@ -14,12 +14,12 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, TextIO
 
 import pandas as pd
 
-from rplsim import __version__
 from rplsim._core.validation import check_integer
+from rplsim.app.arguments import ArgError, build_parser
 from rplsim.calibration.compare import calibrate
 from rplsim.cohort.generate import generate_cohort
 from rplsim.exceptions import ResultsExistError, RplsimError, ScenarioError
@@ -30,184 +30,6 @@ from rplsim.timeline.simulation import simulate_timeline
 __all__ = ["main"]
 
 ISSUES_URL = "the rplsim issue tracker (include the command and the scenario file)"
-
-EXAMPLES = {
-    "run": "rplsim run scenarios/paper.toml\n  rplsim run scenarios/paper.toml --set "
-    "cohort.n=1000 --seed 7 --out /tmp/paper7 --force",
-    "cohort": "rplsim cohort scenarios/paper.toml -n 10000 -o cohort.csv",
-    "calibrate": "rplsim calibrate scenarios/paper.toml --replicates 500 -o calibration.csv",
-    "validate": "rplsim validate scenarios/*.toml",
-    "check": "rplsim check scenarios/paper.toml\n  rplsim check my.toml --examples 100 "
-    "--budget 300 --only outcome",
-    "timeline": "rplsim timeline scenarios/paper.toml -n 2000 --events events.csv --outcomes outcomes.csv",
-    "power": "rplsim power scenarios/trial_superiority.toml\n  rplsim power "
-    "scenarios/trial_superiority.toml --n-per-arm 120 --replicates 20000 --workers 2\n"
-    "  rplsim power scenarios/paper.toml --sensitivity -o sensitivity.csv",
-    "sweep": "rplsim sweep scenarios/sweep_example.toml --workers 2\n  rplsim sweep "
-    "scenarios/sweep_example.toml --grid trial.looks=1,3 --scheduler tcp://host:8786\n"
-    "  rplsim sweep scenarios/sweep_example.toml --resume",
-}
-
-
-class _ArgError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # one line, exit 2, as for a bad file
-        raise _ArgError(f"{self.prog}: {message} (see {self.prog} --help)")
-
-
-def _add_scenario_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("scenario", help="scenario file (.toml)")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a scenario key, e.g. --set cohort.n=1000 (repeatable)",
-    )
-    p.add_argument("--seed", type=int, default=None, help="root seed (overrides scenario.seed)")
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = _Parser(
-        prog="rplsim",
-        description="RPL cohorts, IVIG timelines and trial power calibrated to Han et al. 2025.",
-    )
-    p.add_argument("--version", action="version", version=f"rplsim {__version__}")
-    p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    def add(name: str, help_: str) -> argparse.ArgumentParser:
-        sp = sub.add_parser(
-            name,
-            help=help_,
-            description=help_,
-            epilog=f"example:\n  {EXAMPLES[name]}",
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-        # Also accepted after the subcommand, where people type them.
-        sp.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress output")
-        sp.add_argument(
-            "--debug",
-            action="store_true",
-            default=argparse.SUPPRESS,
-            help="show tracebacks of internal errors",
-        )
-        return sp
-
-    r = add("run", "run every stage the scenario has and write results/<name>/")
-    r.add_argument("scenario", nargs="+", help="scenario file(s) (.toml); each is validated before any runs")
-    r.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a scenario key, e.g. --set cohort.n=1000 (repeatable)",
-    )
-    r.add_argument("--seed", type=int, default=None, help="root seed (overrides scenario.seed)")
-    r.add_argument(
-        "--out", default=None, help="results folder (default results/<name>; only with one scenario)"
-    )
-    r.add_argument("--force", action="store_true", help="replace an existing results folder")
-    r.add_argument(
-        "--replicates",
-        type=int,
-        default=None,
-        help="calibration cohorts (default 200) and simulated trials per power point "
-        "(default trial.replicates)",
-    )
-
-    c = add("cohort", "generate a cohort and write it as CSV")
-    _add_scenario_args(c)
-    c.add_argument("-n", type=int, default=None, help="women (default cohort.n)")
-    c.add_argument("-o", "--output", default="-", help="CSV file (default: stdout)")
-
-    k = add("calibrate", "compare the scenario with the paper's targets")
-    _add_scenario_args(k)
-    k.add_argument("--replicates", type=int, default=200, help="simulated cohorts (default 200)")
-    k.add_argument("-o", "--output", default=None, help="also write the table as CSV")
-
-    v = add("validate", "check scenario files without running them")
-    v.add_argument("files", nargs="+", help="scenario files")
-
-    h = add("check", "run the invariant suite (hypothesis properties) against a scenario")
-    _add_scenario_args(h)
-    h.add_argument("--examples", type=int, default=25, help="examples per property (25)")
-    h.add_argument(
-        "--budget",
-        type=float,
-        default=180.0,
-        help="seconds; properties not started by then are skipped (180)",
-    )
-    h.add_argument("--only", default=None, help="run only properties whose name contains this")
-
-    t = add("timeline", "run the pregnancies through the protocol (SimPy) and summarise")
-    _add_scenario_args(t)
-    t.add_argument("-n", type=int, default=None, help="women (default cohort.n)")
-    t.add_argument("--events", default=None, help="write the event log as CSV")
-    t.add_argument("--outcomes", default=None, help="write one row a woman as CSV")
-
-    w = add("power", "size the scenario's [trial]: analytic n, simulated power, feasibility")
-    _add_scenario_args(w)
-    w.add_argument(
-        "--n-per-arm",
-        type=int,
-        default=None,
-        help="simulate at this control-arm size (default: search for the n)",
-    )
-    w.add_argument(
-        "--replicates", type=int, default=None, help="simulated trials per point (default trial.replicates)"
-    )
-    w.add_argument("--workers", type=int, default=1, help="processes (same numbers for any)")
-    w.add_argument(
-        "--sensitivity", action="store_true", help="also the grid control x treatment rate -> n per arm"
-    )
-    w.add_argument("-o", "--output", default=None, help="write the result table(s) as CSV")
-
-    s = add("sweep", "simulated power at every point of a grid of scenario keys ([sweep] grid)")
-    _add_scenario_args(s)
-    s.add_argument(
-        "--grid",
-        action="append",
-        default=[],
-        metavar="KEY=V1,V2,...",
-        help="add or replace a grid axis, e.g. --grid trial.control_lbr=0.55,0.6",
-    )
-    s.add_argument(
-        "--n-per-arm",
-        type=int,
-        default=None,
-        help="simulate every point at this n (default: each point's analytic n)",
-    )
-    s.add_argument(
-        "--replicates", type=int, default=None, help="simulated trials per point (default sweep.replicates)"
-    )
-    s.add_argument(
-        "--batch",
-        type=int,
-        default=None,
-        help="replicates per task, a multiple of 1024 (same numbers for any)",
-    )
-    s.add_argument(
-        "--workers", type=int, default=None, help="local processes (default: all CPUs; same numbers for any)"
-    )
-    s.add_argument(
-        "--scheduler",
-        default=None,
-        metavar="ADDRESS",
-        help="run on a Dask cluster, e.g. tcp://host:8786 (see docs/sweeps.md)",
-    )
-    s.add_argument("--out", default=None, help="results folder (default results/<name>)")
-    s.add_argument(
-        "--resume", action="store_true", help="keep the points already in points.csv, compute the rest"
-    )
-    s.add_argument("--force", action="store_true", help="start over, replacing points.csv")
-    return p
 
 
 def _load(args: argparse.Namespace) -> Scenario:
@@ -518,10 +340,10 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rplsim`` console script; returns the exit status."""
-    parser = _parser()
+    parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except _ArgError as exc:
+    except ArgError as exc:
         print(str(exc), file=sys.stderr)
         return 2
     except SystemExit as exc:  # --help, --version

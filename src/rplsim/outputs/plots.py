@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -45,29 +46,8 @@ def _z_scores(tab: pd.DataFrame) -> np.ndarray:
     return z
 
 
-def calibration_panel(tab: pd.DataFrame, max_rows: int = 60, clip: float = 5.0) -> Figure:
-    """Each calibration target as (simulated − paper) / tolerance, misses first.
-
-    Parameters
-    ----------
-    tab : pandas.DataFrame
-        The table of :func:`rplsim.calibrate`: columns ``target, source, paper, simulated,
-        mc_se, tolerance, within, followed``.
-    max_rows : int
-        At most this many targets are drawn: every miss (followed ones first), then the
-        'not followed' readings, then the targets within tolerance with the largest distance.
-    clip : float
-        Distances beyond ±clip are drawn at the edge as a triangle.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    _require(
-        tab,
-        ("target", "source", "paper", "simulated", "tolerance", "within", "followed"),
-        "calibration_panel",
-    )
+def _calibration_rows(tab: pd.DataFrame, max_rows: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(every target with its distance ``z``, the rows to draw: misses first, at most max_rows)."""
     df = tab.reset_index(drop=True).copy()
     df["z"] = _z_scores(df)
     df["absz"] = np.abs(df["z"]).fillna(np.inf)
@@ -78,23 +58,17 @@ def calibration_panel(tab: pd.DataFrame, max_rows: int = 60, clip: float = 5.0) 
         ("'not followed' readings", df[~followed]),
         ("within tolerance", df[within & followed]),
     ]
-    parts = []
-    for label, g in groups:
-        g = g.sort_values("absz", ascending=False).assign(group=label)
-        parts.append(g)
-    show = pd.concat(parts).head(max_rows).reset_index(drop=True)
-    n = len(show)
+    parts = [g.sort_values("absz", ascending=False).assign(group=label) for label, g in groups]
+    return df, pd.concat(parts).head(max_rows).reset_index(drop=True)
 
-    fig = _figure(9.0, 1.6 + 0.24 * max(n, 3))
-    ax = fig.add_subplot()
-    ax.axvspan(-1, 1, color="#d8ecd2", zorder=0, label="within tolerance (±1)")
-    ax.axvline(0, color=GREY, lw=0.8, zorder=1)
-    y = np.arange(n)[::-1]
+
+def _mark_targets(ax: Axes, show: pd.DataFrame, y: np.ndarray, clip: float) -> None:
+    """One marker a target at its distance; beyond ±clip a triangle at the edge."""
     z = show["z"].to_numpy(float)
-    zc = np.clip(np.nan_to_num(z, nan=0.0), -clip, clip)
-    clipped = np.abs(np.nan_to_num(z, nan=0.0)) > clip
     sw = show["within"].astype(bool).to_numpy()
     sf = show["followed"].astype(bool).to_numpy()
+    zc = np.clip(np.nan_to_num(z, nan=0.0), -clip, clip)
+    clipped = np.abs(np.nan_to_num(z, nan=0.0)) > clip
     styles: tuple[tuple[np.ndarray, dict[str, Any]], ...] = (
         (sf & sw & ~clipped, dict(marker="o", color=OK, label="within")),
         (sf & ~sw & ~clipped, dict(marker="o", color=MISS, label="miss")),
@@ -121,6 +95,11 @@ def calibration_panel(tab: pd.DataFrame, max_rows: int = 60, clip: float = 5.0) 
             label="not simulated (NaN)",
         )
 
+
+def _label_targets(ax: Axes, show: pd.DataFrame, y: np.ndarray) -> None:
+    """Target names (misses in red, 'not followed' in grey) and the group separators."""
+    sw = show["within"].astype(bool).to_numpy()
+    sf = show["followed"].astype(bool).to_numpy()
     labels = [textwrap.shorten(str(t), 58, placeholder="…") for t in show["target"]]
     ax.set_yticks(y, labels, fontsize=SMALL)
     for tick, f, w in zip(ax.get_yticklabels(), sf, sw, strict=True):
@@ -142,6 +121,42 @@ def calibration_panel(tab: pd.DataFrame, max_rows: int = 60, clip: float = 5.0) 
             ha="left",
             style="italic",
         )
+
+
+def calibration_panel(tab: pd.DataFrame, max_rows: int = 60, clip: float = 5.0) -> Figure:
+    """Each calibration target as (simulated − paper) / tolerance, misses first.
+
+    Parameters
+    ----------
+    tab : pandas.DataFrame
+        The table of :func:`rplsim.calibrate`: columns ``target, source, paper, simulated,
+        mc_se, tolerance, within, followed``.
+    max_rows : int
+        At most this many targets are drawn: every miss (followed ones first), then the
+        'not followed' readings, then the targets within tolerance with the largest distance.
+    clip : float
+        Distances beyond ±clip are drawn at the edge as a triangle.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    _require(
+        tab,
+        ("target", "source", "paper", "simulated", "tolerance", "within", "followed"),
+        "calibration_panel",
+    )
+    df, show = _calibration_rows(tab, max_rows)
+    within = df["within"].astype(bool)
+    followed = df["followed"].astype(bool)
+    n = len(show)
+    fig = _figure(9.0, 1.6 + 0.24 * max(n, 3))
+    ax = fig.add_subplot()
+    ax.axvspan(-1, 1, color="#d8ecd2", zorder=0, label="within tolerance (±1)")
+    ax.axvline(0, color=GREY, lw=0.8, zorder=1)
+    y = np.arange(n)[::-1]
+    _mark_targets(ax, show, y, clip)
+    _label_targets(ax, show, y)
     ax.set_ylim(-0.7, n - 0.3)
     ax.set_xlim(-clip - 0.5, clip + 0.5)
     ax.set_xlabel(
@@ -220,6 +235,63 @@ def _position(values: np.ndarray, v: float) -> float:
     return float(np.interp(v, values, np.arange(len(values)), left=-0.5, right=len(values) - 0.5))
 
 
+def _rate_labels(values: np.ndarray) -> list[str]:
+    """Tick labels of a rate axis: whole percents as "60%", others as "34.7%"."""
+    return [f"{v:.0%}" if round(v * 100, 6) == round(v * 100) else f"{v:.1%}" for v in values]
+
+
+def _annotate_cells(ax: Axes, z: np.ndarray, cm: Any, norm: LogNorm) -> None:
+    """Write n in each cell (white on dark colours), a dash where no n exists."""
+    for i in range(z.shape[0]):
+        for j in range(z.shape[1]):
+            v = z[i, j]
+            if np.isfinite(v):
+                r, g, b, _ = cm(norm(v))
+                dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
+                text = f"{v:,.0f}" if v < 1e5 else f"{v:.1e}"
+                ax.text(
+                    j, i, text, ha="center", va="center", fontsize=SMALL, color="white" if dark else "black"
+                )
+            else:
+                ax.text(j, i, "–", ha="center", va="center", fontsize=SMALL, color=GREY)
+
+
+def _mark_points(
+    fig: Figure, ax: Axes, ctrl: np.ndarray, trt: np.ndarray, points: Sequence[tuple[str, float, float]]
+) -> None:
+    """Mark the reference points on the map (at its edge when outside) and list them below."""
+    handles = []
+    markers = ("*", "P", "X", "s", "^", "v", "D")
+    for k, (label, c_lbr, t_lbr) in enumerate(points):
+        mk = markers[k % len(markers)]
+        outside = not (ctrl.min() <= c_lbr <= ctrl.max() and trt.min() <= t_lbr <= trt.max())
+        ax.plot(
+            _position(ctrl, c_lbr),
+            _position(trt, t_lbr),
+            marker=mk,
+            ms=13,
+            mfc="#ff7f0e",
+            mec="black",
+            ls="none",
+            zorder=4,
+            clip_on=False,
+        )
+        note = "; outside the grid, drawn at its edge" if outside else ""
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker=mk,
+                ms=9,
+                mfc="#ff7f0e",
+                mec="black",
+                ls="none",
+                label=f"{label} (placebo {c_lbr:.1%}, IVIG {t_lbr:.1%}{note})",
+            )
+        )
+    fig.legend(handles=handles, loc="outside lower center", fontsize=SMALL, ncol=1, frameon=False)
+
+
 def sensitivity_heatmap(
     grid: pd.DataFrame, points: Sequence[tuple[str, float, float]] | None = None
 ) -> Figure:
@@ -262,29 +334,9 @@ def sensitivity_heatmap(
     cmap = "viridis_r"
     im = ax.imshow(np.ma.masked_invalid(z), origin="lower", aspect="auto", cmap=cmap, norm=norm)
     ax.set_facecolor("#eeeeee")
-    cm = im.get_cmap()
-    for i in range(len(trt)):
-        for j in range(len(ctrl)):
-            v = z[i, j]
-            if np.isfinite(v):
-                r, g, b, _ = cm(norm(v))
-                dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
-                text = f"{v:,.0f}" if v < 1e5 else f"{v:.1e}"
-                ax.text(
-                    j, i, text, ha="center", va="center", fontsize=SMALL, color="white" if dark else "black"
-                )
-            else:
-                ax.text(j, i, "–", ha="center", va="center", fontsize=SMALL, color=GREY)
-    ax.set_xticks(
-        range(len(ctrl)),
-        [f"{v:.0%}" if round(v * 100, 6) == round(v * 100) else f"{v:.1%}" for v in ctrl],
-        fontsize=SMALL,
-    )
-    ax.set_yticks(
-        range(len(trt)),
-        [f"{v:.0%}" if round(v * 100, 6) == round(v * 100) else f"{v:.1%}" for v in trt],
-        fontsize=SMALL,
-    )
+    _annotate_cells(ax, z, im.get_cmap(), norm)
+    ax.set_xticks(range(len(ctrl)), _rate_labels(ctrl), fontsize=SMALL)
+    ax.set_yticks(range(len(trt)), _rate_labels(trt), fontsize=SMALL)
     ax.set_xlabel("live-birth rate on placebo (control, %)", fontsize=FONT)
     ax.set_ylabel("live-birth rate on IVIG (treatment, %)", fontsize=FONT)
     ax.set_title(
@@ -295,34 +347,5 @@ def sensitivity_heatmap(
     cb.set_label("women per arm (log scale)", fontsize=FONT)
     cb.ax.tick_params(labelsize=SMALL)
     if points:
-        handles = []
-        markers = ("*", "P", "X", "s", "^", "v", "D")
-        for k, (label, c_lbr, t_lbr) in enumerate(points):
-            mk = markers[k % len(markers)]
-            outside = not (ctrl.min() <= c_lbr <= ctrl.max() and trt.min() <= t_lbr <= trt.max())
-            ax.plot(
-                _position(ctrl, c_lbr),
-                _position(trt, t_lbr),
-                marker=mk,
-                ms=13,
-                mfc="#ff7f0e",
-                mec="black",
-                ls="none",
-                zorder=4,
-                clip_on=False,
-            )
-            note = "; outside the grid, drawn at its edge" if outside else ""
-            handles.append(
-                Line2D(
-                    [],
-                    [],
-                    marker=mk,
-                    ms=9,
-                    mfc="#ff7f0e",
-                    mec="black",
-                    ls="none",
-                    label=f"{label} (placebo {c_lbr:.1%}, IVIG {t_lbr:.1%}{note})",
-                )
-            )
-        fig.legend(handles=handles, loc="outside lower center", fontsize=SMALL, ncol=1, frameon=False)
+        _mark_points(fig, ax, ctrl, trt, points)
     return fig

@@ -2,7 +2,8 @@
 
 Computing and writing are apart: :func:`run_stages` computes every stage in memory, and
 :func:`write_run` renders a computed run into its results folder; :func:`size_trial` is the
-trial stage alone (``rplsim power``). ``rplsim run`` is :func:`run_scenario`, the two in a row.
+trial stage alone (``rplsim power``). ``rplsim run`` is :func:`run_scenario`: the two in a
+row, inside a results folder opened first.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from rplsim.outputs.folder import check_target
-from rplsim.outputs.write import write_run
-from rplsim.planning.stages import RunResult, TrialStage, run_stages, size_trial
+from rplsim.outputs.folder import results_folder
+from rplsim.outputs.write import render_run, run_manifest, write_run
+from rplsim.planning.stages import RunResult, TrialStage, run_stages, size_trial, stage_replicates
 from rplsim.scenario.model import Scenario
 
 __all__ = ["RunResult", "TrialStage", "run_scenario", "run_stages", "size_trial", "write_run"]
@@ -54,5 +55,9 @@ def run_scenario(
     ResultsExistError
         If ``out`` exists and ``force`` is False (before any work).
     """
-    check_target(out, force=force)  # before minutes of work, not only when writing
-    return write_run(run_stages(scenario, replicates=replicates, say=say), out, force=force, command=command)
+    manifest = run_manifest(scenario, *stage_replicates(scenario, replicates), command)
+    # The folder is opened before the stages run, as it always was: an existing one is refused
+    # before minutes of work, the manifest's start time is the run's, and an interrupt at any
+    # stage cleans up the same way.
+    with results_folder(out, force=force, manifest=manifest) as folder:
+        return render_run(folder, run_stages(scenario, replicates=replicates, say=say))

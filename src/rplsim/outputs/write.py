@@ -21,7 +21,7 @@ from rplsim.paper import paper_funnel
 from rplsim.planning.stages import RunResult, TrialStage
 from rplsim.scenario.model import Scenario, scenario_path
 
-__all__ = ["run_manifest", "summary_lines", "write_run"]
+__all__ = ["render_run", "run_manifest", "summary_lines", "write_run"]
 
 
 def _n_text(n: float) -> str:
@@ -64,12 +64,19 @@ def summary_lines(result: RunResult) -> list[str]:
     return out
 
 
-def run_manifest(result: RunResult, command: Sequence[str] = ()) -> dict[str, Any]:
+def run_manifest(
+    sc: Scenario, calibration_replicates: int, trial_replicates: int | None, command: Sequence[str] = ()
+) -> dict[str, Any]:
     """The run's own entries of ``manifest.json`` (files, versions and times are added on writing).
+
+    Known before any stage runs (:func:`rplsim.planning.stages.stage_replicates` gives the
+    replicates), so the results folder can be opened, and its start time taken, first.
 
     Parameters
     ----------
-    result : RunResult
+    sc : Scenario
+    calibration_replicates : int
+    trial_replicates : int or None
     command : sequence of str
         The command line (left out when empty).
 
@@ -77,15 +84,14 @@ def run_manifest(result: RunResult, command: Sequence[str] = ()) -> dict[str, An
     -------
     dict
     """
-    sc = result.scenario
     manifest: dict[str, Any] = {
         "scenario_file": scenario_path(sc),
         "scenario_name": sc.name,
         "scenario_sha256": sc.digest(),
         "seed": sc.seed,
         "resolved_scenario": sc.to_dict(),
-        "calibration_replicates": result.calibration_replicates,
-        "trial_replicates": result.trial_replicates,
+        "calibration_replicates": calibration_replicates,
+        "trial_replicates": trial_replicates,
     }
     if command:
         manifest["command_line"] = list(command)
@@ -146,15 +152,52 @@ def _write_trial(w: _Writer, scenario: Scenario, tr: TrialStage) -> None:
     w.figure("screening_funnel", plots.funnel_chart(tr.funnel, title="Screening funnel of the trial"))
 
 
+def render_run(folder: ResultsFolder, result: RunResult) -> str:
+    """Write the tables, figures and ``report.md`` of ``result`` into an open results folder.
+
+    Parameters
+    ----------
+    folder : ResultsFolder
+        From :func:`rplsim.outputs.folder.results_folder` (which adds the manifest on closing).
+    result : RunResult
+
+    Returns
+    -------
+    str
+        The answer and a line per stage (also at the top of ``report.md``).
+    """
+    sc = result.scenario
+    summary = summary_lines(result)
+    answer = None
+    if result.trial is not None:
+        answer = answer_sentence(sc, result.trial.power, result.trial.feasibility)
+    w = _Writer(folder)
+    _write_stages(w, result)
+    if result.trial is not None:
+        _write_trial(w, sc, result.trial)
+    folder.text(
+        "report.md",
+        build_report(
+            sc,
+            summary_lines=summary,
+            calibration=result.calibration,
+            answer=answer,
+            figures=w.figures,
+            tables=w.tables,
+        ),
+    )
+    return "\n".join(([answer.replace("**", "")] if answer else []) + summary)
+
+
 def write_run(result: RunResult, out: str | Path, *, force: bool = False, command: Sequence[str] = ()) -> str:
-    """Write the results folder ``out`` of a computed run.
+    """Write the results folder ``out`` of a computed run (atomically).
 
     Parameters
     ----------
     result : RunResult
         From :func:`rplsim.run_stages`.
     out : str or Path
-        Results folder to create (atomically).
+        Results folder to create.
     force : bool
         Replace ``out`` if it exists.
     command : sequence of str
@@ -170,25 +213,6 @@ def write_run(result: RunResult, out: str | Path, *, force: bool = False, comman
     ResultsExistError
         If ``out`` exists and ``force`` is False.
     """
-    sc = result.scenario
-    summary = summary_lines(result)
-    answer = None
-    if result.trial is not None:
-        answer = answer_sentence(sc, result.trial.power, result.trial.feasibility)
-    with results_folder(out, force=force, manifest=run_manifest(result, command)) as folder:
-        w = _Writer(folder)
-        _write_stages(w, result)
-        if result.trial is not None:
-            _write_trial(w, sc, result.trial)
-        folder.text(
-            "report.md",
-            build_report(
-                sc,
-                summary_lines=summary,
-                calibration=result.calibration,
-                answer=answer,
-                figures=w.figures,
-                tables=w.tables,
-            ),
-        )
-    return "\n".join(([answer.replace("**", "")] if answer else []) + summary)
+    manifest = run_manifest(result.scenario, result.calibration_replicates, result.trial_replicates, command)
+    with results_folder(out, force=force, manifest=manifest) as folder:
+        return render_run(folder, result)

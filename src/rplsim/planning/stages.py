@@ -38,6 +38,7 @@ __all__ = [
     "run_stages",
     "sensitivity_replicates",
     "size_trial",
+    "stage_replicates",
 ]
 
 DEFAULT_REPLICATES = 200
@@ -46,6 +47,16 @@ DEFAULT_REPLICATES = 200
 
 def _silent(message: str) -> None:
     """Default progress callback: say nothing."""
+
+
+def stage_replicates(scenario: Scenario, replicates: int | None = None) -> tuple[int, int | None]:
+    """(calibration cohorts, simulated trials per power point) of a run given ``replicates``.
+
+    ``replicates`` sets both; without it the calibration uses :data:`DEFAULT_REPLICATES` and the
+    trial ``trial.replicates`` (None when the scenario has no ``[trial]``).
+    """
+    trial = (replicates or scenario.trial.replicates) if scenario.trial else None
+    return replicates or DEFAULT_REPLICATES, trial
 
 
 def sensitivity_replicates(replicates: int) -> int:
@@ -218,7 +229,7 @@ def run_stages(
     RunResult
         Render it with :func:`rplsim.outputs.write.write_run`.
     """
-    cal_reps = replicates or DEFAULT_REPLICATES
+    cal_reps, trial_reps = stage_replicates(scenario, replicates)
     stages = 4 if scenario.trial else 3
     say(f"stage 1/{stages}: cohort of {scenario.cohort.n}")
     cohort = generate_cohort(scenario)
@@ -233,7 +244,7 @@ def run_stages(
     return RunResult(
         scenario=scenario,
         calibration_replicates=cal_reps,
-        trial_replicates=(replicates or scenario.trial.replicates) if scenario.trial else None,
+        trial_replicates=trial_reps,
         cohort=cohort,
         calibration=cal,
         timeline=timeline,

@@ -29,6 +29,7 @@ from rplsim.trial.power import PowerResult, find_sample_size, simulate_power
 from rplsim._core.rng import check_random_state
 from rplsim.scenario import STRATA, Scenario, load_scenario, scenario_from_dict
 from rplsim.planning.sensitivity import sensitivity_grid
+from rplsim.planning.stages import RunResult, TrialStage, run_stages, size_trial
 from rplsim.design.sequential import SequentialDesign, group_sequential_design
 from rplsim.timeline import TimelineResult, simulate_timeline, simulate_twin
 from rplsim.trial.simulation import trial_design
@@ -44,11 +45,13 @@ __all__ = [
     "PowerResult",
     "ResultsExistError",
     "RplsimError",
+    "RunResult",
     "SampleSize",
     "Scenario",
     "ScenarioError",
     "SequentialDesign",
     "TimelineResult",
+    "TrialStage",
     "__version__",
     "calibrate",
     "check_random_state",
@@ -61,11 +64,24 @@ __all__ = [
     "outcome_model",
     "paper_funnel",
     "power_two_proportions",
+    "run_stages",
     "sample_size",
     "scenario_from_dict",
     "sensitivity_grid",
     "simulate_power",
     "simulate_timeline",
     "simulate_twin",
+    "size_trial",
     "trial_design",
+    "write_run",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # write_run is loaded on first use: rplsim.outputs loads matplotlib, which `import rplsim`
+    # (and `rplsim --version`) does not need.
+    if name == "write_run":
+        from rplsim.outputs.write import write_run
+
+        return write_run
+    raise AttributeError(f"module 'rplsim' has no attribute {name!r}")

@@ -51,7 +51,7 @@ class PropertyResult:
     name: str
     stage: str
     description: str
-    status: str            # "pass" | "FAIL" | "skipped"
+    status: str  # "pass" | "FAIL" | "skipped"
     examples: int
     seconds: float
     counterexample: str = ""
@@ -68,19 +68,20 @@ def _cohort_invariants(sc: Scenario, cfg: settings, counter: list) -> None:
             for s in STRATA:
                 m = getattr(getattr(sc.cohort, var), s)
                 x = df.loc[df["stratum"] == s, var]
-                assert ((x >= m.min) & (x <= m.max)).all(), f"{var} of {s} outside [{m.min}, " \
-                    f"{m.max}]"
+                assert ((x >= m.min) & (x <= m.max)).all(), f"{var} of {s} outside [{m.min}, {m.max}]"
         imm = sc.cohort.immune
         assert (df["nk_high"] == (df["nk_percent"] > imm.nk_cutoff)).all(), "NK flag != cut-off"
         assert (df["th1_th2_high"] == (df["th1_th2_ratio"] > imm.th1_th2_cutoff)).all()
-        cyto = cytotoxicity_high(df["nk_cytotoxicity_50"].to_numpy(),
-                                 df["nk_cytotoxicity_25"].to_numpy(),
-                                 df["nk_cytotoxicity_12_5"].to_numpy(), sc.cohort)
+        cyto = cytotoxicity_high(
+            df["nk_cytotoxicity_50"].to_numpy(),
+            df["nk_cytotoxicity_25"].to_numpy(),
+            df["nk_cytotoxicity_12_5"].to_numpy(),
+            sc.cohort,
+        )
         assert (df["nk_cytotoxicity_high"].to_numpy() == cyto).all(), "cytotoxicity flag"
         anyf = df["nk_high"] | df["nk_cytotoxicity_high"] | df["th1_th2_high"]
         assert ((df["immunity"] == "abnormal") == anyf).all(), "immunity != any flag"
-        code = (df["etiology"].astype(str).str[0].str.upper()
-                + df["immunity"].astype(str).str[0].str.upper())
+        code = df["etiology"].astype(str).str[0].str.upper() + df["immunity"].astype(str).str[0].str.upper()
         assert (code == df["stratum"].astype(str)).all(), "stratum != etiology x immunity"
 
     prop()
@@ -89,18 +90,23 @@ def _cohort_invariants(sc: Scenario, cfg: settings, counter: list) -> None:
 def _zero_weight_profiles(sc: Scenario, cfg: settings, counter: list) -> None:
     from rplsim.scenario.cohort_params import PROFILE_FIELDS
 
-    banned = {("KA", PROFILE_NAMES[i]) for i, f in enumerate(PROFILE_FIELDS)
-              if getattr(sc.cohort.immune.profiles_known, f) == 0}
-    banned |= {("IA", PROFILE_NAMES[i]) for i, f in enumerate(PROFILE_FIELDS)
-               if getattr(sc.cohort.immune.profiles_idiopathic, f) == 0}
+    banned = {
+        ("KA", PROFILE_NAMES[i])
+        for i, f in enumerate(PROFILE_FIELDS)
+        if getattr(sc.cohort.immune.profiles_known, f) == 0
+    }
+    banned |= {
+        ("IA", PROFILE_NAMES[i])
+        for i, f in enumerate(PROFILE_FIELDS)
+        if getattr(sc.cohort.immune.profiles_idiopathic, f) == 0
+    }
 
     @cfg
     @given(seed=SEEDS)
     def prop(seed: int) -> None:
         counter.append(1)
         df = generate_cohort(sc, n=2000, seed=seed)
-        seen = set(zip(df["stratum"].astype(str), df["immune_profile"].astype(str),
-                       strict=True))
+        seen = set(zip(df["stratum"].astype(str), df["immune_profile"].astype(str), strict=True))
         bad = seen & banned
         # Figure 6A re-solves the Th share of KA, so a zero weight there can be overridden.
         bad = {b for b in bad if not (b[0] == "KA" and "Th" in b[1])}
@@ -130,8 +136,9 @@ def _strata_converge(sc: Scenario, cfg: settings, counter: list) -> None:
     for s in STRATA:
         p = getattr(sc.cohort.strata, s)
         se = max(np.sqrt(p * (1 - p) / n), 1e-12)
-        assert abs(got.get(s, 0.0) - p) <= 4 * se + 1e-12, \
+        assert abs(got.get(s, 0.0) - p) <= 4 * se + 1e-12, (
             f"stratum {s}: share {got.get(s, 0.0):.4f} vs {p:.4f} (4 SE = {4 * se:.4f})"
+        )
 
 
 def _rates_match_targets(sc: Scenario, cfg: settings, counter: list) -> None:
@@ -174,7 +181,8 @@ def _monotone(var: str) -> Callable[[Scenario, settings, list], None]:
             assert p1 <= p0 + 1e-12, (
                 f"P(live birth) rises from {p0:.4f} to {p1:.4f} when {var} rises by {step:.2f} "
                 f"(stratum {df['stratum'].iloc[0]}, {var} {df[var].iloc[0]:.2f}): Table 2 "
-                f"(all women) has OR < 1 for {var}")
+                f"(all women) has OR < 1 for {var}"
+            )
 
         prop()
 
@@ -212,12 +220,15 @@ def _timeline_invariants(sc: Scenario, cfg: settings, counter: list) -> None:
         res = simulate_timeline(cohort, sc, seed=seed)
         ev, out = res.events, res.outcomes
         ends = ev[ev["event"].isin(["live_birth", "miscarriage", "stillbirth", "chemical"])]
-        assert ends["patient_id"].value_counts().max() == 1 and len(ends) == n, \
+        assert ends["patient_id"].value_counts().max() == 1 and len(ends) == n, (
             "not exactly one outcome per woman"
-        assert (ev.groupby("patient_id")["gestational_week"].diff().dropna() >= -1e-9).all(), \
+        )
+        assert (ev.groupby("patient_id")["gestational_week"].diff().dropna() >= -1e-9).all(), (
             "events out of time order"
+        )
         inf = ev[ev["event"] == "ivig_infusion"].merge(
-            out[["patient_id", "outcome_week", "on_ivig"]], on="patient_id")
+            out[["patient_id", "outcome_week", "on_ivig"]], on="patient_id"
+        )
         assert inf["on_ivig"].all(), "an infusion for a woman not on IVIG"
         assert (inf["gestational_week"] < inf["outcome_week"]).all(), "infusion after the end"
         assert (inf["gestational_week"] <= prot.ivig_last_week + 1e-9).all(), "after week 30"
@@ -254,8 +265,12 @@ def _analytic_monotone(sc: Scenario, cfg: settings, counter: list) -> None:
     base = sc.trial.control_lbr if sc.trial else 0.6
 
     @cfg
-    @given(d1=st.floats(0.03, 0.3), d2=st.floats(0.03, 0.3), a=st.sampled_from([0.01, 0.05, 0.1]),
-           pw=st.sampled_from([0.7, 0.8, 0.9]))
+    @given(
+        d1=st.floats(0.03, 0.3),
+        d2=st.floats(0.03, 0.3),
+        a=st.sampled_from([0.01, 0.05, 0.1]),
+        pw=st.sampled_from([0.7, 0.8, 0.9]),
+    )
     def prop(d1: float, d2: float, a: float, pw: float) -> None:
         counter.append(1)
         lo, hi = sorted((d1, d2))
@@ -265,8 +280,7 @@ def _analytic_monotone(sc: Scenario, cfg: settings, counter: list) -> None:
         n_big = sample_size(base, base + hi, alpha=a, power=pw).n_control
         assert n_big <= n_small, f"n rises with the effect: {n_small} -> {n_big}"
         assert sample_size(base, base + hi, alpha=min(0.2, a * 2), power=pw).n_control <= n_big
-        assert sample_size(base, base + hi, alpha=a, power=min(0.95, pw + 0.05)).n_control >= \
-            n_big
+        assert sample_size(base, base + hi, alpha=a, power=min(0.95, pw + 0.05)).n_control >= n_big
 
     prop()
 
@@ -303,38 +317,78 @@ def _round_trip(sc: Scenario, cfg: settings, counter: list) -> None:
 
 
 PROPERTIES: tuple[Property, ...] = (
-    Property("cohort: rows, ranges, flags = cut-offs, strata", "cohort",
-             "n rows; values within Table 1 ranges; flags are the cut-offs on the values; "
-             "abnormal immunity iff a flag", _cohort_invariants),
-    Property("cohort: zero-weight profiles never occur", "cohort",
-             "e.g. no idiopathic woman with high cytotoxicity and high Th1/Th2", _zero_weight_profiles),
-    Property("cohort: first k women independent of n", "cohort",
-             "per-block keyed streams", _prefix_stable),
-    Property("cohort: strata shares converge", "cohort",
-             "50,000 women within 4 SE of the scenario's shares", _strata_converge),
-    Property("outcome: stratum rates equal the targets", "outcome",
-             "quadrature over each stratum's covariates hits outcome.lbr", _rates_match_targets),
+    Property(
+        "cohort: rows, ranges, flags = cut-offs, strata",
+        "cohort",
+        "n rows; values within Table 1 ranges; flags are the cut-offs on the values; "
+        "abnormal immunity iff a flag",
+        _cohort_invariants,
+    ),
+    Property(
+        "cohort: zero-weight profiles never occur",
+        "cohort",
+        "e.g. no idiopathic woman with high cytotoxicity and high Th1/Th2",
+        _zero_weight_profiles,
+    ),
+    Property("cohort: first k women independent of n", "cohort", "per-block keyed streams", _prefix_stable),
+    Property(
+        "cohort: strata shares converge",
+        "cohort",
+        "50,000 women within 4 SE of the scenario's shares",
+        _strata_converge,
+    ),
+    Property(
+        "outcome: stratum rates equal the targets",
+        "outcome",
+        "quadrature over each stratum's covariates hits outcome.lbr",
+        _rates_match_targets,
+    ),
     Property("outcome: probabilities in (0, 1)", "outcome", "", _probabilities_valid),
-    Property("outcome: odds ratio per unit is the scenario's", "outcome",
-             "logistic model with Table 2's per-etiology ORs", _odds_ratio_exact),
-    Property("outcome: live birth not more likely with age (domain)", "outcome",
-             "Table 2, all women: OR 0.924 per year", _monotone("age")),
-    Property("outcome: live birth not more likely with BMI (domain)", "outcome",
-             "Table 2, all women: OR 0.920 per kg/m2", _monotone("bmi")),
-    Property("timeline: order, one outcome, infusion rules, dose", "timeline",
-             "Section 2.3 protocol", _timeline_invariants),
-    Property("timeline: ample clinic gives the same outcomes", "timeline",
-             "capacity changes waits, not fates", _ample_clinic),
-    Property("power: analytic n monotone in effect, alpha, power", "power", "",
-             _analytic_monotone),
-    Property("power: type-I error within alpha's Monte-Carlo band", "power",
-             "4,096 null trials at the scenario's design", _type1, needs_trial=True),
+    Property(
+        "outcome: odds ratio per unit is the scenario's",
+        "outcome",
+        "logistic model with Table 2's per-etiology ORs",
+        _odds_ratio_exact,
+    ),
+    Property(
+        "outcome: live birth not more likely with age (domain)",
+        "outcome",
+        "Table 2, all women: OR 0.924 per year",
+        _monotone("age"),
+    ),
+    Property(
+        "outcome: live birth not more likely with BMI (domain)",
+        "outcome",
+        "Table 2, all women: OR 0.920 per kg/m2",
+        _monotone("bmi"),
+    ),
+    Property(
+        "timeline: order, one outcome, infusion rules, dose",
+        "timeline",
+        "Section 2.3 protocol",
+        _timeline_invariants,
+    ),
+    Property(
+        "timeline: ample clinic gives the same outcomes",
+        "timeline",
+        "capacity changes waits, not fates",
+        _ample_clinic,
+    ),
+    Property("power: analytic n monotone in effect, alpha, power", "power", "", _analytic_monotone),
+    Property(
+        "power: type-I error within alpha's Monte-Carlo band",
+        "power",
+        "4,096 null trials at the scenario's design",
+        _type1,
+        needs_trial=True,
+    ),
     Property("scenario: TOML round trip", "scenario", "write and read back: equal", _round_trip),
 )
 
 
-def run_checks(scenario: Scenario, *, max_examples: int = 25, budget_seconds: float = 120.0,
-               only: str | None = None) -> list[PropertyResult]:
+def run_checks(
+    scenario: Scenario, *, max_examples: int = 25, budget_seconds: float = 120.0, only: str | None = None
+) -> list[PropertyResult]:
     """Run every property on ``scenario``.
 
     Parameters
@@ -351,22 +405,33 @@ def run_checks(scenario: Scenario, *, max_examples: int = 25, budget_seconds: fl
     -------
     list of PropertyResult
     """
-    cfg = settings(max_examples=max_examples, deadline=None, derandomize=True, database=None,
-                   suppress_health_check=list(HealthCheck),
-                   phases=[Phase.explicit, Phase.generate, Phase.shrink],
-                   print_blob=False)
+    cfg = settings(
+        max_examples=max_examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+        print_blob=False,
+    )
     results = []
     t_start = time.perf_counter()
     for prop in PROPERTIES:
         if only and only not in prop.name:
             continue
         if prop.needs_trial and scenario.trial is None:
-            results.append(PropertyResult(prop.name, prop.stage, prop.description, "skipped", 0,
-                                          0.0, "no [trial] section"))
+            results.append(
+                PropertyResult(
+                    prop.name, prop.stage, prop.description, "skipped", 0, 0.0, "no [trial] section"
+                )
+            )
             continue
         if time.perf_counter() - t_start > budget_seconds:
-            results.append(PropertyResult(prop.name, prop.stage, prop.description, "skipped", 0,
-                                          0.0, "time budget used up"))
+            results.append(
+                PropertyResult(
+                    prop.name, prop.stage, prop.description, "skipped", 0, 0.0, "time budget used up"
+                )
+            )
             continue
         counter: list = []
         report: list[str] = []
@@ -380,13 +445,21 @@ def run_checks(scenario: Scenario, *, max_examples: int = 25, budget_seconds: fl
             # hypothesis attaches the shrunk example as an exception note (older versions
             # report it through the reporter).
             lines = [*getattr(exc, "__notes__", []), *report]
-            shrunk = [r for r in lines if "Falsifying" in r or "Failing test case" in r
-                      or "=" in r]
+            shrunk = [r for r in lines if "Falsifying" in r or "Failing test case" in r or "=" in r]
             detail = " ".join(" ".join(x.split()) for x in shrunk)[:600]
             # Wording differs across hypothesis versions; say it one way.
             for word in ("Falsifying example:", "Failing test case:"):
                 detail = detail.replace(word, "shrunk example:")
             detail = f"{exc}".strip().splitlines()[0][:400] + (f" | {detail}" if detail else "")
-        results.append(PropertyResult(prop.name, prop.stage, prop.description, status,
-                                      len(counter), time.perf_counter() - t0, detail))
+        results.append(
+            PropertyResult(
+                prop.name,
+                prop.stage,
+                prop.description,
+                status,
+                len(counter),
+                time.perf_counter() - t0,
+                detail,
+            )
+        )
     return results

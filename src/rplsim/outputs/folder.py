@@ -15,17 +15,37 @@ import platform
 import secrets
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
+import numpy as np
 import pandas as pd
 
 from rplsim.exceptions import ResultsExistError
 
-__all__ = ["ResultsFolder", "library_versions", "results_folder", "sha256_file"]
+__all__ = [
+    "SIGNIFICANT_DIGITS",
+    "ResultsFolder",
+    "check_target",
+    "library_versions",
+    "results_folder",
+    "round_float",
+    "round_significant",
+    "sha256_file",
+    "write_csv",
+    "write_manifest",
+]
+
+SIGNIFICANT_DIGITS = 12
+"""Significant digits of every float in a written table.
+
+Two machines whose BLAS/SIMD kernels sum in a different order differ at the 1e-15 level;
+twelve digits is far above the Monte-Carlo noise of any number here and far below that level,
+so the tables are the same bytes everywhere.
+"""
 
 
 def sha256_file(path: Path) -> str:
@@ -48,6 +68,104 @@ def library_versions() -> dict[str, str]:
     return out
 
 
+def round_float(x: Any, digits: int = SIGNIFICANT_DIGITS) -> Any:
+    """``x`` rounded to ``digits`` significant digits if it is a float, else ``x`` unchanged.
+
+    For tables written row by row (a sweep's ``points.csv``); :func:`round_significant` does a
+    whole DataFrame.
+
+    Examples
+    --------
+    >>> round_float(0.1 + 0.2), round_float(7), round_float("a"), round_float(float("inf"))
+    (0.3, 7, 'a', inf)
+    """
+    if isinstance(x, float | np.floating):
+        return float(f"{float(x):.{digits}g}")  # nan and inf survive the round trip
+    return x
+
+
+def round_significant(df: pd.DataFrame, digits: int = SIGNIFICANT_DIGITS) -> pd.DataFrame:
+    """A copy of ``df`` with every float rounded to ``digits`` significant digits.
+
+    Float columns and floats inside object columns are rounded; integers, strings and booleans
+    are left alone. Written by ``repr`` afterwards, a rounded float prints in at most ``digits``
+    digits, so differences below that precision cannot change a byte of the CSV.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+    digits : int
+        Significant digits to keep (default :data:`SIGNIFICANT_DIGITS`).
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> round_significant(pd.DataFrame({"x": [0.1 + 0.2, 1100.0000000001]}))["x"].tolist()
+    [0.3, 1100.0]
+    """
+    out = df.copy()
+    for col in out.columns:
+        s = out[col]
+        if pd.api.types.is_float_dtype(s.dtype) or s.dtype == object:
+            out[col] = s.map(lambda x: round_float(x, digits)).astype(s.dtype)
+    return out
+
+
+def write_csv(df: pd.DataFrame, path: str | Path | TextIO) -> None:
+    """Write ``df`` as CSV (no index) with floats to :data:`SIGNIFICANT_DIGITS` digits.
+
+    ``path`` may be an open text stream (``sys.stdout``). Every table rplsim writes goes
+    through here, so a table is the same bytes wherever it is written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     write_csv(pd.DataFrame({"x": [2 / 3]}), Path(d) / "t.csv")
+    ...     (Path(d) / "t.csv").read_text()
+    'x\\n0.666666666667\\n'
+    """
+    round_significant(df).to_csv(path, index=False)
+
+
+def write_manifest(folder: Path, manifest: Mapping[str, Any], files: Sequence[str]) -> Path:
+    """Write ``folder/manifest.json``: ``manifest`` plus the size and sha256 of each of ``files``.
+
+    The file is written beside and renamed over any old one, so a reader sees the old
+    manifest or the new one, never half of one. Used by run folders and sweep folders alike.
+
+    Parameters
+    ----------
+    folder : Path
+        The folder holding ``files`` (names relative to it).
+    manifest : mapping
+        The entries (scenario, seed, versions, command line ...), in the order to write them;
+        ``files`` is added last.
+    files : sequence of str
+        Files of the folder to list.
+
+    Returns
+    -------
+    Path
+        The manifest written.
+    """
+    body = {
+        **manifest,
+        "files": [
+            {"name": f, "bytes": (folder / f).stat().st_size, "sha256": sha256_file(folder / f)}
+            for f in files
+        ],
+    }
+    tmp = folder / ".manifest.json.tmp"
+    tmp.write_text(json.dumps(body, indent=2, default=str), encoding="utf-8")
+    target = folder / "manifest.json"
+    os.replace(tmp, target)
+    return target
+
+
 class ResultsFolder:
     """A results folder being written (see :func:`results_folder`)."""
 
@@ -67,7 +185,7 @@ class ResultsFolder:
 
     def table(self, name: str, df: pd.DataFrame, *, parquet: bool = True) -> None:
         """Write ``name.csv`` (and ``name.parquet`` when pyarrow is installed)."""
-        df.to_csv(self.path(f"{name}.csv"), index=False)
+        write_csv(df, self.path(f"{name}.csv"))
         if parquet:
             try:
                 import pyarrow  # noqa: F401
@@ -80,9 +198,24 @@ class ResultsFolder:
         self.path(name).write_text(text, encoding="utf-8")
 
 
+def check_target(final: str | Path, *, force: bool = False) -> Path:
+    """``final`` as a Path, if a results folder may be written there.
+
+    Raises
+    ------
+    ResultsExistError
+        If ``final`` exists and ``force`` is False.
+    """
+    final = Path(final)
+    if final.exists() and not force:
+        raise ResultsExistError(f"{final}: exists; use --force to replace it or --out DIR.")
+    return final
+
+
 @contextmanager
-def results_folder(final: str | Path, *, force: bool = False,
-                   manifest: dict[str, Any] | None = None) -> Iterator[ResultsFolder]:
+def results_folder(
+    final: str | Path, *, force: bool = False, manifest: dict[str, Any] | None = None
+) -> Iterator[ResultsFolder]:
     """Write a results folder atomically.
 
     Parameters
@@ -100,9 +233,7 @@ def results_folder(final: str | Path, *, force: bool = False,
     ResultsExistError
         If ``final`` exists and ``force`` is False (checked before any work is done).
     """
-    final = Path(final)
-    if final.exists() and not force:
-        raise ResultsExistError(f"{final}: exists; use --force to replace it or --out DIR.")
+    final = check_target(final, force=force)
     head = {
         "rplsim_manifest": 1,
         "started": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
@@ -119,12 +250,7 @@ def results_folder(final: str | Path, *, force: bool = False,
     try:
         yield folder
         folder.manifest["finished"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-        folder.manifest["files"] = [
-            {"name": f, "bytes": (tmp / f).stat().st_size, "sha256": sha256_file(tmp / f)}
-            for f in folder.files
-        ]
-        (tmp / "manifest.json").write_text(json.dumps(folder.manifest, indent=2, default=str),
-                                           encoding="utf-8")
+        write_manifest(tmp, folder.manifest, folder.files)
         if final.exists():
             old = final.with_name(f".old-{final.name}-{os.getpid()}")
             final.rename(old)

@@ -2,26 +2,27 @@
 
 Every function takes plain DataFrames and returns a :class:`matplotlib.figure.Figure` built
 without :mod:`matplotlib.pyplot`, so no global figure state or interactive backend is touched
-(safe in worker processes and tests). :func:`save_png` writes one at 120 dpi.
+(safe in worker processes and tests). :func:`save_png` writes one at 120 dpi. The figures of
+the cohort and timeline live in :mod:`rplsim.outputs.cohort_plots` and are re-exported here.
 """
 
 from __future__ import annotations
 
-import sys
 import textwrap
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import MaxNLocator
 
-from rplsim import paper as _paper
+from rplsim.outputs.cohort_plots import funnel_chart, ivig_dose_histogram, timeline_chart
+from rplsim.outputs.figure import FONT, GREY, MISS, OK, SMALL, save_png
+from rplsim.outputs.figure import new_figure as _figure
+from rplsim.outputs.figure import require_columns as _require
 
 __all__ = [
     "calibration_panel",
@@ -33,47 +34,6 @@ __all__ = [
     "timeline_chart",
 ]
 
-FONT = 10
-SMALL = 9  # smallest font on any figure
-MISS = "#c0392b"
-OK = "#1f5fa8"
-GREY = "#7f7f7f"
-
-
-def _figure(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"{what}: missing column(s) {', '.join(missing)}; "
-                         f"expected {', '.join(columns)}.")
-
-
-def save_png(fig: Figure, path: str | Path) -> Path:
-    """Write ``fig`` as a PNG (120 dpi, tight bounding box) and release it.
-
-    Parameters
-    ----------
-    fig : matplotlib.figure.Figure
-    path : str or Path
-        Destination; the parent folder must exist.
-
-    Returns
-    -------
-    Path
-        ``path``.
-    """
-    path = Path(path)
-    fig.savefig(path, dpi=120, bbox_inches="tight", format="png")
-    pyplot = sys.modules.get("matplotlib.pyplot")
-    if pyplot is not None:  # only figures made through pyplot are registered there
-        pyplot.close(fig)
-    return path
-
 
 # ----------------------------------------------------------------------------- calibration
 def _z_scores(tab: pd.DataFrame) -> np.ndarray:
@@ -84,6 +44,83 @@ def _z_scores(tab: pd.DataFrame) -> np.ndarray:
         # a zero tolerance (a statistic that never varies) is exact or infinitely far
         z = np.where(tol == 0, np.where(diff == 0, 0.0, np.sign(diff) * np.inf), z)
     return z
+
+
+def _calibration_rows(tab: pd.DataFrame, max_rows: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(every target with its distance ``z``, the rows to draw: misses first, at most max_rows)."""
+    df = tab.reset_index(drop=True).copy()
+    df["z"] = _z_scores(df)
+    df["absz"] = np.abs(df["z"]).fillna(np.inf)
+    within = df["within"].astype(bool)
+    followed = df["followed"].astype(bool)
+    groups = [
+        ("missed", df[~within & followed]),
+        ("'not followed' readings", df[~followed]),
+        ("within tolerance", df[within & followed]),
+    ]
+    parts = [g.sort_values("absz", ascending=False).assign(group=label) for label, g in groups]
+    return df, pd.concat(parts).head(max_rows).reset_index(drop=True)
+
+
+def _mark_targets(ax: Axes, show: pd.DataFrame, y: np.ndarray, clip: float) -> None:
+    """One marker a target at its distance; beyond ±clip a triangle at the edge."""
+    z = show["z"].to_numpy(float)
+    sw = show["within"].astype(bool).to_numpy()
+    sf = show["followed"].astype(bool).to_numpy()
+    zc = np.clip(np.nan_to_num(z, nan=0.0), -clip, clip)
+    clipped = np.abs(np.nan_to_num(z, nan=0.0)) > clip
+    styles: tuple[tuple[np.ndarray, dict[str, Any]], ...] = (
+        (sf & sw & ~clipped, dict(marker="o", color=OK, label="within")),
+        (sf & ~sw & ~clipped, dict(marker="o", color=MISS, label="miss")),
+        (~sf & ~clipped, dict(marker="D", mfc="white", color=GREY, label="'not followed' reading")),
+    )
+    for mask, kw in styles:
+        if mask.any():
+            ax.plot(zc[mask], y[mask], ls="none", ms=6, zorder=3, **kw)
+    for sign, marker in ((1, ">"), (-1, "<")):
+        m = clipped & (np.sign(z) == sign)
+        if m.any():
+            colors = [GREY if not f else (OK if w else MISS) for f, w in zip(sf[m], sw[m], strict=True)]
+            ax.scatter(zc[m], y[m], marker=marker, c=colors, s=50, zorder=3)
+    nan_rows = np.isnan(z)
+    if nan_rows.any():
+        ax.plot(
+            np.zeros(nan_rows.sum()),
+            y[nan_rows],
+            ls="none",
+            marker="x",
+            color=MISS,
+            ms=7,
+            zorder=3,
+            label="not simulated (NaN)",
+        )
+
+
+def _label_targets(ax: Axes, show: pd.DataFrame, y: np.ndarray) -> None:
+    """Target names (misses in red, 'not followed' in grey) and the group separators."""
+    sw = show["within"].astype(bool).to_numpy()
+    sf = show["followed"].astype(bool).to_numpy()
+    labels = [textwrap.shorten(str(t), 58, placeholder="…") for t in show["target"]]
+    ax.set_yticks(y, labels, fontsize=SMALL)
+    for tick, f, w in zip(ax.get_yticklabels(), sf, sw, strict=True):
+        if f and not w:
+            tick.set_color(MISS)
+        elif not f:
+            tick.set_color(GREY)
+    # group separators and names
+    for label in show["group"].unique():
+        rows = y[(show["group"] == label).to_numpy()]
+        ax.axhline(rows.min() - 0.5, color="black", lw=0.6, ls=":")
+        ax.text(
+            1.005,
+            rows.max(),
+            f"{label} ({len(rows)})",
+            transform=ax.get_yaxis_transform(),
+            fontsize=SMALL,
+            va="center",
+            ha="left",
+            style="italic",
+        )
 
 
 def calibration_panel(tab: pd.DataFrame, max_rows: int = 60, clip: float = 5.0) -> Figure:
@@ -104,86 +141,47 @@ def calibration_panel(tab: pd.DataFrame, max_rows: int = 60, clip: float = 5.0) 
     -------
     matplotlib.figure.Figure
     """
-    _require(tab, ("target", "source", "paper", "simulated", "tolerance", "within", "followed"),
-             "calibration_panel")
-    df = tab.reset_index(drop=True).copy()
-    df["z"] = _z_scores(df)
-    df["absz"] = np.abs(df["z"]).fillna(np.inf)
+    _require(
+        tab,
+        ("target", "source", "paper", "simulated", "tolerance", "within", "followed"),
+        "calibration_panel",
+    )
+    df, show = _calibration_rows(tab, max_rows)
     within = df["within"].astype(bool)
     followed = df["followed"].astype(bool)
-    groups = [
-        ("missed", df[~within & followed]),
-        ("'not followed' readings", df[~followed]),
-        ("within tolerance", df[within & followed]),
-    ]
-    parts = []
-    for label, g in groups:
-        g = g.sort_values("absz", ascending=False).assign(group=label)
-        parts.append(g)
-    show = pd.concat(parts).head(max_rows).reset_index(drop=True)
     n = len(show)
-
     fig = _figure(9.0, 1.6 + 0.24 * max(n, 3))
     ax = fig.add_subplot()
     ax.axvspan(-1, 1, color="#d8ecd2", zorder=0, label="within tolerance (±1)")
     ax.axvline(0, color=GREY, lw=0.8, zorder=1)
     y = np.arange(n)[::-1]
-    z = show["z"].to_numpy(float)
-    zc = np.clip(np.nan_to_num(z, nan=0.0), -clip, clip)
-    clipped = np.abs(np.nan_to_num(z, nan=0.0)) > clip
-    sw = show["within"].astype(bool).to_numpy()
-    sf = show["followed"].astype(bool).to_numpy()
-    for mask, kw in (
-        (sf & sw & ~clipped, dict(marker="o", color=OK, label="within")),
-        (sf & ~sw & ~clipped, dict(marker="o", color=MISS, label="miss")),
-        (~sf & ~clipped, dict(marker="D", mfc="white", color=GREY,
-                              label="'not followed' reading")),
-    ):
-        if mask.any():
-            ax.plot(zc[mask], y[mask], ls="none", ms=6, zorder=3, **kw)
-    for sign, marker in ((1, ">"), (-1, "<")):
-        m = clipped & (np.sign(z) == sign)
-        if m.any():
-            colors = [GREY if not f else (OK if w else MISS) for f, w in zip(sf[m], sw[m],
-                                                                            strict=True)]
-            ax.scatter(zc[m], y[m], marker=marker, c=colors, s=50, zorder=3)
-    nan_rows = np.isnan(z)
-    if nan_rows.any():
-        ax.plot(np.zeros(nan_rows.sum()), y[nan_rows], ls="none", marker="x", color=MISS,
-                ms=7, zorder=3, label="not simulated (NaN)")
-
-    labels = [textwrap.shorten(str(t), 58, placeholder="…") for t in show["target"]]
-    ax.set_yticks(y, labels, fontsize=SMALL)
-    for tick, f, w in zip(ax.get_yticklabels(), sf, sw, strict=True):
-        if f and not w:
-            tick.set_color(MISS)
-        elif not f:
-            tick.set_color(GREY)
-    # group separators and names
-    for label in show["group"].unique():
-        rows = y[(show["group"] == label).to_numpy()]
-        ax.axhline(rows.min() - 0.5, color="black", lw=0.6, ls=":")
-        ax.text(1.005, rows.max(), f"{label} ({len(rows)})", transform=ax.get_yaxis_transform(),
-                fontsize=SMALL, va="center", ha="left", style="italic")
+    _mark_targets(ax, show, y, clip)
+    _label_targets(ax, show, y)
     ax.set_ylim(-0.7, n - 0.3)
     ax.set_xlim(-clip - 0.5, clip + 0.5)
-    ax.set_xlabel("(simulated − paper) / tolerance  [1 = edge of the 99% tolerance; "
-                  f"clipped at ±{clip:g}]\nmin, max and F rows are judged on the central 99% of "
-                  "the replicates,\nso a miss there can sit inside ±1", fontsize=FONT)
+    ax.set_xlabel(
+        "(simulated − paper) / tolerance  [1 = edge of the 99% tolerance; "
+        f"clipped at ±{clip:g}]\nmin, max and F rows are judged on the central 99% of "
+        "the replicates,\nso a miss there can sit inside ±1",
+        fontsize=FONT,
+    )
     ax.set_ylabel("calibration target", fontsize=FONT)
     n_miss = int((~within & followed).sum())
     n_nf = int((~followed).sum())
-    ax.set_title(f"Calibration against the paper: {len(df)} targets, {n_miss} missed, "
-                 f"{n_nf} 'not followed' readings"
-                 + (f" (showing {n})" if n < len(df) else ""), fontsize=FONT + 1)
+    ax.set_title(
+        f"Calibration against the paper: {len(df)} targets, {n_miss} missed, "
+        f"{n_nf} 'not followed' readings" + (f" (showing {n})" if n < len(df) else ""),
+        fontsize=FONT + 1,
+    )
     fig.legend(loc="outside lower center", fontsize=SMALL, ncol=4, frameon=False)
     ax.grid(axis="x", alpha=0.3)
     return fig
 
 
 # ----------------------------------------------------------------------------- power
-def power_curve(curve: pd.DataFrame, chosen_n: float | None = None,
-                target_power: float | None = None) -> Figure:
+def power_curve(
+    curve: pd.DataFrame, chosen_n: float | None = None, target_power: float | None = None
+) -> Figure:
     """Simulated power against women per arm, with its Monte-Carlo CI.
 
     Parameters
@@ -204,15 +202,20 @@ def power_curve(curve: pd.DataFrame, chosen_n: float | None = None,
     fig = _figure(7.0, 4.5)
     ax = fig.add_subplot()
     x = c["n_per_arm"].to_numpy(float)
-    ax.fill_between(x, c["ci_low"].to_numpy(float), c["ci_high"].to_numpy(float), color=OK,
-                    alpha=0.2, lw=0, label="simulated, 95% Monte-Carlo CI")
+    ax.fill_between(
+        x,
+        c["ci_low"].to_numpy(float),
+        c["ci_high"].to_numpy(float),
+        color=OK,
+        alpha=0.2,
+        lw=0,
+        label="simulated, 95% Monte-Carlo CI",
+    )
     ax.plot(x, c["power"].to_numpy(float), "o-", color=OK, ms=4, label="simulated power")
     if "analytic_power" in c.columns and c["analytic_power"].notna().any():
-        ax.plot(x, c["analytic_power"].to_numpy(float), "--", color="black", lw=1.2,
-                label="analytic power")
+        ax.plot(x, c["analytic_power"].to_numpy(float), "--", color="black", lw=1.2, label="analytic power")
     if target_power is not None:
-        ax.axhline(target_power, color=MISS, lw=1, ls=":",
-                   label=f"target power {target_power:.0%}")
+        ax.axhline(target_power, color=MISS, lw=1, ls=":", label=f"target power {target_power:.0%}")
     if chosen_n is not None:
         ax.axvline(chosen_n, color="#2e7d32", lw=1.2, ls="-.", label=f"chosen n = {chosen_n:g}")
     ax.set_ylim(0, 1.02)
@@ -229,12 +232,69 @@ def _position(values: np.ndarray, v: float) -> float:
     """Fractional cell index of ``v`` on a categorical axis with sorted ``values``."""
     if len(values) == 1:
         return 0.0
-    return float(np.interp(v, values, np.arange(len(values)),
-                           left=-0.5, right=len(values) - 0.5))
+    return float(np.interp(v, values, np.arange(len(values)), left=-0.5, right=len(values) - 0.5))
 
 
-def sensitivity_heatmap(grid: pd.DataFrame,
-                        points: Sequence[tuple[str, float, float]] | None = None) -> Figure:
+def _rate_labels(values: np.ndarray) -> list[str]:
+    """Tick labels of a rate axis: whole percents as "60%", others as "34.7%"."""
+    return [f"{v:.0%}" if round(v * 100, 6) == round(v * 100) else f"{v:.1%}" for v in values]
+
+
+def _annotate_cells(ax: Axes, z: np.ndarray, cm: Any, norm: LogNorm) -> None:
+    """Write n in each cell (white on dark colours), a dash where no n exists."""
+    for i in range(z.shape[0]):
+        for j in range(z.shape[1]):
+            v = z[i, j]
+            if np.isfinite(v):
+                r, g, b, _ = cm(norm(v))
+                dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
+                text = f"{v:,.0f}" if v < 1e5 else f"{v:.1e}"
+                ax.text(
+                    j, i, text, ha="center", va="center", fontsize=SMALL, color="white" if dark else "black"
+                )
+            else:
+                ax.text(j, i, "–", ha="center", va="center", fontsize=SMALL, color=GREY)
+
+
+def _mark_points(
+    fig: Figure, ax: Axes, ctrl: np.ndarray, trt: np.ndarray, points: Sequence[tuple[str, float, float]]
+) -> None:
+    """Mark the reference points on the map (at its edge when outside) and list them below."""
+    handles = []
+    markers = ("*", "P", "X", "s", "^", "v", "D")
+    for k, (label, c_lbr, t_lbr) in enumerate(points):
+        mk = markers[k % len(markers)]
+        outside = not (ctrl.min() <= c_lbr <= ctrl.max() and trt.min() <= t_lbr <= trt.max())
+        ax.plot(
+            _position(ctrl, c_lbr),
+            _position(trt, t_lbr),
+            marker=mk,
+            ms=13,
+            mfc="#ff7f0e",
+            mec="black",
+            ls="none",
+            zorder=4,
+            clip_on=False,
+        )
+        note = "; outside the grid, drawn at its edge" if outside else ""
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker=mk,
+                ms=9,
+                mfc="#ff7f0e",
+                mec="black",
+                ls="none",
+                label=f"{label} (placebo {c_lbr:.1%}, IVIG {t_lbr:.1%}{note})",
+            )
+        )
+    fig.legend(handles=handles, loc="outside lower center", fontsize=SMALL, ncol=1, frameon=False)
+
+
+def sensitivity_heatmap(
+    grid: pd.DataFrame, points: Sequence[tuple[str, float, float]] | None = None
+) -> Figure:
     """Required women per arm over a grid of control and IVIG live-birth rates.
 
     Parameters
@@ -250,8 +310,13 @@ def sensitivity_heatmap(grid: pd.DataFrame,
     matplotlib.figure.Figure
     """
     _require(grid, ("control_lbr", "treatment_lbr", "n_per_arm"), "sensitivity_heatmap")
-    table = grid.pivot_table(index="treatment_lbr", columns="control_lbr", values="n_per_arm",
-                             aggfunc="first", dropna=False).sort_index().sort_index(axis=1)
+    table = (
+        grid.pivot_table(
+            index="treatment_lbr", columns="control_lbr", values="n_per_arm", aggfunc="first", dropna=False
+        )
+        .sort_index()
+        .sort_index(axis=1)
+    )
     ctrl = table.columns.to_numpy(float)
     trt = table.index.to_numpy(float)
     z = table.to_numpy(float)
@@ -269,219 +334,18 @@ def sensitivity_heatmap(grid: pd.DataFrame,
     cmap = "viridis_r"
     im = ax.imshow(np.ma.masked_invalid(z), origin="lower", aspect="auto", cmap=cmap, norm=norm)
     ax.set_facecolor("#eeeeee")
-    cm = im.get_cmap()
-    for i in range(len(trt)):
-        for j in range(len(ctrl)):
-            v = z[i, j]
-            if np.isfinite(v):
-                r, g, b, _ = cm(norm(v))
-                dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
-                text = f"{v:,.0f}" if v < 1e5 else f"{v:.1e}"
-                ax.text(j, i, text, ha="center", va="center", fontsize=SMALL,
-                        color="white" if dark else "black")
-            else:
-                ax.text(j, i, "–", ha="center", va="center", fontsize=SMALL, color=GREY)
-    ax.set_xticks(range(len(ctrl)), [f"{v:.0%}" if round(v * 100, 6) == round(v * 100)
-                                     else f"{v:.1%}" for v in ctrl], fontsize=SMALL)
-    ax.set_yticks(range(len(trt)), [f"{v:.0%}" if round(v * 100, 6) == round(v * 100)
-                                    else f"{v:.1%}" for v in trt], fontsize=SMALL)
+    _annotate_cells(ax, z, im.get_cmap(), norm)
+    ax.set_xticks(range(len(ctrl)), _rate_labels(ctrl), fontsize=SMALL)
+    ax.set_yticks(range(len(trt)), _rate_labels(trt), fontsize=SMALL)
     ax.set_xlabel("live-birth rate on placebo (control, %)", fontsize=FONT)
     ax.set_ylabel("live-birth rate on IVIG (treatment, %)", fontsize=FONT)
-    ax.set_title("Women per arm needed, by assumed live-birth rates\n"
-                 "(– : IVIG not better than placebo)", fontsize=FONT + 1)
+    ax.set_title(
+        "Women per arm needed, by assumed live-birth rates\n(– : IVIG not better than placebo)",
+        fontsize=FONT + 1,
+    )
     cb = fig.colorbar(im, ax=ax)
     cb.set_label("women per arm (log scale)", fontsize=FONT)
     cb.ax.tick_params(labelsize=SMALL)
     if points:
-        handles = []
-        markers = ("*", "P", "X", "s", "^", "v", "D")
-        for k, (label, c_lbr, t_lbr) in enumerate(points):
-            mk = markers[k % len(markers)]
-            outside = not (ctrl.min() <= c_lbr <= ctrl.max() and trt.min() <= t_lbr <= trt.max())
-            ax.plot(_position(ctrl, c_lbr), _position(trt, t_lbr), marker=mk, ms=13,
-                    mfc="#ff7f0e", mec="black", ls="none", zorder=4, clip_on=False)
-            note = "; outside the grid, drawn at its edge" if outside else ""
-            handles.append(Line2D([], [], marker=mk, ms=9, mfc="#ff7f0e", mec="black", ls="none",
-                                  label=f"{label} (placebo {c_lbr:.1%}, IVIG {t_lbr:.1%}{note})"))
-        fig.legend(handles=handles, loc="outside lower center", fontsize=SMALL, ncol=1,
-                   frameon=False)
-    return fig
-
-
-# ----------------------------------------------------------------------------- IVIG dose
-def ivig_dose_histogram(
-    outcomes: pd.DataFrame,
-    paper: Mapping[str, tuple[float, float, float, float]] | None = None,
-) -> Figure:
-    """Histogram of IVIG grams per pregnancy in the abnormal strata, with the paper's values.
-
-    Parameters
-    ----------
-    outcomes : pandas.DataFrame
-        Columns ``stratum`` ("KN", "KA", "IN", "IA") and ``ivig_grams``.
-    paper : dict, optional
-        Stratum -> (mean, sd, min, max) in grams; default :data:`rplsim.paper.IVIG_DOSE`
-        (Table 1).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    _require(outcomes, ("stratum", "ivig_grams"), "ivig_dose_histogram")
-    ref = dict(_paper.IVIG_DOSE if paper is None else paper)
-    strata = ("KA", "IA")
-    fig = _figure(10.0, 4.2)
-    axes = fig.subplots(1, 2, sharex=True)
-    g_all = pd.to_numeric(outcomes["ivig_grams"], errors="coerce")
-    hi = float(np.nanmax([g_all.max() if g_all.notna().any() else 0.0,
-                          *[ref[s][3] for s in strata if s in ref]]) or 1.0)
-    bins = np.linspace(0, hi * 1.02, 31)
-    for ax, s in zip(axes, strata, strict=True):
-        g = g_all[(outcomes["stratum"].astype(str) == s).to_numpy()].dropna().to_numpy(float)
-        if g.size:
-            ax.hist(g, bins=bins, color=OK, alpha=0.75,
-                    label=f"simulated: {g.mean():.0f} ± {g.std(ddof=1) if g.size > 1 else 0:.0f} g"
-                          f" (n = {g.size})")
-        else:
-            ax.text(0.5, 0.5, "no women in this stratum", transform=ax.transAxes, ha="center",
-                    fontsize=SMALL, color=GREY)
-        if s in ref:
-            mean, sd, lo, top = ref[s]
-            ax.axvspan(max(mean - sd, 0), mean + sd, color="#ff7f0e", alpha=0.15, zorder=0,
-                       label=f"paper mean ± SD: {mean:.0f} ± {sd:.0f} g")
-            ax.axvline(mean, color="#ff7f0e", lw=2, label="paper mean")
-            ax.axvline(lo, color="#ff7f0e", lw=1, ls=":", label=f"paper range {lo:g}–{top:g} g")
-            ax.axvline(top, color="#ff7f0e", lw=1, ls=":")
-        ax.set_title(f"{s}: {'known' if s == 'KA' else 'idiopathic'} etiology, abnormal "
-                     "immunity", fontsize=FONT)
-        ax.set_xlabel("IVIG per pregnancy (g)", fontsize=FONT)
-        ax.set_ylabel("women (count)", fontsize=FONT)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=SMALL, loc="upper right")
-        ax.tick_params(labelsize=SMALL)
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    fig.suptitle("IVIG dose per pregnancy: simulated vs paper (Table 1)", fontsize=FONT + 1)
-    return fig
-
-
-# ----------------------------------------------------------------------------- timeline
-EVENT_STYLE: dict[str, tuple[str, str]] = {
-    "conception": ("o", "#2ca02c"),
-    "confirmation": ("s", "#17becf"),
-    "treatment_start": ("^", "#9467bd"),
-    "ivig_infusion": ("v", "#1f77b4"),
-    "karyotype_result": ("P", "#8c564b"),
-    "chemical": ("x", "#7f7f7f"),
-    "miscarriage": ("X", "#d62728"),
-    "stillbirth": ("D", "#000000"),
-    "live_birth": ("*", "#ff7f0e"),
-}
-_EXTRA_COLOURS = ("#e377c2", "#bcbd22", "#7f7f7f", "#aec7e8", "#98df8a", "#c5b0d5")
-
-
-def timeline_chart(events: pd.DataFrame, patient_ids: Sequence[object] | None = None,
-                   max_patients: int = 12) -> Figure:
-    """One row a patient, one marker an event, on the gestational-week axis.
-
-    Parameters
-    ----------
-    events : pandas.DataFrame
-        Columns ``patient_id, gestational_week, event, detail`` (the timeline's event log).
-    patient_ids : sequence, optional
-        Which patients to draw (default: the first ``max_patients`` in the log).
-    max_patients : int
-        At most this many rows.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    _require(events, ("patient_id", "gestational_week", "event"), "timeline_chart")
-    if patient_ids is None:
-        ids = list(pd.unique(events["patient_id"]))[:max_patients]
-    else:
-        ids = list(patient_ids)[:max_patients]
-    ev = events[events["patient_id"].isin(ids)]
-    fig = _figure(9.0, 1.5 + 0.42 * max(len(ids), 2))
-    ax = fig.add_subplot()
-    rows = {pid: len(ids) - 1 - k for k, pid in enumerate(ids)}
-    for pid, r in rows.items():
-        w = ev.loc[ev["patient_id"] == pid, "gestational_week"].astype(float)
-        if len(w):
-            ax.hlines(r, w.min(), w.max(), color="#bbbbbb", lw=1.5, zorder=1)
-    styles = dict(EVENT_STYLE)
-    extra = 0
-    for name in pd.unique(ev["event"].astype(str)):
-        if name not in styles:
-            styles[name] = ("d", _EXTRA_COLOURS[extra % len(_EXTRA_COLOURS)])
-            extra += 1
-    order = [e for e in styles if e in set(ev["event"].astype(str))]
-    for name in order:
-        sub = ev[ev["event"].astype(str) == name]
-        marker, colour = styles[name]
-        ax.scatter(sub["gestational_week"].astype(float), sub["patient_id"].map(rows),
-                   marker=marker, color=colour, s=60 if marker == "*" else 36, zorder=3,
-                   edgecolors="black" if marker not in ("x",) else None, linewidths=0.4,
-                   label=name.replace("_", " "))
-    ax.set_yticks(list(rows.values()), [f"patient {pid}" for pid in rows], fontsize=SMALL)
-    ax.set_ylim(-0.7, len(ids) - 0.3)
-    ax.set_xlabel("gestational week (weeks since last menstrual period)", fontsize=FONT)
-    ax.set_ylabel("patient", fontsize=FONT)
-    ax.set_title(f"Treatment timelines of {len(ids)} patients", fontsize=FONT + 1)
-    ax.grid(axis="x", alpha=0.3)
-    if order:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=SMALL, frameon=False,
-                  title="event", title_fontsize=SMALL)
-    return fig
-
-
-# ----------------------------------------------------------------------------- funnel
-_KIND_COLOUR = {"seen": "#1f5fa8", "screened": "#1f5fa8", "excluded": "#bbbbbb",
-                "analysed": "#2e7d32", "randomised": "#2e7d32", "eligible": "#5b9bd5"}
-
-
-def _bar_axes_label(ax: Axes, bars: object, values: np.ndarray) -> None:
-    top = float(np.nanmax(values)) if len(values) else 1.0
-    for rect, v in zip(bars, values, strict=True):  # type: ignore[call-overload]
-        ax.text(rect.get_width() + top * 0.01, rect.get_y() + rect.get_height() / 2,
-                f"{v:,.0f}", va="center", ha="left", fontsize=SMALL)
-
-
-def funnel_chart(funnel: pd.DataFrame, title: str = "Enrolment funnel") -> Figure:
-    """Horizontal bars, one a step of an enrolment or screening funnel, in order.
-
-    Parameters
-    ----------
-    funnel : pandas.DataFrame
-        Columns ``step, n`` and optionally ``kind`` (e.g. "seen", "excluded", "analysed"),
-        such as :func:`rplsim.paper_funnel`.
-    title : str
-        Figure title.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    _require(funnel, ("step", "n"), "funnel_chart")
-    k = len(funnel)
-    fig = _figure(9.0, 1.4 + 0.45 * max(k, 2))
-    ax = fig.add_subplot()
-    n = funnel["n"].to_numpy(float)
-    y = np.arange(k)[::-1]
-    kinds = funnel["kind"].astype(str).tolist() if "kind" in funnel.columns else ["step"] * k
-    colours = [_KIND_COLOUR.get(kd, OK) for kd in kinds]
-    bars = ax.barh(y, n, color=colours, edgecolor="black", linewidth=0.4)
-    _bar_axes_label(ax, bars, n)
-    labels = [textwrap.fill(str(s), 48) for s in funnel["step"]]
-    ax.set_yticks(y, labels, fontsize=SMALL)
-    ax.set_xlim(0, float(np.nanmax(n)) * 1.12 if k and np.nanmax(n) > 0 else 1)
-    ax.set_xlabel("women (n)", fontsize=FONT)
-    ax.set_ylabel("step", fontsize=FONT)
-    ax.set_title(title, fontsize=FONT + 1)
-    ax.grid(axis="x", alpha=0.3)
-    if "kind" in funnel.columns:
-        seen = dict.fromkeys(kinds)
-        handles = [Line2D([], [], marker="s", ls="none", ms=10, mfc=_KIND_COLOUR.get(kd, OK),
-                          mec="black", label=kd) for kd in seen]
-        ax.legend(handles=handles, loc="lower right", fontsize=SMALL)
+        _mark_points(fig, ax, ctrl, trt, points)
     return fig

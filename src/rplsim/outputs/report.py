@@ -15,11 +15,13 @@ from typing import Any
 
 import pandas as pd
 
+from rplsim.planning.feasibility import Feasibility
 from rplsim.scenario.model import Scenario
-from rplsim.scenario.tomlio import format_value
 from rplsim.scenario.schema import iter_params
+from rplsim.scenario.tomlio import format_value
+from rplsim.trial.power import PowerResult
 
-__all__ = ["build_report", "format_value", "markdown_table", "scenario_assumptions"]
+__all__ = ["answer_sentence", "build_report", "format_value", "markdown_table", "scenario_assumptions"]
 
 ASSUMPTION_MARKERS = ("ASSUMPTION", "not in the paper")
 
@@ -61,8 +63,7 @@ def markdown_table(rows: Iterable[Sequence[Any]], header: Sequence[str]) -> str:
     str
         The table, without a trailing newline.
     """
-    lines = ["| " + " | ".join(_cell(h) for h in header) + " |",
-             "|" + "|".join("---" for _ in header) + "|"]
+    lines = ["| " + " | ".join(_cell(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(_cell(v) for v in r) + " |" for r in rows]
     return "\n".join(lines)
 
@@ -121,8 +122,11 @@ def _misses_section(calibration: pd.DataFrame) -> list[str]:
     within = calibration["within"].astype(bool)
     followed = calibration["followed"].astype(bool)
     header = ["target", "source", "paper", "simulated", "tolerance"]
-    out = [f"{len(calibration)} targets; the tolerance is the 99% prediction interval of one "
-           "cohort of the paper's size, so about 1% miss by chance.", ""]
+    out = [
+        f"{len(calibration)} targets; the tolerance is the 99% prediction interval of one "
+        "cohort of the paper's size, so about 1% miss by chance.",
+        "",
+    ]
     missed = calibration[~within & followed]
     out.append(f"**Followed readings outside tolerance ({len(missed)})**")
     out.append("")
@@ -134,8 +138,10 @@ def _misses_section(calibration: pd.DataFrame) -> list[str]:
     # Every reading rplsim does not follow is listed, inside its tolerance or not: the gap
     # between the two readings is the point, whether or not one cohort could tell them apart.
     other = calibration[~followed]
-    out.append(f"**Readings of paper conflicts that rplsim does not follow ({len(other)}; "
-               f"{int((~within & ~followed).sum())} outside tolerance)**")
+    out.append(
+        f"**Readings of paper conflicts that rplsim does not follow ({len(other)}; "
+        f"{int((~within & ~followed).sum())} outside tolerance)**"
+    )
     out.append("")
     if len(other):
         cols = [*header, "within"]
@@ -143,6 +149,43 @@ def _misses_section(calibration: pd.DataFrame) -> list[str]:
     else:
         out.append("none")
     return out
+
+
+def answer_sentence(scenario: Scenario, power: PowerResult, feas: Feasibility) -> str:
+    """ "A trial would need N women per arm, M screened, Y years at K centres, under A".
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Must have a ``[trial]`` section.
+    power : PowerResult
+    feas : Feasibility
+
+    Returns
+    -------
+    str
+        Markdown (the numbers that answer the question in bold).
+    """
+    t = scenario.trial
+    assert t is not None
+    seq = (
+        f", at most; expected {power.expected_n_h1:.0f} randomised if IVIG works "
+        f"({t.looks} looks, {t.boundary})"
+        if t.looks > 1
+        else ""
+    )
+    what = f"non-inferiority (margin {t.margin:.0%})" if t.design == "non-inferiority" else "superiority"
+    return (
+        f"A trial would need **{power.n_control} women per arm** ({power.n_total} randomised"
+        f"{seq}), **{feas.n_screened:,} RPL women screened**, "
+        f"**{feas.years_to_recruit:.1f} years at {feas.centres} centre(s)** and "
+        f"{feas.ivig_grams_total / 1000:,.1f} kg of IVIG ({feas.ivig_cost_total:,.0f} "
+        f"{feas.currency}), to show {what} with {power.power:.1%} simulated power "
+        f"(95% CI {power.power_ci[0]:.1%}-{power.power_ci[1]:.1%}; {t.analysis}, "
+        f"alpha {t.alpha}), under the assumption that placebo gives a live-birth rate of "
+        f"{power.p_control:.1%} and IVIG {power.p_treatment:.1%} in eligible women "
+        f"({t.population}, >= {t.min_previous_miscarriages} losses), {t.dropout:.0%} dropout."
+    )
 
 
 def build_report(
@@ -185,9 +228,16 @@ def build_report(
     if meta.description:
         out += [meta.description, ""]
     out += [f"Seed {meta.seed}; scenario digest `{scenario.digest()[:12]}`.", ""]
-    out += ["## The answer", "", answer if answer else "No answer in this run: no stage that "
-            "sizes a trial has run (the scenario has no [trial] section, or that stage is not "
-            "implemented yet).", ""]
+    out += [
+        "## The answer",
+        "",
+        answer
+        if answer
+        else "No answer in this run: no stage that "
+        "sizes a trial has run (the scenario has no [trial] section, or that stage is not "
+        "implemented yet).",
+        "",
+    ]
     if summary_lines:
         out += ["## Summary", "", *[f"- {s}" for s in summary_lines], ""]
     if calibration is not None:
@@ -205,4 +255,3 @@ def build_report(
         out += [f"- [{caption}]({path})" for caption, path in map(_link, tables)]
         out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
-

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from rplsim.trial.power import PowerResult
 from rplsim.scenario.model import Scenario
+from rplsim.trial.power import PowerResult
 from rplsim.trial.simulation import trial_design
 
 __all__ = ["Feasibility", "feasibility", "screening_funnel"]
@@ -56,12 +56,17 @@ class Feasibility:
             ("  control arm", self.n_control, "women"),
             ("  IVIG arm", self.n_treatment, "women"),
             ("expected dropouts", round(self.expected_dropouts, 1), "women"),
-            ("years to recruit", round(self.years_to_recruit, 2), f"years at {self.centres} "
-             "centre(s)"),
+            ("years to recruit", round(self.years_to_recruit, 2), f"years at {self.centres} centre(s)"),
             ("IVIG, total", round(self.ivig_grams_total), "g"),
             ("IVIG, total cost", round(self.ivig_cost_total), self.currency),
         ]
         return pd.DataFrame(rows, columns=["quantity", "value", "unit"])
+
+
+def _ceil(x: float) -> int:
+    # Guarded like the arm-size rule: a quotient such as 1100.0000000001 (the last bit depends
+    # on the machine's floating-point kernels) must give 1100 women on every machine.
+    return math.ceil(x - 1e-9)
 
 
 def feasibility(scenario: Scenario, power: PowerResult) -> Feasibility:
@@ -85,20 +90,34 @@ def feasibility(scenario: Scenario, power: PowerResult) -> Feasibility:
     years = screened / (rec.centres * rec.rpl_women_per_centre_year)
     grams = power.mean_ivig_grams_per_woman * n
     return Feasibility(
-        n_randomised=n, n_control=power.n_control, n_treatment=power.n_treatment,
+        n_randomised=n,
+        n_control=power.n_control,
+        n_treatment=power.n_treatment,
         expected_dropouts=n * scenario.trial.dropout if scenario.trial else 0.0,
-        n_screened=math.ceil(screened), n_worked_up=math.ceil(worked_up),
-        n_pregnant=math.ceil(pregnant), n_eligible=math.ceil(eligible),
-        years_to_recruit=years, centres=rec.centres, ivig_grams_total=grams,
+        n_screened=_ceil(screened),
+        n_worked_up=_ceil(worked_up),
+        n_pregnant=_ceil(pregnant),
+        n_eligible=_ceil(eligible),
+        years_to_recruit=years,
+        centres=rec.centres,
+        ivig_grams_total=grams,
         ivig_cost_total=grams * scenario.clinic.ivig_price_per_g,
-        currency=scenario.clinic.currency, eligible_share=design.eligible_share,
+        currency=scenario.clinic.currency,
+        eligible_share=design.eligible_share,
     )
 
 
 def screening_funnel(f: Feasibility) -> pd.DataFrame:
     """The trial's funnel as ``step, n`` rows (for the funnel chart)."""
-    return pd.DataFrame({
-        "step": ["RPL women screened", "immune work-up complete", "index pregnancy",
-                 "eligible", "randomised"],
-        "n": [f.n_screened, f.n_worked_up, f.n_pregnant, f.n_eligible, f.n_randomised],
-    })
+    return pd.DataFrame(
+        {
+            "step": [
+                "RPL women screened",
+                "immune work-up complete",
+                "index pregnancy",
+                "eligible",
+                "randomised",
+            ],
+            "n": [f.n_screened, f.n_worked_up, f.n_pregnant, f.n_eligible, f.n_randomised],
+        }
+    )

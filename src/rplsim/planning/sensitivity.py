@@ -16,18 +16,23 @@ import pandas as pd
 
 from rplsim import paper
 from rplsim.exceptions import CalibrationError, ScenarioError
-from rplsim.trial.power import analytic_sample_size, inflate_for_dropout, simulate_power
 from rplsim.scenario import Scenario, SensitivityParams
+from rplsim.trial.power import analytic_sample_size, inflate_for_dropout, simulate_power
 
 __all__ = ["reference_points", "sensitivity_grid"]
 
 
 def reference_points(scenario: Scenario) -> list[tuple[str, float, float]]:
     """(label, control rate, treatment rate) points drawn on the heat map."""
-    pts = [("Yamada 2022", paper.YAMADA_2022[1], paper.YAMADA_2022[0]),
-           ("Moraru 2012", paper.MORARU_2012[1], paper.MORARU_2012[0]),
-           ("paper: treated abnormal vs normal", paper.LBR_NORMAL[0] / paper.LBR_NORMAL[1],
-            paper.LBR_ABNORMAL_TEXT[0] / paper.LBR_ABNORMAL_TEXT[1])]
+    pts = [
+        ("Yamada 2022", paper.YAMADA_2022[1], paper.YAMADA_2022[0]),
+        ("Moraru 2012", paper.MORARU_2012[1], paper.MORARU_2012[0]),
+        (
+            "paper: treated abnormal vs normal",
+            paper.LBR_NORMAL[0] / paper.LBR_NORMAL[1],
+            paper.LBR_ABNORMAL_TEXT[0] / paper.LBR_ABNORMAL_TEXT[1],
+        ),
+    ]
     if scenario.trial is not None and scenario.trial.treatment_lbr is not None:
         pts.insert(0, ("this scenario", scenario.trial.control_lbr, scenario.trial.treatment_lbr))
     return pts
@@ -45,8 +50,13 @@ def _n_per_arm(scenario: Scenario, pc: float, pt: float) -> float:
     return float(inflate_for_dropout(ss.n_control, trial.dropout))
 
 
-def sensitivity_grid(scenario: Scenario, params: SensitivityParams | None = None, *,
-                     simulate: bool = True, replicates: int = 2000) -> pd.DataFrame:
+def sensitivity_grid(
+    scenario: Scenario,
+    params: SensitivityParams | None = None,
+    *,
+    simulate: bool = True,
+    replicates: int = 2000,
+) -> pd.DataFrame:
     """Required control-arm size over a grid of control × treatment live-birth rates.
 
     Parameters
@@ -78,8 +88,9 @@ def sensitivity_grid(scenario: Scenario, params: SensitivityParams | None = None
     for label, pc, pt in reference_points(scenario):
         rows.append({"control_lbr": pc, "treatment_lbr": pt, "label": label})
     df = pd.DataFrame(rows)
-    df["n_per_arm"] = [_n_per_arm(scenario, a, b) for a, b in
-                       zip(df.control_lbr, df.treatment_lbr, strict=True)]
+    df["n_per_arm"] = [
+        _n_per_arm(scenario, a, b) for a, b in zip(df.control_lbr, df.treatment_lbr, strict=True)
+    ]
     ratio = scenario.trial.allocation_ratio
     df["n_total"] = df["n_per_arm"] + np.ceil(ratio * df["n_per_arm"] - 1e-9)
     df["simulated_power"] = np.nan
@@ -89,16 +100,24 @@ def sensitivity_grid(scenario: Scenario, params: SensitivityParams | None = None
         finite = df[np.isfinite(df.n_per_arm) & (df.n_per_arm <= 5000)]
         labelled = finite[finite.label != ""]
         rest = finite[finite.label == ""]
-        picks = list(labelled.index) + list(rest.index[:: max(1, len(rest) //
-                                                           max(params.simulate_points, 1))])
+        picks = list(labelled.index) + list(
+            rest.index[:: max(1, len(rest) // max(params.simulate_points, 1))]
+        )
         for i in picks[: params.simulate_points]:
-            trial = replace(scenario.trial, control_lbr=float(df.at[i, "control_lbr"]),
-                            treatment_lbr=float(df.at[i, "treatment_lbr"]), ivig_odds_ratio=None)
+            trial = replace(
+                scenario.trial,
+                control_lbr=float(df.at[i, "control_lbr"]),
+                treatment_lbr=float(df.at[i, "treatment_lbr"]),
+                ivig_odds_ratio=None,
+            )
             try:
-                res = simulate_power(scenario.replace(trial=trial),
-                                     n_per_arm=int(df.at[i, "n_per_arm"]), replicates=replicates)
+                res = simulate_power(
+                    scenario.replace(trial=trial), n_per_arm=int(df.at[i, "n_per_arm"]), replicates=replicates
+                )
             except CalibrationError:
                 continue
             df.loc[i, ["simulated_power", "simulated_ci_low", "simulated_ci_high"]] = (
-                res.power, *res.power_ci)
+                res.power,
+                *res.power_ci,
+            )
     return df

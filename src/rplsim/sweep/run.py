@@ -23,7 +23,6 @@ computes only the rest.
 from __future__ import annotations
 
 import csv
-import json
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -37,12 +36,12 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from rplsim.exceptions import ScenarioError
-from rplsim.outputs.folder import library_versions, sha256_file
+from rplsim.outputs.folder import library_versions, write_manifest
 from rplsim.outputs.plots import save_png
 from rplsim.sweep.executors import DaskExecutor, LocalExecutor, Task
 from rplsim.sweep.grid import SweepPlan, SweepPoint
 from rplsim.sweep.store import POINTS_CSV, kept_rows, sort_points_csv, start_points_csv
-from rplsim.sweep.tasks import _row, prepare_point, run_batch
+from rplsim.sweep.tasks import point_row, prepare_point, run_batch
 from rplsim.trial.simulation import REPLICATE_BLOCK
 
 __all__ = ["SweepResult", "run_sweep", "sweep_figure"]
@@ -198,7 +197,7 @@ def _simulate(
             got.append(r)
             if len(got) == need:
                 point = task.point
-                writer.writerow(_row(plan, point, preps[point.key], got))
+                writer.writerow(point_row(plan, point, preps[point.key], got))
                 fh.flush()  # a row on disk as soon as its point is done: --resume sees it
                 del parts[point.key]
                 res.computed += 1
@@ -281,14 +280,8 @@ def _write_manifest(plan: SweepPlan, out: Path, res: SweepResult, command: Seque
         "seconds": round(time.perf_counter() - t0, 3),
         "command_line": list(command),
         "versions": library_versions(),
-        "files": [
-            {"name": f, "bytes": (out / f).stat().st_size, "sha256": sha256_file(out / f)}
-            for f in ("points.csv", "sweep.png")
-        ],
     }
-    tmp = out / ".manifest.json.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
-    os.replace(tmp, out / "manifest.json")
+    write_manifest(out, manifest, ("points.csv", "sweep.png"))
 
 
 # ----------------------------------------------------------------------------- the figure

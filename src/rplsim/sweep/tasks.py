@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from rplsim.exceptions import RplsimError
+from rplsim.outputs.folder import round_float
 from rplsim.scenario.load import scenario_from_dict
 from rplsim.scenario.model import Scenario
 from rplsim.sweep.grid import SweepPlan, SweepPoint, _canonical
@@ -28,7 +29,7 @@ from rplsim.trial.power import (
 )
 from rplsim.trial.simulation import REPLICATE_BLOCK, TrialDesign, look_sizes, trial_design
 
-__all__ = ["prepare_point", "run_batch"]
+__all__ = ["point_row", "prepare_point", "run_batch"]
 
 _SCENARIOS: dict[str, Scenario] = {}
 
@@ -137,7 +138,7 @@ def run_batch(
     }
 
 
-def _row(
+def point_row(
     plan: SweepPlan, point: SweepPoint, prep: dict[str, Any], parts: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """One points.csv row from a point's batch counts (integer sums: order-free, exact)."""
@@ -172,4 +173,5 @@ def _row(
         seconds=prep["seconds"] + sum(p["seconds"] for p in parts),
         digest=point.digest,
     )
-    return {k: _canonical(v) if isinstance(v, (list, dict)) else v for k, v in row.items()}
+    # Floats at 12 significant digits, like every results table (outputs.folder.write_csv).
+    return {k: _canonical(v) if isinstance(v, (list, dict)) else round_float(v) for k, v in row.items()}

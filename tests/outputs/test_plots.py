@@ -13,23 +13,26 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def _calibration_tab() -> pd.DataFrame:
-    return pd.DataFrame({
-        "target": ["age mean KN", "age max KN", "n known (other reading)", "bmi SD IA", "flat"],
-        "source": ["Table 1", "Table 1", "Abstract", "Table 1", "Section 3.3"],
-        "paper": [32.78, 43.0, 251.0, 3.45, 0.0],
-        "simulated": [32.70, 41.0, 215.0, 3.40, 0.0],
-        "mc_se": [0.02, 0.1, 0.5, 0.01, 0.0],
-        "tolerance": [0.9, 1.5, 20.0, 0.3, 0.0],
-        "within": [True, False, False, True, True],
-        "followed": [True, True, False, True, True],
-    })
+    return pd.DataFrame(
+        {
+            "target": ["age mean KN", "age max KN", "n known (other reading)", "bmi SD IA", "flat"],
+            "source": ["Table 1", "Table 1", "Abstract", "Table 1", "Section 3.3"],
+            "paper": [32.78, 43.0, 251.0, 3.45, 0.0],
+            "simulated": [32.70, 41.0, 215.0, 3.40, 0.0],
+            "mc_se": [0.02, 0.1, 0.5, 0.01, 0.0],
+            "tolerance": [0.9, 1.5, 20.0, 0.3, 0.0],
+            "within": [True, False, False, True, True],
+            "followed": [True, True, False, True, True],
+        }
+    )
 
 
 def _power_curve() -> pd.DataFrame:
     n = np.arange(20, 300, 20)
     p = 1 - np.exp(-n / 120)
-    return pd.DataFrame({"n_per_arm": n, "power": p, "ci_low": p - 0.02, "ci_high": p + 0.02,
-                         "analytic_power": p + 0.005})
+    return pd.DataFrame(
+        {"n_per_arm": n, "power": p, "ci_low": p - 0.02, "ci_high": p + 0.02, "analytic_power": p + 0.005}
+    )
 
 
 def _grid() -> pd.DataFrame:
@@ -44,18 +47,22 @@ def _grid() -> pd.DataFrame:
 
 def _outcomes() -> pd.DataFrame:
     rng = np.random.default_rng(0)
-    return pd.DataFrame({"stratum": rng.choice(["KN", "KA", "IN", "IA"], 200),
-                         "ivig_grams": rng.gamma(3.0, 45.0, 200)})
+    return pd.DataFrame(
+        {"stratum": rng.choice(["KN", "KA", "IN", "IA"], 200), "ivig_grams": rng.gamma(3.0, 45.0, 200)}
+    )
 
 
 def _events() -> pd.DataFrame:
     rows = []
     for pid in range(1, 16):
-        rows += [(pid, 2.0, "conception", ""), (pid, 5.0, "confirmation", ""),
-                 (pid, 5.5, "treatment_start", ""), (pid, 5.5, "ivig_infusion", "24 g"),
-                 (pid, 9.0, "ivig_infusion", "24 g")]
-        rows.append((pid, 10.0, "miscarriage", "") if pid % 3 == 0
-                    else (pid, 38.0, "live_birth", ""))
+        rows += [
+            (pid, 2.0, "conception", ""),
+            (pid, 5.0, "confirmation", ""),
+            (pid, 5.5, "treatment_start", ""),
+            (pid, 5.5, "ivig_infusion", "24 g"),
+            (pid, 9.0, "ivig_infusion", "24 g"),
+        ]
+        rows.append((pid, 10.0, "miscarriage", "") if pid % 3 == 0 else (pid, 38.0, "live_birth", ""))
     rows.append((4, 12.0, "something_new", "unknown event type"))
     return pd.DataFrame(rows, columns=["patient_id", "gestational_week", "event", "detail"])
 
@@ -65,12 +72,14 @@ CASES = {
     "power_curve": lambda: plots.power_curve(_power_curve(), chosen_n=140, target_power=0.8),
     "power_curve_plain": lambda: plots.power_curve(_power_curve().drop(columns="analytic_power")),
     "sensitivity_heatmap": lambda: plots.sensitivity_heatmap(
-        _grid(), points=[("paper", 0.6, 0.807), ("Yamada 2022", 0.347, 0.58)]),
+        _grid(), points=[("paper", 0.6, 0.807), ("Yamada 2022", 0.347, 0.58)]
+    ),
     "ivig_dose_histogram": lambda: plots.ivig_dose_histogram(_outcomes()),
     "timeline_chart": lambda: plots.timeline_chart(_events(), max_patients=8),
     "funnel_chart": lambda: plots.funnel_chart(paper_funnel()),
     "funnel_chart_plain": lambda: plots.funnel_chart(
-        pd.DataFrame({"step": ["screened", "eligible", "randomised"], "n": [900, 400, 200]})),
+        pd.DataFrame({"step": ["screened", "eligible", "randomised"], "n": [900, 400, 200]})
+    ),
 }
 
 

@@ -8,10 +8,9 @@ from rplsim import calibrate, generate_cohort, simulate_timeline
 from rplsim.app.cli import main
 from rplsim.outputs.folder import sha256_file
 
-from .conftest import SCENARIOS
+from ..conftest import SCENARIOS
 
-ARGS = ["--replicates", "2", "--set", "cohort.n=150", "--set", "trial.replicates=1024",
-        "--quiet"]
+ARGS = ["--replicates", "2", "--set", "cohort.n=150", "--set", "trial.replicates=1024", "--quiet"]
 
 
 def _tables(folder):
@@ -21,15 +20,21 @@ def _tables(folder):
 def test_results_tables_are_byte_identical_for_a_seed(tmp_path):
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
     for out, seed in ((a, "7"), (b, "7"), (c, "8")):
-        assert main(["run", str(SCENARIOS / "paper.toml"), "--out", str(out), "--seed", seed,
-                     *ARGS]) == 0
+        assert main(["run", str(SCENARIOS / "paper.toml"), "--out", str(out), "--seed", seed, *ARGS]) == 0
     ta, tb, tc = _tables(a), _tables(b), _tables(c)
-    assert set(ta) >= {"cohort.csv", "calibration.csv", "events.csv", "outcomes.csv",
-                       "power.csv", "power_curve.csv", "feasibility.csv", "sensitivity.csv"}
+    assert set(ta) >= {
+        "cohort.csv",
+        "calibration.csv",
+        "events.csv",
+        "outcomes.csv",
+        "power.csv",
+        "power_curve.csv",
+        "feasibility.csv",
+        "sensitivity.csv",
+    }
     # power.csv holds the run time in seconds; every other table must match to the byte.
     timed = {"power.csv"}
-    assert {k: v for k, v in ta.items() if k not in timed} == \
-        {k: v for k, v in tb.items() if k not in timed}
+    assert {k: v for k, v in ta.items() if k not in timed} == {k: v for k, v in tb.items() if k not in timed}
     pa, pb = pd.read_csv(a / "power.csv"), pd.read_csv(b / "power.csv")
     pd.testing.assert_frame_equal(pa.drop(columns="seconds"), pb.drop(columns="seconds"))
     assert ta["cohort.csv"] != tc["cohort.csv"]

@@ -19,7 +19,7 @@ import pytest
 from rplsim.app.cli import main
 from rplsim.outputs.folder import sha256_file
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAPER = ROOT / "scenarios" / "paper.toml"
 QUICK = ["--replicates", "2", "--set", "cohort.n=200"]
 
@@ -33,8 +33,9 @@ def _keep_sigterm_handler():
 
 
 def _cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rplsim", "--quiet", *args],
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "rplsim", "--quiet", *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 # ----------------------------------------------------------------------------- broken files
@@ -48,8 +49,10 @@ BROKEN: dict[str, tuple[bytes | None, str | None]] = {
     "inf": (b'[scenario]\nname = "x"\n[outcome]\nchemical_rate = inf\n', "outcome.chemical_rate"),
     "empty": (b"", None),
     "binary": (bytes(range(256)) * 3, None),
-    "shares": (b'[scenario]\nname = "x"\n[cohort.strata]\nKN = 0.5\nKA = 0.5\nIN = 0.5\n'
-               b"IA = 0.5\n", "cohort.strata"),
+    "shares": (
+        b'[scenario]\nname = "x"\n[cohort.strata]\nKN = 0.5\nKA = 0.5\nIN = 0.5\nIA = 0.5\n',
+        "cohort.strata",
+    ),
     "missing_section": (b"[cohort]\nn = 10\n", "scenario is missing"),
     "missing_file": (None, None),
     "directory": (None, None),
@@ -65,7 +68,8 @@ def _write_broken(tmp_path: Path, name: str) -> Path:
     elif name == "extends_cycle":
         path.write_bytes(content)  # type: ignore[arg-type]
         (tmp_path / "cycle_b.toml").write_text(
-            f'extends = "{path.name}"\n[scenario]\nname = "b"\n', encoding="utf-8")
+            f'extends = "{path.name}"\n[scenario]\nname = "b"\n', encoding="utf-8"
+        )
     elif content is not None:
         path.write_bytes(content)
     return path
@@ -77,8 +81,7 @@ def test_broken_file_exit_2_one_line_per_problem(name, command, tmp_path, capsys
     path = _write_broken(tmp_path, name)
     out = tmp_path / "results" / "x"
     # no --set here: it could override the broken key
-    args = [command, str(path)] + (["--out", str(out), "--replicates", "2"]
-                                   if command == "run" else [])
+    args = [command, str(path)] + (["--out", str(out), "--replicates", "2"] if command == "run" else [])
     assert main(args) == 2
     err = capsys.readouterr().err
     lines = [ln for ln in err.splitlines() if ln.strip()]
@@ -113,8 +116,7 @@ def test_shipped_scenarios_validate():
 
 def test_validate_reports_every_problem_of_a_file(tmp_path, capsys):
     path = tmp_path / "many.toml"
-    path.write_text('[scenario]\nname = "x"\n[cohort]\nn = 0\nivf_share = 2\nfoo = 1\n',
-                    encoding="utf-8")
+    path.write_text('[scenario]\nname = "x"\n[cohort]\nn = 0\nivf_share = 2\nfoo = 1\n', encoding="utf-8")
     assert main(["validate", str(path)]) == 2
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 3
@@ -123,14 +125,17 @@ def test_validate_reports_every_problem_of_a_file(tmp_path, capsys):
 
 
 # ----------------------------------------------------------------------------- bad arguments
-@pytest.mark.parametrize("args", [
-    ["run"],
-    ["run", str(PAPER), "--replicates", "-3"],
-    ["run", str(PAPER), "--replicates", "many"],
-    ["frobnicate"],
-    [],
-    ["cohort", str(PAPER), "-n", "0"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run"],
+        ["run", str(PAPER), "--replicates", "-3"],
+        ["run", str(PAPER), "--replicates", "many"],
+        ["frobnicate"],
+        [],
+        ["cohort", str(PAPER), "-n", "0"],
+    ],
+)
 def test_bad_arguments_exit_2_one_line(args, capsys):
     assert main(args) == 2
     err = capsys.readouterr().err
@@ -155,8 +160,7 @@ def test_run_twice_needs_force_and_manifest_matches_files(tmp_path, capsys):
     assert "exists" in err and len(err.strip().splitlines()) == 1
     assert (out / "manifest.json").read_text(encoding="utf-8") == first, "left untouched"
 
-    assert main(["--quiet", "run", str(PAPER), "--out", str(out), "--seed", "12", "--force",
-                 *QUICK]) == 0
+    assert main(["--quiet", "run", str(PAPER), "--out", str(out), "--seed", "12", "--force", *QUICK]) == 0
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["seed"] == 12
     assert manifest["resolved_scenario"]["scenario"]["seed"] == 12
@@ -194,9 +198,23 @@ def test_python_dash_m_runs_the_cli(tmp_path):
 def test_sigterm_mid_run_leaves_nothing(tmp_path):
     out = tmp_path / "killed"
     # big enough to be still calibrating when the signal comes (~2.5 s here, ~1 GB of cohort)
-    proc = subprocess.Popen([sys.executable, "-m", "rplsim", "--quiet", "run", str(PAPER),
-                             "--out", str(out), "--replicates", "5000"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rplsim",
+            "--quiet",
+            "run",
+            str(PAPER),
+            "--out",
+            str(out),
+            "--replicates",
+            "5000",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while not any(p.name.startswith(".tmp-killed-") for p in tmp_path.iterdir()):

@@ -1,0 +1,208 @@
+"""The ``rplsim`` command line's arguments: the parser, its subcommands and their examples.
+
+Split from :mod:`rplsim.app.cli` (which runs the commands) to keep each module short.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, NoReturn
+
+from rplsim import __version__
+
+__all__ = ["EXAMPLES", "ArgError", "build_parser"]
+
+EXAMPLES = {
+    "run": "rplsim run scenarios/paper.toml\n  rplsim run scenarios/paper.toml --set "
+    "cohort.n=1000 --seed 7 --out /tmp/paper7 --force",
+    "cohort": "rplsim cohort scenarios/paper.toml -n 10000 -o cohort.csv",
+    "calibrate": "rplsim calibrate scenarios/paper.toml --replicates 500 -o calibration.csv",
+    "validate": "rplsim validate scenarios/*.toml",
+    "check": "rplsim check scenarios/paper.toml\n  rplsim check my.toml --examples 100 "
+    "--budget 300 --only outcome",
+    "timeline": "rplsim timeline scenarios/paper.toml -n 2000 --events events.csv --outcomes outcomes.csv",
+    "power": "rplsim power scenarios/trial_superiority.toml\n  rplsim power "
+    "scenarios/trial_superiority.toml --n-per-arm 120 --replicates 20000 --workers 2\n"
+    "  rplsim power scenarios/paper.toml --sensitivity -o sensitivity.csv",
+    "sweep": "rplsim sweep scenarios/sweep_example.toml --workers 2\n  rplsim sweep "
+    "scenarios/sweep_example.toml --grid trial.looks=1,3 --scheduler tcp://host:8786\n"
+    "  rplsim sweep scenarios/sweep_example.toml --resume",
+}
+
+
+class ArgError(Exception):
+    """A bad command line: one line for stderr, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, exit 2, as for a bad file
+        raise ArgError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _add_scenario_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", help="scenario file (.toml)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a scenario key, e.g. --set cohort.n=1000 (repeatable)",
+    )
+    p.add_argument("--seed", type=int, default=None, help="root seed (overrides scenario.seed)")
+
+
+def _subcommand(sub: Any, name: str, help_: str) -> argparse.ArgumentParser:
+    """A subcommand with its help, its example as epilog and the global flags repeated."""
+    sp: argparse.ArgumentParser = sub.add_parser(
+        name,
+        help=help_,
+        description=help_,
+        epilog=f"example:\n  {EXAMPLES[name]}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    # Also accepted after the subcommand, where people type them.
+    sp.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress output")
+    sp.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show tracebacks of internal errors",
+    )
+    return sp
+
+
+def _add_run(sub: Any) -> None:
+    """The arguments of ``rplsim run``."""
+    r = _subcommand(sub, "run", "run every stage the scenario has and write results/<name>/")
+    r.add_argument("scenario", nargs="+", help="scenario file(s) (.toml); each is validated before any runs")
+    r.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a scenario key, e.g. --set cohort.n=1000 (repeatable)",
+    )
+    r.add_argument("--seed", type=int, default=None, help="root seed (overrides scenario.seed)")
+    r.add_argument(
+        "--out", default=None, help="results folder (default results/<name>; only with one scenario)"
+    )
+    r.add_argument("--force", action="store_true", help="replace an existing results folder")
+    r.add_argument(
+        "--replicates",
+        type=int,
+        default=None,
+        help="calibration cohorts (default 200) and simulated trials per power point "
+        "(default trial.replicates)",
+    )
+
+
+def _add_inputs(sub: Any) -> None:
+    """The arguments of ``cohort``, ``calibrate``, ``validate``, ``check`` and ``timeline``."""
+    c = _subcommand(sub, "cohort", "generate a cohort and write it as CSV")
+    _add_scenario_args(c)
+    c.add_argument("-n", type=int, default=None, help="women (default cohort.n)")
+    c.add_argument("-o", "--output", default="-", help="CSV file (default: stdout)")
+
+    k = _subcommand(sub, "calibrate", "compare the scenario with the paper's targets")
+    _add_scenario_args(k)
+    k.add_argument("--replicates", type=int, default=200, help="simulated cohorts (default 200)")
+    k.add_argument("-o", "--output", default=None, help="also write the table as CSV")
+
+    v = _subcommand(sub, "validate", "check scenario files without running them")
+    v.add_argument("files", nargs="+", help="scenario files")
+
+    h = _subcommand(sub, "check", "run the invariant suite (hypothesis properties) against a scenario")
+    _add_scenario_args(h)
+    h.add_argument("--examples", type=int, default=25, help="examples per property (25)")
+    h.add_argument(
+        "--budget",
+        type=float,
+        default=180.0,
+        help="seconds; properties not started by then are skipped (180)",
+    )
+    h.add_argument("--only", default=None, help="run only properties whose name contains this")
+
+    t = _subcommand(sub, "timeline", "run the pregnancies through the protocol (SimPy) and summarise")
+    _add_scenario_args(t)
+    t.add_argument("-n", type=int, default=None, help="women (default cohort.n)")
+    t.add_argument("--events", default=None, help="write the event log as CSV")
+    t.add_argument("--outcomes", default=None, help="write one row a woman as CSV")
+
+
+def _add_power(sub: Any) -> None:
+    """The arguments of ``rplsim power``."""
+    w = _subcommand(sub, "power", "size the scenario's [trial]: analytic n, simulated power, feasibility")
+    _add_scenario_args(w)
+    w.add_argument(
+        "--n-per-arm",
+        type=int,
+        default=None,
+        help="simulate at this control-arm size (default: search for the n)",
+    )
+    w.add_argument(
+        "--replicates", type=int, default=None, help="simulated trials per point (default trial.replicates)"
+    )
+    w.add_argument("--workers", type=int, default=1, help="processes (same numbers for any)")
+    w.add_argument(
+        "--sensitivity", action="store_true", help="also the grid control x treatment rate -> n per arm"
+    )
+    w.add_argument("-o", "--output", default=None, help="write the result table(s) as CSV")
+
+
+def _add_sweep(sub: Any) -> None:
+    """The arguments of ``rplsim sweep``."""
+    s = _subcommand(sub, "sweep", "simulated power at every point of a grid of scenario keys ([sweep] grid)")
+    _add_scenario_args(s)
+    s.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2,...",
+        help="add or replace a grid axis, e.g. --grid trial.control_lbr=0.55,0.6",
+    )
+    s.add_argument(
+        "--n-per-arm",
+        type=int,
+        default=None,
+        help="simulate every point at this n (default: each point's analytic n)",
+    )
+    s.add_argument(
+        "--replicates", type=int, default=None, help="simulated trials per point (default sweep.replicates)"
+    )
+    s.add_argument(
+        "--batch",
+        type=int,
+        default=None,
+        help="replicates per task, a multiple of 1024 (same numbers for any)",
+    )
+    s.add_argument(
+        "--workers", type=int, default=None, help="local processes (default: all CPUs; same numbers for any)"
+    )
+    s.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run on a Dask cluster, e.g. tcp://host:8786 (see docs/sweeps.md)",
+    )
+    s.add_argument("--out", default=None, help="results folder (default results/<name>)")
+    s.add_argument(
+        "--resume", action="store_true", help="keep the points already in points.csv, compute the rest"
+    )
+    s.add_argument("--force", action="store_true", help="start over, replacing points.csv")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``rplsim`` parser: every subcommand with its arguments and an example."""
+    p = _Parser(
+        prog="rplsim",
+        description="RPL cohorts, IVIG timelines and trial power calibrated to Han et al. 2025.",
+    )
+    p.add_argument("--version", action="version", version=f"rplsim {__version__}")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for add in (_add_run, _add_inputs, _add_power, _add_sweep):
+        add(sub)
+    return p

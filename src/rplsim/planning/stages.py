@@ -1,0 +1,252 @@
+"""Every stage of a scenario, computed in memory: cohort, calibration, timeline, trial.
+
+:func:`run_stages` is what ``rplsim run`` computes and :func:`size_trial` what ``rplsim power``
+computes (``run_stages`` calls it for the trial stage, so the two commands cannot drift apart).
+Nothing here writes a file: rendering the results is :func:`rplsim.outputs.write.write_run`.
+The results are frozen dataclasses; the layer sits here, under ``outputs``, so that the
+renderer can take them as its input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from rplsim.calibration.compare import calibrate
+from rplsim.cohort.generate import generate_cohort
+from rplsim.design.analytic import SampleSize
+from rplsim.exceptions import ScenarioError
+from rplsim.planning.feasibility import Feasibility, feasibility, screening_funnel
+from rplsim.planning.sensitivity import reference_points, sensitivity_grid
+from rplsim.scenario.model import Scenario
+from rplsim.timeline.simulation import TimelineResult, simulate_timeline
+from rplsim.trial.power import (
+    PowerResult,
+    analytic_sample_size,
+    curve_row,
+    find_sample_size,
+    simulate_power,
+)
+from rplsim.trial.simulation import trial_design
+
+__all__ = [
+    "DEFAULT_REPLICATES",
+    "RunResult",
+    "TrialStage",
+    "run_stages",
+    "sensitivity_replicates",
+    "size_trial",
+    "stage_replicates",
+]
+
+DEFAULT_REPLICATES = 200
+"""Calibration cohorts of a run when ``replicates`` is not given."""
+
+
+def _silent(message: str) -> None:
+    """Default progress callback: say nothing."""
+
+
+def stage_replicates(scenario: Scenario, replicates: int | None = None) -> tuple[int, int | None]:
+    """(calibration cohorts, simulated trials per power point) of a run given ``replicates``.
+
+    ``replicates`` sets both; without it the calibration uses :data:`DEFAULT_REPLICATES` and the
+    trial ``trial.replicates`` (None when the scenario has no ``[trial]``).
+    """
+    trial = (replicates or scenario.trial.replicates) if scenario.trial else None
+    return replicates or DEFAULT_REPLICATES, trial
+
+
+def sensitivity_replicates(replicates: int) -> int:
+    """Simulated trials per checked point of the sensitivity grid.
+
+    The trial's replicates clipped to [200, 2000]: enough for a check of the analytic n, not
+    the full cost of a power point (the rule of ``rplsim run``, which ``rplsim power`` shares).
+
+    Examples
+    --------
+    >>> sensitivity_replicates(10000), sensitivity_replicates(50), sensitivity_replicates(1024)
+    (2000, 200, 1024)
+    """
+    return max(200, min(replicates, 2000))
+
+
+@dataclass(frozen=True)
+class TrialStage:
+    """The sized trial of a scenario (see :func:`size_trial`).
+
+    Attributes
+    ----------
+    analytic : SampleSize
+        The closed-form sample size (analysed women, before dropout).
+    power : PowerResult
+        Simulated power at the chosen control-arm size.
+    curve : pandas.DataFrame
+        The power curve of the search (one row, the chosen n, when no search ran).
+    searched : bool
+        Whether ``n`` came from :func:`rplsim.find_sample_size`.
+    feasibility : Feasibility
+        Women to screen, years, grams of IVIG.
+    funnel : pandas.DataFrame
+        The trial's screening funnel (``step, n``).
+    sensitivity : pandas.DataFrame or None
+        The control x treatment grid (None when not asked for).
+    points : tuple of (label, control rate, treatment rate)
+        The reference points drawn on the sensitivity heat map.
+    """
+
+    analytic: SampleSize
+    power: PowerResult
+    curve: pd.DataFrame
+    searched: bool
+    feasibility: Feasibility
+    funnel: pd.DataFrame
+    sensitivity: pd.DataFrame | None
+    points: tuple[tuple[str, float, float], ...]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Every stage of a run, in memory (see :func:`run_stages`).
+
+    Attributes
+    ----------
+    scenario : Scenario
+    calibration_replicates : int
+        Simulated cohorts of the calibration.
+    trial_replicates : int or None
+        Simulated trials per power point (None without ``[trial]``).
+    cohort : pandas.DataFrame
+    calibration : pandas.DataFrame
+    timeline : TimelineResult
+    trial : TrialStage or None
+        None when the scenario has no ``[trial]`` section.
+    """
+
+    scenario: Scenario
+    calibration_replicates: int
+    trial_replicates: int | None
+    cohort: pd.DataFrame
+    calibration: pd.DataFrame
+    timeline: TimelineResult
+    trial: TrialStage | None
+
+
+def size_trial(
+    scenario: Scenario,
+    *,
+    replicates: int | None = None,
+    n_per_arm: int | None = None,
+    scenario_n: bool = True,
+    workers: int = 1,
+    sensitivity: bool = True,
+    progress: Callable[[int], None] | None = None,
+    say: Callable[[str], None] = _silent,
+) -> TrialStage:
+    """Size the scenario's trial: analytic n, simulated power, feasibility, sensitivity.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Must have a ``[trial]`` section.
+    replicates : int, optional
+        Simulated trials per power point (default ``trial.replicates``).
+    n_per_arm : int, optional
+        Simulate at this control-arm size instead of searching for it.
+    scenario_n : bool
+        Without ``n_per_arm``, simulate at ``trial.n_per_arm`` when the scenario sets it
+        (``rplsim run``); False always searches (``rplsim power``).
+    workers : int
+        Processes (the numbers do not depend on it).
+    sensitivity : bool
+        Also compute the sensitivity grid, with :func:`sensitivity_replicates` trials per
+        checked point.
+    progress : callable, optional
+        Called with the trials done of the final power simulation.
+    say : callable
+        Progress messages (default: none).
+
+    Returns
+    -------
+    TrialStage
+
+    Raises
+    ------
+    ScenarioError
+        If the scenario has no ``[trial]`` section.
+    """
+    t = scenario.trial
+    if t is None:
+        raise ScenarioError(
+            f"{scenario.name}: has no [trial] section; copy one from scenarios/trial_superiority.toml."
+        )
+    design = trial_design(scenario)
+    analytic = analytic_sample_size(t, design.p_control, design.p_treatment)
+    reps = replicates or t.replicates
+    n = n_per_arm if n_per_arm is not None else (t.n_per_arm if scenario_n else None)
+    curve: pd.DataFrame | None = None
+    if n is not None:
+        say(f"  simulated power at {n} per arm ({reps} trials)")
+    else:
+        say(f"  sample-size search ({reps} trials per point)")
+        n, curve = find_sample_size(scenario, replicates=reps, workers=workers)
+    power = simulate_power(scenario, n_per_arm=n, replicates=reps, workers=workers, progress=progress)
+    feas = feasibility(scenario, power)
+    grid = None
+    if sensitivity:
+        say("  sensitivity grid")
+        grid = sensitivity_grid(scenario, replicates=sensitivity_replicates(reps))
+    return TrialStage(
+        analytic=analytic,
+        power=power,
+        curve=curve if curve is not None else pd.DataFrame([curve_row(power)]),
+        searched=curve is not None,
+        feasibility=feas,
+        funnel=screening_funnel(feas),
+        sensitivity=grid,
+        points=tuple(reference_points(scenario)),
+    )
+
+
+def run_stages(
+    scenario: Scenario, *, replicates: int | None = None, say: Callable[[str], None] = _silent
+) -> RunResult:
+    """Compute every stage the scenario has, in memory (no file is written).
+
+    Parameters
+    ----------
+    scenario : Scenario
+    replicates : int, optional
+        Calibration cohorts (default :data:`DEFAULT_REPLICATES`) and simulated trials per
+        power point (default ``trial.replicates``).
+    say : callable
+        Progress messages, one a stage (default: none).
+
+    Returns
+    -------
+    RunResult
+        Render it with :func:`rplsim.outputs.write.write_run`.
+    """
+    cal_reps, trial_reps = stage_replicates(scenario, replicates)
+    stages = 4 if scenario.trial else 3
+    say(f"stage 1/{stages}: cohort of {scenario.cohort.n}")
+    cohort = generate_cohort(scenario)
+    say(f"stage 2/{stages}: calibration ({cal_reps} cohorts of {scenario.cohort.n})")
+    cal = calibrate(scenario, replicates=cal_reps)
+    say(f"stage 3/{stages}: timeline (SimPy) of {len(cohort)} pregnancies")
+    timeline = simulate_timeline(cohort, scenario)
+    trial = None
+    if scenario.trial is not None:
+        say(f"stage 4/{stages}: trial power, feasibility, sensitivity")
+        trial = size_trial(scenario, replicates=replicates, say=say)
+    return RunResult(
+        scenario=scenario,
+        calibration_replicates=cal_reps,
+        trial_replicates=trial_reps,
+        cohort=cohort,
+        calibration=cal,
+        timeline=timeline,
+        trial=trial,
+    )

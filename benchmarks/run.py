@@ -275,7 +275,7 @@ def _timeline_baseline(event_counts: np.ndarray) -> None:
 
 def case_timeline(quick: bool, runs: int) -> Case:
     import rplsim
-    from rplsim.timeline.simulation import simulate_timeline
+    from rplsim.timeline import simulate_timeline
 
     sc = rplsim.load_scenario(SCENARIOS / "paper.toml")
     n = 2_000 if quick else 10_000
@@ -297,7 +297,7 @@ def case_timeline(quick: bool, runs: int) -> Case:
 
 def case_twin(quick: bool, runs: int) -> Case:
     import rplsim
-    from rplsim.timeline.simulation import N_UNIFORMS, simulate_twin
+    from rplsim.timeline import N_UNIFORMS, simulate_twin
 
     sc = rplsim.load_scenario(SCENARIOS / "paper.toml")
     n = 10**5 if quick else 10**6
@@ -451,7 +451,7 @@ def _slope(ns: list[float], secs: list[float]) -> float:
 def case_scaling(quick: bool, runs: int) -> Case:
     import rplsim
     from rplsim.trial.power import simulate_power
-    from rplsim.timeline.simulation import simulate_timeline
+    from rplsim.timeline import simulate_timeline
 
     paper = rplsim.load_scenario(SCENARIOS / "paper.toml")
     sup = rplsim.load_scenario(SCENARIOS / "trial_superiority.toml")

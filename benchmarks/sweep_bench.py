@@ -34,7 +34,7 @@ def one(backend: str, replicates: int, out: Path) -> dict:
     import warnings
 
     from rplsim.exceptions import CalibrationWarning
-    from rplsim.sweep.run import plan_sweep, run_sweep
+    from rplsim.sweep import plan_sweep, run_sweep
 
     warnings.simplefilter("ignore", CalibrationWarning)
     plan = plan_sweep(EXAMPLE, [f"sweep.replicates={replicates}"], GRID)

@@ -15,7 +15,7 @@ from typing import Any
 from rplsim.app.services import run_scenario, size_trial
 from rplsim.outputs.report import answer_sentence
 from rplsim.planning.stages import DEFAULT_REPLICATES
-from rplsim.scenario.model import Scenario
+from rplsim.scenario import Scenario
 
 __all__ = ["DEFAULT_REPLICATES", "answer_sentence", "run_pipeline", "run_trial_stage"]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from rplsim.outputs.folder import results_folder
 from rplsim.outputs.write import render_run, run_manifest, write_run
 from rplsim.planning.stages import RunResult, TrialStage, run_stages, size_trial, stage_replicates
-from rplsim.scenario.model import Scenario
+from rplsim.scenario import Scenario
 
 __all__ = ["RunResult", "TrialStage", "run_scenario", "run_stages", "size_trial", "write_run"]
 

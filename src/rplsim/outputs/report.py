@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from rplsim.planning.feasibility import Feasibility
-from rplsim.scenario.model import Scenario
+from rplsim.scenario import Scenario
 from rplsim.scenario.schema import iter_params
 from rplsim.scenario.tomlio import format_value
 from rplsim.trial.power import PowerResult

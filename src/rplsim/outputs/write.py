@@ -19,7 +19,7 @@ from rplsim.outputs.folder import ResultsFolder, results_folder
 from rplsim.outputs.report import Link, answer_sentence, build_report
 from rplsim.paper import paper_funnel
 from rplsim.planning.stages import RunResult, TrialStage
-from rplsim.scenario.model import Scenario, scenario_path
+from rplsim.scenario import Scenario, scenario_path
 
 __all__ = ["render_run", "run_manifest", "summary_lines", "write_run"]
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from rplsim.scenario.model import Scenario
+from rplsim.scenario import Scenario
 from rplsim.trial.power import PowerResult
 from rplsim.trial.simulation import trial_design
 

@@ -20,7 +20,7 @@ from rplsim.design.analytic import SampleSize
 from rplsim.exceptions import ScenarioError
 from rplsim.planning.feasibility import Feasibility, feasibility, screening_funnel
 from rplsim.planning.sensitivity import reference_points, sensitivity_grid
-from rplsim.scenario.model import Scenario
+from rplsim.scenario import Scenario
 from rplsim.timeline.simulation import TimelineResult, simulate_timeline
 from rplsim.trial.power import (
     PowerResult,

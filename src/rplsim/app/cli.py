@@ -34,7 +34,9 @@ EXAMPLES = {
     "calibrate": "rplsim calibrate scenarios/paper.toml --replicates 500 -o calibration.csv",
     "validate": "rplsim validate scenarios/*.toml",
     "check": "rplsim check scenarios/paper.toml\n  rplsim check my.toml --examples 100 "
-             "--budget 300 --only outcome",
+             "--budget 300 --only outcome\n\nexit status: 0 every property passed (or was "
+             "skipped), 3 a property failed\n  (its shrunk counterexample is printed), 2 a bad "
+             "file or argument or hypothesis\n  missing, 1 an internal error",
     "timeline": "rplsim timeline scenarios/paper.toml -n 2000 --events events.csv "
                 "--outcomes outcomes.csv",
     "power": "rplsim power scenarios/trial_superiority.toml\n  rplsim power "
@@ -248,7 +250,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     sc = _load(args)
     _positive("examples", args.examples)
-    from rplsim.app.check import run_checks
+    try:  # deferred: only this command needs hypothesis, and a broken install gets a hint
+        from rplsim.app.check import EXIT_CHECK_FAILED, run_checks
+    except ModuleNotFoundError as exc:
+        if exc.name != "hypothesis":
+            raise
+        print("rplsim check needs hypothesis (a dependency of rplsim): pip install "
+              "'hypothesis>=6.90'", file=sys.stderr)
+        return 2
 
     results = run_checks(sc, max_examples=args.examples, budget_seconds=args.budget,
                          only=args.only)
@@ -261,7 +270,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     n_pass = sum(r.status == "pass" for r in results)
     print(f"\n{n_pass} passed, {len(failed)} failed, "
           f"{sum(r.status == 'skipped' for r in results)} skipped ({args.scenario})")
-    return 1 if failed else 0
+    return EXIT_CHECK_FAILED if failed else 0
 
 
 def cmd_timeline(args: argparse.Namespace) -> int:

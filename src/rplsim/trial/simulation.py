@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from rplsim.cohort.generate import BLOCK, PROFILE_NAMES, _cohort_arrays, _frame
-from rplsim.outcome.model import _outcome_model_cached, live_birth_probability, outcome_model, shift_for_rate
+from rplsim.cohort.generate import BLOCK, PROFILE_NAMES, cohort_arrays, cohort_frame
+from rplsim.outcome.model import live_birth_probability, outcome_model, outcome_model_cached, shift_for_rate
 from rplsim._core.rng import child_generator, child_seed
 from rplsim.scenario.model import STRATA, CohortParams, OutcomeParams, Scenario, TrialParams
 
@@ -89,14 +89,14 @@ class TrialDesign:
 def _cached_shift(cohort: CohortParams, outcome: OutcomeParams, codes: tuple[int, ...],
                   shares: tuple[float, ...], target: float, misc_min: int, what: str) -> float:
     # Designs that differ only in analysis, dropout or looks share their rates: solve once.
-    model = _outcome_model_cached(cohort, outcome)
+    model = outcome_model_cached(cohort, outcome)
     return shift_for_rate(model, codes, np.array(shares), target, misc_min=misc_min, what=what)
 
 
 @lru_cache(maxsize=256)
 def _trial_design_cached(cohort: CohortParams, outcome: OutcomeParams, trial: TrialParams
                          ) -> TrialDesign:
-    model = _outcome_model_cached(cohort, outcome)
+    model = outcome_model_cached(cohort, outcome)
     strata = eligible_strata(trial)
     codes = tuple(STRATA.index(s) for s in strata)
     shares = np.array([getattr(cohort.strata, s) for s in strata])
@@ -329,7 +329,7 @@ def _first_eligible(cohort: CohortParams, strata: tuple[str, ...], min_misc: int
     """
     total = -(-n // BLOCK) * BLOCK
     while True:
-        d = _cohort_arrays(cohort, total, seed_entropy, strata, full=full)
+        d = cohort_arrays(cohort, total, seed_entropy, strata, full=full)
         ok = np.flatnonzero(d["previous_miscarriages"] >= min_misc)
         if ok.size >= n:
             return d, ok[:n]
@@ -342,7 +342,7 @@ def _eligible_pool(cohort: CohortParams, strata: tuple[str, ...], min_misc: int,
     """The first ``n`` women with enough losses of the cohort stream ``seed_entropy``, as
     :func:`~rplsim.cohort.generate_cohort` rows (``patient_id`` their place in the stream)."""
     d, ok = _first_eligible(cohort, strata, min_misc, n, seed_entropy, full=True)
-    return _frame(d, cohort).iloc[ok].reset_index(drop=True)
+    return cohort_frame(d, cohort).iloc[ok].reset_index(drop=True)
 
 
 @lru_cache(maxsize=2)  # simulate_block(null=False) then (null=True) share their women

@@ -96,7 +96,6 @@ def test_bad_n_raises(paper, n):
         generate_cohort(paper, n=n)
 
 
-@pytest.mark.slow
 def test_large_cohort_matches_table1_within_mc_error(paper):
     """200,000 women: every Table 1 mean and SD and every stratum share within 4 Monte-Carlo
     standard errors of the *model's* exact values (the solved distributions hit Table 1

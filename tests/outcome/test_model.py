@@ -93,6 +93,7 @@ rates = st.floats(0.3, 0.95, exclude_min=True, exclude_max=True)
 ors = st.floats(0.7, 1.3, exclude_min=True, exclude_max=True)
 
 
+@pytest.mark.slow
 @given(
     lbr=st.fixed_dictionaries({s: rates for s in TABLE3}),
     known=st.tuples(ors, ors, ors),
@@ -290,7 +291,6 @@ def test_sample_fates_ranges(paper, seed):
 
 
 # ----------------------------------------------------------------------------- Monte Carlo
-@pytest.mark.slow
 def test_monte_carlo_stratum_rates_match_the_quadrature(paper):
     """Mean of ``live_birth_probability`` over 200,000 simulated women, per stratum.
 

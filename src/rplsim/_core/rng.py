@@ -38,7 +38,7 @@ def check_random_state(seed: SeedLike) -> np.random.Generator:
 
     Examples
     --------
-    >>> check_random_state(1).integers(10) == check_random_state(1).integers(10)
+    >>> bool(check_random_state(1).integers(10) == check_random_state(1).integers(10))
     True
     """
     if isinstance(seed, np.random.Generator):

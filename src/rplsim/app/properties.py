@@ -71,7 +71,7 @@ def require(condition: object, message: str) -> None:
     >>> require(False, "nope")
     Traceback (most recent call last):
     ...
-    rplsim.app.check.CheckFailure: nope
+    rplsim.app.properties.CheckFailure: nope
     """
     if not condition:
         raise CheckFailure(message)

@@ -84,8 +84,9 @@ class Timing:
 
     def record(self) -> dict[str, Any]:
         d = asdict(self)
-        d.update(median_s=self.median, min_s=min(self.runs), max_s=max(self.runs),
-                 throughput_per_s=self.throughput)
+        d.update(
+            median_s=self.median, min_s=min(self.runs), max_s=max(self.runs), throughput_per_s=self.throughput
+        )
         if self.cpu_runs:
             cpu = statistics.median(self.cpu_runs)
             d.update(median_cpu_s=cpu, throughput_per_cpu_s=self.items / cpu if cpu else None)
@@ -114,11 +115,16 @@ class Case:
         return t.items / statistics.median(t.cpu_runs) >= self.target_rate
 
     def record(self) -> dict[str, Any]:
-        return {"case": self.number, "name": self.name, "target": self.target,
-                "target_met": self.target_met, "target_met_on_cpu_time": self.target_met_cpu,
-                "note": self.note,
-                "timings": [t.record() for t in self.timings],
-                "baseline": self.baseline.record() if self.baseline else None}
+        return {
+            "case": self.number,
+            "name": self.name,
+            "target": self.target,
+            "target_met": self.target_met,
+            "target_met_on_cpu_time": self.target_met_cpu,
+            "note": self.note,
+            "timings": [t.record() for t in self.timings],
+            "baseline": self.baseline.record() if self.baseline else None,
+        }
 
 
 # CPU seconds of this process for each timed run, by the id of the list time_runs returned;
@@ -168,8 +174,7 @@ def peak_rss_mb(code: str) -> tuple[float, float]:
         f"{code}\n"
         "print(json.dumps([before, hwm()]))\n"
     )
-    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         check=True, cwd=ROOT)
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT)
     before, after = json.loads(res.stdout.strip().splitlines()[-1])
     return after / 1024, before / 1024  # KiB
 
@@ -211,9 +216,14 @@ def machine() -> dict[str, Any]:
         load = os.getloadavg()
     except OSError:
         load = None
-    return {"cpu": cpu, "cores": os.cpu_count(), "ram_gb": ram_gb,
-            "platform": platform.platform(), "python": platform.python_version(),
-            "load_average_at_start": load}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram_gb": ram_gb,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "load_average_at_start": load,
+    }
 
 
 def versions() -> dict[str, str]:
@@ -242,19 +252,35 @@ def case_cohort(quick: bool, runs: int) -> Case:
     sizes = (10**4, 10**5) if quick else (10**4, 10**6)
     timings = []
     for n in sizes:
-        timings.append(Timing(f"generate_cohort n={n:.0e}", n, "women",
-                              time_runs(lambda n=n: rplsim.generate_cohort(sc, n, seed=1), runs)))
+        timings.append(
+            Timing(
+                f"generate_cohort n={n:.0e}",
+                n,
+                "women",
+                time_runs(lambda n=n: rplsim.generate_cohort(sc, n, seed=1), runs),
+            )
+        )
     n = sizes[-1]
     rng = np.random.default_rng(1)
     # The floor: the same number of raw normals (21 a woman, one per column).
-    base = Timing(f"numpy standard_normal ({n:.0e} x 21)", n, "women",
-                  time_runs(lambda: rng.standard_normal((n, 21)), runs))
+    base = Timing(
+        f"numpy standard_normal ({n:.0e} x 21)",
+        n,
+        "women",
+        time_runs(lambda: rng.standard_normal((n, 21)), runs),
+    )
     with_memory(timings[-1], f"rplsim.generate_cohort(paper, {n}, seed=1)")
     best = timings[-1].throughput
-    return Case(1, "cohort generation", timings, base,
-                target=f">= {TARGETS['cohort']:.0e} women/s at n={n:.0e}",
-                target_met=verdict(best, TARGETS["cohort"]), main=len(timings) - 1,
-                target_rate=TARGETS["cohort"])
+    return Case(
+        1,
+        "cohort generation",
+        timings,
+        base,
+        target=f">= {TARGETS['cohort']:.0e} women/s at n={n:.0e}",
+        target_met=verdict(best, TARGETS["cohort"]),
+        main=len(timings) - 1,
+        target_rate=TARGETS["cohort"],
+    )
 
 
 def _timeline_baseline(event_counts: np.ndarray) -> None:
@@ -281,18 +307,30 @@ def case_timeline(quick: bool, runs: int) -> Case:
     n = 2_000 if quick else 10_000
     cohort = rplsim.generate_cohort(sc, n, seed=1)
     res = simulate_timeline(cohort, sc)
-    counts = res.events.groupby("patient_id").size().reindex(cohort["patient_id"],
-                                                              fill_value=1).to_numpy()
-    t = Timing(f"simulate_timeline n={n:.0e}", n, "pregnancies",
-               time_runs(lambda: simulate_timeline(cohort, sc), runs),
-               extra={"events": int(counts.sum())})
-    base = Timing(f"bare SimPy, {int(counts.sum())} timeouts", n, "pregnancies",
-                  time_runs(lambda: _timeline_baseline(counts), runs))
-    return Case(2, "SimPy timeline", [t], base,
-                target=f">= {TARGETS['timeline']:.0e} pregnancies/s",
-                target_met=verdict(t.throughput, TARGETS["timeline"]),
-                target_rate=TARGETS["timeline"],
-                note="baseline = one SimPy process a woman with her real number of events")
+    counts = res.events.groupby("patient_id").size().reindex(cohort["patient_id"], fill_value=1).to_numpy()
+    t = Timing(
+        f"simulate_timeline n={n:.0e}",
+        n,
+        "pregnancies",
+        time_runs(lambda: simulate_timeline(cohort, sc), runs),
+        extra={"events": int(counts.sum())},
+    )
+    base = Timing(
+        f"bare SimPy, {int(counts.sum())} timeouts",
+        n,
+        "pregnancies",
+        time_runs(lambda: _timeline_baseline(counts), runs),
+    )
+    return Case(
+        2,
+        "SimPy timeline",
+        [t],
+        base,
+        target=f">= {TARGETS['timeline']:.0e} pregnancies/s",
+        target_met=verdict(t.throughput, TARGETS["timeline"]),
+        target_rate=TARGETS["timeline"],
+        note="baseline = one SimPy process a woman with her real number of events",
+    )
 
 
 def case_twin(quick: bool, runs: int) -> Case:
@@ -302,16 +340,24 @@ def case_twin(quick: bool, runs: int) -> Case:
     sc = rplsim.load_scenario(SCENARIOS / "paper.toml")
     n = 10**5 if quick else 10**6
     cohort = rplsim.generate_cohort(sc, n, seed=1)
-    t = Timing(f"simulate_twin n={n:.0e}", n, "women",
-               time_runs(lambda: simulate_twin(cohort, sc), runs))
+    t = Timing(f"simulate_twin n={n:.0e}", n, "women", time_runs(lambda: simulate_twin(cohort, sc), runs))
     rng = np.random.default_rng(1)
-    base = Timing(f"numpy random ({n:.0e} x {N_UNIFORMS})", n, "women",
-                  time_runs(lambda: rng.random((n, N_UNIFORMS)), runs))
-    return Case(3, "vectorised twin", [t], base,
-                target=f">= {TARGETS['twin']:.0e} women/s",
-                target_met=verdict(t.throughput, TARGETS["twin"]),
-                target_rate=TARGETS["twin"],
-                note="baseline = the twin's per-woman uniforms drawn in one numpy call")
+    base = Timing(
+        f"numpy random ({n:.0e} x {N_UNIFORMS})",
+        n,
+        "women",
+        time_runs(lambda: rng.random((n, N_UNIFORMS)), runs),
+    )
+    return Case(
+        3,
+        "vectorised twin",
+        [t],
+        base,
+        target=f">= {TARGETS['twin']:.0e} women/s",
+        target_met=verdict(t.throughput, TARGETS["twin"]),
+        target_rate=TARGETS["twin"],
+        note="baseline = the twin's per-woman uniforms drawn in one numpy call",
+    )
 
 
 def _chi2_loop(reps: int, n: int, p_c: float, p_t: float) -> None:
@@ -332,38 +378,53 @@ def case_power_count(quick: bool, runs: int, workers: int) -> Case:
 
     sc = rplsim.load_scenario(SCENARIOS / "trial_superiority.toml")
     reps = 20_000 if quick else 100_000
-    timings = [Timing(f"simulate_power chi2 R={reps:.0e}, 100/arm, workers=1", reps,
-                      "replicates",
-                      time_runs(lambda: simulate_power(sc, n_per_arm=100, replicates=reps,
-                                                       seed=1), runs))]
+    timings = [
+        Timing(
+            f"simulate_power chi2 R={reps:.0e}, 100/arm, workers=1",
+            reps,
+            "replicates",
+            time_runs(lambda: simulate_power(sc, n_per_arm=100, replicates=reps, seed=1), runs),
+        )
+    ]
     if workers > 1:
-        timings.append(Timing(f"simulate_power chi2 R={reps:.0e}, workers={workers}", reps,
-                              "replicates",
-                              time_runs(lambda: simulate_power(sc, n_per_arm=100,
-                                                               replicates=reps, seed=1,
-                                                               workers=workers), runs)))
+        timings.append(
+            Timing(
+                f"simulate_power chi2 R={reps:.0e}, workers={workers}",
+                reps,
+                "replicates",
+                time_runs(
+                    lambda: simulate_power(sc, n_per_arm=100, replicates=reps, seed=1, workers=workers), runs
+                ),
+            )
+        )
         timings[-1].cpu_runs = []  # most of the work is in the workers: no CPU figure
     d = trial_design(sc)
     sub = 500 if quick else 2_000
-    base = Timing(f"Python loop + scipy chi2_contingency ({sub} scaled)", reps, "replicates",
-                  scale_runs(time_runs(
-                      lambda: _chi2_loop(sub, 90, d.p_control, d.p_treatment), runs),
-                      reps / sub),
-                  scaled_from=sub)
+    base = Timing(
+        f"Python loop + scipy chi2_contingency ({sub} scaled)",
+        reps,
+        "replicates",
+        scale_runs(time_runs(lambda: _chi2_loop(sub, 90, d.p_control, d.p_treatment), runs), reps / sub),
+        scaled_from=sub,
+    )
     small = reps // 10
-    mem_small, _ = peak_rss_mb(f"simulate_power(sup, n_per_arm=100, replicates={small}, "
-                               "seed=1)")
-    mem_big = with_memory(timings[0], f"simulate_power(sup, n_per_arm=100, replicates={reps}, "
-                                      "seed=1)")
+    mem_small, _ = peak_rss_mb(f"simulate_power(sup, n_per_arm=100, replicates={small}, seed=1)")
+    mem_big = with_memory(timings[0], f"simulate_power(sup, n_per_arm=100, replicates={reps}, seed=1)")
     timings[0].extra["peak_rss_mb_at_tenth_replicates"] = mem_small
     flat = mem_big <= mem_small * (1 + FLAT_MEMORY_TOLERANCE)
     speed_ok = verdict(timings[0].throughput, TARGETS["power_count"])
-    return Case(4, "count-based power (chi2)", timings, base,
-                target=f">= {TARGETS['power_count']:.0e} replicates/s (workers=1) and memory "
-                       f"flat in replicates ({mem_small:.0f} MB at {small:.0e}, {mem_big:.0f} MB "
-                       f"at {reps:.0e})",
-                target_met=speed_ok and flat, target_rate=TARGETS["power_count"],
-                note="a replicate = H1 trial + null trial; baseline does both too")
+    return Case(
+        4,
+        "count-based power (chi2)",
+        timings,
+        base,
+        target=f">= {TARGETS['power_count']:.0e} replicates/s (workers=1) and memory "
+        f"flat in replicates ({mem_small:.0f} MB at {small:.0e}, {mem_big:.0f} MB "
+        f"at {reps:.0e})",
+        target_met=speed_ok and flat,
+        target_rate=TARGETS["power_count"],
+        note="a replicate = H1 trial + null trial; baseline does both too",
+    )
 
 
 def _logit_loop(reps: int, n: int, p_c: float, p_t: float) -> None:
@@ -386,26 +447,36 @@ def case_power_logistic(quick: bool, runs: int) -> Case:
     import rplsim
     from rplsim.trial.power import power_with, simulate_power, trial_design
 
-    sc = power_with(rplsim.load_scenario(SCENARIOS / "trial_superiority.toml"),
-                    analysis="logistic")
+    sc = power_with(rplsim.load_scenario(SCENARIOS / "trial_superiority.toml"), analysis="logistic")
     reps = 2_048 if quick else 10_000
-    t = Timing(f"simulate_power logistic R={reps:.0e}, 100/arm", reps, "replicates",
-               time_runs(lambda: simulate_power(sc, n_per_arm=100, replicates=reps, seed=1),
-                         runs))
+    t = Timing(
+        f"simulate_power logistic R={reps:.0e}, 100/arm",
+        reps,
+        "replicates",
+        time_runs(lambda: simulate_power(sc, n_per_arm=100, replicates=reps, seed=1), runs),
+    )
     d = trial_design(sc)
     sub = 50 if quick else 200
-    base = Timing(f"loop + statsmodels Logit ({sub} scaled)", reps, "replicates",
-                  scale_runs(time_runs(
-                      lambda: _logit_loop(sub, 90, d.p_control, d.p_treatment), runs),
-                      reps / sub),
-                  scaled_from=sub)
-    with_memory(t, f"simulate_power(power_with(sup, analysis='logistic'), n_per_arm=100, "
-                   f"replicates={reps}, seed=1)")
-    return Case(5, "logistic-adjusted power", [t], base,
-                target=f">= {TARGETS['power_logistic']:.0e} replicates/s",
-                target_met=verdict(t.throughput, TARGETS["power_logistic"]),
-                target_rate=TARGETS["power_logistic"],
-                note="a replicate = H1 fit + null fit; baseline fits both too")
+    base = Timing(
+        f"loop + statsmodels Logit ({sub} scaled)",
+        reps,
+        "replicates",
+        scale_runs(time_runs(lambda: _logit_loop(sub, 90, d.p_control, d.p_treatment), runs), reps / sub),
+        scaled_from=sub,
+    )
+    with_memory(
+        t, f"simulate_power(power_with(sup, analysis='logistic'), n_per_arm=100, replicates={reps}, seed=1)"
+    )
+    return Case(
+        5,
+        "logistic-adjusted power",
+        [t],
+        base,
+        target=f">= {TARGETS['power_logistic']:.0e} replicates/s",
+        target_met=verdict(t.throughput, TARGETS["power_logistic"]),
+        target_rate=TARGETS["power_logistic"],
+        note="a replicate = H1 fit + null fit; baseline fits both too",
+    )
 
 
 def case_group_sequential(quick: bool, runs: int) -> Case:
@@ -415,22 +486,37 @@ def case_group_sequential(quick: bool, runs: int) -> Case:
     gs = rplsim.load_scenario(SCENARIOS / "group_sequential.toml")
     sup = rplsim.load_scenario(SCENARIOS / "trial_superiority.toml")
     reps = 20_000 if quick else 100_000
-    t = Timing(f"simulate_power 3 looks R={reps:.0e}, 100/arm", reps, "replicates",
-               time_runs(lambda: simulate_power(gs, n_per_arm=100, replicates=reps, seed=1),
-                         runs))
-    base = Timing(f"same, 1 look (case 4) R={reps:.0e}", reps, "replicates",
-                  time_runs(lambda: simulate_power(sup, n_per_arm=100, replicates=reps,
-                                                   seed=1), runs))
-    return Case(6, "group-sequential power (3 looks)", [t], base, target="none set",
-                note="baseline = the fixed design: the price of the interim looks")
+    t = Timing(
+        f"simulate_power 3 looks R={reps:.0e}, 100/arm",
+        reps,
+        "replicates",
+        time_runs(lambda: simulate_power(gs, n_per_arm=100, replicates=reps, seed=1), runs),
+    )
+    base = Timing(
+        f"same, 1 look (case 4) R={reps:.0e}",
+        reps,
+        "replicates",
+        time_runs(lambda: simulate_power(sup, n_per_arm=100, replicates=reps, seed=1), runs),
+    )
+    return Case(
+        6,
+        "group-sequential power (3 looks)",
+        [t],
+        base,
+        target="none set",
+        note="baseline = the fixed design: the price of the interim looks",
+    )
 
 
 def case_end_to_end(quick: bool, runs: int) -> Case:
     def run_paper() -> None:
         with tempfile.TemporaryDirectory() as tmp:
-            subprocess.run([*RPLSIM, "run",
-                            str(SCENARIOS / "paper.toml"), "--out", str(Path(tmp) / "out"),
-                            "--quiet"], check=True, cwd=ROOT, capture_output=True)
+            subprocess.run(
+                [*RPLSIM, "run", str(SCENARIOS / "paper.toml"), "--out", str(Path(tmp) / "out"), "--quiet"],
+                check=True,
+                cwd=ROOT,
+                capture_output=True,
+            )
 
     def import_only() -> None:
         subprocess.run([sys.executable, "-c", "import rplsim.app.cli"], check=True, cwd=ROOT)
@@ -440,8 +526,14 @@ def case_end_to_end(quick: bool, runs: int) -> Case:
     t = Timing("rplsim run scenarios/paper.toml --quiet", 1, "runs", time_runs(run_paper, n))
     base = Timing("python -c 'import rplsim.app.cli'", 1, "runs", time_runs(import_only, n))
     t.cpu_runs, base.cpu_runs = [], []  # the work is in a subprocess: no CPU figure
-    return Case(7, "end to end (rplsim run paper.toml)", [t], base, target="none set",
-                note="baseline = interpreter start + imports")
+    return Case(
+        7,
+        "end to end (rplsim run paper.toml)",
+        [t],
+        base,
+        target="none set",
+        note="baseline = interpreter start + imports",
+    )
 
 
 def _slope(ns: list[float], secs: list[float]) -> float:
@@ -450,21 +542,28 @@ def _slope(ns: list[float], secs: list[float]) -> float:
 
 def case_scaling(quick: bool, runs: int) -> Case:
     import rplsim
-    from rplsim.trial.power import simulate_power
     from rplsim.timeline import simulate_timeline
+    from rplsim.trial.power import simulate_power
 
     paper = rplsim.load_scenario(SCENARIOS / "paper.toml")
     sup = rplsim.load_scenario(SCENARIOS / "trial_superiority.toml")
     r = max(3, runs // 2) if not quick else 3
     grids: dict[str, tuple[list[int], Callable[[int], object], str]] = {
-        "cohort": ([10**3, 10**4, 10**5] if quick else [10**4, 10**5, 10**6],
-                   lambda n: rplsim.generate_cohort(paper, n, seed=1), "women"),
-        "timeline": ([300, 1_000, 3_000] if quick else [10**3, 10**4, 10**5],
-                     lambda n: simulate_timeline(cohorts[n], paper, events=False),
-                     "pregnancies"),
-        "power_count": ([2_048, 8_192, 32_768] if quick else [10**4, 10**5, 10**6],
-                        lambda n: simulate_power(sup, n_per_arm=100, replicates=n, seed=1),
-                        "replicates"),
+        "cohort": (
+            [10**3, 10**4, 10**5] if quick else [10**4, 10**5, 10**6],
+            lambda n: rplsim.generate_cohort(paper, n, seed=1),
+            "women",
+        ),
+        "timeline": (
+            [300, 1_000, 3_000] if quick else [10**3, 10**4, 10**5],
+            lambda n: simulate_timeline(cohorts[n], paper, events=False),
+            "pregnancies",
+        ),
+        "power_count": (
+            [2_048, 8_192, 32_768] if quick else [10**4, 10**5, 10**6],
+            lambda n: simulate_power(sup, n_per_arm=100, replicates=n, seed=1),
+            "replicates",
+        ),
     }
     cohorts = {n: rplsim.generate_cohort(paper, n, seed=1) for n in grids["timeline"][0]}
     timings, slopes = [], {}
@@ -473,17 +572,21 @@ def case_scaling(quick: bool, runs: int) -> Case:
         for n in ns:
             # One run at the largest size in full mode: it alone takes seconds.
             k = 1 if (n == ns[-1] and not quick and name != "cohort") else r
-            tm = Timing(f"{name} n={n:.0e}", n, unit,
-                        time_runs(lambda n=n, fn=fn: fn(n), k))
+            tm = Timing(f"{name} n={n:.0e}", n, unit, time_runs(lambda n=n, fn=fn: fn(n), k))
             timings.append(tm)
             med.append(tm.median)
         slopes[name] = _slope([float(n) for n in ns], med)
     ok = all(abs(s - 1) <= SLOPE_TOLERANCE for s in slopes.values())
-    case = Case(8, "scaling (log-log slope of time vs n)", timings, None,
-                target=f"slopes within 1 +- {SLOPE_TOLERANCE}: "
-                       + ", ".join(f"{k} {v:.2f}" for k, v in slopes.items()),
-                target_met=ok,
-                note="fixed per-call costs pull slopes below 1 at small n")
+    case = Case(
+        8,
+        "scaling (log-log slope of time vs n)",
+        timings,
+        None,
+        target=f"slopes within 1 +- {SLOPE_TOLERANCE}: "
+        + ", ".join(f"{k} {v:.2f}" for k, v in slopes.items()),
+        target_met=ok,
+        note="fixed per-call costs pull slopes below 1 at small n",
+    )
     case.timings[0].extra["slopes"] = slopes
     return case
 
@@ -511,21 +614,24 @@ def _fmt_rate(x: float) -> str:
 
 
 def table(cases: list[Case]) -> str:
-    head = f"{'case':<5}{'workload':<58}{'median s':>10}{'min s':>10}{'max s':>10}" \
-           f"{'throughput /s':>26}{'per CPU s':>12}{'peak MB':>9}"
+    head = (
+        f"{'case':<5}{'workload':<58}{'median s':>10}{'min s':>10}{'max s':>10}"
+        f"{'throughput /s':>26}{'per CPU s':>12}{'peak MB':>9}"
+    )
     lines = [head, "-" * len(head)]
     for c in cases:
         lines.append(f"{c.number:<5}{c.name}")
-        rows = [(t, "") for t in c.timings] + ([(c.baseline, "baseline: ")] if c.baseline
-                                              else [])
+        rows = [(t, "") for t in c.timings] + ([(c.baseline, "baseline: ")] if c.baseline else [])
         for t, prefix in rows:
             peak = f"{t.peak_rss_mb:.0f}" if t.peak_rss_mb is not None else ""
             label = (prefix + t.label)[:56]
             rate = f"{_fmt_rate(t.throughput)} {t.unit}"
             cpu = statistics.median(t.cpu_runs) if t.cpu_runs else 0.0
             per_cpu = _fmt_rate(t.items / cpu) if cpu > 0 else ""
-            lines.append(f"{'':<5}{label:<58}{t.median:>10.4f}{min(t.runs):>10.4f}"
-                         f"{max(t.runs):>10.4f}{rate:>26}{per_cpu:>12}{peak:>9}")
+            lines.append(
+                f"{'':<5}{label:<58}{t.median:>10.4f}{min(t.runs):>10.4f}"
+                f"{max(t.runs):>10.4f}{rate:>26}{per_cpu:>12}{peak:>9}"
+            )
         if c.baseline and c.timings:
             ratio = c.baseline.throughput / c.timings[c.main].throughput
             lines.append(f"{'':<5}ours takes {ratio:.3g}x the baseline's time")
@@ -541,8 +647,7 @@ def parse_cases(text: str) -> list[int]:
     try:
         chosen = sorted({int(x) for x in text.split(",") if x.strip()})
     except ValueError:
-        raise SystemExit(f"--cases == {text!r}, must be comma-separated case numbers 1-8."
-                         ) from None
+        raise SystemExit(f"--cases == {text!r}, must be comma-separated case numbers 1-8.") from None
     bad = [c for c in chosen if c not in CASES]
     if bad or not chosen:
         raise SystemExit(f"--cases == {text!r}, must be comma-separated case numbers 1-8.")
@@ -553,28 +658,34 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="3 runs a case, smaller sizes")
     ap.add_argument("--cases", default="1,2,3,4,5,6,7,8", help="e.g. 1,4 (default: all)")
-    ap.add_argument("--out", type=Path, default=ROOT / "results" / "benchmarks",
-                    help="directory for <YYYY-MM-DD>.json")
-    ap.add_argument("--runs", type=int, default=None, help="timed runs a case (default 5, "
-                                                           "--quick 3)")
-    ap.add_argument("--workers", type=int, default=2,
-                    help="also time case 4 with this many processes (1: skip)")
+    ap.add_argument(
+        "--out", type=Path, default=ROOT / "results" / "benchmarks", help="directory for <YYYY-MM-DD>.json"
+    )
+    ap.add_argument("--runs", type=int, default=None, help="timed runs a case (default 5, --quick 3)")
+    ap.add_argument(
+        "--workers", type=int, default=2, help="also time case 4 with this many processes (1: skip)"
+    )
     args = ap.parse_args(argv)
     runs = args.runs or (3 if args.quick else 5)
     if runs < 1:
         raise SystemExit(f"--runs == {runs}, must be >= 1.")
     chosen = parse_cases(args.cases)
     warnings.simplefilter("ignore")  # calibration warnings are the scenario's, not timing's
-    info = {"date": dt.date.today().isoformat(), "quick": args.quick, "runs": runs,
-            "machine": machine(), "versions": versions(), "targets": TARGETS,
-            "throughput_note": "power throughput is replicates/s; each replicate runs an H1 "
-                               "and a null trial (common random numbers)"}
+    info = {
+        "date": dt.date.today().isoformat(),
+        "quick": args.quick,
+        "runs": runs,
+        "machine": machine(),
+        "versions": versions(),
+        "targets": TARGETS,
+        "throughput_note": "power throughput is replicates/s; each replicate runs an H1 "
+        "and a null trial (common random numbers)",
+    }
     cases = []
     for c in chosen:
         t0 = time.perf_counter()
         cases.append(CASES[c](args.quick, runs, args.workers))
-        print(f"[case {c} done in {time.perf_counter() - t0:.1f} s]", file=sys.stderr,
-              flush=True)
+        print(f"[case {c} done in {time.perf_counter() - t0:.1f} s]", file=sys.stderr, flush=True)
     print(table(cases))
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"{info['date']}.json"

@@ -24,8 +24,11 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "scenarios" / "sweep_example.toml"
 # 5 placebo rates x 2 analyses x 5 dropouts = 50 points, each at its analytic n.
-GRID = {"trial.control_lbr": [0.55, 0.58, 0.61, 0.64, 0.67], "trial.analysis": ["chi2", "fisher"],
-        "trial.dropout": [0.0, 0.05, 0.1, 0.15, 0.2]}
+GRID = {
+    "trial.control_lbr": [0.55, 0.58, 0.61, 0.64, 0.67],
+    "trial.analysis": ["chi2", "fisher"],
+    "trial.dropout": [0.0, 0.05, 0.1, 0.15, 0.2],
+}
 NUMBERS = ["point", "n_per_arm", "power", "type1_error", "expected_n_h1", "expected_n_h0"]
 
 
@@ -45,8 +48,9 @@ def one(backend: str, replicates: int, out: Path) -> dict:
         from distributed import LocalCluster
 
         t_cluster = time.perf_counter()
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None)
+        cluster = LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        )
         t_cluster = time.perf_counter() - t_cluster
         kw["scheduler"] = cluster.scheduler_address
     else:
@@ -57,10 +61,16 @@ def one(backend: str, replicates: int, out: Path) -> dict:
     wall = time.perf_counter() - t0
     if cluster is not None:
         cluster.close()
-    return {"backend": backend, "workers": workers, "points": len(plan.points),
-            "tasks": res.tasks, "wall_s": wall, "cluster_start_s": t_cluster,
-            "task_s": res.task_seconds,
-            "overhead_ms_per_task": 1000 * (wall * workers - res.task_seconds) / res.tasks}
+    return {
+        "backend": backend,
+        "workers": workers,
+        "points": len(plan.points),
+        "tasks": res.tasks,
+        "wall_s": wall,
+        "cluster_start_s": t_cluster,
+        "task_s": res.task_seconds,
+        "overhead_ms_per_task": 1000 * (wall * workers - res.task_seconds) / res.tasks,
+    }
 
 
 def main() -> None:
@@ -74,9 +84,21 @@ def main() -> None:
         return
     rows = []
     for backend in ("local1", "local2", "dask2"):
-        proc = subprocess.run([sys.executable, __file__, "--one", backend, "--replicates",
-                               str(args.replicates), "--out", str(args.out)],
-                              capture_output=True, text=True, check=True)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--one",
+                backend,
+                "--replicates",
+                str(args.replicates),
+                "--out",
+                str(args.out),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
         print(rows[-1], file=sys.stderr)
     tab = pd.DataFrame(rows)

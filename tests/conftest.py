@@ -16,13 +16,19 @@ SCENARIOS = ROOT / "scenarios"
 
 # "ci" (the default, and what CI runs): derandomised and bounded, so every run is the same run;
 # "dev": random examples; "thorough": 500 examples, for local use before a release.
-settings.register_profile("ci", derandomize=True, max_examples=40, deadline=None,
-                          database=None, print_blob=True,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("dev", max_examples=30, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("thorough", max_examples=500, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    max_examples=40,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "thorough", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 warnings.simplefilter("ignore", CalibrationWarning)

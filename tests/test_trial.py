@@ -111,8 +111,7 @@ def test_patient_path_outcomes_have_the_arm_rates(paper) -> None:
     sc = power_with(paper, dropout=0.0)
     design = trial_design(sc)
     sim = simulate_block(sc, design, 100, 100, block_index=0, entropy=11, path="patients")
-    for x, n, p in ((sim["x_c"], sim["n_c"], design.p_control),
-                    (sim["x_t"], sim["n_t"], design.p_treatment)):
+    for x, n, p in ((sim["x_c"], sim["n_c"], design.p_control), (sim["x_t"], sim["n_t"], design.p_treatment)):
         k, m = int(x[:, -1].sum()), int(n[:, -1].sum())
         assert abs(k / m - p) <= Z4 * math.sqrt(p * (1 - p) / m), (k / m, p)
     # Permuted blocks of 4 and 200 women: every trial is exactly 100 / 100.
@@ -144,8 +143,9 @@ def test_count_path_dropout_share(paper) -> None:
 
 
 @given(n_total=st.integers(1, 400), half_block=st.integers(1, 6), seed=st.integers(0, 2**32 - 1))
-def test_permuted_blocks_keep_every_prefix_within_half_a_block(n_total: int, half_block: int,
-                                                               seed: int) -> None:
+def test_permuted_blocks_keep_every_prefix_within_half_a_block(
+    n_total: int, half_block: int, seed: int
+) -> None:
     """1:1 permuted blocks: after any number of women, |treated - m/2| <= block/2 (exact)."""
     block = 2 * half_block
     g = np.random.default_rng(seed)
@@ -171,9 +171,10 @@ def test_allocation_not_representable_in_the_block_is_refused_or_kept() -> None:
     """allocation_ratio 2 with block_size 4 (not a multiple of 3): either the scenario is
     refused, or the simulated trial keeps 2:1 within block/2 (exact check, no MC error)."""
     try:
-        sc = load_scenario(SCENARIOS / "paper.toml",
-                           overrides=["trial.allocation_ratio=2.0", "trial.block_size=4",
-                                      "trial.dropout=0.0"])
+        sc = load_scenario(
+            SCENARIOS / "paper.toml",
+            overrides=["trial.allocation_ratio=2.0", "trial.block_size=4", "trial.dropout=0.0"],
+        )
     except ScenarioError:
         return
     # simulate_power plans 100 control + ceil(2 * 100) = 200 IVIG women.
@@ -203,16 +204,15 @@ def test_simple_randomisation_is_binomial(ratio: float) -> None:
     n_total, r = 60, 20_000
     p = ratio / (1 + ratio)
     g = np.random.default_rng(17)
-    for draws in (_arm_sizes(g, r, n_total, ratio, 0),
-                  arm_assignment(g, r, n_total, ratio, 0).sum(axis=1)):
+    for draws in (_arm_sizes(g, r, n_total, ratio, 0), arm_assignment(g, r, n_total, ratio, 0).sum(axis=1)):
         pmf = stats.binom.pmf(np.arange(n_total + 1), n_total, p)
         lo = int(np.flatnonzero(np.cumsum(pmf) * r >= 20)[0])
         hi = int(np.flatnonzero(np.cumsum(pmf[::-1]) * r >= 20)[0])
         hi = n_total - hi
         obs = np.bincount(np.clip(draws, lo, hi) - lo, minlength=hi - lo + 1)
-        exp = pmf[lo:hi + 1].copy()
+        exp = pmf[lo : hi + 1].copy()
         exp[0] += pmf[:lo].sum()
-        exp[-1] += pmf[hi + 1:].sum()
+        exp[-1] += pmf[hi + 1 :].sum()
         assert stats.chisquare(obs, exp * r).pvalue > 0.001
 
 

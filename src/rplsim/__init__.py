@@ -11,9 +11,11 @@ from rplsim import _compat
 
 _compat.install()
 
-from rplsim.design.analytic import SampleSize, power_two_proportions, sample_size
+from rplsim._core.rng import check_random_state
 from rplsim.calibration.compare import calibrate
 from rplsim.cohort.generate import COLUMNS, generate_cohort
+from rplsim.design.analytic import SampleSize, power_two_proportions, sample_size
+from rplsim.design.sequential import SequentialDesign, group_sequential_design
 from rplsim.exceptions import (
     CalibrationError,
     CalibrationWarning,
@@ -22,16 +24,14 @@ from rplsim.exceptions import (
     RplsimError,
     ScenarioError,
 )
-from rplsim.planning.feasibility import Feasibility, feasibility
 from rplsim.outcome.model import live_birth_probability, outcome_model
 from rplsim.paper import CONFLICTS, paper_funnel
-from rplsim.trial.power import PowerResult, find_sample_size, simulate_power
-from rplsim._core.rng import check_random_state
-from rplsim.scenario import STRATA, Scenario, load_scenario, scenario_from_dict
+from rplsim.planning.feasibility import Feasibility, feasibility
 from rplsim.planning.sensitivity import sensitivity_grid
 from rplsim.planning.stages import RunResult, TrialStage, run_stages, size_trial
-from rplsim.design.sequential import SequentialDesign, group_sequential_design
+from rplsim.scenario import STRATA, Scenario, load_scenario, scenario_from_dict
 from rplsim.timeline import TimelineResult, simulate_timeline, simulate_twin
+from rplsim.trial.power import PowerResult, find_sample_size, simulate_power
 from rplsim.trial.simulation import trial_design
 
 __all__ = [

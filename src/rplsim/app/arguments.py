@@ -19,7 +19,9 @@ EXAMPLES = {
     "calibrate": "rplsim calibrate scenarios/paper.toml --replicates 500 -o calibration.csv",
     "validate": "rplsim validate scenarios/*.toml",
     "check": "rplsim check scenarios/paper.toml\n  rplsim check my.toml --examples 100 "
-    "--budget 300 --only outcome",
+    "--budget 300 --only outcome\n\nexit status: 0 every property passed (or was "
+    "skipped), 3 a property failed\n  (its shrunk counterexample is printed), 2 a bad "
+    "file or argument or hypothesis\n  missing, 1 an internal error",
     "timeline": "rplsim timeline scenarios/paper.toml -n 2000 --events events.csv --outcomes outcomes.csv",
     "power": "rplsim power scenarios/trial_superiority.toml\n  rplsim power "
     "scenarios/trial_superiority.toml --n-per-arm 120 --replicates 20000 --workers 2\n"

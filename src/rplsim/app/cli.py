@@ -144,7 +144,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     sc = _load(args)
     _positive("examples", args.examples)
-    from rplsim.app.check import run_checks  # deferred: hypothesis is a test extra
+    try:  # deferred: only this command needs hypothesis, and a broken install gets a hint
+        from rplsim.app.check import EXIT_CHECK_FAILED, run_checks
+    except ModuleNotFoundError as exc:
+        if exc.name != "hypothesis":
+            raise
+        print(
+            "rplsim check needs hypothesis (a dependency of rplsim): pip install 'hypothesis>=6.90'",
+            file=sys.stderr,
+        )
+        return 2
 
     results = run_checks(sc, max_examples=args.examples, budget_seconds=args.budget, only=args.only)
     table = pd.DataFrame(
@@ -162,7 +171,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         f"\n{n_pass} passed, {len(failed)} failed, "
         f"{sum(r.status == 'skipped' for r in results)} skipped ({args.scenario})"
     )
-    return 1 if failed else 0
+    return EXIT_CHECK_FAILED if failed else 0
 
 
 def cmd_timeline(args: argparse.Namespace) -> int:

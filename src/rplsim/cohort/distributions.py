@@ -22,6 +22,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy import optimize, special, stats
 
 from rplsim.exceptions import CalibrationError, CalibrationWarning
@@ -36,6 +37,11 @@ __all__ = [
     "sample_truncnorm",
     "truncnorm_for_moments",
 ]
+
+
+Floats = NDArray[np.float64]
+# A parameter of sample_truncnorm: one per element, or one for all (a numpy or Python float).
+FloatParam = Floats | np.float64 | float
 
 
 @dataclass(frozen=True)
@@ -64,13 +70,12 @@ class TruncNormal:
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Quantile function (vectorised)."""
         a, b = self._ab
-        return sample_truncnorm(u, np.float64(self.mu), np.float64(self.sigma),
-                                np.float64(a), np.float64(b))
+        return sample_truncnorm(u, np.float64(self.mu), np.float64(self.sigma), np.float64(a), np.float64(b))
 
 
 def sample_truncnorm(
-    u: np.ndarray, mu: np.ndarray, sigma: np.ndarray, a: np.ndarray, b: np.ndarray
-) -> np.ndarray:
+    u: np.ndarray, mu: FloatParam, sigma: FloatParam, a: FloatParam, b: FloatParam
+) -> Floats:
     """Inverse-CDF draws of truncated normals with per-element parameters.
 
     ``a`` and ``b`` are the standardised bounds. Uses ``ndtr``/``ndtri`` on the tail nearer the
@@ -79,7 +84,8 @@ def sample_truncnorm(
     pa, pb = special.ndtr(a), special.ndtr(b)
     z = special.ndtri(pa + u * (pb - pa))
     z = np.clip(z, a, b)  # guards round-off at the bounds only
-    return mu + sigma * z
+    out: Floats = mu + sigma * z
+    return out
 
 
 @functools.lru_cache(maxsize=512)
@@ -122,13 +128,15 @@ def truncnorm_for_moments(mean: float, sd: float, lo: float, hi: float) -> Trunc
             return np.array([1e6, 1e6])
         return np.array([(m - mean) / sd, (math.sqrt(v) - sd) / sd])
 
-    sol = optimize.least_squares(resid, x0=[mean, math.log(sd)], xtol=1e-14, ftol=1e-14,
-                                 gtol=1e-14, method="lm")
+    sol = optimize.least_squares(
+        resid, x0=[mean, math.log(sd)], xtol=1e-14, ftol=1e-14, gtol=1e-14, method="lm"
+    )
     tn = TruncNormal(float(sol.x[0]), float(math.exp(sol.x[1])), float(lo), float(hi))
     if abs(tn.mean() - mean) > 1e-6 * max(1.0, abs(mean)) or abs(tn.sd() - sd) > 1e-6 * sd:
         raise CalibrationError(
             f"no normal truncated to [{lo}, {hi}] has mean {mean} and SD {sd} "
-            f"(best: mean {tn.mean():.4f}, SD {tn.sd():.4f}); widen the range or lower the SD.")
+            f"(best: mean {tn.mean():.4f}, SD {tn.sd():.4f}); widen the range or lower the SD."
+        )
     return tn
 
 
@@ -144,8 +152,7 @@ class TruncLogNormal:
 
     @property
     def _ab(self) -> tuple[float, float]:
-        return ((math.log(self.lo) - self.mu) / self.sigma,
-                (math.log(self.hi) - self.mu) / self.sigma)
+        return ((math.log(self.lo) - self.mu) / self.sigma, (math.log(self.hi) - self.mu) / self.sigma)
 
     def _raw_moment(self, k: float) -> float:
         a, b = self._ab
@@ -166,8 +173,9 @@ class TruncLogNormal:
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Quantile function (vectorised)."""
         a, b = self._ab
-        return np.exp(sample_truncnorm(u, np.float64(self.mu), np.float64(self.sigma),
-                                       np.float64(a), np.float64(b)))
+        return np.exp(
+            sample_truncnorm(u, np.float64(self.mu), np.float64(self.sigma), np.float64(a), np.float64(b))
+        )
 
 
 @functools.lru_cache(maxsize=512)
@@ -180,8 +188,7 @@ def trunclognorm_for_moments(mean: float, sd: float, lo: float, hi: float) -> Tr
         If no such law has these moments.
     """
     if not 0 < lo < mean < hi or sd <= 0:
-        raise CalibrationError(f"mean {mean} and SD {sd} impossible for a log-normal on "
-                               f"[{lo}, {hi}].")
+        raise CalibrationError(f"mean {mean} and SD {sd} impossible for a log-normal on [{lo}, {hi}].")
     cv = sd / mean
 
     def resid(x: np.ndarray) -> np.ndarray:
@@ -193,18 +200,26 @@ def trunclognorm_for_moments(mean: float, sd: float, lo: float, hi: float) -> Tr
         return np.array([(m - mean) / sd, (s - sd) / sd])
 
     s0 = math.sqrt(math.log1p(cv * cv))
-    sol = optimize.least_squares(resid, x0=[math.log(mean) - s0 * s0 / 2, math.log(s0)],
-                                 xtol=1e-14, ftol=1e-14, gtol=1e-14, method="lm")
+    sol = optimize.least_squares(
+        resid,
+        x0=[math.log(mean) - s0 * s0 / 2, math.log(s0)],
+        xtol=1e-14,
+        ftol=1e-14,
+        gtol=1e-14,
+        method="lm",
+    )
     d = TruncLogNormal(float(sol.x[0]), float(math.exp(sol.x[1])), float(lo), float(hi))
     if abs(d.mean() - mean) > 1e-6 * mean or abs(d.sd() - sd) > 1e-6 * sd:
         raise CalibrationError(
             f"no log-normal truncated to [{lo}, {hi}] has mean {mean} and SD {sd} "
-            f"(best: mean {d.mean():.4f}, SD {d.sd():.4f}).")
+            f"(best: mean {d.mean():.4f}, SD {d.sd():.4f})."
+        )
     return d
 
 
-def bounded_for_moments(mean: float, sd: float, lo: float, hi: float,
-                        family: str = "normal") -> TruncNormal | TruncLogNormal:
+def bounded_for_moments(
+    mean: float, sd: float, lo: float, hi: float, family: str = "normal"
+) -> TruncNormal | TruncLogNormal:
     """The truncated law of ``family`` ("normal" | "lognormal") on [lo, hi] with these moments."""
     if family == "lognormal":
         return trunclognorm_for_moments(mean, sd, lo, hi)
@@ -262,23 +277,26 @@ def discrete_maxent(mean: float, sd: float, lo: int, hi: int) -> DiscretePmf:
         e = theta[0] * z + theta[1] * z**2
         e -= e.max()
         p = np.exp(e)
-        return p / p.sum()
+        probs: np.ndarray = p / p.sum()
+        return probs
 
     def moments(theta: np.ndarray) -> tuple[float, float]:
         p = pmf(theta)
         m = float(p @ k)
-        return m, float(math.sqrt(max(p @ (k - m) ** 2, 0.0)))
+        return m, float(math.sqrt(max(float(p @ (k - m) ** 2), 0.0)))
 
     if len(k) == 2:
         p1 = (mean - lo) / (hi - lo)
         out = DiscretePmf((lo, hi), (1 - p1, p1), exact_sd=False)
     else:
+
         def resid(theta: np.ndarray) -> np.ndarray:
             m, s = moments(theta)
             return np.array([(m - mean) / sd, (s - sd) / sd])
 
-        sol = optimize.least_squares(resid, x0=[0.0, 0.0], xtol=1e-15, ftol=1e-15, gtol=1e-15,
-                                     method="lm", max_nfev=5000)
+        sol = optimize.least_squares(
+            resid, x0=[0.0, 0.0], xtol=1e-15, ftol=1e-15, gtol=1e-15, method="lm", max_nfev=5000
+        )
         p = pmf(sol.x)
         out = DiscretePmf(tuple(range(lo, hi + 1)), tuple(map(float, p)))
         m, s = out.mean(), out.sd()
@@ -292,19 +310,21 @@ def discrete_maxent(mean: float, sd: float, lo: int, hi: int) -> DiscretePmf:
                 a = optimize.brentq(mean_gap, -200, 200, args=(b,), xtol=1e-14)
             except ValueError:
                 raise CalibrationError(
-                    f"no pmf on {{{lo}, ..., {hi}}} has mean {mean} and SD {sd}.") from None
+                    f"no pmf on {{{lo}, ..., {hi}}} has mean {mean} and SD {sd}."
+                ) from None
             p = pmf(np.array([a, b]))
             out = DiscretePmf(tuple(range(lo, hi + 1)), tuple(map(float, p)), exact_sd=False)
     if not out.exact_sd and abs(out.sd() - sd) > 1e-6 * sd:
         warnings.warn(
             f"on {{{lo}, ..., {hi}}} a mean of {mean} allows an SD of {out.sd():.4f}, not {sd}: "
             f"the mean is met and the SD misses by {out.sd() - sd:+.4f}.",
-            CalibrationWarning, stacklevel=2)
+            CalibrationWarning,
+            stacklevel=2,
+        )
     return out
 
 
-def sample_discrete(u: np.ndarray, cdf_rows: np.ndarray, offsets: np.ndarray,
-                    row: np.ndarray) -> np.ndarray:
+def sample_discrete(u: np.ndarray, cdf_rows: np.ndarray, offsets: np.ndarray, row: np.ndarray) -> np.ndarray:
     """Inverse-CDF draws of integers with a per-element pmf.
 
     Parameters
@@ -319,4 +339,5 @@ def sample_discrete(u: np.ndarray, cdf_rows: np.ndarray, offsets: np.ndarray,
         Which pmf each element uses.
     """
     idx = (u[:, None] >= cdf_rows[row]).sum(axis=1)
-    return offsets[row] + idx
+    out: np.ndarray = offsets[row] + idx
+    return out

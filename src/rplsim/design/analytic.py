@@ -29,9 +29,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, special, stats
 
-from rplsim.exceptions import ConvergenceError, ScenarioError
-from rplsim.design.sequential import BOUNDARIES, crossing_probabilities, group_sequential_design
 from rplsim._core.validation import check_integer
+from rplsim.design.sequential import BOUNDARIES, crossing_probabilities, group_sequential_design
+from rplsim.exceptions import ConvergenceError, ScenarioError
 
 __all__ = [
     "METHODS",

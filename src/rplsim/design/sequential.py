@@ -34,8 +34,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, special, stats
 
-from rplsim.exceptions import ConvergenceError, ScenarioError
 from rplsim._core.validation import check_integer
+from rplsim.exceptions import ConvergenceError, ScenarioError
 
 __all__ = [
     "BOUNDARIES",

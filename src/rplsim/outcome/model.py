@@ -32,16 +32,18 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
-from rplsim.cohort.generate import PROFILE_NAMES, cohort_model
 from rplsim.cohort.distributions import bounded_for_moments, discrete_maxent, truncnorm_for_moments
+from rplsim.cohort.model import PROFILE_NAMES, cohort_model
 from rplsim.exceptions import CalibrationError, ScenarioError
 from rplsim.scenario import STRATA, CohortParams, OutcomeParams, Scenario
 
 __all__ = [
+    "COVARIATES",
     "FATES",
     "OutcomeModel",
     "live_birth_probability",
     "outcome_model",
+    "outcome_model_cached",
     "sample_fates",
     "shift_for_rate",
 ]
@@ -57,9 +59,9 @@ _PROFILE_GROUP = {"nk_nka": PROFILE_NAMES.index("NK+NKa"), "nk_th": PROFILE_NAME
 class _Quadrature:
     """Nodes and weights of the covariate distribution of one stratum (sum of weights = 1)."""
 
-    x: np.ndarray        # (m, 3) centred covariates
-    w: np.ndarray        # (m,)
-    misc: np.ndarray     # (m,) uncentred previous miscarriages (for eligibility filters)
+    x: np.ndarray  # (m, 3) centred covariates
+    w: np.ndarray  # (m,)
+    misc: np.ndarray  # (m,) uncentred previous miscarriages (for eligibility filters)
 
 
 @dataclass(frozen=True)
@@ -84,15 +86,15 @@ class OutcomeModel:
     centre: np.ndarray
     intercept: np.ndarray
     ivig_log_or: float | None
-    profile_weights: np.ndarray   # (4, 8) share of each profile within each stratum
+    profile_weights: np.ndarray  # (4, 8) share of each profile within each stratum
     quad: tuple[_Quadrature, ...]
 
-    def linear_predictor(self, stratum: np.ndarray, profile: np.ndarray, x: np.ndarray
-                         ) -> np.ndarray:
+    def linear_predictor(self, stratum: np.ndarray, profile: np.ndarray, x: np.ndarray) -> np.ndarray:
         """log-odds of live birth *with* the protocol, for women given by codes and covariates."""
         etio = (stratum >= 2).astype(int)
         xc = x - self.centre[stratum]
-        return self.intercept[stratum, profile] + np.einsum("ij,ij->i", xc, self.beta[etio])
+        eta: np.ndarray = self.intercept[stratum, profile] + np.einsum("ij,ij->i", xc, self.beta[etio])
+        return eta
 
     def stratum_rate(self, s: int, shift: float = 0.0, misc_min: int = 0) -> tuple[float, float]:
         """(mean live-birth rate, probability mass) of stratum ``s`` restricted to women with
@@ -117,7 +119,8 @@ class OutcomeModel:
 # each 20,000-node sum take ~20 ms instead of ~20 µs. numpy's pairwise sum is deterministic.
 def _lin(x: np.ndarray, beta: np.ndarray) -> np.ndarray:
     """``x @ beta`` for covariate rows ``x`` (m, 3), summed in a fixed order."""
-    return x[:, 0] * beta[0] + x[:, 1] * beta[1] + x[:, 2] * beta[2]
+    lin: np.ndarray = x[:, 0] * beta[0] + x[:, 1] * beta[1] + x[:, 2] * beta[2]
+    return lin
 
 
 def _wmean(w: np.ndarray, values: np.ndarray) -> float:
@@ -146,8 +149,9 @@ def _quadrature(params: CohortParams, s: str) -> _Quadrature:
 
 def _solve_intercept(lin: np.ndarray, w: np.ndarray, target: float, what: str) -> float:
     if not 0 < target < 1:
-        raise CalibrationError(f"{what}: a live-birth rate of {target:.4f} cannot be met; it "
-                               "must be in (0, 1).")
+        raise CalibrationError(
+            f"{what}: a live-birth rate of {target:.4f} cannot be met; it must be in (0, 1)."
+        )
 
     def f(b: float) -> float:
         return _wmean(w, special.expit(b + lin)) - target
@@ -168,9 +172,42 @@ def _profile_weights(params: CohortParams) -> np.ndarray:
 
 
 @lru_cache(maxsize=64)
-def _outcome_model_cached(cohort: CohortParams, outcome: OutcomeParams) -> OutcomeModel:
-    beta = np.log([[getattr(outcome.odds_ratios_known, v) for v in COVARIATES],
-                   [getattr(outcome.odds_ratios_idiopathic, v) for v in COVARIATES]])
+def outcome_model_cached(cohort: CohortParams, outcome: OutcomeParams) -> OutcomeModel:
+    """Solve the outcome model from its two sections (cached per parameter pair).
+
+    :func:`outcome_model` for callers that hold the sections rather than a whole
+    :class:`~rplsim.scenario.Scenario` (the trial re-solves it for an arm's eligible cohort).
+
+    Parameters
+    ----------
+    cohort : CohortParams
+        The ``[cohort]`` section (covariate distributions, strata, immune profiles).
+    outcome : OutcomeParams
+        The ``[outcome]`` section (target rates, odds ratios, IVIG effect).
+
+    Returns
+    -------
+    OutcomeModel
+        The same (cached) object for equal arguments; treat it as read-only.
+
+    Raises
+    ------
+    CalibrationError
+        If a target rate cannot be met.
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario
+    >>> sc = load_scenario("scenarios/paper.toml")  # doctest: +SKIP
+    >>> outcome_model_cached(sc.cohort, sc.outcome) is outcome_model(sc)  # doctest: +SKIP
+    True
+    """
+    beta = np.log(
+        [
+            [getattr(outcome.odds_ratios_known, v) for v in COVARIATES],
+            [getattr(outcome.odds_ratios_idiopathic, v) for v in COVARIATES],
+        ]
+    )
     centre = np.array([[getattr(getattr(cohort, v), s).mean for v in COVARIATES] for s in STRATA])
     quad = tuple(_quadrature(cohort, s) for s in STRATA)
     pw = _profile_weights(cohort)
@@ -186,32 +223,35 @@ def _outcome_model_cached(cohort: CohortParams, outcome: OutcomeParams) -> Outco
                 if r is not None and pw[i, g] > 0:
                     fixed[g] = _solve_intercept(lin, q.w, float(r), f"outcome.profile_lbr.{name}")
             w_fixed = sum(pw[i, g] for g in fixed)
-            rate_fixed = sum(pw[i, g] * _wmean(q.w, special.expit(b + lin))
-                             for g, b in fixed.items())
+            rate_fixed = sum(pw[i, g] * _wmean(q.w, special.expit(b + lin)) for g, b in fixed.items())
             rest = (target - rate_fixed) / (1 - w_fixed) if w_fixed < 1 else None
             if rest is None or not 0 < rest < 1:
                 raise CalibrationError(
                     f"outcome.profile_lbr: with these subgroup rates the other IA women would "
                     f"need a live-birth rate of {rest}, impossible; change the subgroup rates "
-                    "or outcome.lbr.IA.")
+                    "or outcome.lbr.IA."
+                )
             b_rest = _solve_intercept(lin, q.w, rest, "outcome.lbr.IA (other profiles)")
             intercept[i, :] = b_rest
             for g, b in fixed.items():
                 intercept[i, g] = b
         else:
             intercept[i, :] = _solve_intercept(lin, q.w, target, f"outcome.lbr.{s}")
-    model = OutcomeModel(beta=beta, centre=centre, intercept=intercept, ivig_log_or=None,
-                         profile_weights=pw, quad=quad)
+    model = OutcomeModel(
+        beta=beta, centre=centre, intercept=intercept, ivig_log_or=None, profile_weights=pw, quad=quad
+    )
     if outcome.ivig_odds_ratio is not None:
         log_or = float(np.log(outcome.ivig_odds_ratio))
     elif outcome.untreated_abnormal_lbr is not None:
         shares = np.array([cohort.strata.KA, cohort.strata.IA])
-        log_or = -shift_for_rate(model, (1, 3), shares, outcome.untreated_abnormal_lbr,
-                                 what="outcome.untreated_abnormal_lbr")
+        log_or = -shift_for_rate(
+            model, (1, 3), shares, outcome.untreated_abnormal_lbr, what="outcome.untreated_abnormal_lbr"
+        )
     else:
         log_or = None
-    return OutcomeModel(beta=beta, centre=centre, intercept=intercept, ivig_log_or=log_or,
-                        profile_weights=pw, quad=quad)
+    return OutcomeModel(
+        beta=beta, centre=centre, intercept=intercept, ivig_log_or=log_or, profile_weights=pw, quad=quad
+    )
 
 
 def outcome_model(scenario: Scenario) -> OutcomeModel:
@@ -223,11 +263,22 @@ def outcome_model(scenario: Scenario) -> OutcomeModel:
         If a target rate cannot be met (e.g. subgroup rates that leave the rest of IA outside
         (0, 1)).
     """
-    return _outcome_model_cached(scenario.cohort, scenario.outcome)
+    return outcome_model_cached(scenario.cohort, scenario.outcome)
 
 
-def shift_for_rate(model: OutcomeModel, strata: tuple[int, ...], weights: np.ndarray,
-                   target: float, *, misc_min: int = 0, what: str = "rate") -> float:
+# The private name trial/ used before it was published; kept for one release.
+_outcome_model_cached = outcome_model_cached
+
+
+def shift_for_rate(
+    model: OutcomeModel,
+    strata: tuple[int, ...],
+    weights: np.ndarray,
+    target: float,
+    *,
+    misc_min: int = 0,
+    what: str = "rate",
+) -> float:
     """The log-odds shift that makes the mean live-birth rate of a population equal ``target``.
 
     The population is the union of ``strata`` (codes 0..3) in proportions ``weights``
@@ -251,8 +302,12 @@ def shift_for_rate(model: OutcomeModel, strata: tuple[int, ...], weights: np.nda
     return float(optimize.brentq(mean_rate, -40, 40, xtol=1e-12))
 
 
-def live_birth_probability(model: OutcomeModel, cohort: pd.DataFrame, treated: np.ndarray | None
-                           = None, shift: float | np.ndarray = 0.0) -> np.ndarray:
+def live_birth_probability(
+    model: OutcomeModel,
+    cohort: pd.DataFrame,
+    treated: np.ndarray | None = None,
+    shift: float | np.ndarray = 0.0,
+) -> np.ndarray:
     """P(live birth | analysed pregnancy) for each woman of ``cohort``.
 
     Parameters
@@ -283,9 +338,11 @@ def live_birth_probability(model: OutcomeModel, cohort: pd.DataFrame, treated: n
                 raise ScenarioError(
                     "outcome.untreated_abnormal_lbr / outcome.ivig_odds_ratio: abnormal women go "
                     "untreated here, so one of the two is required (the paper has no untreated "
-                    "abnormal group: state your assumption).")
+                    "abnormal group: state your assumption)."
+                )
             eta = eta - untreated * model.ivig_log_or
-    return special.expit(eta)
+    p: np.ndarray = special.expit(eta)
+    return p
 
 
 def _weeks(u: np.ndarray, spec: object) -> np.ndarray:
@@ -293,8 +350,9 @@ def _weeks(u: np.ndarray, spec: object) -> np.ndarray:
     return tn.ppf(u)
 
 
-def sample_fates(outcome: OutcomeParams, p_live: np.ndarray, stratum: np.ndarray,
-                 u: np.ndarray) -> dict[str, np.ndarray]:
+def sample_fates(
+    outcome: OutcomeParams, p_live: np.ndarray, stratum: np.ndarray, u: np.ndarray
+) -> dict[str, np.ndarray]:
     """Turn uniforms into fates, vectorised: the one sampler both paths use.
 
     Parameters

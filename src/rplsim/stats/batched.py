@@ -353,12 +353,7 @@ def _fisher_block(
     kk = np.where(valid, kk, lo[:, None])
     # Log hypergeometric weights up to a per-table constant, normalised below by their sum;
     # dropping the constant avoids the cancellation of log C(N, n_t).
-    logw = -(
-        log_fact[kk]
-        + log_fact[k_succ - kk]
-        + log_fact[n1 - kk]
-        + log_fact[n_all - k_succ - n1 + kk]
-    )
+    logw = -(log_fact[kk] + log_fact[k_succ - kk] + log_fact[n1 - kk] + log_fact[n_all - k_succ - n1 + kk])
     logw = np.where(valid, logw, -np.inf)
     logw_max = logw.max(axis=1, keepdims=True)
     w = np.exp(logw - logw_max)
@@ -533,9 +528,7 @@ def logistic_wald_batched(
     conv = np.zeros(n_rep, dtype=bool)
     for s in range(0, n_rep, _LOGIT_BLOCK):
         blk = slice(s, min(s + _LOGIT_BLOCK, n_rep))
-        beta[blk], se[blk], conv[blk] = _newton_block(
-            Xa[blk], yf[blk], wts[blk], treat_col, max_iter, tol
-        )
+        beta[blk], se[blk], conv[blk] = _newton_block(Xa[blk], yf[blk], wts[blk], treat_col, max_iter, tol)
     return beta, se, conv
 
 

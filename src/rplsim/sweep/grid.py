@@ -16,8 +16,8 @@ import numpy as np
 from rplsim._core.keys import deep_merge, get_dotted, nest, split_key
 from rplsim._core.rng import child_seed
 from rplsim.exceptions import ScenarioError
+from rplsim.scenario import NO_TRIAL, Scenario
 from rplsim.scenario.load import load_scenario, parse_overrides
-from rplsim.scenario.model import NO_TRIAL, Scenario
 from rplsim.scenario.trial_params import SweepParams
 from rplsim.trial.simulation import REPLICATE_BLOCK
 

@@ -16,8 +16,8 @@ import numpy as np
 
 from rplsim.exceptions import RplsimError
 from rplsim.outputs.folder import round_float
+from rplsim.scenario import Scenario
 from rplsim.scenario.load import scenario_from_dict
-from rplsim.scenario.model import Scenario
 from rplsim.sweep.grid import SweepPlan, SweepPoint, _canonical
 from rplsim.trial.power import (
     _analytic_power,

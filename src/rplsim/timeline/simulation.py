@@ -26,7 +26,7 @@ import simpy
 
 from rplsim._core.rng import SeedLike
 from rplsim.outcome.model import FATES
-from rplsim.scenario.model import Scenario
+from rplsim.scenario import Scenario
 from rplsim.scenario.params import ClinicParams
 from rplsim.timeline.twin import (
     _U_ARRIVAL,

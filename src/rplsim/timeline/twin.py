@@ -21,7 +21,7 @@ import pandas as pd
 from rplsim._core.rng import SeedLike, child_generator, root_entropy
 from rplsim.cohort.generate import BLOCK
 from rplsim.outcome.model import FATES, live_birth_probability, outcome_model, sample_fates
-from rplsim.scenario.model import Scenario
+from rplsim.scenario import Scenario
 from rplsim.scenario.params import ProtocolParams
 
 __all__ = ["N_UNIFORMS", "WomanPlan", "patient_uniforms", "simulate_twin"]

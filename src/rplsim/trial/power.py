@@ -25,6 +25,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from rplsim._core.rng import SeedLike, child_seed, root_entropy
+from rplsim._core.validation import check_integer
+from rplsim.design.analytic import SampleSize, power_two_proportions, sample_size
+from rplsim.design.sequential import crossing_probabilities, group_sequential_design
+from rplsim.exceptions import ScenarioError
+from rplsim.scenario import Scenario, TrialParams
 from rplsim.stats.batched import (
     cmh_test_counts,
     fisher_exact_counts,
@@ -32,11 +38,6 @@ from rplsim.stats.batched import (
     wald_p,
     z_test_counts,
 )
-from rplsim.design.analytic import SampleSize, power_two_proportions, sample_size
-from rplsim.exceptions import ScenarioError
-from rplsim._core.rng import SeedLike, child_seed, root_entropy
-from rplsim.scenario import Scenario, TrialParams
-from rplsim.design.sequential import crossing_probabilities, group_sequential_design
 from rplsim.trial.simulation import (
     REPLICATE_BLOCK,
     TrialDesign,
@@ -45,7 +46,6 @@ from rplsim.trial.simulation import (
     simulate_pair,
     trial_design,
 )
-from rplsim._core.validation import check_integer
 
 __all__ = ["PowerResult", "find_sample_size", "simulate_power", "wilson_interval"]
 
@@ -122,8 +122,13 @@ def _thresholds(trial: TrialParams) -> np.ndarray:
     if trial.looks == 1:
         out = np.array([trial.alpha])
     else:
-        gs = group_sequential_design(trial.looks, alpha=trial.alpha, power=trial.power,
-                                     alternative=trial.alternative, boundary=trial.boundary)
+        gs = group_sequential_design(
+            trial.looks,
+            alpha=trial.alpha,
+            power=trial.power,
+            alternative=trial.alternative,
+            boundary=trial.boundary,
+        )
         out = np.array(gs.nominal_alpha, dtype=float)
     out.setflags(write=False)
     return out
@@ -159,8 +164,9 @@ def _analyse(trial: TrialParams, sim: dict, look: int) -> tuple[np.ndarray, np.n
     return np.nan_to_num(np.asarray(p, float), nan=1.0), sign
 
 
-def _decide(trial: TrialParams, sim: dict, thresholds: np.ndarray
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _decide(
+    trial: TrialParams, sim: dict, thresholds: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(rejected in the alternative's direction, rejected at all, stopping look)."""
     r = sim["x_t"].shape[0]
     k = thresholds.size
@@ -179,8 +185,9 @@ def _decide(trial: TrialParams, sim: dict, thresholds: np.ndarray
     return good, anyrej, stopped
 
 
-def _run_blocks(scenario: Scenario, design: TrialDesign, n_c: int, n_t: int,
-                blocks: list[int], entropy: int, path: str) -> dict[str, np.ndarray]:
+def _run_blocks(
+    scenario: Scenario, design: TrialDesign, n_c: int, n_t: int, blocks: list[int], entropy: int, path: str
+) -> dict[str, np.ndarray]:
     trial = scenario.trial
     assert trial is not None
     thresholds = _thresholds(trial)
@@ -211,23 +218,37 @@ def _ivig_grams_per_treated(scenario: Scenario, design: TrialDesign, entropy: in
     """
     from rplsim.timeline.twin import simulate_twin
 
-    key = (scenario.cohort, scenario.outcome, scenario.protocol, design.strata,
-           design.min_misc, round(design.shift_treatment, 12), entropy)
+    key = (
+        scenario.cohort,
+        scenario.outcome,
+        scenario.protocol,
+        design.strata,
+        design.min_misc,
+        round(design.shift_treatment, 12),
+        entropy,
+    )
     if key not in _GRAMS_CACHE:
         seed = int(child_seed(entropy, "trial-ivig").generate_state(1)[0])
         women = _eligible_pool(scenario.cohort, design.strata, design.min_misc, 10_000, seed)
-        out = simulate_twin(women, scenario, seed, treated=np.ones(len(women), bool),
-                            shift=design.shift_treatment)
+        out = simulate_twin(
+            women, scenario, seed, treated=np.ones(len(women), bool), shift=design.shift_treatment
+        )
         if len(_GRAMS_CACHE) > 256:
             _GRAMS_CACHE.clear()
         _GRAMS_CACHE[key] = float(out["ivig_grams"].mean())
     return _GRAMS_CACHE[key]
 
 
-def simulate_power(scenario: Scenario, n_per_arm: int | None = None,
-                   replicates: int | None = None, seed: SeedLike = None, workers: int = 1, *,
-                   path: str | None = None, progress: Callable[[int], None] | None = None
-                   ) -> PowerResult:
+def simulate_power(
+    scenario: Scenario,
+    n_per_arm: int | None = None,
+    replicates: int | None = None,
+    seed: SeedLike = None,
+    workers: int = 1,
+    *,
+    path: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> PowerResult:
     """Simulated power of the scenario's trial at ``n_per_arm`` control women.
 
     Parameters
@@ -261,8 +282,7 @@ def simulate_power(scenario: Scenario, n_per_arm: int | None = None,
     """
     trial = scenario.trial
     if trial is None:
-        raise ScenarioError(f"{scenario.name}: has no [trial] section, so there is no power to "
-                            "simulate.")
+        raise ScenarioError(f"{scenario.name}: has no [trial] section, so there is no power to simulate.")
     design = trial_design(scenario)
     if n_per_arm is None:
         n_per_arm = trial.n_per_arm or analytic_n_per_arm(scenario, design)
@@ -271,8 +291,10 @@ def simulate_power(scenario: Scenario, n_per_arm: int | None = None,
     n_t = treatment_size(trial, n_c)
     path = path or default_path(trial)
     if trial.analysis == "logistic" and path != "patients":
-        raise ScenarioError('path == "counts" cannot run the logistic analysis (it needs each '
-                            'woman\'s covariates): use path="patients".')
+        raise ScenarioError(
+            'path == "counts" cannot run the logistic analysis (it needs each '
+            'woman\'s covariates): use path="patients".'
+        )
     entropy = root_entropy(scenario.seed if seed is None else seed)
     n_blocks = -(-reps // REPLICATE_BLOCK)
     t0 = time.perf_counter()
@@ -280,15 +302,19 @@ def simulate_power(scenario: Scenario, n_per_arm: int | None = None,
     if workers > 1 and n_blocks > 1:
         chunks = [blocks[i::workers] for i in range(workers)]
         with ProcessPoolExecutor(max_workers=workers) as ex:
-            parts = list(ex.map(_run_blocks, *zip(*[(scenario, design, n_c, n_t, c, entropy, path)
-                                                    for c in chunks], strict=True)))
+            parts = list(
+                ex.map(
+                    _run_blocks,
+                    *zip(*[(scenario, design, n_c, n_t, c, entropy, path) for c in chunks], strict=True),
+                )
+            )
         # Reassemble in block order so results equal the single-process run.
         res = {}
         for key in parts[0]:
             per_block: dict[int, np.ndarray] = {}
             for c, part in zip(chunks, parts, strict=True):
                 for i, b in enumerate(c):
-                    per_block[b] = part[key][i * REPLICATE_BLOCK:(i + 1) * REPLICATE_BLOCK]
+                    per_block[b] = part[key][i * REPLICATE_BLOCK : (i + 1) * REPLICATE_BLOCK]
             res[key] = np.concatenate([per_block[b] for b in blocks])
     else:
         pieces = []
@@ -301,24 +327,36 @@ def simulate_power(scenario: Scenario, n_per_arm: int | None = None,
     sizes = look_sizes(n_c + n_t, trial.looks)
     k_power = int(res["good"].sum())
     k_type1 = int(res["any0"].sum())
-    stop_prob = tuple(float(np.mean(res["any"] & (res["stop"] == j)))
-                      for j in range(trial.looks))
+    stop_prob = tuple(float(np.mean(res["any"] & (res["stop"] == j))) for j in range(trial.looks))
     keep = 1 - trial.dropout
     analytic = _analytic_power(trial, design, n_c * keep, n_t / n_c)
     grams_t = _ivig_grams_per_treated(scenario, design, entropy)
     return PowerResult(
-        analysis=trial.analysis, n_control=n_c, n_treatment=n_t, n_total=n_c + n_t,
-        replicates=reps, p_control=design.p_control, p_treatment=design.p_treatment,
-        alpha=trial.alpha, power=k_power / reps, power_ci=wilson_interval(k_power, reps),
-        type1_error=k_type1 / reps, type1_ci=wilson_interval(k_type1, reps),
+        analysis=trial.analysis,
+        n_control=n_c,
+        n_treatment=n_t,
+        n_total=n_c + n_t,
+        replicates=reps,
+        p_control=design.p_control,
+        p_treatment=design.p_treatment,
+        alpha=trial.alpha,
+        power=k_power / reps,
+        power_ci=wilson_interval(k_power, reps),
+        type1_error=k_type1 / reps,
+        type1_ci=wilson_interval(k_type1, reps),
         analytic_power=analytic,
         expected_n_h1=float(sizes[res["stop"]].mean()),
         expected_n_h0=float(sizes[res["stop0"]].mean()),
         stop_probability=stop_prob,
         mean_ivig_grams_per_woman=grams_t * n_t / (n_c + n_t),
-        seconds=time.perf_counter() - t0, path=path,
-        extra={"ivig_grams_per_treated_woman": grams_t, "dropout": trial.dropout,
-               "looks": trial.looks, "boundary": trial.boundary if trial.looks > 1 else ""},
+        seconds=time.perf_counter() - t0,
+        path=path,
+        extra={
+            "ivig_grams_per_treated_woman": grams_t,
+            "dropout": trial.dropout,
+            "looks": trial.looks,
+            "boundary": trial.boundary if trial.looks > 1 else "",
+        },
     )
 
 
@@ -347,29 +385,46 @@ def _analytic_power(trial: TrialParams, design: TrialDesign, n_c: float, ratio: 
         return float("nan")
 
 
-def _analytic_power_raw(trial: TrialParams, design: TrialDesign, n_c: float, ratio: float
-                        ) -> float:
-    kw = dict(alpha=trial.alpha, alternative=trial.alternative, method=_method(trial),
-              margin=trial.margin or 0.0, ratio=ratio)
+def _analytic_power_raw(trial: TrialParams, design: TrialDesign, n_c: float, ratio: float) -> float:
+    kw = dict(
+        alpha=trial.alpha,
+        alternative=trial.alternative,
+        method=_method(trial),
+        margin=trial.margin or 0.0,
+        ratio=ratio,
+    )
     if trial.looks == 1:
         return float(power_two_proportions(design.p_control, design.p_treatment, n_c, **kw))
-    gs = group_sequential_design(trial.looks, alpha=trial.alpha, power=trial.power,
-                                 alternative=trial.alternative, boundary=trial.boundary)
+    gs = group_sequential_design(
+        trial.looks,
+        alpha=trial.alpha,
+        power=trial.power,
+        alternative=trial.alternative,
+        boundary=trial.boundary,
+    )
     fixed = float(power_two_proportions(design.p_control, design.p_treatment, n_c, **kw))
     z_a = stats.norm.ppf(1 - trial.alpha / (2 if trial.alternative == "two-sided" else 1))
     drift = z_a + stats.norm.ppf(min(max(fixed, 1e-12), 1 - 1e-12))
-    cross = crossing_probabilities(gs.efficacy_z, gs.information_fractions, drift,
-                                   trial.alternative == "two-sided")
+    cross = crossing_probabilities(
+        gs.efficacy_z, gs.information_fractions, drift, trial.alternative == "two-sided"
+    )
     return float(np.sum(cross))
 
 
-def analytic_sample_size(trial: TrialParams, p_control: float, p_treatment: float
-                         ) -> SampleSize:
+def analytic_sample_size(trial: TrialParams, p_control: float, p_treatment: float) -> SampleSize:
     """The formula's sample size (analysed women) of ``trial`` at these arm rates."""
-    return sample_size(p_control, p_treatment, alpha=trial.alpha, power=trial.power,
-                       alternative=trial.alternative, method=_method(trial),
-                       margin=trial.margin or 0.0, ratio=trial.allocation_ratio,
-                       looks=trial.looks, boundary=trial.boundary)
+    return sample_size(
+        p_control,
+        p_treatment,
+        alpha=trial.alpha,
+        power=trial.power,
+        alternative=trial.alternative,
+        method=_method(trial),
+        margin=trial.margin or 0.0,
+        ratio=trial.allocation_ratio,
+        looks=trial.looks,
+        boundary=trial.boundary,
+    )
 
 
 def inflate_for_dropout(n_control: int, dropout: float) -> int:
@@ -388,14 +443,25 @@ def analytic_n_per_arm(scenario: Scenario, design: TrialDesign | None = None) ->
 
 def curve_row(res: PowerResult) -> dict[str, Any]:
     """One row of a power curve (``find_sample_size``'s table) from a simulated point."""
-    return {"n_per_arm": res.n_control, "power": res.power, "ci_low": res.power_ci[0],
-            "ci_high": res.power_ci[1], "analytic_power": res.analytic_power,
-            "replicates": res.replicates}
+    return {
+        "n_per_arm": res.n_control,
+        "power": res.power,
+        "ci_low": res.power_ci[0],
+        "ci_high": res.power_ci[1],
+        "analytic_power": res.analytic_power,
+        "replicates": res.replicates,
+    }
 
 
-def find_sample_size(scenario: Scenario, target_power: float | None = None, *,
-                     replicates: int | None = None, seed: SeedLike = None, workers: int = 1,
-                     confirm_factor: int = 4) -> tuple[int, pd.DataFrame]:
+def find_sample_size(
+    scenario: Scenario,
+    target_power: float | None = None,
+    *,
+    replicates: int | None = None,
+    seed: SeedLike = None,
+    workers: int = 1,
+    confirm_factor: int = 4,
+) -> tuple[int, pd.DataFrame]:
     """Smallest control-arm size whose simulated power reaches ``target_power``.
 
     Robust to Monte-Carlo noise: (1) start from the analytic n (inflated for dropout);
@@ -429,8 +495,7 @@ def find_sample_size(scenario: Scenario, target_power: float | None = None, *,
     def evaluate(n: int, r: int) -> float:
         if (int(n), r) in known:
             return known[int(n), r]
-        res = simulate_power(scenario, n_per_arm=int(n), replicates=r, seed=entropy,
-                             workers=workers)
+        res = simulate_power(scenario, n_per_arm=int(n), replicates=r, seed=entropy, workers=workers)
         rows.append(curve_row(res))
         known[int(n), r] = res.power
         return res.power
@@ -454,8 +519,12 @@ def find_sample_size(scenario: Scenario, target_power: float | None = None, *,
         p_c = evaluate(cand, big)
     while cand - step >= 2 and evaluate(cand - step, big) >= target:
         cand -= step
-    curve = (pd.DataFrame(rows).sort_values(["n_per_arm", "replicates"])
-             .drop_duplicates("n_per_arm", keep="last").reset_index(drop=True))
+    curve = (
+        pd.DataFrame(rows)
+        .sort_values(["n_per_arm", "replicates"])
+        .drop_duplicates("n_per_arm", keep="last")
+        .reset_index(drop=True)
+    )
     return cand, curve
 
 
@@ -463,4 +532,3 @@ def power_with(scenario: Scenario, **trial_changes: Any) -> Scenario:
     """A copy of ``scenario`` with ``[trial]`` keys changed (for sweeps and tests)."""
     assert scenario.trial is not None
     return scenario.replace(trial=replace(scenario.trial, **trial_changes))
-

@@ -28,13 +28,19 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from rplsim.cohort.generate import BLOCK, PROFILE_NAMES, _cohort_arrays, _frame
-from rplsim.outcome.model import _outcome_model_cached, live_birth_probability, outcome_model, shift_for_rate
 from rplsim._core.rng import child_generator, child_seed
+from rplsim.cohort.generate import BLOCK, PROFILE_NAMES, cohort_arrays, cohort_frame
+from rplsim.outcome.model import live_birth_probability, outcome_model, outcome_model_cached, shift_for_rate
 from rplsim.scenario import STRATA, CohortParams, OutcomeParams, Scenario, TrialParams
 
-__all__ = ["REPLICATE_BLOCK", "TrialDesign", "eligible_strata", "simulate_block",
-           "simulate_pair", "trial_design"]
+__all__ = [
+    "REPLICATE_BLOCK",
+    "TrialDesign",
+    "eligible_strata",
+    "simulate_block",
+    "simulate_pair",
+    "trial_design",
+]
 
 REPLICATE_BLOCK = 1024
 POPULATIONS = {
@@ -86,22 +92,27 @@ class TrialDesign:
 
 
 @lru_cache(maxsize=1024)
-def _cached_shift(cohort: CohortParams, outcome: OutcomeParams, codes: tuple[int, ...],
-                  shares: tuple[float, ...], target: float, misc_min: int, what: str) -> float:
+def _cached_shift(
+    cohort: CohortParams,
+    outcome: OutcomeParams,
+    codes: tuple[int, ...],
+    shares: tuple[float, ...],
+    target: float,
+    misc_min: int,
+    what: str,
+) -> float:
     # Designs that differ only in analysis, dropout or looks share their rates: solve once.
-    model = _outcome_model_cached(cohort, outcome)
+    model = outcome_model_cached(cohort, outcome)
     return shift_for_rate(model, codes, np.array(shares), target, misc_min=misc_min, what=what)
 
 
 @lru_cache(maxsize=256)
-def _trial_design_cached(cohort: CohortParams, outcome: OutcomeParams, trial: TrialParams
-                         ) -> TrialDesign:
-    model = _outcome_model_cached(cohort, outcome)
+def _trial_design_cached(cohort: CohortParams, outcome: OutcomeParams, trial: TrialParams) -> TrialDesign:
+    model = outcome_model_cached(cohort, outcome)
     strata = eligible_strata(trial)
     codes = tuple(STRATA.index(s) for s in strata)
     shares = np.array([getattr(cohort.strata, s) for s in strata])
-    masses = np.array([model.stratum_rate(c, 0.0, trial.min_previous_miscarriages)[1]
-                       for c in codes])
+    masses = np.array([model.stratum_rate(c, 0.0, trial.min_previous_miscarriages)[1] for c in codes])
     w = shares * masses
     eligible_share = float(w.sum() / sum(getattr(cohort.strata, s) for s in STRATA))
     weights = w / w.sum()
@@ -118,15 +129,23 @@ def _trial_design_cached(cohort: CohortParams, outcome: OutcomeParams, trial: Tr
         rates = [model.stratum_rate(c, s_t, trial.min_previous_miscarriages)[0] for c in codes]
         p_t = float(np.dot(weights, rates))
     if trial.design == "non-inferiority" and trial.margin:
-        s_0 = _cached_shift(*key, float(p_c) - trial.margin, mm,
-                            "trial.control_lbr - trial.margin")
+        s_0 = _cached_shift(*key, float(p_c) - trial.margin, mm, "trial.control_lbr - trial.margin")
     else:
         s_0 = s_c
     rates = np.array([[model.stratum_rate(c, s, mm)[0] for c in codes] for s in (s_c, s_t, s_0)])
-    return TrialDesign(p_control=float(p_c), p_treatment=float(p_t), shift_control=s_c,
-                       shift_treatment=s_t, strata=strata, stratum_weights=weights,
-                       stratum_rates=rates[:2], eligible_share=eligible_share,
-                       min_misc=mm, shift_null=s_0, stratum_rates_null=rates[2])
+    return TrialDesign(
+        p_control=float(p_c),
+        p_treatment=float(p_t),
+        shift_control=s_c,
+        shift_treatment=s_t,
+        strata=strata,
+        stratum_weights=weights,
+        stratum_rates=rates[:2],
+        eligible_share=eligible_share,
+        min_misc=mm,
+        shift_null=s_0,
+        stratum_rates_null=rates[2],
+    )
 
 
 def trial_design(scenario: Scenario, trial: TrialParams | None = None) -> TrialDesign:
@@ -143,13 +162,13 @@ def trial_design(scenario: Scenario, trial: TrialParams | None = None) -> TrialD
 
     trial = trial or scenario.trial
     if trial is None:
-        raise ScenarioError(f"{scenario.name}: has no [trial] section; add one (see "
-                            "scenarios/trial_superiority.toml).")
+        raise ScenarioError(
+            f"{scenario.name}: has no [trial] section; add one (see scenarios/trial_superiority.toml)."
+        )
     return _trial_design_cached(scenario.cohort, scenario.outcome, trial)
 
 
-def _arm_sizes(g: np.random.Generator, r: int, n_total: int, ratio: float, block: int
-               ) -> np.ndarray:
+def _arm_sizes(g: np.random.Generator, r: int, n_total: int, ratio: float, block: int) -> np.ndarray:
     """Treated count per replicate: permuted blocks (``block`` > 0) or simple randomisation."""
     p_t = ratio / (1 + ratio)
     if block <= 0:
@@ -157,13 +176,15 @@ def _arm_sizes(g: np.random.Generator, r: int, n_total: int, ratio: float, block
     t_per_block = round(block * p_t)
     full, rest = divmod(n_total, block)
     # The last, incomplete block: the first `rest` places of a random permutation of the block.
-    partial = (g.hypergeometric(t_per_block, block - t_per_block, rest, size=r) if rest
-               else np.zeros(r, dtype=np.int64))
+    partial = (
+        g.hypergeometric(t_per_block, block - t_per_block, rest, size=r)
+        if rest
+        else np.zeros(r, dtype=np.int64)
+    )
     return full * t_per_block + partial
 
 
-def arm_assignment(g: np.random.Generator, r: int, n_total: int, ratio: float, block: int
-                   ) -> np.ndarray:
+def arm_assignment(g: np.random.Generator, r: int, n_total: int, ratio: float, block: int) -> np.ndarray:
     """(r, n_total) bool: treated, in order of enrolment, by permuted blocks or simple."""
     p_t = ratio / (1 + ratio)
     if block <= 0:
@@ -182,9 +203,17 @@ def look_sizes(n_total: int, looks: int) -> np.ndarray:
     return np.ceil(np.arange(1, looks + 1) / looks * n_total - 1e-9).astype(int)
 
 
-def simulate_block(scenario: Scenario, design: TrialDesign, n_control: int, n_treatment: int,
-                   block_index: int, entropy: int, *, path: str = "counts",
-                   null: bool = False) -> dict[str, np.ndarray]:
+def simulate_block(
+    scenario: Scenario,
+    design: TrialDesign,
+    n_control: int,
+    n_treatment: int,
+    block_index: int,
+    entropy: int,
+    *,
+    path: str = "counts",
+    null: bool = False,
+) -> dict[str, np.ndarray]:
     """Simulate one block of :data:`REPLICATE_BLOCK` trials.
 
     Parameters
@@ -204,13 +233,19 @@ def simulate_block(scenario: Scenario, design: TrialDesign, n_control: int, n_tr
         for CMH ``strata_counts`` (R, K, 4, S); for the patient path also ``X, y, mask``
         of the final look (R, N, 4) for the logistic analysis.
     """
-    return simulate_pair(scenario, design, n_control, n_treatment, block_index, entropy,
-                         path=path)[int(null)]
+    return simulate_pair(scenario, design, n_control, n_treatment, block_index, entropy, path=path)[int(null)]
 
 
-def simulate_pair(scenario: Scenario, design: TrialDesign, n_control: int, n_treatment: int,
-                  block_index: int, entropy: int, *, path: str = "counts"
-                  ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def simulate_pair(
+    scenario: Scenario,
+    design: TrialDesign,
+    n_control: int,
+    n_treatment: int,
+    block_index: int,
+    entropy: int,
+    *,
+    path: str = "counts",
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """``(H1 block, null block)``: :func:`simulate_block` with ``null=False`` and ``True``.
 
     The two runs read the same random stream and differ only from the first draw that
@@ -226,25 +261,34 @@ def simulate_pair(scenario: Scenario, design: TrialDesign, n_control: int, n_tre
     sizes = look_sizes(n_total, trial.looks)
     p_c = design.stratum_rates[0]
     p_t = design.stratum_rates[1]
-    p_0 = design.stratum_rates[0] if design.stratum_rates_null is None \
-        else design.stratum_rates_null
+    p_0 = design.stratum_rates[0] if design.stratum_rates_null is None else design.stratum_rates_null
     if path == "counts":
         g = child_generator(entropy, "trial-counts", block_index)
         return _count_pair(g, r, sizes, ratio, trial, design.stratum_weights, p_c, p_t, p_0)
     return _patient_pair(scenario, design, r, sizes, ratio, block_index, entropy)
 
 
-def _count_pair(g: np.random.Generator, r: int, sizes: np.ndarray, ratio: float,
-                trial: TrialParams, weights: np.ndarray, p_c: np.ndarray, p_t: np.ndarray,
-                p_0: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def _count_pair(
+    g: np.random.Generator,
+    r: int,
+    sizes: np.ndarray,
+    ratio: float,
+    trial: TrialParams,
+    weights: np.ndarray,
+    p_c: np.ndarray,
+    p_t: np.ndarray,
+    p_0: np.ndarray,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     k = sizes.size
     s = weights.size
     inc = np.diff(np.concatenate([[0], sizes]))
     # Arm sizes per look increment: enrolment is in randomisation order, so the treated count
     # of the first n_k women follows the same block scheme look by look.
-    treated_cum = np.stack([_arm_sizes(g, r, int(m), ratio, trial.block_size) for m in sizes],
-                           axis=1) if k == 1 else _nested_treated(g, r, sizes, ratio,
-                                                                   trial.block_size)
+    treated_cum = (
+        np.stack([_arm_sizes(g, r, int(m), ratio, trial.block_size) for m in sizes], axis=1)
+        if k == 1
+        else _nested_treated(g, r, sizes, ratio, trial.block_size)
+    )
     treated_inc = np.diff(np.concatenate([np.zeros((r, 1), int), treated_cum], axis=1), axis=1)
     control_inc = inc[None, :] - treated_inc
     keep = 1 - trial.dropout
@@ -272,17 +316,24 @@ def _count_pair(g: np.random.Generator, r: int, sizes: np.ndarray, ratio: float,
     return _count_result(x_t1, per_t, *ctrl1), _count_result(x_t0, per_t, *ctrl0)
 
 
-def _count_result(x_t: np.ndarray, n_t: np.ndarray, x_c: np.ndarray, n_c: np.ndarray
-                  ) -> dict[str, np.ndarray]:
+def _count_result(
+    x_t: np.ndarray, n_t: np.ndarray, x_c: np.ndarray, n_c: np.ndarray
+) -> dict[str, np.ndarray]:
     counts = np.stack([x_t, n_t, x_c, n_c], axis=2)  # (R, K, 4, S): x_t, n_t, x_c, n_c
     counts = np.cumsum(counts, axis=1)
     tot = counts.sum(axis=3)
-    return {"x_t": tot[:, :, 0], "n_t": tot[:, :, 1], "x_c": tot[:, :, 2], "n_c": tot[:, :, 3],
-            "strata_counts": counts}
+    return {
+        "x_t": tot[:, :, 0],
+        "n_t": tot[:, :, 1],
+        "x_c": tot[:, :, 2],
+        "n_c": tot[:, :, 3],
+        "strata_counts": counts,
+    }
 
 
-def _nested_treated(g: np.random.Generator, r: int, sizes: np.ndarray, ratio: float,
-                    block: int) -> np.ndarray:
+def _nested_treated(
+    g: np.random.Generator, r: int, sizes: np.ndarray, ratio: float, block: int
+) -> np.ndarray:
     """Treated women among the first ``sizes[j]`` enrolled, per replicate: the cumulative sums
     of :func:`arm_assignment` at the looks, from the same draws."""
     n_total = int(sizes[-1])
@@ -320,8 +371,9 @@ def _multinomial_rows(g: np.random.Generator, n: np.ndarray, p: np.ndarray) -> n
     return out
 
 
-def _first_eligible(cohort: CohortParams, strata: tuple[str, ...], min_misc: int, n: int,
-                    seed_entropy: int, *, full: bool) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def _first_eligible(
+    cohort: CohortParams, strata: tuple[str, ...], min_misc: int, n: int, seed_entropy: int, *, full: bool
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """The cohort arrays and the indices of their first ``n`` women with enough losses.
 
     Prefix stability means any number of whole blocks gives the same leading women, so start
@@ -329,7 +381,7 @@ def _first_eligible(cohort: CohortParams, strata: tuple[str, ...], min_misc: int
     """
     total = -(-n // BLOCK) * BLOCK
     while True:
-        d = _cohort_arrays(cohort, total, seed_entropy, strata, full=full)
+        d = cohort_arrays(cohort, total, seed_entropy, strata, full=full)
         ok = np.flatnonzero(d["previous_miscarriages"] >= min_misc)
         if ok.size >= n:
             return d, ok[:n]
@@ -337,17 +389,19 @@ def _first_eligible(cohort: CohortParams, strata: tuple[str, ...], min_misc: int
 
 
 @lru_cache(maxsize=2)  # the IVIG dose estimate of simulate_power (a full cohort frame)
-def _eligible_pool(cohort: CohortParams, strata: tuple[str, ...], min_misc: int, n: int,
-                   seed_entropy: int) -> pd.DataFrame:
+def _eligible_pool(
+    cohort: CohortParams, strata: tuple[str, ...], min_misc: int, n: int, seed_entropy: int
+) -> pd.DataFrame:
     """The first ``n`` women with enough losses of the cohort stream ``seed_entropy``, as
     :func:`~rplsim.cohort.generate_cohort` rows (``patient_id`` their place in the stream)."""
     d, ok = _first_eligible(cohort, strata, min_misc, n, seed_entropy, full=True)
-    return _frame(d, cohort).iloc[ok].reset_index(drop=True)
+    return cohort_frame(d, cohort).iloc[ok].reset_index(drop=True)
 
 
 @lru_cache(maxsize=2)  # simulate_block(null=False) then (null=True) share their women
-def _eligible_arrays(cohort: CohortParams, strata: tuple[str, ...], min_misc: int, n: int,
-                     seed_entropy: int) -> dict[str, np.ndarray]:
+def _eligible_arrays(
+    cohort: CohortParams, strata: tuple[str, ...], min_misc: int, n: int, seed_entropy: int
+) -> dict[str, np.ndarray]:
     """The columns of ``_eligible_pool(...)`` the patient path needs, as arrays, bit-identical
     to it, drawn without the immune markers (most of a cohort's cost) and without building a
     DataFrame."""
@@ -355,9 +409,15 @@ def _eligible_arrays(cohort: CohortParams, strata: tuple[str, ...], min_misc: in
     return {k: d[k][ok] for k in ("stratum", "age", "bmi", "previous_miscarriages", "profile")}
 
 
-def _patient_pair(scenario: Scenario, design: TrialDesign, r: int, sizes: np.ndarray,
-                  ratio: float, block_index: int, entropy: int
-                  ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def _patient_pair(
+    scenario: Scenario,
+    design: TrialDesign,
+    r: int,
+    sizes: np.ndarray,
+    ratio: float,
+    block_index: int,
+    entropy: int,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     trial = scenario.trial
     assert trial is not None
     n_total = int(sizes[-1])
@@ -365,13 +425,17 @@ def _patient_pair(scenario: Scenario, design: TrialDesign, r: int, sizes: np.nda
     w = _eligible_arrays(scenario.cohort, design.strata, design.min_misc, r * n_total, pop_seed)
     model = outcome_model(scenario)
     # live_birth_probability reads only these columns; a thin frame keeps its exact arithmetic.
-    women = pd.DataFrame({
-        "stratum": pd.Categorical.from_codes(w["stratum"].astype(np.int8), categories=STRATA),
-        "immune_profile": pd.Categorical.from_codes(w["profile"].astype(np.int8),
-                                                    categories=PROFILE_NAMES),
-        "age": w["age"], "bmi": w["bmi"],
-        "previous_miscarriages": w["previous_miscarriages"].astype(np.int64),
-    })
+    women = pd.DataFrame(
+        {
+            "stratum": pd.Categorical.from_codes(w["stratum"].astype(np.int8), categories=STRATA),
+            "immune_profile": pd.Categorical.from_codes(
+                w["profile"].astype(np.int8), categories=PROFILE_NAMES
+            ),
+            "age": w["age"],
+            "bmi": w["bmi"],
+            "previous_miscarriages": w["previous_miscarriages"].astype(np.int64),
+        }
+    )
     everyone = np.ones(len(women), bool)
     # Every woman's log-odds under each arm, from her own covariates; treated=True everywhere
     # because the arm shifts already carry the treatment effect.
@@ -401,8 +465,7 @@ def _patient_pair(scenario: Scenario, design: TrialDesign, r: int, sizes: np.nda
         n_strata[:, :, 1, si] = at_looks(seen_c & st)
     age = w["age"].reshape(r, n_total)
     bmi = w["bmi"].reshape(r, n_total)
-    X = np.stack([np.ones_like(age), treated.astype(float), age - age.mean(),
-                  bmi - bmi.mean()], axis=2)
+    X = np.stack([np.ones_like(age), treated.astype(float), age - age.mean(), bmi - bmi.mean()], axis=2)
     out = []
     for shift_t in (design.shift_treatment, design.shift_null):  # H1, then the null
         shift = np.where(treated, shift_t, design.shift_control)
@@ -414,7 +477,17 @@ def _patient_pair(scenario: Scenario, design: TrialDesign, r: int, sizes: np.nda
         strata_counts[:, :, 1] = n_strata[:, :, 0]
         strata_counts[:, :, 3] = n_strata[:, :, 1]
         tot = strata_counts.sum(axis=3)
-        out.append({"x_t": tot[:, :, 0], "n_t": tot[:, :, 1], "x_c": tot[:, :, 2],
-                    "n_c": tot[:, :, 3], "strata_counts": strata_counts, "X": X,
-                    "y": y.astype(float), "mask": dropped, "sizes": sizes})
+        out.append(
+            {
+                "x_t": tot[:, :, 0],
+                "n_t": tot[:, :, 1],
+                "x_c": tot[:, :, 2],
+                "n_c": tot[:, :, 3],
+                "strata_counts": strata_counts,
+                "X": X,
+                "y": y.astype(float),
+                "mask": dropped,
+                "sizes": sizes,
+            }
+        )
     return out[0], out[1]

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rplsim import COLUMNS, ScenarioError, generate_cohort
-from rplsim.cohort.generate import BLOCK
+from rplsim import COLUMNS, ScenarioError, generate_cohort, load_scenario
+from rplsim.cohort.generate import BLOCK, cohort_arrays, cohort_frame
 
-GOLDEN = Path(__file__).parent / "data" / "cohort_seed2025_n12.csv"
+from ..conftest import ROOT
+
+GOLDEN = ROOT / "tests" / "data" / "cohort_seed2025_n12.csv"
 
 sizes = st.integers(min_value=1, max_value=2 * BLOCK + 7)
 seeds = st.integers(min_value=0, max_value=2**32)
@@ -34,17 +34,20 @@ def _check_invariants(df: pd.DataFrame, sc) -> None:
     # flags are the paper's cut-offs applied to the continuous values (Section 2.1)
     assert (df.nk_high == (df.nk_percent > imm.nk_cutoff)).all()
     assert (df.th1_th2_high == (df.th1_th2_ratio > imm.th1_th2_cutoff)).all()
-    above = np.column_stack([df.nk_cytotoxicity_50 > imm.cytotoxicity_50_cutoff,
-                             df.nk_cytotoxicity_25 > imm.cytotoxicity_25_cutoff,
-                             df.nk_cytotoxicity_12_5 > imm.cytotoxicity_12_5_cutoff])
+    above = np.column_stack(
+        [
+            df.nk_cytotoxicity_50 > imm.cytotoxicity_50_cutoff,
+            df.nk_cytotoxicity_25 > imm.cytotoxicity_25_cutoff,
+            df.nk_cytotoxicity_12_5 > imm.cytotoxicity_12_5_cutoff,
+        ]
+    )
     assert imm.cytotoxicity_rule == "any"
     assert (df.nk_cytotoxicity_high == above.any(axis=1)).all()
     any_flag = df.nk_high | df.nk_cytotoxicity_high | df.th1_th2_high
     assert ((df.immunity == "abnormal") == any_flag).all()
     assert ((df.immune_profile == "none") == ~any_flag).all()
     # stratum = etiology (K/I) x immunity (N/A)
-    expected = (df.etiology.astype(str).str[0].str.upper()
-                + df.immunity.astype(str).str[0].str.upper())
+    expected = df.etiology.astype(str).str[0].str.upper() + df.immunity.astype(str).str[0].str.upper()
     assert (expected == df.stratum.astype(str)).all()
     idio = df.etiology == "idiopathic"
     assert not (idio & df.nk_cytotoxicity_high & df.th1_th2_high).any()  # Section 3.3
@@ -72,8 +75,7 @@ def test_same_seed_same_frame_different_seed_different(paper):
     b = generate_cohort(paper, n=500, seed=12)
     assert not a.age.equals(b.age)
     # the scenario's own seed is the default
-    pd.testing.assert_frame_equal(generate_cohort(paper), generate_cohort(paper,
-                                                                          seed=paper.seed))
+    pd.testing.assert_frame_equal(generate_cohort(paper), generate_cohort(paper, seed=paper.seed))
 
 
 def test_fixed_seed_regression(paper):
@@ -94,7 +96,6 @@ def test_bad_n_raises(paper, n):
         generate_cohort(paper, n=n)
 
 
-@pytest.mark.slow
 def test_large_cohort_matches_table1_within_mc_error(paper):
     """200,000 women: every Table 1 mean and SD and every stratum share within 4 Monte-Carlo
     standard errors of the *model's* exact values (the solved distributions hit Table 1
@@ -120,3 +121,37 @@ def test_large_cohort_matches_table1_within_mc_error(paper):
             se_sd = sd * np.sqrt((kurt - 1) / (4 * x.size))
             assert abs(x.mean() - mean) <= 4 * se_mean, (var, s, x.mean(), mean)
             assert abs(x.std(ddof=1) - sd) <= 4 * se_sd, (var, s, x.std(ddof=1), sd)
+
+
+def test_fast_cohort_arrays_are_bit_identical_to_generate_cohort() -> None:
+    """The trial's marker-free cohort path gives exactly generate_cohort's columns."""
+    sc = load_scenario(ROOT / "scenarios" / "trial_superiority.toml")
+    for n, strata in ((20_000, None), (9_000, ("KA", "IA"))):
+        df = generate_cohort(sc, n, seed=5, strata=strata)
+        d = cohort_arrays(sc.cohort, n, 5, strata, full=False)
+        assert np.array_equal(d["stratum"], df["stratum"].cat.codes.to_numpy())
+        assert np.array_equal(d["profile"], df["immune_profile"].cat.codes.to_numpy())
+        for col in ("age", "bmi", "previous_miscarriages"):
+            assert np.array_equal(d[col], df[col].to_numpy())
+
+
+def test_fast_eligible_arrays_match_the_eligible_pool() -> None:
+    """The trial's fast eligible sampler draws the same women as its data-frame path."""
+    # Tests trial/ (its private helpers); it came with the cohort's fast path above.
+    from rplsim.trial.simulation import _eligible_arrays, _eligible_pool
+
+    sc = load_scenario(ROOT / "scenarios" / "trial_superiority.toml")
+    pool = _eligible_pool(sc.cohort, ("KA", "IA"), 3, 10_000, 42)
+    fast = _eligible_arrays(sc.cohort, ("KA", "IA"), 3, 10_000, 42)
+    assert np.array_equal(fast["age"], pool["age"].to_numpy())
+    assert np.array_equal(fast["previous_miscarriages"], pool["previous_miscarriages"].to_numpy())
+
+
+def test_published_names_and_their_old_private_aliases() -> None:
+    from rplsim.cohort import generate
+
+    assert generate._cohort_arrays is cohort_arrays
+    assert generate._frame is cohort_frame
+    sc = load_scenario(ROOT / "scenarios" / "paper.toml")
+    d = cohort_arrays(sc.cohort, 30, 11, None)
+    assert cohort_frame(d, sc.cohort).equals(generate_cohort(sc, 30, seed=11))

@@ -76,8 +76,7 @@ def test_profile_lbr_hits_figure_3b_and_keeps_ia_at_table3(paper):
         assert model.profile_weights[IA, g] > 0
         assert abs(_profile_rate(model, IA, g) - target) < 1e-9, name
     # The other IA profiles share one intercept, and the mixture is IA's Table 3 rate.
-    others = [g for g in range(7) if PROFILE_NAMES[g] not in FIG3B
-              and model.profile_weights[IA, g] > 0]
+    others = [g for g in range(7) if PROFILE_NAMES[g] not in FIG3B and model.profile_weights[IA, g] > 0]
     assert len({model.intercept[IA, g] for g in others}) == 1
     assert abs(model.stratum_rate(IA)[0] - TABLE3["IA"]) < 1e-9
 
@@ -94,13 +93,21 @@ rates = st.floats(0.3, 0.95, exclude_min=True, exclude_max=True)
 ors = st.floats(0.7, 1.3, exclude_min=True, exclude_max=True)
 
 
-@given(lbr=st.fixed_dictionaries({s: rates for s in TABLE3}),
-       known=st.tuples(ors, ors, ors), idio=st.tuples(ors, ors, ors),
-       seed=st.integers(0, 2**32 - 1))
+@pytest.mark.slow
+@given(
+    lbr=st.fixed_dictionaries({s: rates for s in TABLE3}),
+    known=st.tuples(ors, ors, ors),
+    idio=st.tuples(ors, ors, ors),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_any_valid_targets_are_reproduced(paper, lbr, known, idio, seed):
     keys = ("age", "bmi", "previous_miscarriages")
-    sc = _scenario(paper, lbr=lbr, odds_ratios_known=dict(zip(keys, known, strict=True)),
-                   odds_ratios_idiopathic=dict(zip(keys, idio, strict=True)))
+    sc = _scenario(
+        paper,
+        lbr=lbr,
+        odds_ratios_known=dict(zip(keys, known, strict=True)),
+        odds_ratios_idiopathic=dict(zip(keys, idio, strict=True)),
+    )
     model = outcome_model(sc)
     for s, name in enumerate(TABLE3):
         assert abs(model.stratum_rate(s)[0] - lbr[name]) < 1e-8, name
@@ -149,8 +156,9 @@ def test_untreated_abnormal_lbr_is_the_mean_rate_without_ivig(paper, target):
     p_t = live_birth_probability(model, cohort)
     p_u = live_birth_probability(model, cohort, treated=np.zeros(len(cohort), bool))
     abn = (cohort["immunity"] == "abnormal").to_numpy()
-    np.testing.assert_allclose(special.logit(p_t[abn]) - special.logit(p_u[abn]),
-                               model.ivig_log_or, atol=1e-9)
+    np.testing.assert_allclose(
+        special.logit(p_t[abn]) - special.logit(p_u[abn]), model.ivig_log_or, atol=1e-9
+    )
     np.testing.assert_array_equal(p_t[~abn], p_u[~abn])
 
 
@@ -204,9 +212,10 @@ def _restricted_rate(model: OutcomeModel, strata, weights, shift: float, misc_mi
     return num / den
 
 
-@pytest.mark.parametrize(("strata", "misc_min", "target"),
-                         [((1, 3), 2, 0.5), ((1, 3), 4, 0.5), ((3,), 4, 0.347),
-                          ((0, 1, 2, 3), 5, 0.9)])
+@pytest.mark.parametrize(
+    ("strata", "misc_min", "target"),
+    [((1, 3), 2, 0.5), ((1, 3), 4, 0.5), ((3,), 4, 0.347), ((0, 1, 2, 3), 5, 0.9)],
+)
 def test_shift_for_rate_hits_a_restricted_marginal_target(paper, strata, misc_min, target):
     model = outcome_model(paper)
     shares = np.array([getattr(paper.cohort.strata, s) for s in ("KN", "KA", "IN", "IA")])
@@ -241,11 +250,16 @@ def test_sample_fates_follows_its_uniforms(paper):
     cut_still = pc + (1 - pc) * ps
     f = np.array([pc / 2, (pc + cut_still) / 2, cut_still + 1e-6, 0.999999, 0.5, 0.5])
     p_live = np.array([0.5, 0.5, 0.5, 0.5, 0.99, 0.01])
-    u = np.column_stack([f, np.full(6, 0.5), np.zeros(6), np.zeros(6), np.zeros(6),
-                         np.zeros(6)])
+    u = np.column_stack([f, np.full(6, 0.5), np.zeros(6), np.zeros(6), np.zeros(6), np.zeros(6)])
     res = sample_fates(out, p_live, np.array([0, 1, 2, 3, 0, 3]), u)
-    assert [FATES[i] for i in res["fate"]] == ["chemical", "stillbirth", "live_birth",
-                                               "miscarriage", "live_birth", "miscarriage"]
+    assert [FATES[i] for i in res["fate"]] == [
+        "chemical",
+        "stillbirth",
+        "live_birth",
+        "miscarriage",
+        "live_birth",
+        "miscarriage",
+    ]
     week = res["week"]
     assert week[0] == pytest.approx((out.chemical_week.min + out.chemical_week.max) / 2)
     assert week[1] == pytest.approx((out.stillbirth_week.min + out.stillbirth_week.max) / 2)
@@ -264,8 +278,12 @@ def test_sample_fates_ranges(paper, seed):
     u = rng.random((n, 6))
     res = sample_fates(out, rng.random(n), rng.integers(0, 4, n), u)
     fate, week = res["fate"], res["week"]
-    for code, spec in ((0, out.live_birth_week), (1, out.miscarriage_week),
-                       (2, out.stillbirth_week), (3, out.chemical_week)):
+    for code, spec in (
+        (0, out.live_birth_week),
+        (1, out.miscarriage_week),
+        (2, out.stillbirth_week),
+        (3, out.chemical_week),
+    ):
         w = week[fate == code]
         assert np.all((w >= spec.min) & (w <= spec.max)), FATES[code]
     assert not res["karyotyped"][fate != 1].any()
@@ -273,7 +291,6 @@ def test_sample_fates_ranges(paper, seed):
 
 
 # ----------------------------------------------------------------------------- Monte Carlo
-@pytest.mark.slow
 def test_monte_carlo_stratum_rates_match_the_quadrature(paper):
     """Mean of ``live_birth_probability`` over 200,000 simulated women, per stratum.
 

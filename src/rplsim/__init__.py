@@ -5,12 +5,7 @@ The public API is flat: everything a user needs is importable from ``rplsim``.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from rplsim import _compat
-
-_compat.install()
-
 from rplsim._core.rng import check_random_state
 from rplsim.calibration.compare import calibrate
 from rplsim.cohort.generate import COLUMNS, generate_cohort
@@ -33,6 +28,11 @@ from rplsim.scenario import STRATA, Scenario, load_scenario, scenario_from_dict
 from rplsim.timeline import TimelineResult, simulate_timeline, simulate_twin
 from rplsim.trial.power import PowerResult, find_sample_size, simulate_power
 from rplsim.trial.simulation import trial_design
+
+__version__ = "0.1.0"
+
+# Old flat module paths (rplsim.power, rplsim.analytic, ...) keep working for this release.
+_compat.install()
 
 __all__ = [
     "COLUMNS",

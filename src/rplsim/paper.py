@@ -166,7 +166,7 @@ def paper_funnel() -> pd.DataFrame:
 
     Examples
     --------
-    >>> paper_funnel().remaining.iloc[-1]
+    >>> int(paper_funnel().remaining.iloc[-1])
     466
     """
     rows = []

@@ -95,6 +95,7 @@ def test_broken_file_exit_2_one_line_per_problem(name, command, tmp_path, capsys
     assert not out.exists() and not out.parent.exists(), "nothing is written for a bad file"
 
 
+@pytest.mark.slow
 def test_broken_files_in_a_real_process_have_no_traceback(tmp_path):
     paths = [str(_write_broken(tmp_path, name)) for name in sorted(BROKEN)]
     res = _cli("validate", *paths)
@@ -143,6 +144,7 @@ def test_bad_arguments_exit_2_one_line(args, capsys):
     assert "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_bad_argument_in_a_real_process():
     res = _cli("run", str(PAPER), "--replicates", "-3")
     assert res.returncode == 2
@@ -150,6 +152,7 @@ def test_bad_argument_in_a_real_process():
 
 
 # ----------------------------------------------------------------------------- results folder
+@pytest.mark.slow
 def test_run_twice_needs_force_and_manifest_matches_files(tmp_path, capsys):
     out = tmp_path / "res" / "paper"
     assert main(["--quiet", "run", str(PAPER), "--out", str(out), "--seed", "11", *QUICK]) == 0
@@ -179,6 +182,7 @@ def test_run_twice_needs_force_and_manifest_matches_files(tmp_path, capsys):
     assert leftovers == []
 
 
+@pytest.mark.slow
 def test_results_folder_is_readable_like_any_other_folder(tmp_path):
     out = tmp_path / "perm"
     assert main(["--quiet", "run", str(PAPER), "--out", str(out), *QUICK]) == 0
@@ -186,6 +190,7 @@ def test_results_folder_is_readable_like_any_other_folder(tmp_path):
     assert (out.stat().st_mode & 0o777) == ((tmp_path / "plain").stat().st_mode & 0o777)
 
 
+@pytest.mark.slow
 def test_python_dash_m_runs_the_cli(tmp_path):
     out = tmp_path / "sub"
     res = _cli("run", str(PAPER), "--out", str(out), *QUICK)
@@ -194,6 +199,7 @@ def test_python_dash_m_runs_the_cli(tmp_path):
     assert (out / "manifest.json").is_file()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_sigterm_mid_run_leaves_nothing(tmp_path):
     out = tmp_path / "killed"

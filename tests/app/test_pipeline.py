@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from rplsim import calibrate, generate_cohort, simulate_timeline
 from rplsim.app.cli import main
@@ -17,6 +18,7 @@ def _tables(folder):
     return {p.name: sha256_file(p) for p in sorted(folder.glob("*.csv"))}
 
 
+@pytest.mark.slow
 def test_results_tables_are_byte_identical_for_a_seed(tmp_path):
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
     for out, seed in ((a, "7"), (b, "7"), (c, "8")):

@@ -67,7 +67,6 @@ def test_grid_reference_points(superiority) -> None:
     assert df.loc["this scenario", "n_per_arm"] == 139
 
 
-@pytest.mark.slow
 def test_grid_simulated_points_are_near_the_target_power(superiority) -> None:
     """The simulated check points (chi2, 2048 replicates each) at the analytic n.
 

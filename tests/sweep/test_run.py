@@ -17,6 +17,7 @@ from .conftest import EXAMPLE, numbers, small_plan
 
 
 # ----------------------------------------------------------------------------- same numbers
+@pytest.mark.slow
 def test_points_csv_is_the_same_for_1_or_2_workers_and_any_batch(tmp_path, local_table):
     two = run_sweep(small_plan(), tmp_path / "w2", workers=2)
     big = run_sweep(small_plan(), tmp_path / "b4", workers=1, batch=4096)
@@ -95,6 +96,7 @@ def test_cli_sweep_writes_points_figure_and_manifest(tmp_path, capsys):
     ), "an existing points.csv needs --resume or --force"
 
 
+@pytest.mark.slow
 @pytest.mark.dask
 def test_dask_cluster_gives_the_local_numbers(tmp_path, cluster, local_table):
     res = run_sweep(small_plan(), tmp_path, scheduler=cluster.scheduler_address)

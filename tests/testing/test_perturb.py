@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from rplsim import scenario_from_dict
 from rplsim.testing import perturb as rs
 
 
+@pytest.mark.slow
 def test_most_draws_valid_at_first_attempt():
     """>= 90 % of raw perturbations are valid and feasible without being pulled back."""
     base = scenario_from_dict({"scenario": {"name": "x"}}).to_dict()

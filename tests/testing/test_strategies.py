@@ -20,6 +20,7 @@ from .conftest import _write
 PAPER = SCENARIOS / "paper.toml"
 
 
+@pytest.mark.slow
 @given(rs.scenarios(feasible=False, sections=[*rs.SECTIONS]))
 def test_scenarios_valid_and_round_trip(sc):
     assert isinstance(sc, Scenario)
@@ -85,6 +86,7 @@ def test_base_zero_change_is_base():
     inner()
 
 
+@pytest.mark.slow
 @given(rs.cohort_params(feasible=False))
 def test_cohort_params(params):
     assert isinstance(params, CohortParams)

@@ -116,6 +116,7 @@ def check_protocol(res: TimelineResult, cohort: pd.DataFrame, sc, ample: bool) -
 
 
 # ----------------------------------------------------------------------------- properties
+@pytest.mark.slow
 @given(n=SIZES, seed=SEEDS)
 def test_timeline_follows_the_protocol(paper, n, seed):
     cohort = generate_cohort(paper, n=n, seed=seed)
@@ -139,6 +140,7 @@ def test_same_seed_same_run_other_seed_other_run(paper, n, seed):
     assert not np.array_equal(a.outcomes["outcome_week"], c.outcomes["outcome_week"])
 
 
+@pytest.mark.slow
 @given(k=st.integers(1, 150), extra=st.integers(1, 150), seed=SEEDS)
 def test_a_womans_outcome_does_not_depend_on_the_others(paper, k, extra, seed):
     small = simulate_timeline(generate_cohort(paper, n=k, seed=seed), paper, seed).outcomes
@@ -214,6 +216,7 @@ def test_paper_sized_run_regression(paper):
 
 
 # ----------------------------------------------------------------------------- statistics
+@pytest.mark.slow
 def test_twin_agrees_with_the_timeline_on_independent_draws(paper):
     """The twin on its own stream ("twin-check") vs the timeline, 20,000 women of one cohort.
 

@@ -130,9 +130,9 @@ def load_scenario(
 
     Examples
     --------
-    >>> sc = load_scenario("scenarios/paper.toml")  # doctest: +SKIP
-    >>> sc.cohort.n
-    466
+    >>> sc = load_scenario("scenarios/paper.toml", ["trial.control_lbr=0.55"])
+    >>> sc.cohort.n, sc.trial.control_lbr
+    (466, 0.55)
     """
     p = Path(path)
     label = str(path)

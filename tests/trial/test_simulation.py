@@ -26,7 +26,7 @@ from rplsim.trial.simulation import (
     trial_design,
 )
 
-from .conftest import SCENARIOS
+from tests.conftest import SCENARIOS
 
 # 4 standard errors: a two-sided normal tail of 6.3e-5 per check.
 Z4 = 4.0

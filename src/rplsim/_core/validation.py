@@ -12,7 +12,14 @@ from rplsim.exceptions import InvalidArgumentError, ScenarioError
 __all__ = ["check_alpha", "check_choice", "check_integer", "check_power"]
 
 
-def check_integer(name: str, value: object, minimum: int = 1, *, rule: str | None = None) -> int:
+def check_integer(
+    name: str,
+    value: object,
+    minimum: int = 1,
+    *,
+    rule: str | None = None,
+    error: type[ValueError] = ScenarioError,
+) -> int:
     """Return ``int(value)`` if it is an integer (not a bool) ``>= minimum``.
 
     Parameters
@@ -26,6 +33,9 @@ def check_integer(name: str, value: object, minimum: int = 1, *, rule: str | Non
     rule : str, optional
         The rule as the message states it; default "a positive integer" for ``minimum == 1``,
         else "an integer >= minimum".
+    error : type, default ScenarioError
+        The exception raised; functions of the pure stages pass
+        :class:`~rplsim.exceptions.InvalidArgumentError`.
 
     Raises
     ------
@@ -40,7 +50,7 @@ def check_integer(name: str, value: object, minimum: int = 1, *, rule: str | Non
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         if rule is None:
             rule = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise ScenarioError(f"{name} == {value!r}, must be {rule}.")
+        raise error(f"{name} == {value!r}, must be {rule}.")
     return int(value)
 
 

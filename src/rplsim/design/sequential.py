@@ -26,7 +26,7 @@ Two-sided designs use symmetric boundaries ``+-c_k`` with total type-I error ``a
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -34,18 +34,57 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, special, stats
 
-from rplsim.exceptions import ConvergenceError, ScenarioError
-from rplsim._core.validation import check_integer
+from rplsim._core.registry import NameView, Registry
+from rplsim._core.validation import check_alpha, check_choice, check_integer, check_power
+from rplsim._core.vocabulary import ALTERNATIVES
+from rplsim.exceptions import ConvergenceError, InvalidArgumentError
 
 __all__ = [
     "BOUNDARIES",
+    "BOUNDARY_REGISTRY",
+    "Boundary",
     "SequentialDesign",
     "crossing_probabilities",
     "group_sequential_design",
+    "group_sequential_power",
+    "register_boundary",
 ]
 
-BOUNDARIES = ("obrien-fleming", "pocock", "ld-obrien-fleming", "ld-pocock")
-_ALTERNATIVES = ("two-sided", "larger", "smaller")
+#: ``function(a, t, two_sided) -> c``: the boundary ``c_k`` on the Z scale at fractions ``t``
+#: for one-sided level ``a`` per side (the final look included).
+BoundaryFunction = Callable[[float, "NDArray[np.float64]", bool], "NDArray[np.float64]"]
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """A registered group-sequential efficacy boundary.
+
+    Attributes
+    ----------
+    name : str
+        The ``boundary`` argument (and the scenario's ``trial.boundary``).
+    function : callable
+        ``function(a, t, two_sided)``: the critical values ``c_k``, with ``a`` the one-sided
+        level per side and ``t`` the information fractions.
+    description : str
+        One line for the documentation.
+    """
+
+    name: str
+    function: BoundaryFunction
+    description: str = ""
+
+
+BOUNDARY_REGISTRY: Registry[Boundary] = Registry("boundary")
+#: The registered boundary names, a live view that prints as a tuple.
+BOUNDARIES: NameView = BOUNDARY_REGISTRY.names
+
+
+def register_boundary(boundary: Boundary, *, replace: bool = False) -> Boundary:
+    """Register ``boundary`` under ``boundary.name`` and return it."""
+    BOUNDARY_REGISTRY.register(boundary.name, boundary, replace=replace)
+    return boundary
+
 
 # Half-width (in standard deviations of Z_k) of the integration range: Phi(-10) ~ 8e-24.
 _RANGE_SD = 10.0
@@ -129,7 +168,8 @@ def _simpson_weights(x: NDArray[np.float64]) -> NDArray[np.float64]:
     w = np.full(x.size, 2.0)
     w[1::2] = 4.0
     w[0] = w[-1] = 1.0
-    return w * h / 3.0
+    out: NDArray[np.float64] = w * h / 3.0
+    return out
 
 
 def _norm_pdf(x: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -213,13 +253,15 @@ def _crossing_both(
 def _check_fractions(information_fractions: ArrayLike) -> NDArray[np.float64]:
     t = np.asarray(information_fractions, dtype=float)
     if t.ndim != 1 or t.size == 0:
-        raise ScenarioError(
+        raise InvalidArgumentError(
             f"information_fractions == {information_fractions!r}, must be a non-empty 1-d sequence."
         )
     if not (np.all(np.isfinite(t)) and t[0] > 0 and np.all(np.diff(t) > 0)):
-        raise ScenarioError(f"information_fractions == {t.tolist()}, must be strictly increasing and > 0.")
+        raise InvalidArgumentError(
+            f"information_fractions == {t.tolist()}, must be strictly increasing and > 0."
+        )
     if abs(t[-1] - 1.0) > 1e-12:
-        raise ScenarioError(f"information_fractions == {t.tolist()}, must end at 1.")
+        raise InvalidArgumentError(f"information_fractions == {t.tolist()}, must end at 1.")
     t[-1] = 1.0
     return t
 
@@ -252,7 +294,7 @@ def crossing_probabilities(
 
     Raises
     ------
-    rplsim.exceptions.ScenarioError
+    rplsim.exceptions.InvalidArgumentError
         If the lengths differ or the fractions are not increasing to 1.
 
     Examples
@@ -264,7 +306,7 @@ def crossing_probabilities(
     t = _check_fractions(information_fractions)
     c = np.asarray(efficacy_z, dtype=float)
     if c.shape != t.shape:
-        raise ScenarioError(
+        raise InvalidArgumentError(
             f"len(efficacy_z) == {c.size}, must equal len(information_fractions) == {t.size}."
         )
     c = np.minimum(c, _Z_INF)
@@ -273,17 +315,22 @@ def crossing_probabilities(
     return up + lo if two_sided else up
 
 
-def _ld_spending(boundary: str, a: float, t: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Cumulative one-sided alpha spent at ``t`` (Lan & DeMets 1983)."""
-    if boundary == "ld-obrien-fleming":
-        return 2.0 - 2.0 * special.ndtr(stats.norm.isf(a / 2.0) / np.sqrt(t))
-    return a * np.log1p((math.e - 1.0) * t)
+def _ld_obrien_fleming_spent(a: float, t: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Cumulative one-sided alpha spent at ``t``, O'Brien-Fleming type (Lan & DeMets 1983)."""
+    out: NDArray[np.float64] = 2.0 - 2.0 * special.ndtr(stats.norm.isf(a / 2.0) / np.sqrt(t))
+    return out
+
+
+def _ld_pocock_spent(a: float, t: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Cumulative one-sided alpha spent at ``t``, Pocock type (Lan & DeMets 1983)."""
+    out: NDArray[np.float64] = a * np.log1p((math.e - 1.0) * t)
+    return out
 
 
 def _classical_boundaries(
-    boundary: str, a: float, t: NDArray[np.float64], two_sided: bool
+    shape: NDArray[np.float64], a: float, t: NDArray[np.float64], two_sided: bool
 ) -> NDArray[np.float64]:
-    shape = 1.0 / np.sqrt(t) if boundary == "obrien-fleming" else np.ones(t.size)
+    """``c_k = C * shape_k`` with ``C`` solved for a total type-I error of ``a`` per side."""
     target = 2.0 * a if two_sided else a
 
     def excess(scale: float) -> float:
@@ -300,9 +347,9 @@ def _classical_boundaries(
 
 
 def _spending_boundaries(
-    boundary: str, a: float, t: NDArray[np.float64], two_sided: bool
+    spent: NDArray[np.float64], t: NDArray[np.float64], two_sided: bool
 ) -> NDArray[np.float64]:
-    spent = _ld_spending(boundary, a, t)
+    """Boundaries spending the cumulative one-sided alpha ``spent`` at the looks ``t``."""
     increments = np.diff(np.concatenate(([0.0], spent)))
     rec = _Recursion(t, 0.0)
     c = np.empty(t.size)
@@ -362,7 +409,7 @@ def group_sequential_design(
 
     Raises
     ------
-    rplsim.exceptions.ScenarioError
+    rplsim.exceptions.InvalidArgumentError
         If an argument is out of range or unknown.
     rplsim.exceptions.ConvergenceError
         If a boundary or the drift cannot be solved for.
@@ -373,30 +420,26 @@ def group_sequential_design(
     >>> round(d.efficacy_z[0], 3)  # Jennison & Turnbull (2000) Table 2.1: 2.289
     2.289
     """
-    looks = check_integer("looks", looks, rule="an integer >= 1")
-    if not 0.0 < alpha <= 0.5:
-        raise ScenarioError(f"alpha == {alpha}, must be in (0, 0.5].")
-    if not 0.5 < power < 1.0:
-        raise ScenarioError(f"power == {power}, must be in (0.5, 1).")
-    if alternative not in _ALTERNATIVES:
-        raise ScenarioError(f"alternative == {alternative!r}, must be one of {_ALTERNATIVES}.")
-    if boundary not in BOUNDARIES:
-        raise ScenarioError(f"boundary == {boundary!r}, must be one of {BOUNDARIES}.")
+    looks = check_integer("looks", looks, rule="an integer >= 1", error=InvalidArgumentError)
+    check_alpha(alpha)
+    check_power(power)
+    check_choice("alternative", alternative, ALTERNATIVES)
+    rule = BOUNDARY_REGISTRY.lookup(boundary)
     if information_fractions is None:
         t = np.arange(1, looks + 1) / looks
     else:
         t = _check_fractions(information_fractions)
         if t.size != looks:
-            raise ScenarioError(f"len(information_fractions) == {t.size}, must equal looks == {looks}.")
+            raise InvalidArgumentError(
+                f"len(information_fractions) == {t.size}, must equal looks == {looks}."
+            )
     two_sided = alternative == "two-sided"
     a = alpha / 2.0 if two_sided else alpha
 
     if looks == 1:
         c = np.array([float(stats.norm.isf(a))])
-    elif boundary in ("obrien-fleming", "pocock"):
-        c = _classical_boundaries(boundary, a, t, two_sided)
     else:
-        c = _spending_boundaries(boundary, a, t, two_sided)
+        c = rule.function(a, t, two_sided)
     c = np.minimum(c, _Z_INF)
     lower = -c if two_sided else np.full(looks, -np.inf)
 
@@ -433,3 +476,68 @@ def group_sequential_design(
         expected_info_h1=expected_info(up1 + lo1),
         stop_probability_h1=tuple(float(x) for x in up1),
     )
+
+
+def group_sequential_power(fixed_power: float, z_alpha: float, design: SequentialDesign) -> float:
+    """Power of a group-sequential design from the fixed-design power at its maximum size.
+
+    The fixed-design power at ``n_max`` defines the drift ``theta = z_alpha + z_(power)`` at
+    full information (clipped to ``[1e-12, 1 - 1e-12]`` so the drift stays finite); the power
+    is the probability of crossing an efficacy boundary at any look under that drift.
+
+    Parameters
+    ----------
+    fixed_power : float
+        Power of the fixed design with the same maximum sample size.
+    z_alpha : float
+        Critical value of that fixed design (``z_(1 - alpha/2)`` two-sided, else
+        ``z_(1 - alpha)``).
+    design : SequentialDesign
+        The boundaries and information fractions.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> d = group_sequential_design(1)
+    >>> round(group_sequential_power(0.8, 1.959963984540054, d), 6)
+    0.8
+    """
+    drift = z_alpha + float(stats.norm.ppf(min(max(fixed_power, 1e-12), 1 - 1e-12)))
+    crossing = crossing_probabilities(
+        design.efficacy_z, design.information_fractions, drift, design.alternative == "two-sided"
+    )
+    return float(np.sum(crossing))
+
+
+def _classical(shape: Callable[[NDArray[np.float64]], NDArray[np.float64]]) -> BoundaryFunction:
+    def function(a: float, t: NDArray[np.float64], two_sided: bool) -> NDArray[np.float64]:
+        return _classical_boundaries(shape(t), a, t, two_sided)
+
+    return function
+
+
+def _spending(spent: Callable[[float, NDArray[np.float64]], NDArray[np.float64]]) -> BoundaryFunction:
+    def function(a: float, t: NDArray[np.float64], two_sided: bool) -> NDArray[np.float64]:
+        return _spending_boundaries(spent(a, t), t, two_sided)
+
+    return function
+
+
+def _of_shape(t: NDArray[np.float64]) -> NDArray[np.float64]:
+    out: NDArray[np.float64] = 1.0 / np.sqrt(t)
+    return out
+
+
+def _pocock_shape(t: NDArray[np.float64]) -> NDArray[np.float64]:
+    return np.ones(t.size)
+
+
+register_boundary(Boundary("obrien-fleming", _classical(_of_shape), "c_k = C / sqrt(t_k)"))
+register_boundary(Boundary("pocock", _classical(_pocock_shape), "c_k = C"))
+register_boundary(
+    Boundary("ld-obrien-fleming", _spending(_ld_obrien_fleming_spent), "Lan-DeMets O'Brien-Fleming spending")
+)
+register_boundary(Boundary("ld-pocock", _spending(_ld_pocock_spent), "Lan-DeMets Pocock spending"))

@@ -20,8 +20,8 @@ from rplsim.design.analytic import (
     power_two_proportions,
     sample_size,
 )
-from rplsim.exceptions import InvalidArgumentError
 from rplsim.design.sequential import group_sequential_design
+from rplsim.exceptions import InvalidArgumentError
 
 # ------------------------------------------------------------------ reference values
 

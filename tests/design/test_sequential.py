@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from rplsim.exceptions import InvalidArgumentError
 from rplsim.design.sequential import crossing_probabilities, group_sequential_design
+from rplsim.exceptions import InvalidArgumentError
 
 # Published values are printed to 3 decimals; we allow 1e-3 (rounding plus the last digit).
 TABLE_TOL = 1e-3

@@ -16,6 +16,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from statsmodels.stats import proportion as sm_proportion
 from statsmodels.stats.contingency_tables import StratifiedTable
 
+from rplsim.exceptions import InvalidArgumentError
 from rplsim.stats.batched import (
     cmh_test_counts,
     fisher_exact_counts,
@@ -24,7 +25,6 @@ from rplsim.stats.batched import (
     wald_p,
     z_test_counts,
 )
-from rplsim.exceptions import InvalidArgumentError
 
 SM_ALT = {"two-sided": "two-sided", "larger": "larger", "smaller": "smaller"}
 SCIPY_ALT = {"two-sided": "two-sided", "larger": "greater", "smaller": "less"}
@@ -217,9 +217,7 @@ def test_fisher_matches_scipy(alternative):
     p = fisher_exact_counts(x_t, n_t, x_c, n_c, alternative=alternative)
     ref = np.array(
         [
-            scipy.stats.fisher_exact(
-                [[a, m - a], [b, k - b]], alternative=SCIPY_ALT[alternative]
-            ).pvalue
+            scipy.stats.fisher_exact([[a, m - a], [b, k - b]], alternative=SCIPY_ALT[alternative]).pvalue
             for a, m, b, k in zip(x_t, n_t, x_c, n_c, strict=True)
         ]
     )

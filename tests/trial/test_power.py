@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from scipy import optimize, stats
 
 from rplsim import load_scenario
-from rplsim.stats.batched import z_test_counts
 from rplsim.design.analytic import sample_size
 from rplsim.exceptions import ScenarioError
+from rplsim.stats.batched import z_test_counts
 from rplsim.trial.power import (
     PowerResult,
     analytic_n_per_arm,
@@ -28,7 +28,6 @@ from rplsim.trial.power import (
     simulate_power,
 )
 from rplsim.trial.simulation import REPLICATE_BLOCK
-
 from tests.conftest import SCENARIOS
 
 Z_001 = float(stats.norm.isf(0.0005))  # 3.29: two-sided level 0.001
@@ -52,8 +51,16 @@ def _two_prop_p(a: float, b: float, reps_a: int, reps_b: int) -> float:
     return 1.0 if var == 0 else float(2 * stats.norm.sf(abs(a - b) / math.sqrt(var)))
 
 
-def _exact_z_power(pc: float, pt: float, n_c: int, n_t: int, alpha: float, *,
-                   alternative: str = "two-sided", margin: float = 0.0) -> float:
+def _exact_z_power(
+    pc: float,
+    pt: float,
+    n_c: int,
+    n_t: int,
+    alpha: float,
+    *,
+    alternative: str = "two-sided",
+    margin: float = 0.0,
+) -> float:
     """Exact rejection probability (in the alternative's direction) of the pooled z test /
     Farrington-Manning test at fixed arm sizes, summed over all (n_c + 1)(n_t + 1) tables."""
     xc = np.arange(n_c + 1)[:, None]
@@ -139,11 +146,14 @@ def test_chi2_type1_error_is_its_exact_size(paper) -> None:
     assert abs(res.type1_error - size) <= _mc_half_width(size, reps)
 
 
-@pytest.mark.parametrize(("analysis", "path", "reps"), [
-    ("chi2", "counts", 8 * REPLICATE_BLOCK),
-    ("cmh", "counts", 8 * REPLICATE_BLOCK),
-    ("logistic", "patients", 2 * REPLICATE_BLOCK),
-])
+@pytest.mark.parametrize(
+    ("analysis", "path", "reps"),
+    [
+        ("chi2", "counts", 8 * REPLICATE_BLOCK),
+        ("cmh", "counts", 8 * REPLICATE_BLOCK),
+        ("logistic", "patients", 2 * REPLICATE_BLOCK),
+    ],
+)
 def test_type1_error_is_alpha(paper, analysis: str, path: str, reps: int) -> None:
     """Type-I error (both arms at the control rate, 100 randomised per arm, 10% dropout)
     within the 99.9% binomial MC interval around alpha = 0.05.
@@ -190,8 +200,7 @@ def test_noninferiority_rejection_rate_at_the_margin_is_alpha() -> None:
     assert abs(h1.power - h1.analytic_power) <= _mc_half_width(h1.analytic_power, reps) + 0.02
 
 
-@pytest.mark.parametrize(("name", "treatment"), [("noninferiority", 0.707),
-                                                 ("trial_superiority", 0.65)])
+@pytest.mark.parametrize(("name", "treatment"), [("noninferiority", 0.707), ("trial_superiority", 0.65)])
 def test_simulate_power_accepts_rates_in_the_null(name: str, treatment: float) -> None:
     """Simulating at the null (to check the type-I error) must work; the analytic power there
     is alpha (or <= alpha). 1024 replicates; the check on the rate is loose (0.05 absolute:
@@ -338,8 +347,7 @@ def test_find_sample_size_keeps_its_promise() -> None:
     below = int(confirmed.n_per_arm.max())
     assert 1 <= n - below <= max(1, n // 100) + 1
     assert simulate_power(sc, below, big, seed=15).power < 0.80
-    assert list(curve.columns) == ["n_per_arm", "power", "ci_low", "ci_high", "analytic_power",
-                                   "replicates"]
+    assert list(curve.columns) == ["n_per_arm", "power", "ci_low", "ci_high", "analytic_power", "replicates"]
 
 
 # ------------------------------------------------------------------ analytic references
@@ -355,17 +363,19 @@ def _fleiss_n(pc: float, pt: float, alpha: float = 0.05, power: float = 0.80) ->
     return (num / (pt - pc)) ** 2
 
 
-@pytest.mark.parametrize(("name", "fleiss", "n_analysed"), [
-    # By hand: (1.959964 sqrt(2 * .7035 * .2965) + 0.841621 sqrt(.6 * .4 + .807 * .193))^2
-    # / .207^2 = 75.23 -> 76 analysed, / 0.9 -> 85 randomised.
-    ("paper", 75.23, 76),
-    # (0.65, 0.807): 124.78 -> 125 analysed, / 0.9 -> 139 randomised.
-    ("trial_superiority", 124.78, 125),
-    # Yamada 2022 rates 0.347 vs 0.580 (TARGETS.md): 70.71 -> 71 analysed, / 0.95 -> 75.
-    ("yamada_4plus", 70.71, 71),
-])
-def test_shipped_superiority_scenarios_analytic_n(name: str, fleiss: float,
-                                                   n_analysed: int) -> None:
+@pytest.mark.parametrize(
+    ("name", "fleiss", "n_analysed"),
+    [
+        # By hand: (1.959964 sqrt(2 * .7035 * .2965) + 0.841621 sqrt(.6 * .4 + .807 * .193))^2
+        # / .207^2 = 75.23 -> 76 analysed, / 0.9 -> 85 randomised.
+        ("paper", 75.23, 76),
+        # (0.65, 0.807): 124.78 -> 125 analysed, / 0.9 -> 139 randomised.
+        ("trial_superiority", 124.78, 125),
+        # Yamada 2022 rates 0.347 vs 0.580 (TARGETS.md): 70.71 -> 71 analysed, / 0.95 -> 75.
+        ("yamada_4plus", 70.71, 71),
+    ],
+)
+def test_shipped_superiority_scenarios_analytic_n(name: str, fleiss: float, n_analysed: int) -> None:
     sc = _scenario(name)
     t = sc.trial
     assert _fleiss_n(t.control_lbr, t.treatment_lbr) == pytest.approx(fleiss, abs=0.01)
@@ -385,19 +395,23 @@ def test_noninferiority_scenario_analytic_n() -> None:
 
     def nll(qc: float) -> float:
         qt = qc - d
-        return -(pc * math.log(qc) + (1 - pc) * math.log1p(-qc)
-                 + pt * math.log(qt) + (1 - pt) * math.log1p(-qt))
+        return -(
+            pc * math.log(qc) + (1 - pc) * math.log1p(-qc) + pt * math.log(qt) + (1 - pt) * math.log1p(-qt)
+        )
 
-    qc = optimize.minimize_scalar(nll, bounds=(d + 1e-9, 1 - 1e-9), method="bounded",
-                                  options={"xatol": 1e-12}).x
+    qc = optimize.minimize_scalar(
+        nll, bounds=(d + 1e-9, 1 - 1e-9), method="bounded", options={"xatol": 1e-12}
+    ).x
     qt = qc - d
     za, zb = stats.norm.isf(0.025), stats.norm.isf(0.2)
-    n = ((za * math.sqrt(qc * (1 - qc) + qt * (1 - qt))
-          + zb * math.sqrt(pc * (1 - pc) + pt * (1 - pt))) / d) ** 2
+    n = (
+        (za * math.sqrt(qc * (1 - qc) + qt * (1 - qt)) + zb * math.sqrt(pc * (1 - pc) + pt * (1 - pt))) / d
+    ) ** 2
     assert n == pytest.approx(247.96, abs=0.01)
     sc = _scenario("noninferiority")
-    ss = sample_size(pc, pt, alpha=0.025, power=0.8, alternative="larger",
-                     method="farrington-manning", margin=d)
+    ss = sample_size(
+        pc, pt, alpha=0.025, power=0.8, alternative="larger", method="farrington-manning", margin=d
+    )
     assert ss.n_control == 248
     assert analytic_n_per_arm(sc) == 276
 

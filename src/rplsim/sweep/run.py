@@ -40,8 +40,8 @@ from matplotlib.figure import Figure
 from rplsim.exceptions import ResultsExistError, RplsimError, ScenarioError
 from rplsim.sweep.executors import DaskExecutor, LocalExecutor, Task
 from rplsim.trial.power import (
-    _analytic_power,
-    _run_blocks,
+    analytic_power as _analytic_power,
+    run_blocks as _run_blocks,
     analytic_n_per_arm,
     default_path,
     treatment_size,

@@ -21,20 +21,31 @@ same seed gives the same trials whatever the batch size or number of workers.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped]  # no pandas-stubs in the environment
 from scipy import special
 
-from rplsim.cohort.generate import BLOCK, PROFILE_NAMES, _cohort_arrays, _frame
-from rplsim.outcome.model import _outcome_model_cached, live_birth_probability, outcome_model, shift_for_rate
 from rplsim._core.rng import child_generator, child_seed
+from rplsim.cohort.generate import BLOCK, PROFILE_NAMES, _cohort_arrays, _frame
+from rplsim.exceptions import ScenarioError
+from rplsim.outcome.model import _outcome_model_cached, live_birth_probability, outcome_model, shift_for_rate
 from rplsim.scenario.model import STRATA, CohortParams, OutcomeParams, Scenario, TrialParams
 
-__all__ = ["REPLICATE_BLOCK", "TrialDesign", "eligible_strata", "simulate_block",
-           "simulate_pair", "trial_design"]
+__all__ = [
+    "REPLICATE_BLOCK",
+    "TrialBlock",
+    "TrialDesign",
+    "TrialPair",
+    "eligible_pool",
+    "eligible_strata",
+    "simulate_block",
+    "simulate_pair",
+    "trial_design",
+]
 
 REPLICATE_BLOCK = 1024
 POPULATIONS = {
@@ -85,23 +96,75 @@ class TrialDesign:
     stratum_rates_null: np.ndarray | None = None
 
 
+@dataclass(frozen=True)
+class TrialBlock:
+    """One block of simulated trials (R replicates, K looks), as the analyses read it.
+
+    Attributes
+    ----------
+    x_t, n_t, x_c, n_c : numpy.ndarray, shape (R, K)
+        Live births and analysed women per arm at each look (cumulative, after dropout).
+    strata_counts : numpy.ndarray, shape (R, K, 4, S)
+        ``x_t, n_t, x_c, n_c`` per eligible stratum at each look.
+    X, y, mask : numpy.ndarray or None
+        Patient path only: design matrices (R, N, 4) (intercept, treated, centred age and
+        BMI), outcomes (R, N) and dropped-out women (R, N), N the final look's enrolment.
+    sizes : numpy.ndarray or None
+        Patient path only: women enrolled at each look.
+    """
+
+    x_t: np.ndarray
+    n_t: np.ndarray
+    x_c: np.ndarray
+    n_c: np.ndarray
+    strata_counts: np.ndarray
+    X: np.ndarray | None = None
+    y: np.ndarray | None = None
+    mask: np.ndarray | None = None
+    sizes: np.ndarray | None = None
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        """``block["x_t"]``: the mapping access of the dict this used to be (for one release)."""
+        value: np.ndarray | None = getattr(self, key) if key in self.__dataclass_fields__ else None
+        if value is None:
+            raise KeyError(key)
+        return value
+
+
+@dataclass(frozen=True)
+class TrialPair:
+    """A block simulated under H1 and under the null from the same random stream."""
+
+    h1: TrialBlock
+    null: TrialBlock
+
+    def __iter__(self) -> Iterator[TrialBlock]:
+        """``h1, null = pair``, as the tuple this used to be."""
+        return iter((self.h1, self.null))
+
+
 @lru_cache(maxsize=1024)
-def _cached_shift(cohort: CohortParams, outcome: OutcomeParams, codes: tuple[int, ...],
-                  shares: tuple[float, ...], target: float, misc_min: int, what: str) -> float:
+def _cached_shift(
+    cohort: CohortParams,
+    outcome: OutcomeParams,
+    codes: tuple[int, ...],
+    shares: tuple[float, ...],
+    target: float,
+    misc_min: int,
+    what: str,
+) -> float:
     # Designs that differ only in analysis, dropout or looks share their rates: solve once.
     model = _outcome_model_cached(cohort, outcome)
     return shift_for_rate(model, codes, np.array(shares), target, misc_min=misc_min, what=what)
 
 
 @lru_cache(maxsize=256)
-def _trial_design_cached(cohort: CohortParams, outcome: OutcomeParams, trial: TrialParams
-                         ) -> TrialDesign:
+def _trial_design_cached(cohort: CohortParams, outcome: OutcomeParams, trial: TrialParams) -> TrialDesign:
     model = _outcome_model_cached(cohort, outcome)
     strata = eligible_strata(trial)
     codes = tuple(STRATA.index(s) for s in strata)
     shares = np.array([getattr(cohort.strata, s) for s in strata])
-    masses = np.array([model.stratum_rate(c, 0.0, trial.min_previous_miscarriages)[1]
-                       for c in codes])
+    masses = np.array([model.stratum_rate(c, 0.0, trial.min_previous_miscarriages)[1] for c in codes])
     w = shares * masses
     eligible_share = float(w.sum() / sum(getattr(cohort.strata, s) for s in STRATA))
     weights = w / w.sum()
@@ -115,18 +178,26 @@ def _trial_design_cached(cohort: CohortParams, outcome: OutcomeParams, trial: Tr
     else:
         # An odds ratio per woman: the same log-odds step for everyone; the marginal rate follows.
         s_t = s_c + float(np.log(trial.ivig_odds_ratio))  # type: ignore[arg-type]
-        rates = [model.stratum_rate(c, s_t, trial.min_previous_miscarriages)[0] for c in codes]
-        p_t = float(np.dot(weights, rates))
+        rates_t = [model.stratum_rate(c, s_t, trial.min_previous_miscarriages)[0] for c in codes]
+        p_t = float(np.dot(weights, rates_t))
     if trial.design == "non-inferiority" and trial.margin:
-        s_0 = _cached_shift(*key, float(p_c) - trial.margin, mm,
-                            "trial.control_lbr - trial.margin")
+        s_0 = _cached_shift(*key, float(p_c) - trial.margin, mm, "trial.control_lbr - trial.margin")
     else:
         s_0 = s_c
     rates = np.array([[model.stratum_rate(c, s, mm)[0] for c in codes] for s in (s_c, s_t, s_0)])
-    return TrialDesign(p_control=float(p_c), p_treatment=float(p_t), shift_control=s_c,
-                       shift_treatment=s_t, strata=strata, stratum_weights=weights,
-                       stratum_rates=rates[:2], eligible_share=eligible_share,
-                       min_misc=mm, shift_null=s_0, stratum_rates_null=rates[2])
+    return TrialDesign(
+        p_control=float(p_c),
+        p_treatment=float(p_t),
+        shift_control=s_c,
+        shift_treatment=s_t,
+        strata=strata,
+        stratum_weights=weights,
+        stratum_rates=rates[:2],
+        eligible_share=eligible_share,
+        min_misc=mm,
+        shift_null=s_0,
+        stratum_rates_null=rates[2],
+    )
 
 
 def trial_design(scenario: Scenario, trial: TrialParams | None = None) -> TrialDesign:
@@ -139,17 +210,15 @@ def trial_design(scenario: Scenario, trial: TrialParams | None = None) -> TrialD
     CalibrationError
         If an arm's rate cannot be met.
     """
-    from rplsim.exceptions import ScenarioError
-
     trial = trial or scenario.trial
     if trial is None:
-        raise ScenarioError(f"{scenario.name}: has no [trial] section; add one (see "
-                            "scenarios/trial_superiority.toml).")
+        raise ScenarioError(
+            f"{scenario.name}: has no [trial] section; add one (see scenarios/trial_superiority.toml)."
+        )
     return _trial_design_cached(scenario.cohort, scenario.outcome, trial)
 
 
-def _arm_sizes(g: np.random.Generator, r: int, n_total: int, ratio: float, block: int
-               ) -> np.ndarray:
+def _arm_sizes(g: np.random.Generator, r: int, n_total: int, ratio: float, block: int) -> np.ndarray:
     """Treated count per replicate: permuted blocks (``block`` > 0) or simple randomisation."""
     p_t = ratio / (1 + ratio)
     if block <= 0:
@@ -157,13 +226,15 @@ def _arm_sizes(g: np.random.Generator, r: int, n_total: int, ratio: float, block
     t_per_block = round(block * p_t)
     full, rest = divmod(n_total, block)
     # The last, incomplete block: the first `rest` places of a random permutation of the block.
-    partial = (g.hypergeometric(t_per_block, block - t_per_block, rest, size=r) if rest
-               else np.zeros(r, dtype=np.int64))
+    partial = (
+        g.hypergeometric(t_per_block, block - t_per_block, rest, size=r)
+        if rest
+        else np.zeros(r, dtype=np.int64)
+    )
     return full * t_per_block + partial
 
 
-def arm_assignment(g: np.random.Generator, r: int, n_total: int, ratio: float, block: int
-                   ) -> np.ndarray:
+def arm_assignment(g: np.random.Generator, r: int, n_total: int, ratio: float, block: int) -> np.ndarray:
     """(r, n_total) bool: treated, in order of enrolment, by permuted blocks or simple."""
     p_t = ratio / (1 + ratio)
     if block <= 0:
@@ -182,9 +253,17 @@ def look_sizes(n_total: int, looks: int) -> np.ndarray:
     return np.ceil(np.arange(1, looks + 1) / looks * n_total - 1e-9).astype(int)
 
 
-def simulate_block(scenario: Scenario, design: TrialDesign, n_control: int, n_treatment: int,
-                   block_index: int, entropy: int, *, path: str = "counts",
-                   null: bool = False) -> dict[str, np.ndarray]:
+def simulate_block(
+    scenario: Scenario,
+    design: TrialDesign,
+    n_control: int,
+    n_treatment: int,
+    block_index: int,
+    entropy: int,
+    *,
+    path: str = "counts",
+    null: bool = False,
+) -> TrialBlock:
     """Simulate one block of :data:`REPLICATE_BLOCK` trials.
 
     Parameters
@@ -199,19 +278,26 @@ def simulate_block(scenario: Scenario, design: TrialDesign, n_control: int, n_tr
 
     Returns
     -------
-    dict
+    TrialBlock
         Per look (arrays of shape (R, K), K looks): ``x_t, n_t, x_c, n_c`` counts after dropout;
-        for CMH ``strata_counts`` (R, K, 4, S); for the patient path also ``X, y, mask``
-        of the final look (R, N, 4) for the logistic analysis.
+        ``strata_counts`` (R, K, 4, S); for the patient path also ``X, y, mask`` of the final
+        look (R, N, 4) for the logistic analysis.
     """
-    return simulate_pair(scenario, design, n_control, n_treatment, block_index, entropy,
-                         path=path)[int(null)]
+    pair = simulate_pair(scenario, design, n_control, n_treatment, block_index, entropy, path=path)
+    return pair.null if null else pair.h1
 
 
-def simulate_pair(scenario: Scenario, design: TrialDesign, n_control: int, n_treatment: int,
-                  block_index: int, entropy: int, *, path: str = "counts"
-                  ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """``(H1 block, null block)``: :func:`simulate_block` with ``null=False`` and ``True``.
+def simulate_pair(
+    scenario: Scenario,
+    design: TrialDesign,
+    n_control: int,
+    n_treatment: int,
+    block_index: int,
+    entropy: int,
+    *,
+    path: str = "counts",
+) -> TrialPair:
+    """The H1 and null blocks: :func:`simulate_block` with ``null=False`` and ``True``.
 
     The two runs read the same random stream and differ only from the first draw that
     depends on the treated arm's rate, so everything before it is drawn once (and, on the
@@ -226,25 +312,34 @@ def simulate_pair(scenario: Scenario, design: TrialDesign, n_control: int, n_tre
     sizes = look_sizes(n_total, trial.looks)
     p_c = design.stratum_rates[0]
     p_t = design.stratum_rates[1]
-    p_0 = design.stratum_rates[0] if design.stratum_rates_null is None \
-        else design.stratum_rates_null
+    p_0 = design.stratum_rates[0] if design.stratum_rates_null is None else design.stratum_rates_null
     if path == "counts":
         g = child_generator(entropy, "trial-counts", block_index)
         return _count_pair(g, r, sizes, ratio, trial, design.stratum_weights, p_c, p_t, p_0)
     return _patient_pair(scenario, design, r, sizes, ratio, block_index, entropy)
 
 
-def _count_pair(g: np.random.Generator, r: int, sizes: np.ndarray, ratio: float,
-                trial: TrialParams, weights: np.ndarray, p_c: np.ndarray, p_t: np.ndarray,
-                p_0: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def _count_pair(
+    g: np.random.Generator,
+    r: int,
+    sizes: np.ndarray,
+    ratio: float,
+    trial: TrialParams,
+    weights: np.ndarray,
+    p_c: np.ndarray,
+    p_t: np.ndarray,
+    p_0: np.ndarray,
+) -> TrialPair:
     k = sizes.size
     s = weights.size
     inc = np.diff(np.concatenate([[0], sizes]))
     # Arm sizes per look increment: enrolment is in randomisation order, so the treated count
     # of the first n_k women follows the same block scheme look by look.
-    treated_cum = np.stack([_arm_sizes(g, r, int(m), ratio, trial.block_size) for m in sizes],
-                           axis=1) if k == 1 else _nested_treated(g, r, sizes, ratio,
-                                                                   trial.block_size)
+    treated_cum = (
+        np.stack([_arm_sizes(g, r, int(m), ratio, trial.block_size) for m in sizes], axis=1)
+        if k == 1
+        else _nested_treated(g, r, sizes, ratio, trial.block_size)
+    )
     treated_inc = np.diff(np.concatenate([np.zeros((r, 1), int), treated_cum], axis=1), axis=1)
     control_inc = inc[None, :] - treated_inc
     keep = 1 - trial.dropout
@@ -269,20 +364,21 @@ def _count_pair(g: np.random.Generator, r: int, sizes: np.ndarray, ratio: float,
     # where it did after the H1 draw and the control arm's draws are the same numbers: reuse
     # them. If not (rejection sampling at large n), draw them again, exactly as a separate run.
     ctrl0 = ctrl1 if g.bit_generator.state == after1 else control_arm()
-    return _count_result(x_t1, per_t, *ctrl1), _count_result(x_t0, per_t, *ctrl0)
+    return TrialPair(_count_result(x_t1, per_t, *ctrl1), _count_result(x_t0, per_t, *ctrl0))
 
 
-def _count_result(x_t: np.ndarray, n_t: np.ndarray, x_c: np.ndarray, n_c: np.ndarray
-                  ) -> dict[str, np.ndarray]:
+def _count_result(x_t: np.ndarray, n_t: np.ndarray, x_c: np.ndarray, n_c: np.ndarray) -> TrialBlock:
     counts = np.stack([x_t, n_t, x_c, n_c], axis=2)  # (R, K, 4, S): x_t, n_t, x_c, n_c
     counts = np.cumsum(counts, axis=1)
     tot = counts.sum(axis=3)
-    return {"x_t": tot[:, :, 0], "n_t": tot[:, :, 1], "x_c": tot[:, :, 2], "n_c": tot[:, :, 3],
-            "strata_counts": counts}
+    return TrialBlock(
+        x_t=tot[:, :, 0], n_t=tot[:, :, 1], x_c=tot[:, :, 2], n_c=tot[:, :, 3], strata_counts=counts
+    )
 
 
-def _nested_treated(g: np.random.Generator, r: int, sizes: np.ndarray, ratio: float,
-                    block: int) -> np.ndarray:
+def _nested_treated(
+    g: np.random.Generator, r: int, sizes: np.ndarray, ratio: float, block: int
+) -> np.ndarray:
     """Treated women among the first ``sizes[j]`` enrolled, per replicate: the cumulative sums
     of :func:`arm_assignment` at the looks, from the same draws."""
     n_total = int(sizes[-1])
@@ -320,8 +416,9 @@ def _multinomial_rows(g: np.random.Generator, n: np.ndarray, p: np.ndarray) -> n
     return out
 
 
-def _first_eligible(cohort: CohortParams, strata: tuple[str, ...], min_misc: int, n: int,
-                    seed_entropy: int, *, full: bool) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def _first_eligible(
+    cohort: CohortParams, strata: tuple[str, ...], min_misc: int, n: int, seed_entropy: int, *, full: bool
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """The cohort arrays and the indices of their first ``n`` women with enough losses.
 
     Prefix stability means any number of whole blocks gives the same leading women, so start
@@ -337,27 +434,38 @@ def _first_eligible(cohort: CohortParams, strata: tuple[str, ...], min_misc: int
 
 
 @lru_cache(maxsize=2)  # the IVIG dose estimate of simulate_power (a full cohort frame)
-def _eligible_pool(cohort: CohortParams, strata: tuple[str, ...], min_misc: int, n: int,
-                   seed_entropy: int) -> pd.DataFrame:
+def eligible_pool(
+    cohort: CohortParams, strata: tuple[str, ...], min_misc: int, n: int, seed_entropy: int
+) -> pd.DataFrame:
     """The first ``n`` women with enough losses of the cohort stream ``seed_entropy``, as
     :func:`~rplsim.cohort.generate_cohort` rows (``patient_id`` their place in the stream)."""
     d, ok = _first_eligible(cohort, strata, min_misc, n, seed_entropy, full=True)
     return _frame(d, cohort).iloc[ok].reset_index(drop=True)
 
 
+_eligible_pool = eligible_pool  # the old private name, kept for one release
+
+
 @lru_cache(maxsize=2)  # simulate_block(null=False) then (null=True) share their women
-def _eligible_arrays(cohort: CohortParams, strata: tuple[str, ...], min_misc: int, n: int,
-                     seed_entropy: int) -> dict[str, np.ndarray]:
-    """The columns of ``_eligible_pool(...)`` the patient path needs, as arrays, bit-identical
+def _eligible_arrays(
+    cohort: CohortParams, strata: tuple[str, ...], min_misc: int, n: int, seed_entropy: int
+) -> dict[str, np.ndarray]:
+    """The columns of ``eligible_pool(...)`` the patient path needs, as arrays, bit-identical
     to it, drawn without the immune markers (most of a cohort's cost) and without building a
     DataFrame."""
     d, ok = _first_eligible(cohort, strata, min_misc, n, seed_entropy, full=False)
     return {k: d[k][ok] for k in ("stratum", "age", "bmi", "previous_miscarriages", "profile")}
 
 
-def _patient_pair(scenario: Scenario, design: TrialDesign, r: int, sizes: np.ndarray,
-                  ratio: float, block_index: int, entropy: int
-                  ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def _patient_pair(
+    scenario: Scenario,
+    design: TrialDesign,
+    r: int,
+    sizes: np.ndarray,
+    ratio: float,
+    block_index: int,
+    entropy: int,
+) -> TrialPair:
     trial = scenario.trial
     assert trial is not None
     n_total = int(sizes[-1])
@@ -365,13 +473,17 @@ def _patient_pair(scenario: Scenario, design: TrialDesign, r: int, sizes: np.nda
     w = _eligible_arrays(scenario.cohort, design.strata, design.min_misc, r * n_total, pop_seed)
     model = outcome_model(scenario)
     # live_birth_probability reads only these columns; a thin frame keeps its exact arithmetic.
-    women = pd.DataFrame({
-        "stratum": pd.Categorical.from_codes(w["stratum"].astype(np.int8), categories=STRATA),
-        "immune_profile": pd.Categorical.from_codes(w["profile"].astype(np.int8),
-                                                    categories=PROFILE_NAMES),
-        "age": w["age"], "bmi": w["bmi"],
-        "previous_miscarriages": w["previous_miscarriages"].astype(np.int64),
-    })
+    women = pd.DataFrame(
+        {
+            "stratum": pd.Categorical.from_codes(w["stratum"].astype(np.int8), categories=STRATA),
+            "immune_profile": pd.Categorical.from_codes(
+                w["profile"].astype(np.int8), categories=PROFILE_NAMES
+            ),
+            "age": w["age"],
+            "bmi": w["bmi"],
+            "previous_miscarriages": w["previous_miscarriages"].astype(np.int64),
+        }
+    )
     everyone = np.ones(len(women), bool)
     # Every woman's log-odds under each arm, from her own covariates; treated=True everywhere
     # because the arm shifts already carry the treatment effect.
@@ -392,7 +504,8 @@ def _patient_pair(scenario: Scenario, design: TrialDesign, r: int, sizes: np.nda
     def at_looks(a: np.ndarray) -> np.ndarray:
         # Counts among the first sizes[j] enrolled women, all looks from one cumulative sum.
         if k == 1:
-            return a.sum(axis=1, dtype=np.int64)[:, None]
+            out: np.ndarray = a.sum(axis=1, dtype=np.int64)[:, None]
+            return out
         return np.cumsum(a, axis=1, dtype=np.int64)[:, idx]
 
     n_strata = np.zeros((r, k, 2, len(elig_codes)), np.int64)  # n_t, n_c per stratum
@@ -401,9 +514,8 @@ def _patient_pair(scenario: Scenario, design: TrialDesign, r: int, sizes: np.nda
         n_strata[:, :, 1, si] = at_looks(seen_c & st)
     age = w["age"].reshape(r, n_total)
     bmi = w["bmi"].reshape(r, n_total)
-    X = np.stack([np.ones_like(age), treated.astype(float), age - age.mean(),
-                  bmi - bmi.mean()], axis=2)
-    out = []
+    X = np.stack([np.ones_like(age), treated.astype(float), age - age.mean(), bmi - bmi.mean()], axis=2)
+    out: list[TrialBlock] = []
     for shift_t in (design.shift_treatment, design.shift_null):  # H1, then the null
         shift = np.where(treated, shift_t, design.shift_control)
         y = u_out < special.expit(eta0 + shift)
@@ -414,7 +526,17 @@ def _patient_pair(scenario: Scenario, design: TrialDesign, r: int, sizes: np.nda
         strata_counts[:, :, 1] = n_strata[:, :, 0]
         strata_counts[:, :, 3] = n_strata[:, :, 1]
         tot = strata_counts.sum(axis=3)
-        out.append({"x_t": tot[:, :, 0], "n_t": tot[:, :, 1], "x_c": tot[:, :, 2],
-                    "n_c": tot[:, :, 3], "strata_counts": strata_counts, "X": X,
-                    "y": y.astype(float), "mask": dropped, "sizes": sizes})
-    return out[0], out[1]
+        out.append(
+            TrialBlock(
+                x_t=tot[:, :, 0],
+                n_t=tot[:, :, 1],
+                x_c=tot[:, :, 2],
+                n_c=tot[:, :, 3],
+                strata_counts=strata_counts,
+                X=X,
+                y=y.astype(float),
+                mask=dropped,
+                sizes=sizes,
+            )
+        )
+    return TrialPair(out[0], out[1])

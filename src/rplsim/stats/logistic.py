@@ -74,6 +74,7 @@ def logistic_wald_batched(
     >>> beta, se, ok = logistic_wald_batched(X, y)
     >>> ok.tolist()
     [True, True, True]
+    >>> from rplsim.stats import wald_p
     >>> p = wald_p(beta / se, "larger")
     """
     Xa = np.asarray(X, dtype=np.float64)

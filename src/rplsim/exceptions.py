@@ -11,6 +11,7 @@ __all__ = [
     "CalibrationError",
     "CalibrationWarning",
     "ConvergenceError",
+    "InvalidArgumentError",
     "ResultsExistError",
     "RplsimError",
     "ScenarioError",
@@ -36,6 +37,13 @@ class ScenarioError(RplsimError, ValueError):
     def __init__(self, problems: list[str] | str) -> None:
         self.problems = [problems] if isinstance(problems, str) else list(problems)
         super().__init__("\n".join(self.problems))
+
+
+class InvalidArgumentError(RplsimError, ValueError):
+    """An argument passed to a function is invalid: an array's shape, a value out of range.
+
+    For the content of a scenario use :class:`ScenarioError`; both are ``ValueError``.
+    """
 
 
 class ConvergenceError(RplsimError, ArithmeticError):

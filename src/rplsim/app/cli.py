@@ -24,7 +24,7 @@ from rplsim.calibration.compare import calibrate
 from rplsim.cohort.generate import generate_cohort
 from rplsim.exceptions import ResultsExistError, RplsimError, ScenarioError
 from rplsim.planning.stages import TrialStage, size_trial
-from rplsim.scenario import Scenario, load_scenario
+from rplsim.scenario import NO_TRIAL, Scenario, load_scenario
 from rplsim.timeline.simulation import simulate_timeline
 
 __all__ = ["main"]
@@ -208,9 +208,7 @@ def cmd_power(args: argparse.Namespace) -> int:
     args.overrides = over
     sc = _load(args)
     if sc.trial is None:
-        raise ScenarioError(
-            f"{args.scenario}: has no [trial] section; copy one from scenarios/trial_superiority.toml."
-        )
+        raise ScenarioError(f"{args.scenario}: {NO_TRIAL}")  # names the file, not the scenario
     _positive("n-per-arm", args.n_per_arm, 2)
     _positive("workers", args.workers)
     bar = _progress(args, sc.trial.replicates)

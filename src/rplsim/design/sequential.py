@@ -25,34 +25,38 @@ Two-sided designs use symmetric boundaries ``+-c_k`` with total type-I error ``a
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
-from scipy import optimize, special, stats
+from numpy.typing import NDArray
+from scipy import stats
 
-from rplsim._core.validation import check_integer
-from rplsim.exceptions import ConvergenceError, ScenarioError
+from rplsim._core.validation import check_alpha, check_choice, check_integer, check_power
+from rplsim._core.vocabulary import ALTERNATIVES
+from rplsim.design.boundaries import BOUNDARIES, BOUNDARY_REGISTRY, Boundary, register_boundary
+from rplsim.design.recursion import (
+    Z_INF,
+    check_fractions,
+    crossing_both,
+    crossing_probabilities,
+    solve_brentq,
+)
+from rplsim.exceptions import InvalidArgumentError
 
+# BOUNDARIES .. register_boundary and crossing_probabilities live in boundaries / recursion
+# and stay importable from here, their old home.
 __all__ = [
     "BOUNDARIES",
+    "BOUNDARY_REGISTRY",
+    "Boundary",
     "SequentialDesign",
     "crossing_probabilities",
     "group_sequential_design",
+    "group_sequential_power",
+    "register_boundary",
 ]
-
-BOUNDARIES = ("obrien-fleming", "pocock", "ld-obrien-fleming", "ld-pocock")
-_ALTERNATIVES = ("two-sided", "larger", "smaller")
-
-# Half-width (in standard deviations of Z_k) of the integration range: Phi(-10) ~ 8e-24.
-_RANGE_SD = 10.0
-# Simpson step on the Z scale, refined when looks are close together (see _grid).
-_STEP = 0.04
-# A boundary this large is never crossed in double precision.
-_Z_INF = 38.0
 
 
 @dataclass(frozen=True)
@@ -111,225 +115,6 @@ class SequentialDesign:
         return asdict(self)
 
 
-def _grid(lower: float, upper: float, mean: float, step: float) -> NDArray[np.float64]:
-    """Odd number of equally spaced Simpson nodes on ``[lower, upper]`` clipped to mean +-10."""
-    lo = max(lower, mean - _RANGE_SD)
-    hi = min(upper, mean + _RANGE_SD)
-    if hi <= lo:
-        return np.empty(0)
-    m = max(2, math.ceil((hi - lo) / step))
-    m += m % 2
-    return np.linspace(lo, hi, m + 1)
-
-
-def _simpson_weights(x: NDArray[np.float64]) -> NDArray[np.float64]:
-    if x.size == 0:
-        return x
-    h = (x[-1] - x[0]) / (x.size - 1)
-    w = np.full(x.size, 2.0)
-    w[1::2] = 4.0
-    w[0] = w[-1] = 1.0
-    return w * h / 3.0
-
-
-def _norm_pdf(x: NDArray[np.float64]) -> NDArray[np.float64]:
-    return np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
-
-
-class _Recursion:
-    """Carry the sub-density of ``Z_k`` on the continuation region from look to look."""
-
-    def __init__(self, t: NDArray[np.float64], drift: float) -> None:
-        self.t = t
-        self.drift = drift
-        self.k = 0  # number of looks already processed
-        self.nodes = np.empty(0)
-        self.weighted = np.empty(0)  # density * Simpson weight at the nodes
-
-    def cross(self, upper: float, lower: float) -> tuple[float, float]:
-        """P(not stopped before, Z_k >= upper) and P(not stopped before, Z_k <= lower)."""
-        k, t, th = self.k, self.t, self.drift
-        if k == 0:
-            mean = th * math.sqrt(t[0])
-            return float(special.ndtr(mean - upper)), float(special.ndtr(lower - mean))
-        if self.nodes.size == 0:
-            return 0.0, 0.0
-        dt = t[k] - t[k - 1]
-        centre = self.nodes * math.sqrt(t[k - 1]) + th * dt
-        sd = math.sqrt(dt)
-        up = special.ndtr((centre - upper * math.sqrt(t[k])) / sd)
-        lo = special.ndtr((lower * math.sqrt(t[k]) - centre) / sd)
-        return float(self.weighted @ up), float(self.weighted @ lo)
-
-    def advance(self, upper: float, lower: float) -> None:
-        """Move to the next look with continuation region ``(lower, upper)`` at this one."""
-        k, t, th = self.k, self.t, self.drift
-        mean = th * math.sqrt(t[k])
-        x = _grid(lower, upper, mean, self._step_next())
-        if x.size == 0:
-            dens = np.empty(0)
-        elif k == 0:
-            dens = _norm_pdf(x - mean)
-        elif self.nodes.size == 0:
-            dens = np.zeros_like(x)
-        else:
-            dt = t[k] - t[k - 1]
-            sd = math.sqrt(dt)
-            arg = (x[:, None] * math.sqrt(t[k]) - self.nodes[None, :] * math.sqrt(t[k - 1]) - th * dt) / sd
-            dens = (_norm_pdf(arg) @ self.weighted) * math.sqrt(t[k]) / sd
-        self.nodes = x
-        self.weighted = dens * _simpson_weights(x)
-        self.k += 1
-
-    def _step_next(self) -> float:
-        # Nodes at look k must resolve both the kernel that produced the density (sd in z
-        # of sqrt(dt_k / t_k)) and the kernel of the next look (sd in y of
-        # sqrt(dt_{k+1} / t_k)): keep at least ~12 nodes per sd.
-        k, t = self.k, self.t
-        step = _STEP
-        if k > 0:
-            step = min(step, math.sqrt((t[k] - t[k - 1]) / t[k]) / 12.0)
-        if k + 1 < t.size:
-            step = min(step, math.sqrt((t[k + 1] - t[k]) / t[k]) / 12.0)
-        return step
-
-
-def _crossing_both(
-    upper: NDArray[np.float64],
-    lower: NDArray[np.float64],
-    t: NDArray[np.float64],
-    drift: float,
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    rec = _Recursion(t, drift)
-    up = np.zeros(t.size)
-    lo = np.zeros(t.size)
-    for k in range(t.size):
-        up[k], lo[k] = rec.cross(upper[k], lower[k])
-        if k < t.size - 1:
-            rec.advance(upper[k], lower[k])
-    return up, lo
-
-
-def _check_fractions(information_fractions: ArrayLike) -> NDArray[np.float64]:
-    t = np.asarray(information_fractions, dtype=float)
-    if t.ndim != 1 or t.size == 0:
-        raise ScenarioError(
-            f"information_fractions == {information_fractions!r}, must be a non-empty 1-d sequence."
-        )
-    if not (np.all(np.isfinite(t)) and t[0] > 0 and np.all(np.diff(t) > 0)):
-        raise ScenarioError(f"information_fractions == {t.tolist()}, must be strictly increasing and > 0.")
-    if abs(t[-1] - 1.0) > 1e-12:
-        raise ScenarioError(f"information_fractions == {t.tolist()}, must end at 1.")
-    t[-1] = 1.0
-    return t
-
-
-def crossing_probabilities(
-    efficacy_z: ArrayLike,
-    information_fractions: ArrayLike,
-    drift: float,
-    two_sided: bool,
-) -> NDArray[np.float64]:
-    """Probability of first crossing the efficacy boundary at each look.
-
-    Parameters
-    ----------
-    efficacy_z : array_like of float
-        Boundary ``c_k`` per look on the Z scale (``np.inf`` for a look with no boundary).
-    information_fractions : array_like of float
-        ``t_k``, strictly increasing and ending at 1.
-    drift : float
-        ``theta = E[Z_K]``, the mean of the final Z statistic; ``Z_k`` has mean
-        ``theta sqrt(t_k)``. Zero gives the probabilities under H0.
-    two_sided : bool
-        If true, stop when ``|Z_k| >= c_k``; otherwise when ``Z_k >= c_k``.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``P(first crossing at look k)`` (either side if two-sided), one per look; their sum is
-        the overall rejection probability.
-
-    Raises
-    ------
-    rplsim.exceptions.ScenarioError
-        If the lengths differ or the fractions are not increasing to 1.
-
-    Examples
-    --------
-    >>> p = crossing_probabilities([2.178, 2.178], [0.5, 1.0], 0.0, True)
-    >>> round(float(p.sum()), 3)
-    0.05
-    """
-    t = _check_fractions(information_fractions)
-    c = np.asarray(efficacy_z, dtype=float)
-    if c.shape != t.shape:
-        raise ScenarioError(
-            f"len(efficacy_z) == {c.size}, must equal len(information_fractions) == {t.size}."
-        )
-    c = np.minimum(c, _Z_INF)
-    lower = -c if two_sided else np.full(t.size, -np.inf)
-    up, lo = _crossing_both(c, lower, t, float(drift))
-    return up + lo if two_sided else up
-
-
-def _ld_spending(boundary: str, a: float, t: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Cumulative one-sided alpha spent at ``t`` (Lan & DeMets 1983)."""
-    if boundary == "ld-obrien-fleming":
-        return 2.0 - 2.0 * special.ndtr(stats.norm.isf(a / 2.0) / np.sqrt(t))
-    return a * np.log1p((math.e - 1.0) * t)
-
-
-def _classical_boundaries(
-    boundary: str, a: float, t: NDArray[np.float64], two_sided: bool
-) -> NDArray[np.float64]:
-    shape = 1.0 / np.sqrt(t) if boundary == "obrien-fleming" else np.ones(t.size)
-    target = 2.0 * a if two_sided else a
-
-    def excess(scale: float) -> float:
-        c = scale * shape
-        low = -c if two_sided else np.full(t.size, -np.inf)
-        up, lo = _crossing_both(c, low, t, 0.0)
-        return float(up.sum() + lo.sum()) - target
-
-    z_fixed = float(stats.norm.isf(a))
-    # The single-look value z_a is a lower bound; Bonferroni over K looks an upper one.
-    hi = float(stats.norm.isf(a / t.size)) / float(shape.min()) + 0.1
-    scale = _brentq(excess, z_fixed * 0.5, hi, "boundary constant")
-    return scale * shape
-
-
-def _spending_boundaries(
-    boundary: str, a: float, t: NDArray[np.float64], two_sided: bool
-) -> NDArray[np.float64]:
-    spent = _ld_spending(boundary, a, t)
-    increments = np.diff(np.concatenate(([0.0], spent)))
-    rec = _Recursion(t, 0.0)
-    c = np.empty(t.size)
-    for k in range(t.size):
-        inc = increments[k]
-        if k == 0:
-            c[k] = float(stats.norm.isf(inc)) if inc > 0 else _Z_INF
-        elif inc <= 1e-300:
-            c[k] = _Z_INF
-        else:
-
-            def excess(z: float, inc: float = inc) -> float:
-                return rec.cross(z, -np.inf)[0] - inc  # under H0 each side spends inc
-
-            c[k] = _brentq(excess, -5.0, _Z_INF, f"spending boundary at look {k + 1}")
-        if k < t.size - 1:
-            rec.advance(c[k], -c[k] if two_sided else -np.inf)
-    return c
-
-
-def _brentq(f: Any, lo: float, hi: float, what: str) -> float:
-    try:
-        return float(optimize.brentq(f, lo, hi, xtol=1e-10, rtol=1e-12, maxiter=200))
-    except (ValueError, RuntimeError) as err:
-        raise ConvergenceError(f"could not solve for the {what}: {err}") from err
-
-
 def group_sequential_design(
     looks: int,
     *,
@@ -362,7 +147,7 @@ def group_sequential_design(
 
     Raises
     ------
-    rplsim.exceptions.ScenarioError
+    rplsim.exceptions.InvalidArgumentError
         If an argument is out of range or unknown.
     rplsim.exceptions.ConvergenceError
         If a boundary or the drift cannot be solved for.
@@ -373,44 +158,40 @@ def group_sequential_design(
     >>> round(d.efficacy_z[0], 3)  # Jennison & Turnbull (2000) Table 2.1: 2.289
     2.289
     """
-    looks = check_integer("looks", looks, rule="an integer >= 1")
-    if not 0.0 < alpha <= 0.5:
-        raise ScenarioError(f"alpha == {alpha}, must be in (0, 0.5].")
-    if not 0.5 < power < 1.0:
-        raise ScenarioError(f"power == {power}, must be in (0.5, 1).")
-    if alternative not in _ALTERNATIVES:
-        raise ScenarioError(f"alternative == {alternative!r}, must be one of {_ALTERNATIVES}.")
-    if boundary not in BOUNDARIES:
-        raise ScenarioError(f"boundary == {boundary!r}, must be one of {BOUNDARIES}.")
+    looks = check_integer("looks", looks, rule="an integer >= 1", error=InvalidArgumentError)
+    check_alpha(alpha)
+    check_power(power)
+    check_choice("alternative", alternative, ALTERNATIVES)
+    rule = BOUNDARY_REGISTRY.lookup(boundary)
     if information_fractions is None:
         t = np.arange(1, looks + 1) / looks
     else:
-        t = _check_fractions(information_fractions)
+        t = check_fractions(information_fractions)
         if t.size != looks:
-            raise ScenarioError(f"len(information_fractions) == {t.size}, must equal looks == {looks}.")
+            raise InvalidArgumentError(
+                f"len(information_fractions) == {t.size}, must equal looks == {looks}."
+            )
     two_sided = alternative == "two-sided"
     a = alpha / 2.0 if two_sided else alpha
 
     if looks == 1:
         c = np.array([float(stats.norm.isf(a))])
-    elif boundary in ("obrien-fleming", "pocock"):
-        c = _classical_boundaries(boundary, a, t, two_sided)
     else:
-        c = _spending_boundaries(boundary, a, t, two_sided)
-    c = np.minimum(c, _Z_INF)
+        c = rule.function(a, t, two_sided)
+    c = np.minimum(c, Z_INF)
     lower = -c if two_sided else np.full(looks, -np.inf)
 
-    up0, lo0 = _crossing_both(c, lower, t, 0.0)
+    up0, lo0 = crossing_both(c, lower, t, 0.0)
     cross_h0 = up0 + lo0
 
     # Power counts only the side of the alternative, as does the fixed-sample formula.
     def shortfall(theta: float) -> float:
-        return float(_crossing_both(c, lower, t, theta)[0].sum()) - power
+        return float(crossing_both(c, lower, t, theta)[0].sum()) - power
 
     z_beta = float(stats.norm.isf(1.0 - power))
     drift_fixed = float(stats.norm.isf(a)) + z_beta
-    drift = _brentq(shortfall, drift_fixed * 0.9, drift_fixed * 2.0 + 1.0, "drift")
-    up1, lo1 = _crossing_both(c, lower, t, drift)
+    drift = solve_brentq(shortfall, drift_fixed * 0.9, drift_fixed * 2.0 + 1.0, "drift")
+    up1, lo1 = crossing_both(c, lower, t, drift)
 
     def expected_info(stop: NDArray[np.float64]) -> float:
         # Stopping at look k < K uses t_k; otherwise the trial runs to t_K = 1.
@@ -433,3 +214,37 @@ def group_sequential_design(
         expected_info_h1=expected_info(up1 + lo1),
         stop_probability_h1=tuple(float(x) for x in up1),
     )
+
+
+def group_sequential_power(fixed_power: float, z_alpha: float, design: SequentialDesign) -> float:
+    """Power of a group-sequential design from the fixed-design power at its maximum size.
+
+    The fixed-design power at ``n_max`` defines the drift ``theta = z_alpha + z_(power)`` at
+    full information (clipped to ``[1e-12, 1 - 1e-12]`` so the drift stays finite); the power
+    is the probability of crossing an efficacy boundary at any look under that drift.
+
+    Parameters
+    ----------
+    fixed_power : float
+        Power of the fixed design with the same maximum sample size.
+    z_alpha : float
+        Critical value of that fixed design (``z_(1 - alpha/2)`` two-sided, else
+        ``z_(1 - alpha)``).
+    design : SequentialDesign
+        The boundaries and information fractions.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> d = group_sequential_design(1)
+    >>> round(group_sequential_power(0.8, 1.959963984540054, d), 4)
+    0.8
+    """
+    drift = z_alpha + float(stats.norm.ppf(min(max(fixed_power, 1e-12), 1 - 1e-12)))
+    crossing = crossing_probabilities(
+        design.efficacy_z, design.information_fractions, drift, design.alternative == "two-sided"
+    )
+    return float(np.sum(crossing))

@@ -15,7 +15,7 @@ import difflib
 import math
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import MISSING, dataclass
 from typing import Any, Union, get_args, get_origin
 
@@ -33,7 +33,7 @@ def param(
     hi: float | None = None,
     lo_open: bool = False,
     hi_open: bool = False,
-    choices: tuple[str, ...] | None = None,
+    choices: Sequence[str] | None = None,
     unit: str = "",
     doc: str = "",
     source: str = "",
@@ -48,8 +48,8 @@ def param(
         (dataclass instances) are copied through ``default_factory``.
     lo, hi : float, optional
         Bounds on numbers (closed unless ``lo_open`` / ``hi_open``).
-    choices : tuple of str, optional
-        Allowed strings.
+    choices : sequence of str, optional
+        Allowed strings (a registry's live view of names keeps up with later entries).
     unit, doc, source : str
         Documentation: the unit, what the key means, and where the default comes from.
     min_len : int
@@ -93,7 +93,7 @@ class ParamInfo:
     hi: float | None
     lo_open: bool
     hi_open: bool
-    choices: tuple[str, ...] | None
+    choices: Sequence[str] | None
     unit: str
     doc: str
     source: str

@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rplsim._core.keys import split_key
+from rplsim._core.vocabulary import ALTERNATIVES
+from rplsim.design.sequential import BOUNDARIES
 from rplsim.scenario.schema import param
+from rplsim.stats.registry import ANALYSIS_NAMES
 
 __all__ = ["SWEEP_BLOCK", "RecruitmentParams", "SensitivityParams", "SweepParams", "TrialParams"]
 
@@ -43,8 +46,8 @@ class TrialParams:
     margin: float | None = param(
         None, lo=0, lo_open=True, hi=0.5, doc="non-inferiority margin (largest acceptable loss in LBR)"
     )
-    analysis: str = param("chi2", choices=("chi2", "fisher", "logistic", "cmh"))
-    alternative: str = param("two-sided", choices=("two-sided", "larger", "smaller"))
+    analysis: str = param("chi2", choices=ANALYSIS_NAMES)  # live: registered analyses count
+    alternative: str = param("two-sided", choices=ALTERNATIVES)
     alpha: float = param(0.05, lo=0, lo_open=True, hi=0.5)
     power: float = param(0.80, lo=0.5, lo_open=True, hi=1, hi_open=True)
     allocation_ratio: float = param(1.0, lo=0.1, hi=10, doc="n_treatment / n_control")
@@ -64,9 +67,7 @@ class TrialParams:
         "retrospectively; a prospective trial does better",
     )
     looks: int = param(1, lo=1, hi=10, doc="analyses, the last one final")
-    boundary: str = param(
-        "obrien-fleming", choices=("obrien-fleming", "pocock", "ld-obrien-fleming", "ld-pocock")
-    )
+    boundary: str = param("obrien-fleming", choices=BOUNDARIES)
     replicates: int = param(10_000, lo=1, hi=100_000_000, doc="simulated trials per power point")
     n_per_arm: int | None = param(
         None, lo=2, hi=1_000_000, doc="fixed control-arm size; absent = found by search"

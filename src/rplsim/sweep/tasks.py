@@ -20,10 +20,10 @@ from rplsim.scenario import Scenario
 from rplsim.scenario.load import scenario_from_dict
 from rplsim.sweep.grid import SweepPlan, SweepPoint, _canonical
 from rplsim.trial.power import (
-    _analytic_power,
-    _run_blocks,
     analytic_n_per_arm,
+    analytic_power,
     default_path,
+    run_blocks,
     treatment_size,
     wilson_interval,
 )
@@ -67,7 +67,7 @@ def prepare_point(scenario_dict: dict[str, Any], n_per_arm: int | None = None) -
         "design": design,
         "n_per_arm": n_c,
         "n_treatment": n_t,
-        "analytic_power": _analytic_power(trial, design, n_c * (1 - trial.dropout), n_t / n_c),
+        "analytic_power": analytic_power(trial, design, n_c * (1 - trial.dropout), n_t / n_c),
         "path": default_path(trial),
         "seconds": time.perf_counter() - t0,
     }
@@ -118,7 +118,7 @@ def run_batch(
     design = design or trial_design(sc)
     n_t = n_treatment if n_treatment is not None else treatment_size(trial, n_per_arm)
     path = path or default_path(trial)
-    res = _run_blocks(sc, design, n_per_arm, n_t, list(block_indices), entropy, path)
+    res = run_blocks(sc, design, n_per_arm, n_t, list(block_indices), entropy, path)
     # Global replicate index of each row, to drop the tail of the last block.
     idx = np.concatenate([b * REPLICATE_BLOCK + np.arange(REPLICATE_BLOCK) for b in block_indices])
     keep = idx < (replicates if replicates is not None else idx.max() + 1)

@@ -19,37 +19,47 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped]  # no pandas-stubs in the environment
 from scipy import stats
 
 from rplsim._core.rng import SeedLike, child_seed, root_entropy
 from rplsim._core.validation import check_integer
 from rplsim.design.analytic import SampleSize, power_two_proportions, sample_size
-from rplsim.design.sequential import crossing_probabilities, group_sequential_design
-from rplsim.exceptions import ScenarioError
+from rplsim.design.arms import arm_size
+from rplsim.design.sequential import group_sequential_design, group_sequential_power
+from rplsim.exceptions import InvalidArgumentError, ScenarioError
 from rplsim.scenario import Scenario, TrialParams
-from rplsim.stats.batched import (
-    cmh_test_counts,
-    fisher_exact_counts,
-    logistic_wald_batched,
-    wald_p,
-    z_test_counts,
-)
+from rplsim.stats.pvalues import Alternative
+from rplsim.stats.registry import ANALYSES, LookData, get_analysis
+from rplsim.timeline import simulate_twin
 from rplsim.trial.simulation import (
     REPLICATE_BLOCK,
+    TrialBlock,
     TrialDesign,
-    _eligible_pool,
+    eligible_pool,
     look_sizes,
     simulate_pair,
     trial_design,
 )
 
-__all__ = ["PowerResult", "find_sample_size", "simulate_power", "wilson_interval"]
+__all__ = [
+    "PowerResult",
+    "analytic_power",
+    "find_sample_size",
+    "run_blocks",
+    "simulate_power",
+    "wilson_interval",
+]
 
-COUNT_ANALYSES = ("chi2", "fisher", "cmh")
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    # COUNT_ANALYSES was a fixed tuple; it is now read from the analysis registry.
+    if name == "COUNT_ANALYSES":
+        return tuple(a.name for a in ANALYSES.values() if a.path == "counts")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def wilson_interval(k: float, n: float, level: float = 0.95) -> tuple[float, float]:
@@ -104,7 +114,7 @@ class PowerResult:
     mean_ivig_grams_per_woman: float
     seconds: float
     path: str
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """Flat record (CIs split into low/high) for a one-row DataFrame."""
@@ -134,41 +144,41 @@ def _thresholds(trial: TrialParams) -> np.ndarray:
     return out
 
 
-def _analyse(trial: TrialParams, sim: dict, look: int) -> tuple[np.ndarray, np.ndarray]:
+def _look_data(trial: TrialParams, sim: TrialBlock, look: int, patients: bool) -> LookData:
+    """The data of one look, as the analyses read it (patient arrays only if ``patients``)."""
+    X = y = mask = None
+    if patients:
+        assert sim.mask is not None and sim.sizes is not None  # the patient path's block
+        # Women not yet enrolled at this look are left out like drop-outs.
+        mask = sim.mask.copy()
+        mask[:, int(sim.sizes[look]) :] = True
+        X, y = sim.X, sim.y
+    return LookData(
+        x_t=sim.x_t[:, look],
+        n_t=sim.n_t[:, look],
+        x_c=sim.x_c[:, look],
+        n_c=sim.n_c[:, look],
+        strata_counts=sim.strata_counts[:, look],
+        alternative=cast(Alternative, trial.alternative),  # a validated choice
+        margin=trial.margin or 0.0,
+        X=X,
+        y=y,
+        mask=mask,
+    )
+
+
+def _analyse(trial: TrialParams, sim: TrialBlock, look: int) -> tuple[np.ndarray, np.ndarray]:
     """(p-value, sign of the effect) per replicate at one look."""
-    x_t, n_t = sim["x_t"][:, look], sim["n_t"][:, look]
-    x_c, n_c = sim["x_c"][:, look], sim["n_c"][:, look]
-    alt = trial.alternative
-    margin = trial.margin or 0.0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        diff = x_t / np.maximum(n_t, 1) - x_c / np.maximum(n_c, 1)
-    sign = np.sign(diff + margin)
-    a = trial.analysis
-    if a == "chi2":
-        z, p = z_test_counts(x_t, n_t, x_c, n_c, alternative=alt, margin=margin)
-        sign = np.sign(z)
-    elif a == "fisher":
-        p = fisher_exact_counts(x_t, n_t, x_c, n_c, alternative=alt)
-    elif a == "cmh":
-        sc = sim["strata_counts"][:, look]
-        _stat, p = cmh_test_counts(sc[:, 0], sc[:, 1], sc[:, 2], sc[:, 3], alternative=alt)
-    else:  # logistic, adjusted for age and BMI
-        size = int(sim["sizes"][look])
-        mask = sim["mask"].copy()
-        mask[:, size:] = True
-        beta, se, _ok = logistic_wald_batched(sim["X"], sim["y"], treat_col=1, mask=mask)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            z = beta / se
-        p = wald_p(z, alt)
-        sign = np.sign(np.nan_to_num(z))
+    analysis = get_analysis(trial.analysis)
+    p, sign = analysis.function(_look_data(trial, sim, look, analysis.path == "patients"))
     return np.nan_to_num(np.asarray(p, float), nan=1.0), sign
 
 
 def _decide(
-    trial: TrialParams, sim: dict, thresholds: np.ndarray
+    trial: TrialParams, sim: TrialBlock, thresholds: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(rejected in the alternative's direction, rejected at all, stopping look)."""
-    r = sim["x_t"].shape[0]
+    r = sim.x_t.shape[0]
     k = thresholds.size
     stopped = np.full(r, k - 1)
     done = np.zeros(r, bool)
@@ -185,9 +195,15 @@ def _decide(
     return good, anyrej, stopped
 
 
-def _run_blocks(
+def run_blocks(
     scenario: Scenario, design: TrialDesign, n_c: int, n_t: int, blocks: list[int], entropy: int, path: str
 ) -> dict[str, np.ndarray]:
+    """Rejections and stopping looks of the simulated trials of ``blocks``, under H1 and H0.
+
+    Returns arrays (one entry per replicate, blocks in the order given): ``good`` (rejected
+    in the alternative's direction), ``any`` (rejected at all) and ``stop`` (stopping look)
+    under H1; ``any0`` and ``stop0`` under the null.
+    """
     trial = scenario.trial
     assert trial is not None
     thresholds = _thresholds(trial)
@@ -207,7 +223,9 @@ def _run_blocks(
     return {k: np.concatenate(v) for k, v in out.items()}
 
 
-_GRAMS_CACHE: dict[tuple, float] = {}
+_run_blocks = run_blocks  # the old private name, kept for one release
+
+_GRAMS_CACHE: dict[tuple[Any, ...], float] = {}
 
 
 def _ivig_grams_per_treated(scenario: Scenario, design: TrialDesign, entropy: int) -> float:
@@ -216,8 +234,6 @@ def _ivig_grams_per_treated(scenario: Scenario, design: TrialDesign, entropy: in
     Cached on what the twin reads (cohort, outcome, protocol, eligible population, the
     treated arm's shift, the seed), so a sample-size search pays for it once.
     """
-    from rplsim.timeline.twin import simulate_twin
-
     key = (
         scenario.cohort,
         scenario.outcome,
@@ -229,7 +245,7 @@ def _ivig_grams_per_treated(scenario: Scenario, design: TrialDesign, entropy: in
     )
     if key not in _GRAMS_CACHE:
         seed = int(child_seed(entropy, "trial-ivig").generate_state(1)[0])
-        women = _eligible_pool(scenario.cohort, design.strata, design.min_misc, 10_000, seed)
+        women = eligible_pool(scenario.cohort, design.strata, design.min_misc, 10_000, seed)
         out = simulate_twin(
             women, scenario, seed, treated=np.ones(len(women), bool), shift=design.shift_treatment
         )
@@ -280,9 +296,7 @@ def simulate_power(
     ...                      n_per_arm=100, replicates=2000)  # doctest: +SKIP
     >>> res.power, res.power_ci  # doctest: +SKIP
     """
-    trial = scenario.trial
-    if trial is None:
-        raise ScenarioError(f"{scenario.name}: has no [trial] section, so there is no power to simulate.")
+    trial = scenario.require_trial()
     design = trial_design(scenario)
     if n_per_arm is None:
         n_per_arm = trial.n_per_arm or analytic_n_per_arm(scenario, design)
@@ -290,10 +304,10 @@ def simulate_power(
     reps = check_integer("replicates", trial.replicates if replicates is None else replicates)
     n_t = treatment_size(trial, n_c)
     path = path or default_path(trial)
-    if trial.analysis == "logistic" and path != "patients":
+    if get_analysis(trial.analysis).path == "patients" and path != "patients":
         raise ScenarioError(
-            'path == "counts" cannot run the logistic analysis (it needs each '
-            'woman\'s covariates): use path="patients".'
+            f'path == "counts" cannot run the {trial.analysis} analysis (it needs '
+            'each woman\'s covariates): use path="patients".'
         )
     entropy = root_entropy(scenario.seed if seed is None else seed)
     n_blocks = -(-reps // REPLICATE_BLOCK)
@@ -304,7 +318,7 @@ def simulate_power(
         with ProcessPoolExecutor(max_workers=workers) as ex:
             parts = list(
                 ex.map(
-                    _run_blocks,
+                    run_blocks,
                     *zip(*[(scenario, design, n_c, n_t, c, entropy, path) for c in chunks], strict=True),
                 )
             )
@@ -319,7 +333,7 @@ def simulate_power(
     else:
         pieces = []
         for b in blocks:
-            pieces.append(_run_blocks(scenario, design, n_c, n_t, [b], entropy, path))
+            pieces.append(run_blocks(scenario, design, n_c, n_t, [b], entropy, path))
             if progress:
                 progress(min((b + 1) * REPLICATE_BLOCK, reps))
         res = {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0]}
@@ -329,7 +343,7 @@ def simulate_power(
     k_type1 = int(res["any0"].sum())
     stop_prob = tuple(float(np.mean(res["any"] & (res["stop"] == j))) for j in range(trial.looks))
     keep = 1 - trial.dropout
-    analytic = _analytic_power(trial, design, n_c * keep, n_t / n_c)
+    analytic = analytic_power(trial, design, n_c * keep, n_t / n_c)
     grams_t = _ivig_grams_per_treated(scenario, design, entropy)
     return PowerResult(
         analysis=trial.analysis,
@@ -362,12 +376,13 @@ def simulate_power(
 
 def treatment_size(trial: TrialParams, n_control: int) -> int:
     """Randomised women in the treatment arm: ``ceil(allocation_ratio * n_control)``."""
-    return math.ceil(trial.allocation_ratio * n_control - 1e-9)
+    return arm_size(trial.allocation_ratio, n_control)
 
 
 def default_path(trial: TrialParams) -> str:
-    """The simulation path of ``trial``: counts for chi2/fisher/cmh, patients for logistic."""
-    return "counts" if trial.analysis in COUNT_ANALYSES else "patients"
+    """The simulation path of ``trial``: its analysis's registered path (counts for chi2,
+    fisher and cmh, patients for logistic)."""
+    return get_analysis(trial.analysis).path
 
 
 def _method(trial: TrialParams) -> str:
@@ -376,7 +391,7 @@ def _method(trial: TrialParams) -> str:
     return "normal"
 
 
-def _analytic_power(trial: TrialParams, design: TrialDesign, n_c: float, ratio: float) -> float:
+def analytic_power(trial: TrialParams, design: TrialDesign, n_c: float, ratio: float) -> float:
     """The formula's power at ``n_c`` analysed controls (fractional n allowed); NaN where the
     formula is undefined (rates inside H0, which a type-I check may simulate on purpose)."""
     try:
@@ -385,16 +400,24 @@ def _analytic_power(trial: TrialParams, design: TrialDesign, n_c: float, ratio: 
         return float("nan")
 
 
+_analytic_power = analytic_power  # the old private name, kept for one release
+
+
 def _analytic_power_raw(trial: TrialParams, design: TrialDesign, n_c: float, ratio: float) -> float:
-    kw = dict(
-        alpha=trial.alpha,
-        alternative=trial.alternative,
-        method=_method(trial),
-        margin=trial.margin or 0.0,
-        ratio=ratio,
+    fixed = float(
+        power_two_proportions(
+            design.p_control,
+            design.p_treatment,
+            n_c,
+            alpha=trial.alpha,
+            alternative=trial.alternative,
+            method=_method(trial),
+            margin=trial.margin or 0.0,
+            ratio=ratio,
+        )
     )
     if trial.looks == 1:
-        return float(power_two_proportions(design.p_control, design.p_treatment, n_c, **kw))
+        return fixed
     gs = group_sequential_design(
         trial.looks,
         alpha=trial.alpha,
@@ -402,29 +425,35 @@ def _analytic_power_raw(trial: TrialParams, design: TrialDesign, n_c: float, rat
         alternative=trial.alternative,
         boundary=trial.boundary,
     )
-    fixed = float(power_two_proportions(design.p_control, design.p_treatment, n_c, **kw))
-    z_a = stats.norm.ppf(1 - trial.alpha / (2 if trial.alternative == "two-sided" else 1))
-    drift = z_a + stats.norm.ppf(min(max(fixed, 1e-12), 1 - 1e-12))
-    cross = crossing_probabilities(
-        gs.efficacy_z, gs.information_fractions, drift, trial.alternative == "two-sided"
-    )
-    return float(np.sum(cross))
+    # ppf(1 - a), not design's isf(a): they differ in the last digits, and the shipped
+    # results were computed with this one.
+    z_a = float(stats.norm.ppf(1 - trial.alpha / (2 if trial.alternative == "two-sided" else 1)))
+    return group_sequential_power(fixed, z_a, gs)
 
 
 def analytic_sample_size(trial: TrialParams, p_control: float, p_treatment: float) -> SampleSize:
-    """The formula's sample size (analysed women) of ``trial`` at these arm rates."""
-    return sample_size(
-        p_control,
-        p_treatment,
-        alpha=trial.alpha,
-        power=trial.power,
-        alternative=trial.alternative,
-        method=_method(trial),
-        margin=trial.margin or 0.0,
-        ratio=trial.allocation_ratio,
-        looks=trial.looks,
-        boundary=trial.boundary,
-    )
+    """The formula's sample size (analysed women) of ``trial`` at these arm rates.
+
+    Raises
+    ------
+    ScenarioError
+        If the formula cannot be applied to the scenario's values (e.g. equal arm rates).
+    """
+    try:
+        return sample_size(
+            p_control,
+            p_treatment,
+            alpha=trial.alpha,
+            power=trial.power,
+            alternative=trial.alternative,
+            method=_method(trial),
+            margin=trial.margin or 0.0,
+            ratio=trial.allocation_ratio,
+            looks=trial.looks,
+            boundary=trial.boundary,
+        )
+    except InvalidArgumentError as exc:  # the scenario's values, so a scenario error
+        raise ScenarioError(str(exc)) from exc
 
 
 def inflate_for_dropout(n_control: int, dropout: float) -> int:
@@ -478,14 +507,12 @@ def find_sample_size(
     curve : DataFrame
         ``n_per_arm, power, ci_low, ci_high, analytic_power, replicates`` at every n evaluated.
     """
-    trial = scenario.trial
-    if trial is None:
-        raise ScenarioError(f"{scenario.name}: has no [trial] section.")
+    trial = scenario.require_trial()
     target = float(target_power or trial.power)
     reps = check_integer("replicates", trial.replicates if replicates is None else replicates)
     design = trial_design(scenario)
     n0 = analytic_n_per_arm(scenario, design)
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     # One root entropy for every point (a Generator seed is asked once), so the points share
     # their random streams: common random numbers, and a point asked for again is the same
     # trials (the step-down check after a step up re-asks for the point below).

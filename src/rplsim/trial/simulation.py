@@ -21,11 +21,12 @@ same seed gives the same trials whatever the batch size or number of workers.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped]  # no pandas-stubs in the environment
 from scipy import special
 
 from rplsim._core.rng import child_generator, child_seed
@@ -35,7 +36,10 @@ from rplsim.scenario import STRATA, CohortParams, OutcomeParams, Scenario, Trial
 
 __all__ = [
     "REPLICATE_BLOCK",
+    "TrialBlock",
     "TrialDesign",
+    "TrialPair",
+    "eligible_pool",
     "eligible_strata",
     "simulate_block",
     "simulate_pair",
@@ -91,6 +95,53 @@ class TrialDesign:
     stratum_rates_null: np.ndarray | None = None
 
 
+@dataclass(frozen=True)
+class TrialBlock:
+    """One block of simulated trials (R replicates, K looks), as the analyses read it.
+
+    Attributes
+    ----------
+    x_t, n_t, x_c, n_c : numpy.ndarray, shape (R, K)
+        Live births and analysed women per arm at each look (cumulative, after dropout).
+    strata_counts : numpy.ndarray, shape (R, K, 4, S)
+        ``x_t, n_t, x_c, n_c`` per eligible stratum at each look.
+    X, y, mask : numpy.ndarray or None
+        Patient path only: design matrices (R, N, 4) (intercept, treated, centred age and
+        BMI), outcomes (R, N) and dropped-out women (R, N), N the final look's enrolment.
+    sizes : numpy.ndarray or None
+        Patient path only: women enrolled at each look.
+    """
+
+    x_t: np.ndarray
+    n_t: np.ndarray
+    x_c: np.ndarray
+    n_c: np.ndarray
+    strata_counts: np.ndarray
+    X: np.ndarray | None = None
+    y: np.ndarray | None = None
+    mask: np.ndarray | None = None
+    sizes: np.ndarray | None = None
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        """``block["x_t"]``: the mapping access of the dict this used to be (for one release)."""
+        value: np.ndarray | None = getattr(self, key) if key in self.__dataclass_fields__ else None
+        if value is None:
+            raise KeyError(key)
+        return value
+
+
+@dataclass(frozen=True)
+class TrialPair:
+    """A block simulated under H1 and under the null from the same random stream."""
+
+    h1: TrialBlock
+    null: TrialBlock
+
+    def __iter__(self) -> Iterator[TrialBlock]:
+        """``h1, null = pair``, as the tuple this used to be."""
+        return iter((self.h1, self.null))
+
+
 @lru_cache(maxsize=1024)
 def _cached_shift(
     cohort: CohortParams,
@@ -126,8 +177,8 @@ def _trial_design_cached(cohort: CohortParams, outcome: OutcomeParams, trial: Tr
     else:
         # An odds ratio per woman: the same log-odds step for everyone; the marginal rate follows.
         s_t = s_c + float(np.log(trial.ivig_odds_ratio))  # type: ignore[arg-type]
-        rates = [model.stratum_rate(c, s_t, trial.min_previous_miscarriages)[0] for c in codes]
-        p_t = float(np.dot(weights, rates))
+        rates_t = [model.stratum_rate(c, s_t, trial.min_previous_miscarriages)[0] for c in codes]
+        p_t = float(np.dot(weights, rates_t))
     if trial.design == "non-inferiority" and trial.margin:
         s_0 = _cached_shift(*key, float(p_c) - trial.margin, mm, "trial.control_lbr - trial.margin")
     else:
@@ -158,13 +209,7 @@ def trial_design(scenario: Scenario, trial: TrialParams | None = None) -> TrialD
     CalibrationError
         If an arm's rate cannot be met.
     """
-    from rplsim.exceptions import ScenarioError
-
-    trial = trial or scenario.trial
-    if trial is None:
-        raise ScenarioError(
-            f"{scenario.name}: has no [trial] section; add one (see scenarios/trial_superiority.toml)."
-        )
+    trial = trial or scenario.require_trial()
     return _trial_design_cached(scenario.cohort, scenario.outcome, trial)
 
 
@@ -213,7 +258,7 @@ def simulate_block(
     *,
     path: str = "counts",
     null: bool = False,
-) -> dict[str, np.ndarray]:
+) -> TrialBlock:
     """Simulate one block of :data:`REPLICATE_BLOCK` trials.
 
     Parameters
@@ -228,12 +273,13 @@ def simulate_block(
 
     Returns
     -------
-    dict
+    TrialBlock
         Per look (arrays of shape (R, K), K looks): ``x_t, n_t, x_c, n_c`` counts after dropout;
-        for CMH ``strata_counts`` (R, K, 4, S); for the patient path also ``X, y, mask``
-        of the final look (R, N, 4) for the logistic analysis.
+        ``strata_counts`` (R, K, 4, S); for the patient path also ``X, y, mask`` of the final
+        look (R, N, 4) for the logistic analysis.
     """
-    return simulate_pair(scenario, design, n_control, n_treatment, block_index, entropy, path=path)[int(null)]
+    pair = simulate_pair(scenario, design, n_control, n_treatment, block_index, entropy, path=path)
+    return pair.null if null else pair.h1
 
 
 def simulate_pair(
@@ -245,8 +291,8 @@ def simulate_pair(
     entropy: int,
     *,
     path: str = "counts",
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """``(H1 block, null block)``: :func:`simulate_block` with ``null=False`` and ``True``.
+) -> TrialPair:
+    """The H1 and null blocks: :func:`simulate_block` with ``null=False`` and ``True``.
 
     The two runs read the same random stream and differ only from the first draw that
     depends on the treated arm's rate, so everything before it is drawn once (and, on the
@@ -278,7 +324,7 @@ def _count_pair(
     p_c: np.ndarray,
     p_t: np.ndarray,
     p_0: np.ndarray,
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+) -> TrialPair:
     k = sizes.size
     s = weights.size
     inc = np.diff(np.concatenate([[0], sizes]))
@@ -313,22 +359,16 @@ def _count_pair(
     # where it did after the H1 draw and the control arm's draws are the same numbers: reuse
     # them. If not (rejection sampling at large n), draw them again, exactly as a separate run.
     ctrl0 = ctrl1 if g.bit_generator.state == after1 else control_arm()
-    return _count_result(x_t1, per_t, *ctrl1), _count_result(x_t0, per_t, *ctrl0)
+    return TrialPair(_count_result(x_t1, per_t, *ctrl1), _count_result(x_t0, per_t, *ctrl0))
 
 
-def _count_result(
-    x_t: np.ndarray, n_t: np.ndarray, x_c: np.ndarray, n_c: np.ndarray
-) -> dict[str, np.ndarray]:
+def _count_result(x_t: np.ndarray, n_t: np.ndarray, x_c: np.ndarray, n_c: np.ndarray) -> TrialBlock:
     counts = np.stack([x_t, n_t, x_c, n_c], axis=2)  # (R, K, 4, S): x_t, n_t, x_c, n_c
     counts = np.cumsum(counts, axis=1)
     tot = counts.sum(axis=3)
-    return {
-        "x_t": tot[:, :, 0],
-        "n_t": tot[:, :, 1],
-        "x_c": tot[:, :, 2],
-        "n_c": tot[:, :, 3],
-        "strata_counts": counts,
-    }
+    return TrialBlock(
+        x_t=tot[:, :, 0], n_t=tot[:, :, 1], x_c=tot[:, :, 2], n_c=tot[:, :, 3], strata_counts=counts
+    )
 
 
 def _nested_treated(
@@ -389,7 +429,7 @@ def _first_eligible(
 
 
 @lru_cache(maxsize=2)  # the IVIG dose estimate of simulate_power (a full cohort frame)
-def _eligible_pool(
+def eligible_pool(
     cohort: CohortParams, strata: tuple[str, ...], min_misc: int, n: int, seed_entropy: int
 ) -> pd.DataFrame:
     """The first ``n`` women with enough losses of the cohort stream ``seed_entropy``, as
@@ -398,11 +438,14 @@ def _eligible_pool(
     return cohort_frame(d, cohort).iloc[ok].reset_index(drop=True)
 
 
+_eligible_pool = eligible_pool  # the old private name, kept for one release
+
+
 @lru_cache(maxsize=2)  # simulate_block(null=False) then (null=True) share their women
 def _eligible_arrays(
     cohort: CohortParams, strata: tuple[str, ...], min_misc: int, n: int, seed_entropy: int
 ) -> dict[str, np.ndarray]:
-    """The columns of ``_eligible_pool(...)`` the patient path needs, as arrays, bit-identical
+    """The columns of ``eligible_pool(...)`` the patient path needs, as arrays, bit-identical
     to it, drawn without the immune markers (most of a cohort's cost) and without building a
     DataFrame."""
     d, ok = _first_eligible(cohort, strata, min_misc, n, seed_entropy, full=False)
@@ -417,7 +460,7 @@ def _patient_pair(
     ratio: float,
     block_index: int,
     entropy: int,
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+) -> TrialPair:
     trial = scenario.trial
     assert trial is not None
     n_total = int(sizes[-1])
@@ -456,7 +499,8 @@ def _patient_pair(
     def at_looks(a: np.ndarray) -> np.ndarray:
         # Counts among the first sizes[j] enrolled women, all looks from one cumulative sum.
         if k == 1:
-            return a.sum(axis=1, dtype=np.int64)[:, None]
+            out: np.ndarray = a.sum(axis=1, dtype=np.int64)[:, None]
+            return out
         return np.cumsum(a, axis=1, dtype=np.int64)[:, idx]
 
     n_strata = np.zeros((r, k, 2, len(elig_codes)), np.int64)  # n_t, n_c per stratum
@@ -466,7 +510,7 @@ def _patient_pair(
     age = w["age"].reshape(r, n_total)
     bmi = w["bmi"].reshape(r, n_total)
     X = np.stack([np.ones_like(age), treated.astype(float), age - age.mean(), bmi - bmi.mean()], axis=2)
-    out = []
+    out: list[TrialBlock] = []
     for shift_t in (design.shift_treatment, design.shift_null):  # H1, then the null
         shift = np.where(treated, shift_t, design.shift_control)
         y = u_out < special.expit(eta0 + shift)
@@ -478,16 +522,16 @@ def _patient_pair(
         strata_counts[:, :, 3] = n_strata[:, :, 1]
         tot = strata_counts.sum(axis=3)
         out.append(
-            {
-                "x_t": tot[:, :, 0],
-                "n_t": tot[:, :, 1],
-                "x_c": tot[:, :, 2],
-                "n_c": tot[:, :, 3],
-                "strata_counts": strata_counts,
-                "X": X,
-                "y": y.astype(float),
-                "mask": dropped,
-                "sizes": sizes,
-            }
+            TrialBlock(
+                x_t=tot[:, :, 0],
+                n_t=tot[:, :, 1],
+                x_c=tot[:, :, 2],
+                n_c=tot[:, :, 3],
+                strata_counts=strata_counts,
+                X=X,
+                y=y.astype(float),
+                mask=dropped,
+                sizes=sizes,
+            )
         )
-    return out[0], out[1]
+    return TrialPair(out[0], out[1])

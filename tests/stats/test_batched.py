@@ -16,7 +16,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from statsmodels.stats import proportion as sm_proportion
 from statsmodels.stats.contingency_tables import StratifiedTable
 
-from rplsim.exceptions import ScenarioError
+from rplsim.exceptions import InvalidArgumentError
 from rplsim.stats.batched import (
     cmh_test_counts,
     fisher_exact_counts,
@@ -195,16 +195,16 @@ def test_farrington_manning_margin_zero_is_pooled_test():
     ],
 )
 def test_z_bad_arguments(kwargs, message):
-    with pytest.raises(ScenarioError, match=message):
+    with pytest.raises(InvalidArgumentError, match=message):
         z_test_counts(5, 10, 5, 10, **kwargs)
 
 
 def test_counts_must_lie_in_range():
-    with pytest.raises(ScenarioError, match=r"x_t == 11 with n_t == 10"):
+    with pytest.raises(InvalidArgumentError, match=r"x_t == 11 with n_t == 10"):
         z_test_counts([5, 11], 10, [5, 5], 10)
     with pytest.raises(ValueError, match="x_c == -1"):
         fisher_exact_counts(1, 10, -1, 10)
-    with pytest.raises(ScenarioError, match="non-integer"):
+    with pytest.raises(InvalidArgumentError, match="non-integer"):
         fisher_exact_counts(1.5, 10, 1, 10)
 
 
@@ -279,7 +279,7 @@ def test_cmh_ignores_strata_under_two_women():
 def test_cmh_no_information_and_shape_check():
     stat, p = cmh_test_counts([[0, 0]], [[5, 5]], [[0, 0]], [[5, 5]])
     assert stat[0] == 0.0 and p[0] == 1.0
-    with pytest.raises(ScenarioError, match="must be \\(R, S\\)"):
+    with pytest.raises(InvalidArgumentError, match="must be \\(R, S\\)"):
         cmh_test_counts([1, 2], 5, [1, 2], 5)
 
 
@@ -362,7 +362,7 @@ def test_logistic_single_arm_after_dropout_is_not_converged():
 )
 def test_logistic_bad_arguments(call, message):
     X, y = simulate_design(13, 2, 30)
-    with pytest.raises(ScenarioError, match=message):
+    with pytest.raises(InvalidArgumentError, match=message):
         call(X, y)
 
 
@@ -380,7 +380,7 @@ def test_wald_p_matches_normal_distribution():
 def test_reject():
     assert_array_equal(reject([0.01, 0.05, 0.06, np.nan], 0.05), [True, True, False, False])
     assert_array_equal(reject([0.01, 0.03], [0.005, 0.04]), [False, True])
-    with pytest.raises(ScenarioError, match=r"alpha == 1.2, must be in \(0, 0.5\]."):
+    with pytest.raises(InvalidArgumentError, match=r"alpha == 1.2, must be in \(0, 0.5\]."):
         reject([0.1], 1.2)
 
 

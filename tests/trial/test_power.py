@@ -28,8 +28,7 @@ from rplsim.trial.power import (
     simulate_power,
 )
 from rplsim.trial.simulation import REPLICATE_BLOCK
-
-from .conftest import SCENARIOS
+from tests.conftest import SCENARIOS
 
 Z_001 = float(stats.norm.isf(0.0005))  # 3.29: two-sided level 0.001
 Z_0001 = float(stats.norm.isf(0.0001))  # 3.72: one-sided level 1e-4

@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 from rplsim.design.sequential import crossing_probabilities, group_sequential_design
-from rplsim.exceptions import ScenarioError
+from rplsim.exceptions import InvalidArgumentError
 
 # Published values are printed to 3 decimals; we allow 1e-3 (rounding plus the last digit).
 TABLE_TOL = 1e-3
@@ -197,10 +197,10 @@ def test_unequal_information_obrien_fleming_shape() -> None:
 )
 def test_bad_arguments(kwargs: dict, match: str) -> None:
     looks = kwargs.pop("looks")
-    with pytest.raises(ScenarioError, match=match):
+    with pytest.raises(InvalidArgumentError, match=match):
         group_sequential_design(looks, **kwargs)
 
 
 def test_crossing_probabilities_length_mismatch() -> None:
-    with pytest.raises(ScenarioError, match="len"):
+    with pytest.raises(InvalidArgumentError, match="len"):
         crossing_probabilities([2.0, 2.0], [1.0], 0.0, True)

@@ -21,7 +21,7 @@ from rplsim.design.analytic import (
     sample_size,
 )
 from rplsim.design.sequential import group_sequential_design
-from rplsim.exceptions import ScenarioError
+from rplsim.exceptions import InvalidArgumentError
 
 # ------------------------------------------------------------------ reference values
 
@@ -332,19 +332,19 @@ def test_n_monotone_in_alpha_and_power(
 def test_bad_arguments(kwargs: dict, match: str) -> None:
     args = {"p_control": 0.6, "p_treatment": 0.8} | kwargs
     pc, pt = args.pop("p_control"), args.pop("p_treatment")
-    with pytest.raises(ScenarioError, match=match):
+    with pytest.raises(InvalidArgumentError, match=match):
         sample_size(pc, pt, **args)
 
 
 def test_fm_rates_outside_alternative() -> None:
-    with pytest.raises(ScenarioError, match="non-inferiority alternative"):
+    with pytest.raises(InvalidArgumentError, match="non-inferiority alternative"):
         sample_size(0.8, 0.6, alternative="larger", method="farrington-manning", margin=0.1)
 
 
 def test_power_bad_n() -> None:
-    with pytest.raises(ScenarioError, match="n_control"):
+    with pytest.raises(InvalidArgumentError, match="n_control"):
         power_two_proportions(0.6, 0.8, [10, 0])
-    with pytest.raises(ScenarioError, match="n_control == 0"):
+    with pytest.raises(InvalidArgumentError, match="n_control == 0"):
         exact_power(0.6, 0.8, 0, 10)
 
 

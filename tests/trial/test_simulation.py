@@ -6,6 +6,7 @@ Monte-Carlo standard error computed in the test itself.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -25,8 +26,7 @@ from rplsim.trial.simulation import (
     simulate_block,
     trial_design,
 )
-
-from .conftest import SCENARIOS
+from tests.conftest import SCENARIOS
 
 # 4 standard errors: a two-sided normal tail of 6.3e-5 per check.
 Z4 = 4.0
@@ -111,12 +111,12 @@ def test_patient_path_outcomes_have_the_arm_rates(paper) -> None:
     sc = power_with(paper, dropout=0.0)
     design = trial_design(sc)
     sim = simulate_block(sc, design, 100, 100, block_index=0, entropy=11, path="patients")
-    for x, n, p in ((sim["x_c"], sim["n_c"], design.p_control), (sim["x_t"], sim["n_t"], design.p_treatment)):
+    for x, n, p in ((sim.x_c, sim.n_c, design.p_control), (sim.x_t, sim.n_t, design.p_treatment)):
         k, m = int(x[:, -1].sum()), int(n[:, -1].sum())
         assert abs(k / m - p) <= Z4 * math.sqrt(p * (1 - p) / m), (k / m, p)
     # Permuted blocks of 4 and 200 women: every trial is exactly 100 / 100.
-    assert np.all(sim["n_t"][:, -1] == 100) and np.all(sim["n_c"][:, -1] == 100)
-    assert sim["x_t"].shape == (REPLICATE_BLOCK, 1)
+    assert np.all(sim.n_t[:, -1] == 100) and np.all(sim.n_c[:, -1] == 100)
+    assert sim.x_t.shape == (REPLICATE_BLOCK, 1)
 
 
 def test_null_block_has_both_arms_at_the_control_rate(paper) -> None:
@@ -124,7 +124,7 @@ def test_null_block_has_both_arms_at_the_control_rate(paper) -> None:
     sc = power_with(paper, dropout=0.0)
     design = trial_design(sc)
     sim = simulate_block(sc, design, 100, 100, 0, 11, path="counts", null=True)
-    k, m = int(sim["x_t"].sum()), int(sim["n_t"].sum())
+    k, m = int(sim.x_t.sum()), int(sim.n_t.sum())
     p = design.p_control
     assert abs(k / m - p) <= Z4 * math.sqrt(p * (1 - p) / m)
 
@@ -133,7 +133,7 @@ def test_count_path_dropout_share(paper) -> None:
     """Count path: analysed share of randomised women is 1 - dropout (4 SE, 6.3e-5)."""
     design = trial_design(paper)
     sim = simulate_block(paper, design, 100, 100, 3, 5, path="counts")
-    m = int(sim["n_t"].sum() + sim["n_c"].sum())
+    m = int(sim.n_t.sum() + sim.n_c.sum())
     total = REPLICATE_BLOCK * 200
     keep = 1 - paper.trial.dropout
     assert abs(m / total - keep) <= Z4 * math.sqrt(keep * (1 - keep) / total)
@@ -179,7 +179,7 @@ def test_allocation_not_representable_in_the_block_is_refused_or_kept() -> None:
         return
     # simulate_power plans 100 control + ceil(2 * 100) = 200 IVIG women.
     sim = simulate_block(sc, trial_design(sc), 100, 200, 0, 1, path="counts")
-    assert np.all(np.abs(sim["n_t"][:, -1] - 200) <= 2)
+    assert np.all(np.abs(sim.n_t[:, -1] - 200) <= 2)
 
 
 def test_partial_block_is_hypergeometric() -> None:
@@ -232,9 +232,9 @@ def test_abnormal_population_is_ka_and_ia_only(monkeypatch, paper) -> None:
     assert abs(share_ka - w) <= Z4 * math.sqrt(w * (1 - w) / len(women))
     # The per-stratum counts the CMH analysis sees add up to the arms: nobody outside them.
     sim = simulate_block(paper, design, 20, 20, 0, 99, path="patients")
-    sc_ = sim["strata_counts"][:, -1]
-    assert np.array_equal(sc_[:, 1].sum(axis=1), sim["n_t"][:, -1])
-    assert np.array_equal(sc_[:, 3].sum(axis=1), sim["n_c"][:, -1])
+    sc_ = sim.strata_counts[:, -1]
+    assert np.array_equal(sc_[:, 1].sum(axis=1), sim.n_t[:, -1])
+    assert np.array_equal(sc_[:, 3].sum(axis=1), sim.n_c[:, -1])
 
 
 def test_yamada_population_is_idiopathic_with_four_losses(monkeypatch) -> None:
@@ -266,5 +266,5 @@ def test_simulate_block_is_keyed_by_block_and_entropy(paper) -> None:
     a = simulate_block(paper, design, 50, 50, 2, 99)
     b = simulate_block(paper, design, 50, 50, 2, 99)
     c = simulate_block(paper, design, 50, 50, 3, 99)
-    assert all(np.array_equal(a[k], b[k]) for k in a)
-    assert not np.array_equal(a["x_t"], c["x_t"])
+    assert all(np.array_equal(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))
+    assert not np.array_equal(a.x_t, c.x_t)

@@ -1,4 +1,4 @@
-"""Tests of rplsim.analytic: reference values, round trips and invariants."""
+"""Tests of rplsim.design.analytic: reference values, round trips and invariants."""
 
 from __future__ import annotations
 
@@ -9,14 +9,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import optimize, stats
+from scipy import stats
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import power_proportions_2indep, proportion_effectsize
 
 from rplsim.design.analytic import (
     SampleSize,
     exact_power,
-    fm_restricted_mle,
     power_two_proportions,
     sample_size,
 )
@@ -149,31 +148,6 @@ def test_power_is_vectorised() -> None:
 # ------------------------------------------------------------------ Farrington-Manning
 
 
-@pytest.mark.parametrize(
-    ("pc", "pt", "margin", "ratio"),
-    [(0.8, 0.8, 0.1, 1.0), (0.6, 0.65, 0.1, 2.0), (0.3, 0.25, 0.05, 0.5), (0.1, 0.1, 0.08, 1)],
-)
-def test_fm_restricted_mle_matches_numerical_maximum(
-    pc: float, pt: float, margin: float, ratio: float
-) -> None:
-    # Farrington & Manning (1990) closed form vs direct maximisation of the expected
-    # log-likelihood n_c l(p_c) + n_t l(p_c - margin) over p_c.
-    def negll(q: float) -> float:
-        qt = q - margin
-        return -(
-            pc * math.log(q)
-            + (1 - pc) * math.log(1 - q)
-            + ratio * (pt * math.log(qt) + (1 - pt) * math.log(1 - qt))
-        )
-
-    res = optimize.minimize_scalar(
-        negll, bounds=(margin + 1e-9, 1 - 1e-9), method="bounded", options={"xatol": 1e-12}
-    )
-    qc, qt = fm_restricted_mle(pc, pt, margin, ratio)
-    assert qc - qt == pytest.approx(margin, abs=1e-12)
-    assert qc == pytest.approx(res.x, abs=1e-6)
-
-
 def test_fm_sample_size_close_to_unpooled_when_rates_equal() -> None:
     # With p_c = p_t = .8 and margin .1, the RMLE variance (p~_c = .8474, p~_t = .7474 here)
     # is slightly larger than the unpooled .16 + .16: n = 255 against the unpooled 252 =
@@ -187,28 +161,6 @@ def test_fm_sample_size_close_to_unpooled_when_rates_equal() -> None:
 
 
 # ------------------------------------------------------------------------------ exact
-
-
-def _brute_force_fisher_power(
-    pc: float, pt: float, n1: int, n2: int, alpha: float, alternative: str
-) -> float:
-    """Enumerate all tables and call scipy.stats.fisher_exact on each."""
-    sp_alt = {"two-sided": "two-sided", "larger": "greater", "smaller": "less"}[alternative]
-    total = 0.0
-    for x in range(n1 + 1):
-        for y in range(n2 + 1):
-            # Rows: treatment, control; "greater" = treatment odds larger.
-            p = stats.fisher_exact([[y, n2 - y], [x, n1 - x]], alternative=sp_alt).pvalue
-            if p <= alpha:
-                total += stats.binom.pmf(x, n1, pc) * stats.binom.pmf(y, n2, pt)
-    return total
-
-
-@pytest.mark.parametrize("alternative", ["two-sided", "larger", "smaller"])
-@pytest.mark.parametrize(("n1", "n2", "pc", "pt"), [(8, 11, 0.3, 0.7), (12, 12, 0.5, 0.2)])
-def test_exact_power_matches_brute_force(alternative: str, n1: int, n2: int, pc: float, pt: float) -> None:
-    ours = exact_power(pc, pt, n1, n2, alpha=0.1, alternative=alternative)
-    assert ours == pytest.approx(_brute_force_fisher_power(pc, pt, n1, n2, 0.1, alternative), abs=1e-12)
 
 
 def test_exact_sample_size() -> None:

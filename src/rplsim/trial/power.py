@@ -27,30 +27,42 @@ from scipy import stats
 
 from rplsim._core.rng import SeedLike, child_seed, root_entropy
 from rplsim._core.validation import check_integer
-from rplsim.design.analytic import SampleSize, power_two_proportions, sample_size
-from rplsim.design.arms import arm_size
-from rplsim.design.sequential import group_sequential_design, group_sequential_power
-from rplsim.exceptions import InvalidArgumentError, ScenarioError
+from rplsim.design.sequential import group_sequential_design
+from rplsim.exceptions import ScenarioError
 from rplsim.scenario import Scenario, TrialParams
 from rplsim.stats.pvalues import Alternative
 from rplsim.stats.registry import ANALYSES, LookData, get_analysis
 from rplsim.timeline import simulate_twin
+from rplsim.trial.formulas import (
+    analytic_n_per_arm,
+    analytic_power,
+    analytic_sample_size,
+    default_path,
+    inflate_for_dropout,
+    treatment_size,
+)
+from rplsim.trial.randomisation import look_sizes
 from rplsim.trial.simulation import (
     REPLICATE_BLOCK,
     TrialBlock,
     TrialDesign,
     eligible_pool,
-    look_sizes,
     simulate_pair,
     trial_design,
 )
 
+# The names of trial.formulas are listed too: this module was their home.
 __all__ = [
     "PowerResult",
+    "analytic_n_per_arm",
     "analytic_power",
+    "analytic_sample_size",
+    "default_path",
     "find_sample_size",
+    "inflate_for_dropout",
     "run_blocks",
     "simulate_power",
+    "treatment_size",
     "wilson_interval",
 ]
 
@@ -223,7 +235,8 @@ def run_blocks(
     return {k: np.concatenate(v) for k, v in out.items()}
 
 
-_run_blocks = run_blocks  # the old private name, kept for one release
+_run_blocks = run_blocks  # the old private names, kept for one release
+_analytic_power = analytic_power
 
 _GRAMS_CACHE: dict[tuple[Any, ...], float] = {}
 
@@ -372,102 +385,6 @@ def simulate_power(
             "boundary": trial.boundary if trial.looks > 1 else "",
         },
     )
-
-
-def treatment_size(trial: TrialParams, n_control: int) -> int:
-    """Randomised women in the treatment arm: ``ceil(allocation_ratio * n_control)``."""
-    return arm_size(trial.allocation_ratio, n_control)
-
-
-def default_path(trial: TrialParams) -> str:
-    """The simulation path of ``trial``: its analysis's registered path (counts for chi2,
-    fisher and cmh, patients for logistic)."""
-    return get_analysis(trial.analysis).path
-
-
-def _method(trial: TrialParams) -> str:
-    if trial.design == "non-inferiority":
-        return "farrington-manning"
-    return "normal"
-
-
-def analytic_power(trial: TrialParams, design: TrialDesign, n_c: float, ratio: float) -> float:
-    """The formula's power at ``n_c`` analysed controls (fractional n allowed); NaN where the
-    formula is undefined (rates inside H0, which a type-I check may simulate on purpose)."""
-    try:
-        return _analytic_power_raw(trial, design, n_c, ratio)
-    except (ScenarioError, ValueError, ArithmeticError):
-        return float("nan")
-
-
-_analytic_power = analytic_power  # the old private name, kept for one release
-
-
-def _analytic_power_raw(trial: TrialParams, design: TrialDesign, n_c: float, ratio: float) -> float:
-    fixed = float(
-        power_two_proportions(
-            design.p_control,
-            design.p_treatment,
-            n_c,
-            alpha=trial.alpha,
-            alternative=trial.alternative,
-            method=_method(trial),
-            margin=trial.margin or 0.0,
-            ratio=ratio,
-        )
-    )
-    if trial.looks == 1:
-        return fixed
-    gs = group_sequential_design(
-        trial.looks,
-        alpha=trial.alpha,
-        power=trial.power,
-        alternative=trial.alternative,
-        boundary=trial.boundary,
-    )
-    # ppf(1 - a), not design's isf(a): they differ in the last digits, and the shipped
-    # results were computed with this one.
-    z_a = float(stats.norm.ppf(1 - trial.alpha / (2 if trial.alternative == "two-sided" else 1)))
-    return group_sequential_power(fixed, z_a, gs)
-
-
-def analytic_sample_size(trial: TrialParams, p_control: float, p_treatment: float) -> SampleSize:
-    """The formula's sample size (analysed women) of ``trial`` at these arm rates.
-
-    Raises
-    ------
-    ScenarioError
-        If the formula cannot be applied to the scenario's values (e.g. equal arm rates).
-    """
-    try:
-        return sample_size(
-            p_control,
-            p_treatment,
-            alpha=trial.alpha,
-            power=trial.power,
-            alternative=trial.alternative,
-            method=_method(trial),
-            margin=trial.margin or 0.0,
-            ratio=trial.allocation_ratio,
-            looks=trial.looks,
-            boundary=trial.boundary,
-        )
-    except InvalidArgumentError as exc:  # the scenario's values, so a scenario error
-        raise ScenarioError(str(exc)) from exc
-
-
-def inflate_for_dropout(n_control: int, dropout: float) -> int:
-    """Women to randomise so that ``n_control`` remain after dropout: ceil(n / (1 - dropout))."""
-    return math.ceil(n_control / (1 - dropout) - 1e-9)
-
-
-def analytic_n_per_arm(scenario: Scenario, design: TrialDesign | None = None) -> int:
-    """Analytic control-arm size, inflated for dropout: ceil(n / (1 - dropout))."""
-    trial = scenario.trial
-    assert trial is not None
-    design = design or trial_design(scenario)
-    ss = analytic_sample_size(trial, design.p_control, design.p_treatment)
-    return inflate_for_dropout(ss.n_control, trial.dropout)
 
 
 def curve_row(res: PowerResult) -> dict[str, Any]:

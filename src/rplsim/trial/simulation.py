@@ -33,14 +33,24 @@ from rplsim._core.rng import child_generator, child_seed
 from rplsim.cohort.generate import BLOCK, PROFILE_NAMES, cohort_arrays, cohort_frame
 from rplsim.outcome.model import live_birth_probability, outcome_model, outcome_model_cached, shift_for_rate
 from rplsim.scenario import STRATA, CohortParams, OutcomeParams, Scenario, TrialParams
+from rplsim.trial.randomisation import (
+    arm_assignment,
+    look_sizes,
+    multinomial_rows,
+    nested_treated_counts,
+    treated_counts,
+)
 
+# arm_assignment and look_sizes live in trial.randomisation; this module was their home.
 __all__ = [
     "REPLICATE_BLOCK",
     "TrialBlock",
     "TrialDesign",
     "TrialPair",
+    "arm_assignment",
     "eligible_pool",
     "eligible_strata",
+    "look_sizes",
     "simulate_block",
     "simulate_pair",
     "trial_design",
@@ -213,41 +223,6 @@ def trial_design(scenario: Scenario, trial: TrialParams | None = None) -> TrialD
     return _trial_design_cached(scenario.cohort, scenario.outcome, trial)
 
 
-def _arm_sizes(g: np.random.Generator, r: int, n_total: int, ratio: float, block: int) -> np.ndarray:
-    """Treated count per replicate: permuted blocks (``block`` > 0) or simple randomisation."""
-    p_t = ratio / (1 + ratio)
-    if block <= 0:
-        return g.binomial(n_total, p_t, size=r)
-    t_per_block = round(block * p_t)
-    full, rest = divmod(n_total, block)
-    # The last, incomplete block: the first `rest` places of a random permutation of the block.
-    partial = (
-        g.hypergeometric(t_per_block, block - t_per_block, rest, size=r)
-        if rest
-        else np.zeros(r, dtype=np.int64)
-    )
-    return full * t_per_block + partial
-
-
-def arm_assignment(g: np.random.Generator, r: int, n_total: int, ratio: float, block: int) -> np.ndarray:
-    """(r, n_total) bool: treated, in order of enrolment, by permuted blocks or simple."""
-    p_t = ratio / (1 + ratio)
-    if block <= 0:
-        return g.random((r, n_total)) < p_t
-    t_per_block = round(block * p_t)
-    n_blocks = -(-n_total // block)
-    base = np.zeros(block, bool)
-    base[:t_per_block] = True
-    keys = g.random((r, n_blocks, block))
-    order = np.argsort(keys, axis=2)
-    return base[order].reshape(r, n_blocks * block)[:, :n_total]
-
-
-def look_sizes(n_total: int, looks: int) -> np.ndarray:
-    """Women enrolled at each look (equally spaced information, the last = all)."""
-    return np.ceil(np.arange(1, looks + 1) / looks * n_total - 1e-9).astype(int)
-
-
 def simulate_block(
     scenario: Scenario,
     design: TrialDesign,
@@ -331,9 +306,9 @@ def _count_pair(
     # Arm sizes per look increment: enrolment is in randomisation order, so the treated count
     # of the first n_k women follows the same block scheme look by look.
     treated_cum = (
-        np.stack([_arm_sizes(g, r, int(m), ratio, trial.block_size) for m in sizes], axis=1)
+        np.stack([treated_counts(g, r, int(m), ratio, trial.block_size) for m in sizes], axis=1)
         if k == 1
-        else _nested_treated(g, r, sizes, ratio, trial.block_size)
+        else nested_treated_counts(g, r, sizes, ratio, trial.block_size)
     )
     treated_inc = np.diff(np.concatenate([np.zeros((r, 1), int), treated_cum], axis=1), axis=1)
     control_inc = inc[None, :] - treated_inc
@@ -341,7 +316,7 @@ def _count_pair(
 
     def arm_split(m_inc: np.ndarray) -> np.ndarray:
         m = g.binomial(m_inc, keep)  # analysed after dropout (missing completely at random)
-        return _multinomial_rows(g, m.ravel(), weights).reshape(r, k, s)
+        return multinomial_rows(g, m.ravel(), weights).reshape(r, k, s)
 
     def control_arm() -> tuple[np.ndarray, np.ndarray]:
         per_stratum = arm_split(control_inc)
@@ -369,46 +344,6 @@ def _count_result(x_t: np.ndarray, n_t: np.ndarray, x_c: np.ndarray, n_c: np.nda
     return TrialBlock(
         x_t=tot[:, :, 0], n_t=tot[:, :, 1], x_c=tot[:, :, 2], n_c=tot[:, :, 3], strata_counts=counts
     )
-
-
-def _nested_treated(
-    g: np.random.Generator, r: int, sizes: np.ndarray, ratio: float, block: int
-) -> np.ndarray:
-    """Treated women among the first ``sizes[j]`` enrolled, per replicate: the cumulative sums
-    of :func:`arm_assignment` at the looks, from the same draws."""
-    n_total = int(sizes[-1])
-    if block <= 0:
-        return np.cumsum(arm_assignment(g, r, n_total, ratio, block), axis=1)[:, sizes - 1]
-    # Every complete permuted block holds exactly t_per_block treated women, so only the block
-    # a look falls inside needs sorting (argsort was most of the cost of a sequential block).
-    p_t = ratio / (1 + ratio)
-    t_per_block = round(block * p_t)  # as arm_assignment computes it
-    n_blocks = -(-n_total // block)
-    keys = g.random((r, n_blocks, block))
-    base = np.zeros(block, bool)
-    base[:t_per_block] = True
-    out = np.empty((r, sizes.size), dtype=np.int64)
-    for j, m in enumerate(sizes):
-        full, rest = divmod(int(m), block)
-        out[:, j] = full * t_per_block
-        if rest:
-            order = np.argsort(keys[:, full, :], axis=1)
-            out[:, j] += base[order[:, :rest]].sum(axis=1)
-    return out
-
-
-def _multinomial_rows(g: np.random.Generator, n: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Multinomial counts per row by conditional binomials (much faster than
-    ``Generator.multinomial`` on an array of totals)."""
-    out = np.empty((n.size, p.size), dtype=np.int64)
-    left = n.astype(np.int64)
-    rest = 1.0
-    for j in range(p.size - 1):
-        out[:, j] = g.binomial(left, min(1.0, p[j] / rest)) if rest > 0 else 0
-        left = left - out[:, j]
-        rest -= p[j]
-    out[:, -1] = left
-    return out
 
 
 def _first_eligible(

@@ -1,0 +1,118 @@
+"""The design formulas applied to a scenario's trial: arm sizes, simulation path, and the
+analytic power and sample size (:mod:`rplsim.design`) for its design and analysis."""
+
+from __future__ import annotations
+
+import math
+
+from scipy import stats
+
+from rplsim.design.analytic import SampleSize, power_two_proportions, sample_size
+from rplsim.design.arms import arm_size
+from rplsim.design.sequential import group_sequential_design, group_sequential_power
+from rplsim.exceptions import InvalidArgumentError, ScenarioError
+from rplsim.scenario import Scenario, TrialParams
+from rplsim.stats.registry import get_analysis
+from rplsim.trial.simulation import TrialDesign, trial_design
+
+__all__ = [
+    "analytic_n_per_arm",
+    "analytic_power",
+    "analytic_sample_size",
+    "default_path",
+    "inflate_for_dropout",
+    "treatment_size",
+]
+
+
+def treatment_size(trial: TrialParams, n_control: int) -> int:
+    """Randomised women in the treatment arm: ``ceil(allocation_ratio * n_control)``."""
+    return arm_size(trial.allocation_ratio, n_control)
+
+
+def default_path(trial: TrialParams) -> str:
+    """The simulation path of ``trial``: its analysis's registered path (counts for chi2,
+    fisher and cmh, patients for logistic)."""
+    return get_analysis(trial.analysis).path
+
+
+def _method(trial: TrialParams) -> str:
+    if trial.design == "non-inferiority":
+        return "farrington-manning"
+    return "normal"
+
+
+def analytic_power(trial: TrialParams, design: TrialDesign, n_c: float, ratio: float) -> float:
+    """The formula's power at ``n_c`` analysed controls (fractional n allowed); NaN where the
+    formula is undefined (rates inside H0, which a type-I check may simulate on purpose)."""
+    try:
+        return _analytic_power_raw(trial, design, n_c, ratio)
+    except (ScenarioError, ValueError, ArithmeticError):
+        return float("nan")
+
+
+def _analytic_power_raw(trial: TrialParams, design: TrialDesign, n_c: float, ratio: float) -> float:
+    fixed = float(
+        power_two_proportions(
+            design.p_control,
+            design.p_treatment,
+            n_c,
+            alpha=trial.alpha,
+            alternative=trial.alternative,
+            method=_method(trial),
+            margin=trial.margin or 0.0,
+            ratio=ratio,
+        )
+    )
+    if trial.looks == 1:
+        return fixed
+    gs = group_sequential_design(
+        trial.looks,
+        alpha=trial.alpha,
+        power=trial.power,
+        alternative=trial.alternative,
+        boundary=trial.boundary,
+    )
+    # ppf(1 - a), not design's isf(a): they differ in the last digits, and the shipped
+    # results were computed with this one.
+    z_a = float(stats.norm.ppf(1 - trial.alpha / (2 if trial.alternative == "two-sided" else 1)))
+    return group_sequential_power(fixed, z_a, gs)
+
+
+def analytic_sample_size(trial: TrialParams, p_control: float, p_treatment: float) -> SampleSize:
+    """The formula's sample size (analysed women) of ``trial`` at these arm rates.
+
+    Raises
+    ------
+    ScenarioError
+        If the formula cannot be applied to the scenario's values (e.g. equal arm rates).
+    """
+    try:
+        return sample_size(
+            p_control,
+            p_treatment,
+            alpha=trial.alpha,
+            power=trial.power,
+            alternative=trial.alternative,
+            method=_method(trial),
+            margin=trial.margin or 0.0,
+            ratio=trial.allocation_ratio,
+            looks=trial.looks,
+            boundary=trial.boundary,
+        )
+    except InvalidArgumentError as exc:  # the scenario's values, so a scenario error
+        raise ScenarioError(str(exc)) from exc
+
+
+def inflate_for_dropout(n_control: int, dropout: float) -> int:
+    """Women to randomise so that ``n_control`` remain after dropout: ceil(n / (1 - dropout))."""
+    return math.ceil(n_control / (1 - dropout) - 1e-9)
+
+
+def analytic_n_per_arm(scenario: Scenario, design: TrialDesign | None = None) -> int:
+    """Analytic control-arm size, inflated for dropout: ceil(n / (1 - dropout))."""
+    trial = scenario.trial
+    assert trial is not None
+    design = design or trial_design(scenario)
+    ss = analytic_sample_size(trial, design.p_control, design.p_treatment)
+    return inflate_for_dropout(ss.n_control, trial.dropout)

@@ -117,6 +117,7 @@ def test_lan_demets_pocock_values() -> None:
     assert np.allclose(d.efficacy_z, (2.2794, 2.2949, 2.2959), atol=1e-3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("drift", [0.0, 1.5, 2.8])
 def test_crossing_probabilities_match_mvn_cdf(drift: float) -> None:
     t = np.array([0.3, 0.55, 0.8, 1.0])

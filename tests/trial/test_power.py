@@ -74,7 +74,6 @@ def _exact_z_power(
 # ------------------------------------------------------------------ count path = patient path
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("analysis", ["chi2", "fisher", "cmh"])
 def test_count_path_equals_patient_path_in_distribution(analysis: str) -> None:
     """The count path (binomial counts) and the patient path (women, blocks, dropout,
@@ -249,7 +248,6 @@ def test_group_sequential_obrien_fleming_three_looks() -> None:
 # ------------------------------------------------------------------ monotonicity
 
 
-@pytest.mark.slow
 @given(n_lo=st.integers(10, 150), gap=st.integers(5, 60))
 def test_power_monotone_in_n(paper, n_lo: int, gap: int) -> None:
     """Power at n + gap >= power at n, same seed (common random numbers).
@@ -272,7 +270,6 @@ def test_power_monotone_in_n(paper, n_lo: int, gap: int) -> None:
 EFFECT_GRID = (0.66, 0.72, 0.78, 0.807, 0.85)
 
 
-@pytest.mark.slow
 @given(i=st.integers(0, len(EFFECT_GRID) - 2), step=st.integers(1, 3))
 def test_power_monotone_in_effect(paper, i: int, step: int) -> None:
     """Power at a larger treatment rate (control 0.60, n = 80) is not smaller, same seed.
@@ -297,7 +294,6 @@ def _numbers(res: PowerResult) -> dict:
     return d
 
 
-@pytest.mark.slow
 def test_same_seed_same_result_for_any_worker_count(paper) -> None:
     """Exact: workers=1 and workers=2 give identical numbers, also for a replicate count
     that is not a multiple of the block size (2500 = 2 x 1024 + 452)."""
@@ -328,7 +324,6 @@ def test_different_seed_different_result(paper) -> None:
 # ------------------------------------------------------------------ sample-size search
 
 
-@pytest.mark.slow
 def test_find_sample_size_keeps_its_promise() -> None:
     """find_sample_size: at the returned n the confirm-run power (4 x replicates, same seed)
     reaches the target and one step below does not (exact: re-simulated with the same seed);

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from rplsim import paper
+from rplsim.design.arms import arm_size
 from rplsim.exceptions import CalibrationError, ScenarioError
 from rplsim.scenario import Scenario, SensitivityParams
 from rplsim.trial.power import analytic_sample_size, inflate_for_dropout, simulate_power
@@ -92,7 +93,7 @@ def sensitivity_grid(
         _n_per_arm(scenario, a, b) for a, b in zip(df.control_lbr, df.treatment_lbr, strict=True)
     ]
     ratio = scenario.trial.allocation_ratio
-    df["n_total"] = df["n_per_arm"] + np.ceil(ratio * df["n_per_arm"] - 1e-9)
+    df["n_total"] = df["n_per_arm"] + arm_size(ratio, df["n_per_arm"])
     df["simulated_power"] = np.nan
     df["simulated_ci_low"] = np.nan
     df["simulated_ci_high"] = np.nan

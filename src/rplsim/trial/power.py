@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Any, cast
 
 import numpy as np
-import pandas as pd  # type: ignore[import-untyped]  # no pandas-stubs in the environment
+import pandas as pd
 from scipy import stats
 
 from rplsim._core.rng import SeedLike, child_seed, root_entropy

@@ -106,3 +106,30 @@ def test_check_target(tmp_path):
     with pytest.raises(ResultsExistError, match="--force"):
         check_target(tmp_path)
     assert check_target(tmp_path, force=True) == tmp_path
+
+
+def test_force_never_replaces_a_folder_that_is_not_rplsims(tmp_path):
+    """Issue 20: --force deleted a decoy folder holding .bashrc; now it is refused, untouched."""
+    from rplsim.exceptions import ResultsExistError
+    from rplsim.outputs.folder import check_target, results_folder
+
+    decoy = tmp_path / "home"
+    decoy.mkdir()
+    (decoy / ".bashrc").write_text("keep me")
+    with pytest.raises(ResultsExistError, match="not an rplsim results folder"):
+        check_target(decoy, force=True)
+    with (
+        pytest.raises(ResultsExistError, match="not an rplsim results folder"),
+        results_folder(decoy, force=True),
+    ):
+        pass
+    assert (decoy / ".bashrc").read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home"]  # no .tmp- left beside it
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(ResultsExistError):
+        check_target(tmp_path / "a_file", force=True)
+    (tmp_path / "empty").mkdir()
+    assert check_target(tmp_path / "empty", force=True) == tmp_path / "empty"
+    with results_folder(tmp_path / "ours") as f:
+        f.table("t", pd.DataFrame({"x": [1.0]}))
+    assert check_target(tmp_path / "ours", force=True) == tmp_path / "ours"

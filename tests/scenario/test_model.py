@@ -28,3 +28,19 @@ def test_require_trial_names_the_scenario(paper):
         bare.require_trial()
     assert exc.value.problems == [f"bare: {NO_TRIAL}"]
     assert paper.require_trial() is paper.trial
+
+
+@pytest.mark.parametrize(
+    "bad", ["", ".", "..", "../../x", "/abs", "a/b", "x" * 65, "a\x00b", "line\nbreak", "-lead", " sp"]
+)
+def test_scenario_name_must_be_one_safe_path_component(bad):
+    """Issue 20: the name is the default results folder, so it is one slug, or exit 2 naming the key."""
+    with pytest.raises(ScenarioError) as err:
+        scenario_from_dict({"scenario": {"name": bad}}, "s.toml")
+    (line,) = [p for p in err.value.problems if "scenario.name" in p]
+    assert line.startswith("s.toml: scenario.name == ") and "\n" not in line
+
+
+@pytest.mark.parametrize("good", ["paper", "trial_superiority", "yamada_4plus", "a.b-c", "X" * 64])
+def test_scenario_names_of_letters_digits_dot_dash_underscore_are_accepted(good):
+    assert scenario_from_dict({"scenario": {"name": good}}, "s.toml").name == good

@@ -120,11 +120,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     over = list(args.overrides) + ([f"scenario.seed={args.seed}"] if args.seed is not None else [])
     scenarios = [load_scenario(f, over) for f in files]  # every file checked before any work
     outs = [Path(args.out) if args.out else Path("results") / sc.name for sc in scenarios]
-    if not args.force:
-        for out in outs:
-            if out.exists():
-                raise ResultsExistError(f"{out}: exists; use --force to replace it or --out DIR.")
     from rplsim.app.services import run_scenario  # deferred: matplotlib, not for --version
+    from rplsim.outputs.folder import check_target  # deferred: the same
+
+    for out in outs:  # every target checked before any work: exists, or not ours to replace
+        check_target(out, force=args.force)
 
     for sc, out in zip(scenarios, outs, strict=True):
         t0 = time.perf_counter()

@@ -30,6 +30,7 @@ __all__ = [
     "SIGNIFICANT_DIGITS",
     "ResultsFolder",
     "check_target",
+    "is_replaceable",
     "library_versions",
     "results_folder",
     "round_float",
@@ -209,7 +210,39 @@ def check_target(final: str | Path, *, force: bool = False) -> Path:
     final = Path(final)
     if final.exists() and not force:
         raise ResultsExistError(f"{final}: exists; use --force to replace it or --out DIR.")
+    if final.exists() and not is_replaceable(final):
+        raise ResultsExistError(
+            f"{final}: not an rplsim results folder (no rplsim manifest.json, and not empty); "
+            "--force replaces only those: remove it yourself or choose another --out."
+        )
     return final
+
+
+def is_replaceable(folder: Path) -> bool:
+    """Whether ``--force`` may replace ``folder``: an empty folder, or one with an rplsim manifest.
+
+    A folder whose ``manifest.json`` does not say ``"rplsim_manifest"`` (a home folder, a decoy
+    with ``.bashrc`` in it, a file) is never deleted by rplsim.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> is_replaceable(d)
+    True
+    >>> _ = (d / ".bashrc").write_text("alias ls=rm")
+    >>> is_replaceable(d)
+    False
+    """
+    if not folder.is_dir() or folder.is_symlink():
+        return False
+    if not any(folder.iterdir()):
+        return True
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and "rplsim_manifest" in manifest
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,11 @@ from rplsim.scenario.params import ClinicParams, OutcomeParams, ProtocolParams, 
 from rplsim.scenario.schema import param, to_dict
 from rplsim.scenario.trial_params import RecruitmentParams, SensitivityParams, SweepParams, TrialParams
 
-__all__ = ["NO_TRIAL", "Scenario"]
+__all__ = ["NAME_PATTERN", "NO_TRIAL", "Scenario"]
+
+#: A scenario name is one path component (the default results folder is results/<name>/): no
+#: separators, no "." or "..", no control characters, at most 64 characters.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 #: The one message of a scenario that needs a ``[trial]`` section and has none.
 NO_TRIAL = (
@@ -51,6 +56,13 @@ class Scenario:
 
     def _rules(self) -> list[str]:
         out = []
+        if not NAME_PATTERN.fullmatch(self.scenario.name):
+            shown = self.scenario.name[:40].encode("unicode_escape").decode("ascii")
+            out.append(
+                f'scenario.name == "{shown}"{"..." if len(self.scenario.name) > 40 else ""}, '
+                "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit: "
+                "it names the results folder results/<name>/."
+            )
         if self.outcome.miscarriage_week.min < self.protocol.confirmation_week.max:
             out.append(
                 f"outcome.miscarriage_week.min == {self.outcome.miscarriage_week.min}, "

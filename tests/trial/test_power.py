@@ -9,6 +9,7 @@ are the chance that a correct implementation with a *new* seed would fail.
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pytest
@@ -451,3 +452,14 @@ def test_scenario_without_trial(paper) -> None:
 def test_logistic_refuses_the_count_path(paper) -> None:
     with pytest.raises(ScenarioError, match="patients"):
         simulate_power(power_with(paper, analysis="logistic"), 50, 100, path="counts")
+
+
+def test_find_sample_size_stops_when_power_never_reaches_the_target() -> None:
+    """Issue 20: treated below control looped forever (``while p < target: n += step``)."""
+    sc = load_scenario(
+        SCENARIOS / "paper.toml", {"trial": {"treatment_lbr": 0.5, "control_lbr": 0.6, "replicates": 256}}
+    )
+    t0 = time.perf_counter()
+    with pytest.raises(ScenarioError, match=r"trial.power == 0.8 is never reached"):
+        find_sample_size(sc, replicates=256, confirm_factor=1)
+    assert time.perf_counter() - t0 < 60  # 0.9 s here; the old loop never returned

@@ -458,8 +458,17 @@ def find_sample_size(
     big = reps * confirm_factor
     p_c = evaluate(cand, big)
     step = max(1, cand // 100)
+    steps = 0
     while p_c < target:
+        if steps == MAX_SEARCH_STEPS:  # a bound, not a hope: some designs never reach the target
+            raise ScenarioError(
+                f"{scenario.name}: trial.power == {target:g} is never reached: at {cand} per arm the "
+                f"simulated power is {p_c:.2f} ({steps} steps up from the fitted n; control "
+                f"{design.p_control:.3f}, treatment {design.p_treatment:.3f}) - is the treated rate "
+                "below the control rate, or the margin too small?"
+            )
         cand += step
+        steps += 1
         p_c = evaluate(cand, big)
     while cand - step >= 2 and evaluate(cand - step, big) >= target:
         cand -= step
@@ -470,6 +479,10 @@ def find_sample_size(
         .reset_index(drop=True)
     )
     return cand, curve
+
+
+#: Steps of ~1% of n up from the fitted n before ``find_sample_size`` gives up (about 3x the n).
+MAX_SEARCH_STEPS = 200
 
 
 def power_with(scenario: Scenario, **trial_changes: Any) -> Scenario:

@@ -399,6 +399,10 @@ def curve_row(res: PowerResult) -> dict[str, Any]:
     }
 
 
+#: Steps of ~1% of n up from the fitted n before ``find_sample_size`` gives up (about 3x the n).
+MAX_SEARCH_STEPS = 200
+
+
 def find_sample_size(
     scenario: Scenario,
     target_power: float | None = None,
@@ -479,10 +483,6 @@ def find_sample_size(
         .reset_index(drop=True)
     )
     return cand, curve
-
-
-#: Steps of ~1% of n up from the fitted n before ``find_sample_size`` gives up (about 3x the n).
-MAX_SEARCH_STEPS = 200
 
 
 def power_with(scenario: Scenario, **trial_changes: Any) -> Scenario:

@@ -17,14 +17,18 @@ workers, any backend, any batch size, and whichever other points are in the grid
 
 Results stream into ``points.csv`` (a row as soon as all batches of a point are in,
 :mod:`rplsim.sweep.store`), so an interrupted sweep keeps what it finished and ``resume=True``
-computes only the rest.
+computes only the rest. The folder is locked and, with ``force``, replaced atomically exactly
+like a run's results folder (:mod:`rplsim.outputs.folder`): ``sweep --force`` streams into a
+temporary sibling, and the old folder stays untouched until the new sweep has finished.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import shutil
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,11 +40,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from rplsim.exceptions import ScenarioError
-from rplsim.outputs.folder import library_versions, write_manifest
+from rplsim.outputs.folder import library_versions, locked_target, swap_in, temp_sibling, write_manifest
 from rplsim.outputs.plots import save_png
 from rplsim.sweep.executors import DaskExecutor, LocalExecutor, Task
 from rplsim.sweep.grid import SweepPlan, SweepPoint
-from rplsim.sweep.store import POINTS_CSV, kept_rows, sort_points_csv, start_points_csv
+from rplsim.sweep.store import POINTS_CSV, kept_rows, replaces, sort_points_csv, start_points_csv
 from rplsim.sweep.tasks import point_row, prepare_point, run_batch
 from rplsim.trial.simulation import REPLICATE_BLOCK
 
@@ -91,8 +95,17 @@ def run_sweep(
     on_point: Callable[[int, int], None] | None = None,
     on_result: Callable[[dict[str, Any]], None] | None = None,
     command: Sequence[str] = (),
+    say: Callable[[str], None] | None = None,
 ) -> SweepResult:
     """Simulate every point of ``plan`` and write ``out/points.csv``, ``sweep.png``, ``manifest.json``.
+
+    The sweep holds ``out``'s exclusive lock (:func:`rplsim.outputs.folder.locked_target`)
+    from before it looks at ``out`` until its folder is complete, and first repairs what a
+    killed run left beside ``out``. Into a new (or empty) folder, or with ``resume``, it
+    streams into ``out`` itself, a row as each point finishes. With ``force`` over an existing
+    sweep folder it streams into a temporary sibling and swaps it in only at the end, so the
+    old points.csv, sweep.png and manifest.json stay untouched until then; an interrupted
+    ``force`` sweep leaves them as they were and its own partial points are discarded.
 
     Parameters
     ----------
@@ -111,13 +124,18 @@ def run_sweep(
         depend on it.
     resume : bool
         Keep the rows of an existing points.csv whose point key and digest match; compute the
-        rest. Without it (or ``force``), an existing points.csv is an error.
+        rest. Rows of points no longer in the grid are dropped. Without it (or ``force``), an
+        existing points.csv is an error.
     force : bool
-        Start over, replacing an existing points.csv.
+        Start over, replacing an existing sweep folder (only once the new one is complete).
     on_point : callable, optional
         ``on_point(done, total)`` after each point's row is written (progress bars).
     on_result : callable, optional
         Called with every task's result as it arrives (tests, monitoring).
+    command : sequence of str
+        The command line, for the manifest.
+    say : callable, optional
+        One-line notes (dropped rows, a killed run's leftovers); default :func:`warnings.warn`.
 
     Returns
     -------
@@ -126,7 +144,8 @@ def run_sweep(
     Raises
     ------
     ResultsExistError
-        ``out/points.csv`` exists and neither ``resume`` nor ``force`` is given.
+        Another run is writing ``out``; ``out/points.csv`` exists and neither ``resume`` nor
+        ``force`` is given; or ``out`` is not a sweep folder (a run's, someone else's, a link).
     ScenarioError
         A point whose rates cannot be met (every such point, before any simulation), or a
         points.csv from another sweep with ``resume``.
@@ -134,33 +153,50 @@ def run_sweep(
     t0 = time.perf_counter()
     out = Path(out)
     plan = _with_batch(plan, batch)
-    kept = kept_rows(plan, out, resume=resume, force=force)
-    todo = [p for p in plan.points if p.key not in kept]
-    backend: Backend = (
-        DaskExecutor(scheduler, client)
-        if scheduler or client is not None
-        else LocalExecutor(workers or os.cpu_count() or 1)
-    )
-    res = SweepResult(
-        table=pd.DataFrame(),
-        out=out,
-        computed=0,
-        resumed=len(kept),
-        tasks=0,
-        seconds=0.0,
-        backend=backend.label,
-    )
-    try:
-        preps = _prepare(plan, todo, backend, res, on_result)
-        # Only now, with every point known to be good, touch the folder: rewrite what is kept,
-        # then append as points finish.
-        start_points_csv(plan, out, kept.values())
-        _simulate(plan, todo, preps, backend, res, on_point, on_result)
-    finally:
-        backend.close()
-    res.table = _finish(plan, out, res, command, t0)
+    tell = say if say is not None else _warn
+    with locked_target(out, say=tell):
+        kept = kept_rows(plan, out, resume=resume, force=force, say=tell)
+        replacing = replaces(out, force=force)
+        todo = [p for p in plan.points if p.key not in kept]
+        backend: Backend = (
+            DaskExecutor(scheduler, client)
+            if scheduler or client is not None
+            else LocalExecutor(workers or os.cpu_count() or 1)
+        )
+        res = SweepResult(
+            table=pd.DataFrame(),
+            out=out,
+            computed=0,
+            resumed=len(kept),
+            tasks=0,
+            seconds=0.0,
+            backend=backend.label,
+        )
+        work: Path | None = None
+        try:
+            try:
+                preps = _prepare(plan, todo, backend, res, on_result)
+                # Only now, with every point known to be good, touch a folder: rewrite what is
+                # kept, then append as points finish.
+                work = temp_sibling(out) if replacing else out
+                res.out = work
+                start_points_csv(plan, work, kept.values())
+                _simulate(plan, todo, preps, backend, res, on_point, on_result)
+            finally:
+                backend.close()
+            res.table = _finish(plan, work, res, command, t0)
+            if replacing:
+                swap_in(work, out, force=True)
+            res.out = out
+        finally:
+            if replacing and work is not None and work.exists():
+                shutil.rmtree(work, ignore_errors=True)
     res.seconds = time.perf_counter() - t0
     return res
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, stacklevel=3)
 
 
 def _with_batch(plan: SweepPlan, batch: int | None) -> SweepPlan:
@@ -264,6 +300,7 @@ def _write_manifest(plan: SweepPlan, out: Path, res: SweepResult, command: Seque
     manifest = {
         "rplsim_manifest": 1,
         "kind": "sweep",
+        "complete": True,
         "scenario": plan.base.scenario.name,
         "scenario_file": str(getattr(plan.base, "_path", "")),
         "seed": plan.base.seed,

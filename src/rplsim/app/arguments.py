@@ -9,6 +9,12 @@ import argparse
 from typing import Any, NoReturn
 
 from rplsim import __version__
+from rplsim._core.limits import (
+    MAX_CALIBRATION_REPLICATES,
+    MAX_COHORT_N,
+    MAX_REPLICATES,
+    MAX_WORKERS,
+)
 
 __all__ = ["EXAMPLES", "ArgError", "build_parser"]
 
@@ -90,13 +96,18 @@ def _add_run(sub: Any) -> None:
     r.add_argument(
         "--out", default=None, help="results folder (default results/<name>; only with one scenario)"
     )
-    r.add_argument("--force", action="store_true", help="replace an existing results folder")
+    r.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing rplsim results folder (only once the new one is complete; "
+        "anything else is refused)",
+    )
     r.add_argument(
         "--replicates",
         type=int,
         default=None,
         help="calibration cohorts (default 200) and simulated trials per power point "
-        "(default trial.replicates)",
+        f"(default trial.replicates); 2 to {MAX_CALIBRATION_REPLICATES:,}",
     )
 
 
@@ -104,12 +115,17 @@ def _add_inputs(sub: Any) -> None:
     """The arguments of ``cohort``, ``calibrate``, ``validate``, ``check`` and ``timeline``."""
     c = _subcommand(sub, "cohort", "generate a cohort and write it as CSV")
     _add_scenario_args(c)
-    c.add_argument("-n", type=int, default=None, help="women (default cohort.n)")
+    c.add_argument("-n", type=int, default=None, help=f"women (default cohort.n; at most {MAX_COHORT_N:,})")
     c.add_argument("-o", "--output", default="-", help="CSV file (default: stdout)")
 
     k = _subcommand(sub, "calibrate", "compare the scenario with the paper's targets")
     _add_scenario_args(k)
-    k.add_argument("--replicates", type=int, default=200, help="simulated cohorts (default 200)")
+    k.add_argument(
+        "--replicates",
+        type=int,
+        default=200,
+        help=f"simulated cohorts (default 200; 2 to {MAX_CALIBRATION_REPLICATES:,})",
+    )
     k.add_argument("-o", "--output", default=None, help="also write the table as CSV")
 
     v = _subcommand(sub, "validate", "check scenario files without running them")
@@ -128,7 +144,7 @@ def _add_inputs(sub: Any) -> None:
 
     t = _subcommand(sub, "timeline", "run the pregnancies through the protocol (SimPy) and summarise")
     _add_scenario_args(t)
-    t.add_argument("-n", type=int, default=None, help="women (default cohort.n)")
+    t.add_argument("-n", type=int, default=None, help=f"women (default cohort.n; at most {MAX_COHORT_N:,})")
     t.add_argument("--events", default=None, help="write the event log as CSV")
     t.add_argument("--outcomes", default=None, help="write one row a woman as CSV")
 
@@ -144,9 +160,14 @@ def _add_power(sub: Any) -> None:
         help="simulate at this control-arm size (default: search for the n)",
     )
     w.add_argument(
-        "--replicates", type=int, default=None, help="simulated trials per point (default trial.replicates)"
+        "--replicates",
+        type=int,
+        default=None,
+        help=f"simulated trials per point (default trial.replicates; at most {MAX_REPLICATES:,})",
     )
-    w.add_argument("--workers", type=int, default=1, help="processes (same numbers for any)")
+    w.add_argument(
+        "--workers", type=int, default=1, help=f"processes (same numbers for any; at most {MAX_WORKERS})"
+    )
     w.add_argument(
         "--sensitivity", action="store_true", help="also the grid control x treatment rate -> n per arm"
     )
@@ -171,7 +192,10 @@ def _add_sweep(sub: Any) -> None:
         help="simulate every point at this n (default: each point's analytic n)",
     )
     s.add_argument(
-        "--replicates", type=int, default=None, help="simulated trials per point (default sweep.replicates)"
+        "--replicates",
+        type=int,
+        default=None,
+        help=f"simulated trials per point (default sweep.replicates; at most {MAX_REPLICATES:,})",
     )
     s.add_argument(
         "--batch",
@@ -180,7 +204,10 @@ def _add_sweep(sub: Any) -> None:
         help="replicates per task, a multiple of 1024 (same numbers for any)",
     )
     s.add_argument(
-        "--workers", type=int, default=None, help="local processes (default: all CPUs; same numbers for any)"
+        "--workers",
+        type=int,
+        default=None,
+        help=f"local processes (default: all CPUs; at most {MAX_WORKERS}; same numbers for any)",
     )
     s.add_argument(
         "--scheduler",
@@ -192,7 +219,16 @@ def _add_sweep(sub: Any) -> None:
     s.add_argument(
         "--resume", action="store_true", help="keep the points already in points.csv, compute the rest"
     )
-    s.add_argument("--force", action="store_true", help="start over, replacing points.csv")
+    s.add_argument(
+        "--force",
+        action="store_true",
+        help="start over, replacing an existing sweep folder only once the new sweep has finished",
+    )
+    s.add_argument(
+        "--force-large",
+        action="store_true",
+        help="allow more than 10,000 grid points or an estimated run beyond 24 h",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,6 +8,7 @@ traceback).
 from __future__ import annotations
 
 import argparse
+import inspect
 import signal
 import sys
 import time
@@ -18,6 +19,12 @@ from typing import Any, TextIO
 
 import pandas as pd
 
+from rplsim._core.limits import (
+    MAX_CALIBRATION_REPLICATES,
+    MAX_COHORT_N,
+    MAX_REPLICATES,
+    MAX_WORKERS,
+)
 from rplsim._core.validation import check_integer
 from rplsim.app.arguments import ArgError, build_parser
 from rplsim.calibration.compare import calibrate
@@ -39,16 +46,91 @@ def _load(args: argparse.Namespace) -> Scenario:
     return load_scenario(args.scenario, over)
 
 
-def _positive(name: str, value: int | None, minimum: int = 1) -> None:
-    if value is not None:
-        check_integer(f"--{name}", value, minimum, rule=f"an integer >= {minimum}")
+SEED_MAX = 2**63 - 1
+"""Largest root seed (``--seed``, ``scenario.seed``): numpy's SeedSequence takes any, the manifest's JSON
+readers an int64."""
+
+REPLICATE_BATCH = 1024
+"""``--batch`` is a multiple of this (:data:`rplsim.trial.simulation.REPLICATE_BLOCK`, not imported
+here: the trial stage loads numpy's random machinery, which checking a flag does not need)."""
+
+
+def _int_flag(flag: str, value: int | None, low: int, high: int | None = None, why: str = "") -> None:
+    """``value`` (when given) is an integer in [low, high]; else one line naming ``flag``."""
+    if value is None:
+        return
+    if high is None:
+        check_integer(flag, value, low, rule=f"an integer >= {low}")
+    elif isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ScenarioError(f"{flag} == {value}, must be an integer from {low:,} to {high:,}{why}.")
+
+
+def _power_outputs(output: str) -> list[str]:
+    """``power -o FILE`` and the other names it may write (one table a file)."""
+    out = Path(output)
+    names = ("power", "feasibility", "power_curve", "sensitivity")
+    return [output, *(str(out.with_name(f"{out.stem}_{n}{out.suffix}")) for n in names)]
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    """Every command-line value and output path, before any file is read or any work done.
+
+    Each problem is one line naming the flag; the maximums are those of :mod:`rplsim._core.limits`.
+    """
+    from rplsim.outputs.folder import check_output_file, check_output_folder
+
+    cmd = args.command
+    _int_flag("--seed", getattr(args, "seed", None), 0, SEED_MAX)
+    if cmd in ("cohort", "timeline"):
+        _int_flag("-n", args.n, 1, MAX_COHORT_N, " (MAX_COHORT_N)")
+    if cmd in ("calibrate", "run"):
+        _int_flag(
+            "--replicates",
+            args.replicates,
+            2,
+            min(MAX_CALIBRATION_REPLICATES, MAX_REPLICATES),
+            " (MAX_CALIBRATION_REPLICATES: cohorts of the calibration)",
+        )
+    if cmd in ("power", "sweep"):
+        _int_flag("--replicates", args.replicates, 1, MAX_REPLICATES, " (MAX_REPLICATES)")
+        _int_flag("--workers", args.workers, 1, MAX_WORKERS, " (MAX_WORKERS)")
+        _int_flag("--n-per-arm", args.n_per_arm, 2)
+    if (
+        cmd == "sweep"
+        and args.batch is not None
+        and (args.batch < REPLICATE_BATCH or args.batch % REPLICATE_BATCH)
+    ):
+        raise ScenarioError(f"--batch == {args.batch}, must be a positive multiple of {REPLICATE_BATCH}.")
+    if cmd == "check":
+        _int_flag("--examples", args.examples, 1)
+        if not args.budget > 0:  # nan too
+            raise ScenarioError(f"--budget == {args.budget:g}, must be a number > 0.")
+    if cmd in ("run", "sweep") and args.out is not None:
+        check_output_folder("--out", args.out)
+    files: list[tuple[str, str | None]] = []
+    if cmd == "cohort" and args.output != "-":
+        files.append(("-o/--output", args.output))
+    if cmd == "calibrate":
+        files.append(("-o/--output", args.output))
+    if cmd == "power" and args.output is not None:
+        files += [("-o/--output", f) for f in _power_outputs(args.output)]
+    if cmd == "timeline":
+        files += [("--events", args.events), ("--outcomes", args.outcomes)]
+    for flag, path in files:
+        if path is not None:
+            check_output_file(flag, path)
 
 
 def _write_csv(df: pd.DataFrame, target: str | Path | TextIO) -> None:
+    """A table as CSV to a stream, or atomically to a file (a failure leaves no half file)."""
     # deferred: rplsim.outputs loads matplotlib, which `rplsim --version` does not need
-    from rplsim.outputs.folder import write_csv
+    from rplsim.outputs.folder import atomic_file, write_csv
 
-    write_csv(df, target)
+    if not isinstance(target, str | Path):
+        write_csv(df, target)
+        return
+    with atomic_file(target) as tmp:
+        write_csv(df, tmp)
 
 
 def _say(args: argparse.Namespace, msg: str) -> None:
@@ -72,7 +154,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_cohort(args: argparse.Namespace) -> int:
     sc = _load(args)
-    _positive("n", args.n)
     df = generate_cohort(sc, n=args.n)
     if args.output == "-":
         _write_csv(df, sys.stdout)
@@ -95,7 +176,6 @@ def _format_calibration(tab: pd.DataFrame) -> str:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     sc = _load(args)
-    _positive("replicates", args.replicates, 2)
     tab = calibrate(sc, replicates=args.replicates)
     print(_format_calibration(tab))
     missed = tab[~tab.within & tab.followed]
@@ -104,26 +184,35 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         f"({args.replicates} cohorts of {sc.cohort.n}); rows marked 'not followed' show the "
         "reading of a paper conflict rplsim does not follow."
     )
-    if args.output:
+    if args.output is not None:
         _write_csv(tab, args.output)
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    _positive("replicates", args.replicates, 2)
     files = list(args.scenario)
-    if args.out and len(files) > 1:
+    if args.out is not None and len(files) > 1:
         raise ScenarioError(
             f"--out {args.out}: only with one scenario file ({len(files)} given); "
             "without --out each goes to results/<name>/."
         )
     over = list(args.overrides) + ([f"scenario.seed={args.seed}"] if args.seed is not None else [])
     scenarios = [load_scenario(f, over) for f in files]  # every file checked before any work
-    outs = [Path(args.out) if args.out else Path("results") / sc.name for sc in scenarios]
+    outs = [Path(args.out) if args.out is not None else Path("results") / sc.name for sc in scenarios]
     from rplsim.app.services import run_scenario  # deferred: matplotlib, not for --version
-    from rplsim.outputs.folder import check_target  # deferred: the same
+    from rplsim.outputs.folder import check_output_folder, check_target  # deferred: the same
 
-    for out in outs:  # every target checked before any work: exists, or not ours to replace
+    seen: dict[Path, str] = {}
+    for f, out in zip(files, outs, strict=True):
+        if out in seen:
+            raise ScenarioError(
+                f"{f}: scenario.name names the folder {out}/ of {seen[out]} too; give each "
+                "scenario its own scenario.name."
+            )
+        seen[out] = f
+    for out in outs:  # every target checked before any work: writable, exists, or not ours
+        if args.out is None:
+            check_output_folder("results folder", out)
         check_target(out, force=args.force)
 
     for sc, out in zip(scenarios, outs, strict=True):
@@ -143,7 +232,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     sc = _load(args)
-    _positive("examples", args.examples)
     try:  # deferred: only this command needs hypothesis, and a broken install gets a hint
         from rplsim.app.check import EXIT_CHECK_FAILED, run_checks
     except ModuleNotFoundError as exc:
@@ -176,7 +264,6 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_timeline(args: argparse.Namespace) -> int:
     sc = _load(args)
-    _positive("n", args.n)
     cohort = generate_cohort(sc, n=args.n)
     res = simulate_timeline(cohort, sc)
     o = res.outcomes
@@ -193,9 +280,9 @@ def cmd_timeline(args: argparse.Namespace) -> int:
         "clinic: "
         + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in res.clinic.items())
     )
-    if args.events:
+    if args.events is not None:
         _write_csv(res.events, args.events)
-    if args.outcomes:
+    if args.outcomes is not None:
         _write_csv(o, args.outcomes)
     return 0
 
@@ -203,14 +290,11 @@ def cmd_timeline(args: argparse.Namespace) -> int:
 def cmd_power(args: argparse.Namespace) -> int:
     over = list(args.overrides)
     if args.replicates is not None:
-        _positive("replicates", args.replicates)
         over.append(f"trial.replicates={args.replicates}")
     args.overrides = over
     sc = _load(args)
     if sc.trial is None:
         raise ScenarioError(f"{args.scenario}: {NO_TRIAL}")  # names the file, not the scenario
-    _positive("n-per-arm", args.n_per_arm, 2)
-    _positive("workers", args.workers)
     bar = _progress(args, sc.trial.replicates)
     try:
         tr = size_trial(
@@ -225,7 +309,7 @@ def cmd_power(args: argparse.Namespace) -> int:
         if bar:
             bar.close()
     _print_trial(sc, tr)
-    if args.output:
+    if args.output is not None:
         frames = {"power": pd.DataFrame([tr.power.as_dict()]), "feasibility": tr.feasibility.as_frame()}
         if tr.searched:
             frames["power_curve"] = tr.curve
@@ -262,15 +346,23 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         ("replicates", args.replicates),
         ("batch", args.batch),
     ):
-        if value is not None:  # validated with the file, like any [sweep] key
+        if value is not None:  # checked as flags already; the file's rules apply on top
             args.overrides.append(f"sweep.{name}={value}")
-    _positive("workers", args.workers)
-    from rplsim.sweep import parse_grid_args, plan_sweep, run_sweep  # deferred: loads matplotlib
+    from rplsim.outputs.folder import check_output_folder  # deferred: loads matplotlib
+    from rplsim.sweep import parse_grid_args, plan_sweep, run_sweep
+    from rplsim.sweep.store import replaces
 
     if args.seed is not None:
         args.overrides.append(f"scenario.seed={args.seed}")
-    plan = plan_sweep(args.scenario, args.overrides, parse_grid_args(args.grid))
-    out = Path(args.out) if args.out else Path("results") / plan.base.name
+    # --force-large is plan_sweep's keyword from the bounded-work change on; older ones lack it
+    large = (
+        {"force_large": args.force_large} if "force_large" in inspect.signature(plan_sweep).parameters else {}
+    )
+    plan = plan_sweep(args.scenario, args.overrides, parse_grid_args(args.grid), **large)
+    out = Path(args.out) if args.out is not None else Path("results") / plan.base.name
+    if args.out is None:
+        check_output_folder("results folder", out)
+    replacing = replaces(out, force=args.force)
     bar = _progress(args, len(plan.points))
     if bar:
         bar.unit = "point"
@@ -284,13 +376,20 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             force=args.force,
             command=sys.argv,
             on_point=(lambda done, _total: bar.update_to(done)) if bar else None,
+            say=lambda m: _say(args, m),
         )
     except KeyboardInterrupt:
-        print(
-            f"rplsim: interrupted; the finished points are in {out}/points.csv: run again "
-            "with --resume to compute the rest.",
-            file=sys.stderr,
-        )
+        if replacing:
+            print(
+                f"rplsim: interrupted; {out}/ is unchanged (the new sweep's points are discarded).",
+                file=sys.stderr,
+            )
+        else:
+            print(
+                f"rplsim: interrupted; the finished points are in {out}/points.csv: run again "
+                "with --resume to compute the rest.",
+                file=sys.stderr,
+            )
         return 130
     finally:
         if bar:
@@ -361,6 +460,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         warnings.showwarning = _one_line_warning
     try:
+        _check_args(args)
         return COMMANDS[args.command](args)
     except ScenarioError as exc:
         for line in exc.problems:

@@ -41,7 +41,7 @@ def run_scenario(
         Calibration cohorts (default 200) and simulated trials per power point (default
         ``trial.replicates``).
     say : callable
-        Progress messages.
+        Progress messages, and the notes on what a killed run left beside ``out``.
     command : sequence of str
         The command line, for the manifest.
 
@@ -53,11 +53,12 @@ def run_scenario(
     Raises
     ------
     ResultsExistError
-        If ``out`` exists and ``force`` is False (before any work).
+        If another run is writing ``out`` (its lock is held), ``out`` exists and ``force`` is
+        False, or ``out`` is not an rplsim folder (all before any work).
     """
     manifest = run_manifest(scenario, *stage_replicates(scenario, replicates), command)
     # The folder is opened before the stages run, as it always was: an existing one is refused
     # before minutes of work, the manifest's start time is the run's, and an interrupt at any
     # stage cleans up the same way.
-    with results_folder(out, force=force, manifest=manifest) as folder:
+    with results_folder(out, force=force, manifest=manifest, say=say) as folder:
         return render_run(folder, run_stages(scenario, replicates=replicates, say=say))

@@ -40,8 +40,8 @@ import hashlib
 import json
 import os
 import platform
-import secrets
 import re
+import secrets
 import shutil
 import stat
 import sys

@@ -26,7 +26,9 @@ __all__: list[str] = []
 
 POINTS_CSV = "points.csv"
 
-SWEEP_FILES = frozenset({POINTS_CSV, f".{POINTS_CSV}.tmp", "sweep.png", "manifest.json", ".manifest.json.tmp"})
+SWEEP_FILES = frozenset(
+    {POINTS_CSV, f".{POINTS_CSV}.tmp", "sweep.png", "manifest.json", ".manifest.json.tmp"}
+)
 """Every file a sweep writes into its folder."""
 
 
@@ -128,7 +130,8 @@ def kept_rows(
     if kind == "run":
         # A `rplsim run` folder of the same name: never mix a sweep into it, even with --force.
         raise ResultsExistError(
-            f"{out}: holds the results of `rplsim run`, not a sweep; give the sweep its own folder with --out DIR."
+            f"{out}: holds the results of `rplsim run`, not a sweep; give the sweep its own "
+            "folder with --out DIR."
         )
     if kind == "other":
         check_target(out, force=True)  # the reason in one line: a symbolic link, a file, not ours

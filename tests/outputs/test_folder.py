@@ -133,3 +133,137 @@ def test_force_never_replaces_a_folder_that_is_not_rplsims(tmp_path):
     with results_folder(tmp_path / "ours") as f:
         f.table("t", pd.DataFrame({"x": [1.0]}))
     assert check_target(tmp_path / "ours", force=True) == tmp_path / "ours"
+
+
+# ----------------------------------------------------------------------------- lock and repair
+def _ours(final, text="old"):
+    with results_folder(final) as f:
+        f.text("a.txt", text)
+
+
+def test_a_second_writer_is_refused_at_once_while_the_lock_is_held(tmp_path):
+    import os
+
+    from rplsim.outputs.folder import locked_target
+
+    final = tmp_path / "demo"
+    with locked_target(final):
+        assert (tmp_path / ".demo.rplsim-lock").read_text().strip() == str(os.getpid())
+        with (
+            pytest.raises(ResultsExistError, match=rf"another rplsim run \(pid {os.getpid()}\) is writing it"),
+            results_folder(final, force=True),
+        ):
+            pass  # pragma: no cover
+        assert not final.exists()
+    assert list(tmp_path.iterdir()) == [], "the holder removes its lock file"
+    _ours(final)  # free again
+    assert (final / "a.txt").read_text() == "old"
+
+
+def test_stale_temporary_folders_of_a_killed_run_are_removed_and_reported(tmp_path):
+    final = tmp_path / "demo"
+    (tmp_path / ".tmp-demo-4242-deadbeef").mkdir()
+    (tmp_path / ".tmp-demo-4242-deadbeef" / "cohort.csv").write_text("half")
+    (tmp_path / ".tmp-demo-2-4242-deadbeef").mkdir()  # the temporary folder of target "demo-2"
+    said: list[str] = []
+    with results_folder(final, say=said.append) as f:
+        f.text("a.txt", "x")
+    assert said == [f"removed 1 stale temporary folder(s) of a killed run beside {final}"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".tmp-demo-2-4242-deadbeef", "demo"]
+
+
+def test_a_kill_between_the_two_renames_is_restored_by_the_next_run(tmp_path, monkeypatch):
+    """--force renames the old folder aside, then the new one in: killed between the two, the
+    next run to that target puts the old results back first."""
+    from pathlib import Path
+
+    final = tmp_path / "demo"
+    _ours(final, "old")
+    real = Path.rename
+
+    def killed_at_the_second(self, target):
+        if self.name.startswith(".tmp-"):
+            raise KeyboardInterrupt  # the process dies here
+        return real(self, target)
+
+    monkeypatch.setattr(Path, "rename", killed_at_the_second)
+    with pytest.raises(KeyboardInterrupt), results_folder(final, force=True) as f:
+        f.text("a.txt", "new")
+    monkeypatch.setattr(Path, "rename", real)
+    olds = [p.name for p in tmp_path.iterdir()]
+    assert not final.exists() and len(olds) == 1 and olds[0].startswith(".old-demo-")
+    said: list[str] = []
+    with pytest.raises(ResultsExistError, match="exists"), results_folder(final, say=said.append):
+        pass  # pragma: no cover
+    assert said == [
+        f"restored the previous results of {final} from {olds[0]}: a run was killed while replacing them"
+    ]
+    assert (final / "a.txt").read_text() == "old"
+    # an .old- folder beside a complete target (killed while deleting it) is removed
+    (tmp_path / ".old-demo-77").mkdir()
+    with results_folder(final, force=True, say=said.append) as f:
+        f.text("a.txt", "new")
+    assert said[-1] == f"removed 1 stale temporary folder(s) of a killed run beside {final}"
+    assert (final / "a.txt").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
+
+
+def test_force_refuses_a_symbolic_link_and_leaves_it(tmp_path):
+    real = tmp_path / "real"
+    _ours(real)
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    with (
+        pytest.raises(ResultsExistError, match="not an rplsim results folder: a symbolic link"),
+        results_folder(link, force=True),
+    ):
+        pass  # pragma: no cover
+    assert link.is_symlink() and (real / "a.txt").read_text() == "old"
+
+
+# ----------------------------------------------------------------------------- output paths
+def test_check_output_folder_names_the_flag_and_the_reason(tmp_path):
+    from pathlib import Path
+
+    from rplsim import ScenarioError
+    from rplsim.outputs.folder import check_output_folder
+
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "link").symlink_to(tmp_path)
+    cases = {
+        "": "--out '': must name a folder.",
+        str(tmp_path / "file"): "is a file, not a folder",
+        str(tmp_path / "file" / "x"): f"{tmp_path / 'file'} is a file, not a folder",
+        str(tmp_path / "a\nb" / ".."): "must end in a folder name",
+        str(tmp_path / ("n" * 250)): "the folder name is 250 bytes long",
+        str(tmp_path / "link"): "is a symbolic link",
+    }
+    if Path("/proc/self").is_dir():  # Linux
+        cases["/proc/rplsim-x"] = "cannot create a folder in /proc"
+    for path, reason in cases.items():
+        with pytest.raises(ScenarioError, match="^--out ") as info:
+            check_output_folder("--out", path)
+        assert reason in str(info.value) and "\n" not in str(info.value), (path, info.value)
+    assert check_output_folder("--out", str(tmp_path / "new" / "deeper")) == tmp_path / "new" / "deeper"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "link"], "the probe is removed"
+
+
+def test_check_output_file_and_atomic_file(tmp_path):
+    from rplsim import ScenarioError
+    from rplsim.outputs.folder import atomic_file, check_output_file
+
+    for path, reason in {
+        "": "-o '': must name a file.",
+        str(tmp_path): "is a folder; give a file name",
+        str(tmp_path / "missing" / "x.csv"): "does not exist; create it first",
+    }.items():
+        with pytest.raises(ScenarioError, match="^-o ") as info:
+            check_output_file("-o", path)
+        assert reason in str(info.value)
+    assert check_output_file("-o", "/dev/stdout").name == "stdout"
+    target = tmp_path / "t.csv"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic_file(target) as tmp:
+        tmp.write_text("half of a new one")
+        raise RuntimeError("disk full")
+    assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]

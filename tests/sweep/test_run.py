@@ -123,3 +123,24 @@ def test_dask_sweep_survives_a_killed_worker(tmp_path, cluster, local_table):
         client.wait_for_workers(2, timeout=60)
         assert killed and killed[0] not in client.run(os.getpid).values()
     pd.testing.assert_frame_equal(numbers(res.table), numbers(local_table))
+
+
+# ----------------------------------------------------------------------------- --force is atomic
+def test_an_interrupted_sweep_force_leaves_the_old_folder_untouched(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    run_sweep(small_plan(), out, workers=1)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def interrupt(done, total):
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before, "old folder untouched meanwhile"
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(small_plan(("scenario.seed=9",)), out, workers=1, force=True, on_point=interrupt)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep"], "its partial points are discarded"
+    res = run_sweep(small_plan(("scenario.seed=9",)), out, workers=1, force=True)
+    assert res.computed == 4 and res.out == out
+    assert (out / "points.csv").read_bytes() != before["points.csv"]
+    assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["complete"] is True
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep"]

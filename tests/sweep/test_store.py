@@ -81,3 +81,47 @@ def test_a_sweep_never_writes_into_a_run_folder(tmp_path):
     )
     assert rc == 2
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
+
+
+# ----------------------------------------------------------------------------- issue 20
+def test_resume_with_a_narrower_grid_keeps_only_the_current_grid(tmp_path):
+    out = tmp_path / "sweep"
+    run_sweep(small_plan(), out, workers=1)
+    narrow = plan_sweep(
+        EXAMPLE,
+        ["sweep.n_per_arm=60", "sweep.replicates=2500", "sweep.batch=1024", "trial.looks=1"],
+        {"trial.control_lbr": [0.6], "trial.analysis": ["chi2", "fisher"], "trial.dropout": [0.1]},
+    )
+    said: list[str] = []
+    res = run_sweep(narrow, out, workers=1, resume=True, say=said.append)
+    assert res.computed == 0 and res.resumed == 2
+    assert sorted(res.table["point"]) == sorted(p.key for p in narrow.points)
+    assert sorted(pd.read_csv(out / "points.csv")["point"]) == sorted(p.key for p in narrow.points)
+    assert said == [f"dropped 2 rows not in the current grid from {out / 'points.csv'}"]
+
+
+def test_a_sweep_folder_is_recognised_from_its_start(tmp_path):
+    from rplsim.sweep.store import folder_kind, start_points_csv
+
+    plan = small_plan()
+    start_points_csv(plan, tmp_path / "a", [])  # killed right after: no row, no figure
+    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["kind"] == "sweep" and manifest["complete"] is False
+    assert folder_kind(tmp_path / "a") == "sweep"
+    (tmp_path / "a" / "manifest.json").unlink()  # an older rplsim: points.csv only
+    assert folder_kind(tmp_path / "a") == "sweep"
+    (tmp_path / "a" / ".bashrc").write_text("keep")
+    assert folder_kind(tmp_path / "a") == "other"
+    (tmp_path / "b").mkdir()
+    assert (folder_kind(tmp_path / "b"), folder_kind(tmp_path / "c")) == ("empty", "missing")
+
+
+def test_sweep_force_refuses_a_folder_that_is_not_rplsims(tmp_path):
+    decoy = tmp_path / "home"
+    decoy.mkdir()
+    (decoy / ".bashrc").write_text("keep me")
+    for force in (False, True):
+        with pytest.raises(ResultsExistError, match="not an rplsim results folder"):
+            run_sweep(small_plan(), decoy, workers=1, force=force)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home"]
+    assert (decoy / ".bashrc").read_text() == "keep me"

@@ -77,8 +77,6 @@ def _check_args(args: argparse.Namespace) -> None:
 
     Each problem is one line naming the flag; the maximums are those of :mod:`rplsim._core.limits`.
     """
-    from rplsim.outputs.folder import check_output_file, check_output_folder
-
     cmd = args.command
     _int_flag("--seed", getattr(args, "seed", None), 0, SEED_MAX)
     if cmd in ("cohort", "timeline"):
@@ -105,6 +103,9 @@ def _check_args(args: argparse.Namespace) -> None:
         _int_flag("--examples", args.examples, 1)
         if not args.budget > 0:  # nan too
             raise ScenarioError(f"--budget == {args.budget:g}, must be a number > 0.")
+    # deferred: rplsim.outputs loads matplotlib, which checking a number does not need
+    from rplsim.outputs.folder import check_output_file, check_output_folder
+
     if cmd in ("run", "sweep") and args.out is not None:
         check_output_folder("--out", args.out)
     files: list[tuple[str, str | None]] = []

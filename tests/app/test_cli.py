@@ -239,3 +239,83 @@ def test_sigterm_mid_run_leaves_nothing(tmp_path):
     assert "interrupted" in err and "Traceback" not in err
     assert not out.exists()
     assert os.listdir(tmp_path) == [], "the temporary folder is cleaned up too"
+
+
+# ----------------------------------------------------------------------------- issue 20: before any work
+BAD_ARGS = [
+    (["run", str(PAPER), "--out", ""], "--out '': must name a folder."),
+    (["run", str(PAPER), "--out", "{file}/x"], "--out {file}/x: {file} is a file, not a folder"),
+    (["sweep", str(PAPER), "--out", "{file}"], "--out {file}: is a file, not a folder"),
+    (["run", str(PAPER), "--out", "{link}"], "--out {link}: is a symbolic link"),
+    (["cohort", str(PAPER), "-o", "{tmp}/missing/c.csv"], "-o/--output {tmp}/missing/c.csv: the folder"),
+    (["cohort", str(PAPER), "-o", "{tmp}"], "-o/--output {tmp}: is a folder"),
+    (["calibrate", str(PAPER), "-o", ""], "-o/--output '': must name a file."),
+    (["timeline", str(PAPER), "--events", "{file}/e.csv"], "--events {file}/e.csv: {file} is a file"),
+    (["timeline", str(PAPER), "--outcomes", "{tmp}"], "--outcomes {tmp}: is a folder"),
+    (["power", str(PAPER), "-o", "{file}/p.csv"], "-o/--output {file}/p.csv: {file} is a file"),
+    (["cohort", str(PAPER), "-n", "100000000"], "-n == 100000000, must be an integer from 1 to 50,000,000"),
+    (["timeline", str(PAPER), "-n", "0"], "-n == 0, must be an integer from 1 to 50,000,000"),
+    (["run", str(PAPER), "--replicates", "1000000000"], "--replicates == 1000000000, must be an integer from 2"),
+    (["calibrate", str(PAPER), "--replicates", "1000000"], "--replicates == 1000000, must be an integer from 2"),
+    (["power", str(PAPER), "--replicates", "1000000000"], "--replicates == 1000000000, must be an integer from 1"),
+    (["sweep", str(PAPER), "--replicates", "0"], "--replicates == 0, must be an integer from 1"),
+    (["sweep", str(PAPER), "--workers", "1000"], "--workers == 1000, must be an integer from 1 to 256"),
+    (["power", str(PAPER), "--workers", "0"], "--workers == 0, must be an integer from 1 to 256"),
+    (["sweep", str(PAPER), "--batch", "1000"], "--batch == 1000, must be a positive multiple of 1024."),
+    (["check", str(PAPER), "--budget", "-5"], "--budget == -5, must be a number > 0."),
+    (["check", str(PAPER), "--budget", "nan"], "--budget == nan, must be a number > 0."),
+    (["check", str(PAPER), "--examples", "0"], "--examples == 0, must be an integer >= 1."),
+    (["run", str(PAPER), "--seed", "-1"], "--seed == -1, must be an integer from 0 to 9,223,372,036,854,775,807."),
+    (["cohort", str(PAPER), "--seed", str(2**63)], f"--seed == {2**63}, must be an integer from 0"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_ARGS, ids=[" ".join(a[:1] + a[2:]) for a, _ in BAD_ARGS])
+def test_bad_flags_and_output_paths_exit_2_before_any_work(args, message, tmp_path, monkeypatch, capsys):
+    """Issue 20: one line naming the flag, exit 2, before the scenario is even read."""
+    from rplsim.app import cli
+
+    def no_work(*a, **k):
+        raise AssertionError("no scenario may be loaded before the flags are checked")
+
+    monkeypatch.setattr(cli, "load_scenario", no_work)
+    (tmp_path / "f").write_text("keep")
+    (tmp_path / "l").symlink_to(tmp_path)
+    subst = {"file": str(tmp_path / "f"), "tmp": str(tmp_path), "link": str(tmp_path / "l")}
+    args = [a.format(**subst) for a in args]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert main(["--quiet", *args]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(message.format(**subst)), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before, "nothing written"
+
+
+def test_single_file_outputs_are_written_atomically(tmp_path, monkeypatch, capsys):
+    import pandas as pd
+
+    from rplsim.outputs import folder
+
+    target = tmp_path / "c.csv"
+    assert main(["--quiet", "cohort", str(PAPER), "-n", "5", "-o", str(target)]) == 0
+    old = target.read_bytes()
+
+    def half_then_fail(df, path):
+        Path(path).write_text("point,half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(folder, "write_csv", half_then_fail)
+    assert main(["--quiet", "cohort", str(PAPER), "-n", "7", "-o", str(target)]) == 1
+    assert target.read_bytes() == old, "the old file, not half of a new one"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.csv"]
+    assert len(pd.read_csv(target)) == 5
+
+
+def test_two_scenarios_with_one_name_are_refused_before_any_work(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # the default folders are results/<name> of the working folder
+    twin = tmp_path / "twin.toml"
+    twin.write_text('extends = "%s"\n' % PAPER.name, encoding="utf-8")
+    (tmp_path / PAPER.name).write_bytes(PAPER.read_bytes())
+    assert main(["--quiet", "run", str(tmp_path / PAPER.name), str(twin), "--replicates", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "scenario.name names the folder results/paper/" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "results").exists()

@@ -148,7 +148,10 @@ def test_bad_arguments_exit_2_one_line(args, capsys):
 def test_bad_argument_in_a_real_process():
     res = _cli("run", str(PAPER), "--replicates", "-3")
     assert res.returncode == 2
-    assert res.stderr.strip() == "--replicates == -3, must be an integer >= 2."
+    assert res.stderr.strip() == (
+        "--replicates == -3, must be an integer from 2 to 100,000 "
+        "(MAX_CALIBRATION_REPLICATES: cohorts of the calibration)."
+    )
 
 
 # ----------------------------------------------------------------------------- results folder
@@ -255,9 +258,18 @@ BAD_ARGS = [
     (["power", str(PAPER), "-o", "{file}/p.csv"], "-o/--output {file}/p.csv: {file} is a file"),
     (["cohort", str(PAPER), "-n", "100000000"], "-n == 100000000, must be an integer from 1 to 50,000,000"),
     (["timeline", str(PAPER), "-n", "0"], "-n == 0, must be an integer from 1 to 50,000,000"),
-    (["run", str(PAPER), "--replicates", "1000000000"], "--replicates == 1000000000, must be an integer from 2"),
-    (["calibrate", str(PAPER), "--replicates", "1000000"], "--replicates == 1000000, must be an integer from 2"),
-    (["power", str(PAPER), "--replicates", "1000000000"], "--replicates == 1000000000, must be an integer from 1"),
+    (
+        ["run", str(PAPER), "--replicates", "1000000000"],
+        "--replicates == 1000000000, must be an integer from 2",
+    ),
+    (
+        ["calibrate", str(PAPER), "--replicates", "1000000"],
+        "--replicates == 1000000, must be an integer from 2",
+    ),
+    (
+        ["power", str(PAPER), "--replicates", "1000000000"],
+        "--replicates == 1000000000, must be an integer from 1",
+    ),
     (["sweep", str(PAPER), "--replicates", "0"], "--replicates == 0, must be an integer from 1"),
     (["sweep", str(PAPER), "--workers", "1000"], "--workers == 1000, must be an integer from 1 to 256"),
     (["power", str(PAPER), "--workers", "0"], "--workers == 0, must be an integer from 1 to 256"),
@@ -265,7 +277,10 @@ BAD_ARGS = [
     (["check", str(PAPER), "--budget", "-5"], "--budget == -5, must be a number > 0."),
     (["check", str(PAPER), "--budget", "nan"], "--budget == nan, must be a number > 0."),
     (["check", str(PAPER), "--examples", "0"], "--examples == 0, must be an integer >= 1."),
-    (["run", str(PAPER), "--seed", "-1"], "--seed == -1, must be an integer from 0 to 9,223,372,036,854,775,807."),
+    (
+        ["run", str(PAPER), "--seed", "-1"],
+        "--seed == -1, must be an integer from 0 to 9,223,372,036,854,775,807.",
+    ),
     (["cohort", str(PAPER), "--seed", str(2**63)], f"--seed == {2**63}, must be an integer from 0"),
 ]
 
@@ -313,7 +328,7 @@ def test_single_file_outputs_are_written_atomically(tmp_path, monkeypatch, capsy
 def test_two_scenarios_with_one_name_are_refused_before_any_work(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # the default folders are results/<name> of the working folder
     twin = tmp_path / "twin.toml"
-    twin.write_text('extends = "%s"\n' % PAPER.name, encoding="utf-8")
+    twin.write_text(f'extends = "{PAPER.name}"\n', encoding="utf-8")
     (tmp_path / PAPER.name).write_bytes(PAPER.read_bytes())
     assert main(["--quiet", "run", str(tmp_path / PAPER.name), str(twin), "--replicates", "2"]) == 2
     err = capsys.readouterr().err

@@ -102,13 +102,15 @@ def test_two_runs_to_one_out_started_together(tmp_path):
     out = tmp_path / "D"
     cmd = [sys.executable, "-m", "rplsim", "--quiet", "run", str(PAPER), "--set", "cohort.n=200"]
     cmd += ["--replicates", "2", "--out", str(out)]
-    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)
+    ]
     results = [(p.wait(timeout=120), p.communicate()[1]) for p in procs]
     codes = sorted(rc for rc, _ in results)
     assert codes == [0, 2], results
     err = next(e for rc, e in results if rc == 2).strip().splitlines()
     assert len(err) == 1 and (
-        "another rplsim run (pid" in err[0] and "is writing it" in err[0] or "exists" in err[0]
+        ("another rplsim run (pid" in err[0] and "is writing it" in err[0]) or "exists" in err[0]
     ), err
     _complete(out)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["D"]

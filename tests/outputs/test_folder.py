@@ -150,7 +150,9 @@ def test_a_second_writer_is_refused_at_once_while_the_lock_is_held(tmp_path):
     with locked_target(final):
         assert (tmp_path / ".demo.rplsim-lock").read_text().strip() == str(os.getpid())
         with (
-            pytest.raises(ResultsExistError, match=rf"another rplsim run \(pid {os.getpid()}\) is writing it"),
+            pytest.raises(
+                ResultsExistError, match=rf"another rplsim run \(pid {os.getpid()}\) is writing it"
+            ),
             results_folder(final, force=True),
         ):
             pass  # pragma: no cover
@@ -241,7 +243,7 @@ def test_check_output_folder_names_the_flag_and_the_reason(tmp_path):
     if Path("/proc/self").is_dir():  # Linux
         cases["/proc/rplsim-x"] = "cannot create a folder in /proc"
     for path, reason in cases.items():
-        with pytest.raises(ScenarioError, match="^--out ") as info:
+        with pytest.raises(ScenarioError, match=r"^--out ") as info:
             check_output_folder("--out", path)
         assert reason in str(info.value) and "\n" not in str(info.value), (path, info.value)
     assert check_output_folder("--out", str(tmp_path / "new" / "deeper")) == tmp_path / "new" / "deeper"
@@ -257,7 +259,7 @@ def test_check_output_file_and_atomic_file(tmp_path):
         str(tmp_path): "is a folder; give a file name",
         str(tmp_path / "missing" / "x.csv"): "does not exist; create it first",
     }.items():
-        with pytest.raises(ScenarioError, match="^-o ") as info:
+        with pytest.raises(ScenarioError, match=r"^-o ") as info:
             check_output_file("-o", path)
         assert reason in str(info.value)
     assert check_output_file("-o", "/dev/stdout").name == "stdout"

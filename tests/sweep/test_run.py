@@ -11,6 +11,7 @@ import pytest
 
 from rplsim.app.cli import main
 from rplsim.sweep import run as sweep_run
+from rplsim.sweep.grid import plan_sweep
 from rplsim.sweep.run import run_sweep
 
 from .conftest import EXAMPLE, numbers, small_plan
@@ -126,9 +127,17 @@ def test_dask_sweep_survives_a_killed_worker(tmp_path, cluster, local_table):
 
 
 # ----------------------------------------------------------------------------- --force is atomic
+def _tiny(seed: int):
+    return plan_sweep(
+        EXAMPLE,
+        ["sweep.n_per_arm=60", "sweep.replicates=1024", f"scenario.seed={seed}"],
+        {"trial.control_lbr": [0.6, 0.65], "trial.analysis": ["chi2"], "trial.dropout": [0.1]},
+    )
+
+
 def test_an_interrupted_sweep_force_leaves_the_old_folder_untouched(tmp_path, capsys):
     out = tmp_path / "sweep"
-    run_sweep(small_plan(), out, workers=1)
+    run_sweep(_tiny(1), out, workers=1)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
 
     def interrupt(done, total):
@@ -136,11 +145,11 @@ def test_an_interrupted_sweep_force_leaves_the_old_folder_untouched(tmp_path, ca
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run_sweep(small_plan(("scenario.seed=9",)), out, workers=1, force=True, on_point=interrupt)
+        run_sweep(_tiny(9), out, workers=1, force=True, on_point=interrupt)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep"], "its partial points are discarded"
-    res = run_sweep(small_plan(("scenario.seed=9",)), out, workers=1, force=True)
-    assert res.computed == 4 and res.out == out
+    res = run_sweep(_tiny(9), out, workers=1, force=True)
+    assert res.computed == 2 and res.out == out
     assert (out / "points.csv").read_bytes() != before["points.csv"]
     assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["complete"] is True
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep"]

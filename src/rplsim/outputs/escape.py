@@ -10,7 +10,7 @@ as the characters it is, one function per destination:
 * :func:`neutralise_cell` / :func:`neutralise_frame`: CSV cells (every table, through
   :func:`rplsim.outputs.folder.write_csv`, and the sweep's ``points.csv`` rows);
 * :func:`markdown_text`: ``report.md``;
-* :func:`html_text`: HTML pages;
+* :func:`html_text`: HTML pages (quotes escaped too, for attributes);
 * :func:`plain_title`: matplotlib titles, labels, tick labels and legends;
 * :func:`one_line`: any one-line text (a terminal line), control characters made spaces.
 
@@ -50,13 +50,14 @@ CSV_DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 MAX_TITLE_CHARS = 120
 """Scenario text in a figure title or label is cut to this many characters (ending in "…")."""
 
-# Characters that start or end Markdown/GFM syntax anywhere in a line: escaped everywhere.
-# (`<`, `>` and `&` are left to html.escape: an entity shows the character in every renderer.)
-_MD_ANYWHERE = re.compile(r"([\\`*_\[\]{}|~!#$])")
-# Block markers that only count at the start of a line: a list or rule (`- `, `+ `, `---`,
-# `1. `, `1) `), a heading underline (`=`); the text is one line, so only its very start is a
-# line start. (`0.5` is not an ordered list: no space follows the dot.)
-_MD_LINE_START = re.compile(r"^([-+=])|^(\d+)([.)])(?=\s|$)")
+# Characters that start or end Markdown/GFM syntax anywhere in a line: escaped everywhere
+# (`$` is GitHub's math, `~` its strikethrough, `|` a table cell's end). `<`, `>` and `&` are
+# left to html.escape: an entity shows the character in every renderer.
+_MD_ANYWHERE = re.compile(r"([\\`*_\[\]|~$])")
+# Block markers that count only at the start of a line: a heading (`#`), a list or rule (`-`,
+# `+`, `---`, `1. `, `1) `), a heading underline (`=`). The text is one line, so only its very
+# start can be a line start. (`0.5` is not an ordered list: no space follows the dot.)
+_MD_LINE_START = re.compile(r"^([-+=#])|^(\d+)([.)])(?=\s|$)")
 
 
 def _is_dangerous(value: Any) -> bool:
@@ -167,22 +168,28 @@ def one_line(text: Any) -> str:
     return "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in s).strip()
 
 
-def markdown_text(text: Any) -> str:
+def markdown_text(text: Any, *, inline: bool = False) -> str:
     """``text`` escaped for Markdown: it shows as the characters it is, on one line.
 
     Three steps: (1) :func:`one_line` (a newline in a description cannot start a heading or a
     list); (2) the Markdown and GitHub-flavoured punctuation that changes meaning — backslash,
-    backtick, ``*``, ``_``, ``[``, ``]``, ``{``, ``}``, ``|`` (table cells), ``~``, ``!``,
-    ``#``, ``$`` (GitHub math) anywhere, and a list or heading marker (``-``, ``+``, ``=``,
-    ``1.``) at the start — is backslash-escaped; (3) the HTML characters ``<``, ``>``, ``&``,
-    ``"`` and ``'`` become entities (:func:`html.escape`), so ``<script>`` is text, not a tag.
-    The result renders as the original text in any CommonMark/GFM renderer; it is safe inside
-    a paragraph, a list item, a table cell or a heading.
+    backtick, ``*``, ``_``, ``[``, ``]``, ``|`` (table cells), ``~`` (strikethrough) and ``$``
+    (GitHub math) anywhere, and a heading, list or rule marker (``#``, ``-``, ``+``, ``=``,
+    ``1.``) at the start unless ``inline`` — is backslash-escaped; (3) the HTML characters ``<``, ``>`` and
+    ``&`` become entities, so ``<script>`` is text, not a tag, and ``&lt;`` is not decoded.
+    Quotes are left as they are: they mean something only inside an HTML attribute, and no
+    tag can be opened once ``<`` is an entity (escaping them would turn every "paper's" of a
+    description into ``paper&#x27;s`` in the file). The result renders as the original text
+    in any CommonMark/GFM renderer; it is safe in a paragraph, a list item, a table cell, a
+    heading or a link's text.
 
     Parameters
     ----------
     text : object
         Any value; ``str(text)`` is escaped.
+    inline : bool
+        The text follows other text on its line (``# report: {name}``, ``cost = {value}``),
+        so its first character cannot start a block and is not escaped for that.
 
     Returns
     -------
@@ -194,11 +201,16 @@ def markdown_text(text: Any) -> str:
     '&lt;script&gt;alert(1)&lt;/script&gt;'
     >>> markdown_text("# a_b | *c*\\n- d")
     '\\\\# a\\\\_b \\\\| \\\\*c\\\\* - d'
+    >>> markdown_text("-1", inline=True), markdown_text("-1")
+    ('-1', '\\\\-1')
     """
     s = one_line(text)
     s = _MD_ANYWHERE.sub(r"\\\1", s)
-    s = _MD_LINE_START.sub(lambda m: f"\\{m.group(1)}" if m.group(1) else f"{m.group(2)}\\{m.group(3)}", s)
-    return html.escape(s, quote=True)
+    if not inline:
+        s = _MD_LINE_START.sub(
+            lambda m: f"\\{m.group(1)}" if m.group(1) else f"{m.group(2)}\\{m.group(3)}", s
+        )
+    return html.escape(s, quote=False)
 
 
 def html_text(text: Any) -> str:

@@ -148,7 +148,7 @@ def test_markdown_text_shows_html_as_text():
         ("a\nb\r\nc", "a b  c"),
         ("[link](http://x)", "\\[link\\](http://x)"),
         ("$x^$ | `c` *b* _i_ ~s~ \\", "\\$x^\\$ \\| \\`c\\` \\*b\\* \\_i\\_ \\~s\\~ \\\\"),
-        ("the paper's \"claim\"", "the paper's \"claim\""),
+        ('the paper\'s "claim"', 'the paper\'s "claim"'),
     ],
 )
 def test_markdown_text_escapes_structure(text, expected):
@@ -241,7 +241,7 @@ def currency_sweep(tmp_path_factory):
 
 
 def test_points_csv_neutralises_grid_text_and_keeps_keys(currency_sweep):
-    plan, out, res = currency_sweep
+    plan, out, _res = currency_sweep
     raw = pd.read_csv(out / "points.csv", dtype=str)
     assert raw["clinic.currency"].tolist() == ["'=HYPERLINK(1)", "$x^$"]
     assert raw["point"].tolist() == [p.key for p in plan.points], "point keys untouched"
@@ -252,7 +252,7 @@ def test_points_csv_neutralises_grid_text_and_keeps_keys(currency_sweep):
 def test_a_neutralised_points_csv_resumes(currency_sweep):
     from rplsim.sweep.run import run_sweep
 
-    plan, out, res = currency_sweep
+    plan, out, _res = currency_sweep
     before = (out / "points.csv").read_bytes()
     again = run_sweep(plan, out, workers=1, resume=True)
     assert (again.computed, again.resumed) == (0, 2)
@@ -262,7 +262,7 @@ def test_a_neutralised_points_csv_resumes(currency_sweep):
 def test_sweep_figure_draws_text_values_on_its_x_axis(currency_sweep):
     from rplsim.sweep.run import sweep_figure
 
-    plan, out, res = currency_sweep
+    plan, _out, res = currency_sweep
     only_text = replace(plan, axes=("clinic.currency",))
     fig = sweep_figure(res.table, only_text)
     assert _draw(fig)[:4] == b"\x89PNG"

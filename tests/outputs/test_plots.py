@@ -8,6 +8,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from rplsim import paper_funnel, plots
+from rplsim.outputs.escape import MAX_TITLE_CHARS
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -132,3 +133,29 @@ def test_ivig_histogram_empty_stratum_and_custom_paper():
 def test_missing_columns_are_a_clear_error():
     with pytest.raises(ValueError, match="n_per_arm"):
         plots.power_curve(pd.DataFrame({"power": [0.5]}))
+
+
+# ----------------------------------------------------------------------------- data text
+TEX = "$\\frac{1}{0}$ $x^$ $$ \\"  # mathtext that raises, an empty formula, a lone backslash
+
+HOSTILE_CASES = {
+    "funnel_chart": lambda: plots.funnel_chart(
+        pd.DataFrame({"step": [TEX, "x" * 400], "n": [10, 5], "kind": [TEX, "seen"]}), title=TEX * 30
+    ),
+    "sensitivity_heatmap": lambda: plots.sensitivity_heatmap(_grid(), points=[(TEX, 0.6, 0.8)]),
+    "calibration_panel": lambda: plots.calibration_panel(_calibration_tab().assign(target=TEX)),
+    "timeline_chart": lambda: plots.timeline_chart(
+        _events().assign(event=TEX, patient_id=lambda d: d["patient_id"].astype(str) + "$^")
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_CASES))
+def test_figure_draws_tex_and_long_text_from_data_as_written(name, tmp_path):
+    fig = HOSTILE_CASES[name]()
+    blob = plots.save_png(fig, tmp_path / f"{name}.png").read_bytes()
+    assert blob[:8] == PNG_SIGNATURE
+    texts = [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))]
+    assert any("\\$\\frac{1}{0}\\$" in t for t in texts), "the TeX is drawn as its characters"
+    # a long title or step is cut to MAX_TITLE_CHARS (each "$" then takes two characters)
+    assert all(len(line) <= 2 * MAX_TITLE_CHARS for t in texts for line in t.splitlines())

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
 import pandas as pd
 
 from rplsim import load_scenario
-from rplsim.outputs.report import build_report, format_value, markdown_table, scenario_assumptions
+from rplsim.outputs.report import (
+    answer_sentence,
+    build_report,
+    format_value,
+    markdown_table,
+    scenario_assumptions,
+)
+from rplsim.planning.feasibility import Feasibility
 from rplsim.scenario.schema import iter_params
+from rplsim.trial.power import PowerResult
 
 
 # ----------------------------------------------------------------------------- report
@@ -56,7 +65,7 @@ def test_build_report_sections(paper):
     assert "age mean KN" not in misses and "n KN |" not in misses
     assert "Abstract \\| section 2.1" in other, "pipes inside cells are escaped"
     assumptions = _section(text, "Assumptions this rests on")
-    assert assumptions.index("placebo live-birth rate 60%") < assumptions.index("cohort.ivf_share")
+    assert assumptions.index("placebo live-birth rate 60%") < assumptions.index("`cohort.ivf_share` = ")
     assert "![Power curve](figures/power.png)" in text
     assert "(figures/calibration.png)" in text
     assert "- [calibration](calibration.csv)" in text
@@ -94,3 +103,51 @@ def test_markdown_table_and_format_value():
         format_value({"mean": 1.5, "rule": "any", "on": True, "xs": [1, 2]})
         == '{ mean = 1.5, rule = "any", on = true, xs = [1, 2] }'
     )
+
+
+# ----------------------------------------------------------------------------- escaping
+def test_report_escapes_scenario_text(tmp_path):
+    src = tmp_path / "s.toml"
+    src.write_text(
+        '[scenario]\nname = "s"\ndescription = "<script>alert(1)</script>\\n# big | *x*"\n'
+        "[cohort]\nivf_share = 0.35\n",
+        encoding="utf-8",
+    )
+    text = build_report(
+        load_scenario(src),
+        summary_lines=["- not a nested list <b>"],
+        assumptions=["<img src=x onerror=alert(1)>"],
+        figures=[("a [caption](http://evil)", "f.png")],
+    )
+    assert "<script>" not in text and "<img" not in text and "<b>" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; # big \\| \\*x\\*" in text
+    assert "- \\- not a nested list &lt;b&gt;" in text
+    assert "![a \\[caption\\](http://evil)](f.png)" in text
+    assert "- `cohort.ivf_share` = 0.35 (ASSUMPTION" in text
+
+
+def test_markdown_table_escapes_cells():
+    table = markdown_table([("<i>x</i>", "*y*", -1.5)], ["a_b", "c", "d"])
+    assert table.splitlines()[2] == "| &lt;i&gt;x&lt;/i&gt; | \\*y\\* | -1.5 |"
+    assert table.splitlines()[0] == "| a\\_b | c | d |"
+
+
+def test_answer_sentence_markdown_and_plain(paper):
+    sc = paper.replace(clinic=dataclasses.replace(paper.clinic, currency="=*x*\n<b>"))
+    # the numbers are placeholders: only the words around them are under test
+    power = PowerResult(
+        analysis="chi2", n_control=100, n_treatment=100, n_total=200, replicates=1024,
+        p_control=0.6, p_treatment=0.8, alpha=0.05, power=0.8, power_ci=(0.78, 0.82),
+        type1_error=0.05, type1_ci=(0.04, 0.06), analytic_power=0.8, expected_n_h1=200.0,
+        expected_n_h0=200.0, stop_probability=(1.0,), mean_ivig_grams_per_woman=50.0,
+        seconds=0.0, path="batched",
+    )  # fmt: skip
+    feas = Feasibility(
+        n_randomised=200, n_control=100, n_treatment=100, expected_dropouts=20.0, n_screened=2000,
+        n_worked_up=1800, n_pregnant=1000, n_eligible=400, years_to_recruit=3.0, centres=2,
+        ivig_grams_total=5000.0, ivig_cost_total=1e6, currency=sc.clinic.currency, eligible_share=0.2,
+    )  # fmt: skip
+    md = answer_sentence(sc, power, feas)
+    plain = answer_sentence(sc, power, feas, markdown=False)
+    assert "**100 women per arm**" in md and "(1,000,000 =\\*x\\* &lt;b&gt;)" in md
+    assert "**" not in plain and "(1,000,000 =*x* <b>)" in plain, "the terminal gets the text on one line"

@@ -5,7 +5,6 @@ Part of :mod:`rplsim.outputs.plots` (which re-exports these), split off to keep 
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -16,7 +15,8 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from rplsim import paper as _paper
-from rplsim.outputs.figure import FONT, GREY, OK, SMALL
+from rplsim.outputs.escape import plain_title
+from rplsim.outputs.figure import FONT, GREY, OK, SMALL, wrapped_label
 from rplsim.outputs.figure import new_figure as _figure
 from rplsim.outputs.figure import require_columns as _require
 
@@ -165,9 +165,9 @@ def timeline_chart(
             zorder=3,
             edgecolors="black" if marker not in ("x",) else None,
             linewidths=0.4,
-            label=name.replace("_", " "),
+            label=plain_title(name.replace("_", " ")),
         )
-    ax.set_yticks(list(rows.values()), [f"patient {pid}" for pid in rows], fontsize=SMALL)
+    ax.set_yticks(list(rows.values()), [plain_title(f"patient {pid}") for pid in rows], fontsize=SMALL)
     ax.set_ylim(-0.7, len(ids) - 0.3)
     ax.set_xlabel("gestational week (weeks since last menstrual period)", fontsize=FONT)
     ax.set_ylabel("patient", fontsize=FONT)
@@ -218,7 +218,7 @@ def funnel_chart(funnel: pd.DataFrame, title: str = "Enrolment funnel") -> Figur
         Columns ``step, n`` and optionally ``kind`` (e.g. "seen", "excluded", "analysed"),
         such as :func:`rplsim.paper_funnel`.
     title : str
-        Figure title.
+        Figure title (drawn as written: ``$`` is not mathtext).
 
     Returns
     -------
@@ -234,17 +234,26 @@ def funnel_chart(funnel: pd.DataFrame, title: str = "Enrolment funnel") -> Figur
     colours = [_KIND_COLOUR.get(kd, OK) for kd in kinds]
     bars = ax.barh(y, n, color=colours, edgecolor="black", linewidth=0.4)
     _bar_axes_label(ax, bars, n)
-    labels = [textwrap.fill(str(s), 48) for s in funnel["step"]]
+    labels = [wrapped_label(s, 48) for s in funnel["step"]]
     ax.set_yticks(y, labels, fontsize=SMALL)
     ax.set_xlim(0, float(np.nanmax(n)) * 1.12 if k and np.nanmax(n) > 0 else 1)
     ax.set_xlabel("women (n)", fontsize=FONT)
     ax.set_ylabel("step", fontsize=FONT)
-    ax.set_title(title, fontsize=FONT + 1)
+    ax.set_title(plain_title(title), fontsize=FONT + 1)
     ax.grid(axis="x", alpha=0.3)
     if "kind" in funnel.columns:
         seen = dict.fromkeys(kinds)
         handles = [
-            Line2D([], [], marker="s", ls="none", ms=10, mfc=_KIND_COLOUR.get(kd, OK), mec="black", label=kd)
+            Line2D(
+                [],
+                [],
+                marker="s",
+                ls="none",
+                ms=10,
+                mfc=_KIND_COLOUR.get(kd, OK),
+                mec="black",
+                label=plain_title(kd),
+            )
             for kd in seen
         ]
         ax.legend(handles=handles, loc="lower right", fontsize=SMALL)

@@ -163,7 +163,10 @@ def write_csv(df: pd.DataFrame, path: str | Path | TextIO) -> None:
     """Write ``df`` as CSV (no index) with floats to :data:`SIGNIFICANT_DIGITS` digits.
 
     ``path`` may be an open text stream (``sys.stdout``). Every table rplsim writes goes
-    through here, so a table is the same bytes wherever it is written.
+    through here, so a table is the same bytes wherever it is written, and every string cell
+    is neutralised for spreadsheets (:func:`rplsim.outputs.escape.neutralise_frame`: a text
+    cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading
+    ``'``; numbers are never changed).
 
     Examples
     --------
@@ -173,7 +176,9 @@ def write_csv(df: pd.DataFrame, path: str | Path | TextIO) -> None:
     ...     (Path(d) / "t.csv").read_text()
     'x\\n0.666666666667\\n'
     """
-    round_significant(df).to_csv(path, index=False)
+    from rplsim.outputs.escape import neutralise_frame
+
+    neutralise_frame(round_significant(df)).to_csv(path, index=False)
 
 
 def write_manifest(folder: Path, manifest: Mapping[str, Any], files: Sequence[str]) -> Path:

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from rplsim.outputs.cohort_plots import funnel_chart, ivig_dose_histogram, timeline_chart
+from rplsim.outputs.escape import plain_title
 from rplsim.outputs.figure import FONT, GREY, MISS, OK, SMALL, save_png
 from rplsim.outputs.figure import new_figure as _figure
 from rplsim.outputs.figure import require_columns as _require
@@ -100,7 +101,7 @@ def _label_targets(ax: Axes, show: pd.DataFrame, y: np.ndarray) -> None:
     """Target names (misses in red, 'not followed' in grey) and the group separators."""
     sw = show["within"].astype(bool).to_numpy()
     sf = show["followed"].astype(bool).to_numpy()
-    labels = [textwrap.shorten(str(t), 58, placeholder="…") for t in show["target"]]
+    labels = [plain_title(textwrap.shorten(str(t), 58, placeholder="…")) for t in show["target"]]
     ax.set_yticks(y, labels, fontsize=SMALL)
     for tick, f, w in zip(ax.get_yticklabels(), sf, sw, strict=True):
         if f and not w:
@@ -114,7 +115,7 @@ def _label_targets(ax: Axes, show: pd.DataFrame, y: np.ndarray) -> None:
         ax.text(
             1.005,
             rows.max(),
-            f"{label} ({len(rows)})",
+            plain_title(f"{label} ({len(rows)})"),
             transform=ax.get_yaxis_transform(),
             fontsize=SMALL,
             va="center",
@@ -286,7 +287,7 @@ def _mark_points(
                 mfc="#ff7f0e",
                 mec="black",
                 ls="none",
-                label=f"{label} (placebo {c_lbr:.1%}, IVIG {t_lbr:.1%}{note})",
+                label=f"{plain_title(label)} (placebo {c_lbr:.1%}, IVIG {t_lbr:.1%}{note})",
             )
         )
     fig.legend(handles=handles, loc="outside lower center", fontsize=SMALL, ncol=1, frameon=False)

@@ -4,6 +4,11 @@ The report says what was asked (the scenario's description), the answer, where t
 misses the paper, and every assumption the answer rests on, then links the figures and
 tables of the same results folder. Tables are written by hand so that no optional
 dependency (``tabulate``) decides whether the report renders.
+
+Every string that can come from a scenario file (name, description, currency, assumed values,
+any cell) goes through :func:`rplsim.outputs.escape.markdown_text`: a ``<script>`` in a
+description is shown as text, and ``*``, ``_``, ``|``, ``#`` or a newline cannot change the
+page's structure.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from rplsim.outputs.escape import markdown_text, one_line
 from rplsim.planning.feasibility import Feasibility
 from rplsim.scenario import Scenario
 from rplsim.scenario.schema import iter_params
@@ -44,12 +50,12 @@ def _cell(value: Any) -> str:
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         text = _fmt_number(value)  # NaN stays visible: a statistic that could not be computed
     else:
-        text = str(value)
-    return text.replace("|", "\\|").replace("\n", " ")
+        return markdown_text(value, inline=True)
+    return text
 
 
 def markdown_table(rows: Iterable[Sequence[Any]], header: Sequence[str]) -> str:
-    """A GitHub-flavoured Markdown table (pipes escaped, numbers to 4 significant digits).
+    """A GitHub-flavoured Markdown table (text escaped by ``markdown_text``, numbers to 4 digits).
 
     Parameters
     ----------
@@ -98,6 +104,11 @@ def scenario_assumptions(scenario: Scenario) -> list[str]:
     >>> scenario_assumptions(load_scenario("scenarios/paper.toml"))[0]  # doctest: +SKIP
     'scenario.seed = 20250604 (ASSUMPTION: any fixed integer; the publication date)'
     """
+    return [f"{path} = {value} ({src})" for path, value, src in _assumed(scenario)]
+
+
+def _assumed(scenario: Scenario) -> list[tuple[str, str, str]]:
+    """(schema path, the scenario's value in TOML form, source) of every assumed value."""
     data = scenario.to_dict()
     out = []
     for info in iter_params(type(scenario)):
@@ -106,7 +117,7 @@ def scenario_assumptions(scenario: Scenario) -> list[str]:
             continue
         found, value = _lookup(data, info.path)
         if found:
-            out.append(f"{info.path} = {format_value(value)} ({src})")
+            out.append((info.path, format_value(value), src))
     return out
 
 
@@ -151,7 +162,9 @@ def _misses_section(calibration: pd.DataFrame) -> list[str]:
     return out
 
 
-def answer_sentence(scenario: Scenario, power: PowerResult, feas: Feasibility) -> str:
+def answer_sentence(
+    scenario: Scenario, power: PowerResult, feas: Feasibility, *, markdown: bool = True
+) -> str:
     """ "A trial would need N women per arm, M screened, Y years at K centres, under A".
 
     Parameters
@@ -160,31 +173,40 @@ def answer_sentence(scenario: Scenario, power: PowerResult, feas: Feasibility) -
         Must have a ``[trial]`` section.
     power : PowerResult
     feas : Feasibility
+    markdown : bool
+        True (the default): Markdown, the numbers that answer the question in bold and the
+        scenario's words (currency, analysis, boundary, population) escaped by
+        :func:`~rplsim.outputs.escape.markdown_text`. False: plain text for a terminal, no
+        bold, those words on one line (:func:`~rplsim.outputs.escape.one_line`).
 
     Returns
     -------
     str
-        Markdown (the numbers that answer the question in bold).
     """
     t = scenario.trial
     assert t is not None
+
+    def text(s: str) -> str:
+        return markdown_text(s, inline=True) if markdown else one_line(s)
+
+    b = "**" if markdown else ""
     seq = (
         f", at most; expected {power.expected_n_h1:.0f} randomised if IVIG works "
-        f"({t.looks} looks, {t.boundary})"
+        f"({t.looks} looks, {text(t.boundary)})"
         if t.looks > 1
         else ""
     )
     what = f"non-inferiority (margin {t.margin:.0%})" if t.design == "non-inferiority" else "superiority"
     return (
-        f"A trial would need **{power.n_control} women per arm** ({power.n_total} randomised"
-        f"{seq}), **{feas.n_screened:,} RPL women screened**, "
-        f"**{feas.years_to_recruit:.1f} years at {feas.centres} centre(s)** and "
+        f"A trial would need {b}{power.n_control} women per arm{b} ({power.n_total} randomised"
+        f"{seq}), {b}{feas.n_screened:,} RPL women screened{b}, "
+        f"{b}{feas.years_to_recruit:.1f} years at {feas.centres} centre(s){b} and "
         f"{feas.ivig_grams_total / 1000:,.1f} kg of IVIG ({feas.ivig_cost_total:,.0f} "
-        f"{feas.currency}), to show {what} with {power.power:.1%} simulated power "
-        f"(95% CI {power.power_ci[0]:.1%}-{power.power_ci[1]:.1%}; {t.analysis}, "
+        f"{text(feas.currency)}), to show {what} with {power.power:.1%} simulated power "
+        f"(95% CI {power.power_ci[0]:.1%}-{power.power_ci[1]:.1%}; {text(t.analysis)}, "
         f"alpha {t.alpha}), under the assumption that placebo gives a live-birth rate of "
         f"{power.p_control:.1%} and IVIG {power.p_treatment:.1%} in eligible women "
-        f"({t.population}, >= {t.min_previous_miscarriages} losses), {t.dropout:.0%} dropout."
+        f"({text(t.population)}, >= {t.min_previous_miscarriages} losses), {t.dropout:.0%} dropout."
     )
 
 
@@ -205,12 +227,13 @@ def build_report(
     scenario : Scenario
         The scenario that was run (title, description and assumed values come from it).
     summary_lines : sequence of str
-        One line per stage, shown as a bullet list.
+        One line per stage, shown as a bullet list (plain text: escaped here).
     calibration : pandas.DataFrame, optional
         The table of :func:`rplsim.calibrate`; its misses are listed, split into followed
         readings and the 'not followed' readings of paper conflicts.
     answer : str, optional
-        The answer in a sentence or two, e.g. "a trial would need 230 women per arm, 2,900
+        The answer in a sentence or two, as Markdown (its scenario words already escaped, as
+        :func:`answer_sentence` does), e.g. "a trial would need 230 women per arm, 2,900
         screened, 4.1 years at 3 centres, if placebo gives 60% live births".
     assumptions : sequence of str, optional
         Extra assumptions of this run, listed before the scenario's own
@@ -224,9 +247,9 @@ def build_report(
         Markdown text ending in a newline.
     """
     meta = scenario.scenario
-    out = [f"# rplsim report: {meta.name}", ""]
+    out = [f"# rplsim report: {markdown_text(meta.name, inline=True)}", ""]
     if meta.description:
-        out += [meta.description, ""]
+        out += [markdown_text(meta.description), ""]
     out += [f"Seed {meta.seed}; scenario digest `{scenario.digest()[:12]}`.", ""]
     out += [
         "## The answer",
@@ -239,19 +262,23 @@ def build_report(
         "",
     ]
     if summary_lines:
-        out += ["## Summary", "", *[f"- {s}" for s in summary_lines], ""]
+        out += ["## Summary", "", *[f"- {markdown_text(s)}" for s in summary_lines], ""]
     if calibration is not None:
         out += ["## Calibration misses", "", *_misses_section(calibration), ""]
-    listed = [*(assumptions or ()), *scenario_assumptions(scenario)]
+    # the schema's own key names go in code spans (no escaping needed, none is scenario text)
+    listed = [markdown_text(a) for a in assumptions or ()] + [
+        f"`{path}` = {markdown_text(value, inline=True)} ({markdown_text(src, inline=True)})"
+        for path, value, src in _assumed(scenario)
+    ]
     out += ["## Assumptions this rests on", ""]
     out += [f"- {a}" for a in listed] if listed else ["none"]
     out.append("")
     if figures:
         out += ["## Figures", ""]
         for caption, path in map(_link, figures):
-            out += [f"![{caption}]({path})", ""]
+            out += [f"![{markdown_text(caption, inline=True)}]({path})", ""]
     if tables:
         out += ["## Tables", ""]
-        out += [f"- [{caption}]({path})" for caption, path in map(_link, tables)]
+        out += [f"- [{markdown_text(caption, inline=True)}]({path})" for caption, path in map(_link, tables)]
         out.append("")
     return "\n".join(out).rstrip("\n") + "\n"

@@ -164,13 +164,15 @@ def render_run(folder: ResultsFolder, result: RunResult) -> str:
     Returns
     -------
     str
-        The answer and a line per stage (also at the top of ``report.md``).
+        The answer and a line per stage (also at the top of ``report.md``), as plain text.
     """
     sc = result.scenario
     summary = summary_lines(result)
-    answer = None
+    answer = plain = None
     if result.trial is not None:
         answer = answer_sentence(sc, result.trial.power, result.trial.feasibility)
+        # the terminal gets the scenario's words as written, not Markdown-escaped
+        plain = answer_sentence(sc, result.trial.power, result.trial.feasibility, markdown=False)
     w = _Writer(folder)
     _write_stages(w, result)
     if result.trial is not None:
@@ -186,7 +188,7 @@ def render_run(folder: ResultsFolder, result: RunResult) -> str:
             tables=w.tables,
         ),
     )
-    return "\n".join(([answer.replace("**", "")] if answer else []) + summary)
+    return "\n".join(([plain] if plain else []) + summary)
 
 
 def write_run(result: RunResult, out: str | Path, *, force: bool = False, command: Sequence[str] = ()) -> str:

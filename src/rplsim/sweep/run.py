@@ -326,8 +326,13 @@ def sweep_figure(table: pd.DataFrame, plan: SweepPlan) -> Figure:
     """Power (95% CI) and n per arm (or type-I error, when n is fixed) across the grid.
 
     The x axis is the first numeric axis with more than one value (else the first axis); one
-    line per combination of the other axes.
+    line per combination of the other axes. Every text from the scenario or the grid (its
+    name, axis names and string values) is drawn as written
+    (:func:`rplsim.outputs.escape.plain_title`): a ``$`` in a name or a value is never mathtext,
+    so bad TeX there cannot fail the figure after every point has been computed.
     """
+    from rplsim.outputs.escape import plain_title
+
     fig = Figure(figsize=(10, 4.2), layout="constrained")
     FigureCanvasAgg(fig)
     ax_p, ax_r = fig.subplots(1, 2)
@@ -341,9 +346,11 @@ def sweep_figure(table: pd.DataFrame, plan: SweepPlan) -> Figure:
     for name, g in groups:
         g = g.sort_values(x)
         xs = g[x].to_numpy() if cats is None else [cats.index(str(v)) for v in g[x]]
-        label = ", ".join(
-            f"{a.rpartition('.')[2]}={v}"
-            for a, v in zip(others, name if isinstance(name, tuple) else (name,), strict=True)
+        label = plain_title(
+            ", ".join(
+                f"{a.rpartition('.')[2]}={v}"
+                for a, v in zip(others, name if isinstance(name, tuple) else (name,), strict=True)
+            )
         )
         err = np.vstack([g["power"] - g["power_ci_low"], g["power_ci_high"] - g["power"]])
         line = ax_p.errorbar(xs, g["power"], yerr=err, marker="o", capsize=3, label=label or None)
@@ -358,9 +365,9 @@ def sweep_figure(table: pd.DataFrame, plan: SweepPlan) -> Figure:
         if right == "type1_error":
             ax_r.axhline(trial.alpha, color="#7f7f7f", ls="--", lw=1)
     for ax in (ax_p, ax_r):
-        ax.set_xlabel(x)
+        ax.set_xlabel(plain_title(x))
         if cats is not None:
-            ax.set_xticks(range(len(cats)), cats)
+            ax.set_xticks(range(len(cats)), [plain_title(c, 40) for c in cats])
         ax.grid(alpha=0.3)
     ax_p.set_ylabel("simulated power (95% Wilson CI)")
     ax_r.set_ylabel(
@@ -370,8 +377,10 @@ def sweep_figure(table: pd.DataFrame, plan: SweepPlan) -> Figure:
     )
     n_lines = len(groups) if others else 1
     if others and n_lines <= 12:
-        ax_p.legend(fontsize=8, title=", ".join(a.rpartition(".")[2] for a in others), title_fontsize=8)
+        legend_title = plain_title(", ".join(a.rpartition(".")[2] for a in others))
+        ax_p.legend(fontsize=8, title=legend_title, title_fontsize=8)
     fig.suptitle(
-        f"{plan.base.scenario.name}: {len(table)} points, {plan.replicates:,} replicates each", fontsize=10
+        f"{plain_title(plan.base.scenario.name)}: {len(table)} points, {plan.replicates:,} replicates each",
+        fontsize=10,
     )
     return fig

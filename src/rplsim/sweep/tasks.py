@@ -141,7 +141,7 @@ def run_batch(
 def point_row(
     plan: SweepPlan, point: SweepPoint, prep: dict[str, Any], parts: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    """One points.csv row from a point's batch counts (integer sums: order-free, exact)."""
+    """One points.csv row from a point's batch counts (integer sums: order-free, exact; text neutralised)."""
     trial = point.scenario.require_trial()
     reps = sum(p["replicates"] for p in parts)
     k1 = sum(p["power_rejections"] for p in parts)
@@ -173,5 +173,11 @@ def point_row(
         seconds=prep["seconds"] + sum(p["seconds"] for p in parts),
         digest=point.digest,
     )
-    # Floats at 12 significant digits, like every results table (outputs.folder.write_csv).
-    return {k: _canonical(v) if isinstance(v, (list, dict)) else round_float(v) for k, v in row.items()}
+    # Floats at 12 significant digits and text cells neutralised for spreadsheets, like every
+    # results table (outputs.folder.write_csv). The point key and digest are left exactly as
+    # they are: --resume matches rows on them (a key starts with a scenario key, never with a
+    # formula character, so neutralising could not change it anyway).
+    from rplsim.outputs.escape import neutralise_cell
+
+    cells = {k: _canonical(v) if isinstance(v, (list, dict)) else round_float(v) for k, v in row.items()}
+    return {k: v if k in ("point", "digest") else neutralise_cell(v) for k, v in cells.items()}

@@ -336,7 +336,7 @@ def _print_trial(sc: Scenario, tr: TrialStage) -> None:
     if tr.searched:
         print(tr.curve.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
     print(tr.feasibility.as_frame().to_string(index=False))
-    print(answer_sentence(sc, tr.power, tr.feasibility).replace("**", ""))
+    print(answer_sentence(sc, tr.power, tr.feasibility, markdown=False))
     if tr.sensitivity is not None:
         print(tr.sensitivity.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
 

@@ -58,6 +58,7 @@ import numpy as np
 import pandas as pd
 
 from rplsim.exceptions import ResultsExistError, ScenarioError
+from rplsim.outputs.escape import neutralise_frame
 
 try:
     import fcntl
@@ -176,8 +177,6 @@ def write_csv(df: pd.DataFrame, path: str | Path | TextIO) -> None:
     ...     (Path(d) / "t.csv").read_text()
     'x\\n0.666666666667\\n'
     """
-    from rplsim.outputs.escape import neutralise_frame
-
     neutralise_frame(round_significant(df)).to_csv(path, index=False)
 
 

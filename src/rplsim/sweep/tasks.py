@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from rplsim.exceptions import RplsimError
+from rplsim.outputs.escape import neutralise_cell
 from rplsim.outputs.folder import round_float
 from rplsim.scenario import Scenario
 from rplsim.scenario.load import scenario_from_dict
@@ -177,7 +178,5 @@ def point_row(
     # results table (outputs.folder.write_csv). The point key and digest are left exactly as
     # they are: --resume matches rows on them (a key starts with a scenario key, never with a
     # formula character, so neutralising could not change it anyway).
-    from rplsim.outputs.escape import neutralise_cell
-
     cells = {k: _canonical(v) if isinstance(v, (list, dict)) else round_float(v) for k, v in row.items()}
     return {k: v if k in ("point", "digest") else neutralise_cell(v) for k, v in cells.items()}

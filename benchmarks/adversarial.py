@@ -64,6 +64,9 @@ class Outcome:
 
 def _limits() -> None:  # in the child, before exec
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+    # A runner started in the background (`... &`) inherits an ignored SIGINT, and so would
+    # every case: Python then never raises KeyboardInterrupt and the signal cases mean nothing.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run_case(case: Case, timeout: float) -> Outcome:

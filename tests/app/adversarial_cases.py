@@ -446,6 +446,27 @@ case(
     stderr=(("--resume", "--force"),),
 )
 
+case(
+    "sweep-scheduler-empty",
+    "sweep --scheduler '' (silently local, like --out '')",
+    ("sweep", "sweep_example.toml", "--scheduler", "", "--out", "sw", *QUICK_SWEEP),
+    stderr=("--scheduler",),
+)
+case(
+    "sweep-scheduler-nobody",
+    "sweep --scheduler at a port nobody listens on",
+    ("sweep", "sweep_example.toml", "--scheduler", "tcp://127.0.0.1:9", "--out", "sw", *QUICK_SWEEP),
+    stderr=("--scheduler",),
+    subprocess="subprocess: Dask waits up to 20 s for the connection",
+)
+case(
+    "sweep-scheduler-garbage",
+    "sweep --scheduler that is not an address",
+    ("sweep", "sweep_example.toml", "--scheduler", "no such\nthing", "--out", "sw", *QUICK_SWEEP),
+    stderr=("--scheduler",),
+    subprocess="subprocess: Dask may wait for the connection",
+)
+
 # --- -o / --output / --events / --outcomes (issue: fail with exit 1 after the computation)
 OUTFLAG = ("-o", "--output")
 case(

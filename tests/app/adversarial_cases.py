@@ -362,7 +362,7 @@ case(
     "--out . --force (the working folder itself)",
     run("paper.toml", "--out", ".", "--force"),
     files={"mine.txt": "keep\n"},
-    stderr=("not an rplsim results folder",),
+    stderr=(("not an rplsim results folder", "--out ."),),
 )
 case(
     "force-onto-file",

@@ -99,6 +99,16 @@ def _check_args(args: argparse.Namespace) -> None:
         and (args.batch < REPLICATE_BATCH or args.batch % REPLICATE_BATCH)
     ):
         raise ScenarioError(f"--batch == {args.batch}, must be a positive multiple of {REPLICATE_BATCH}.")
+    if cmd == "sweep" and args.resume and args.force:
+        raise ScenarioError(
+            "--resume and --force together: --resume keeps the finished points, --force "
+            "discards them; give one of the two."
+        )
+    if cmd == "sweep" and args.scheduler is not None and not args.scheduler.strip():
+        raise ScenarioError(
+            "--scheduler '': must be a Dask scheduler address, e.g. tcp://host:8786 "
+            "(leave the flag out to run on local processes)."
+        )
     if cmd == "check":
         _int_flag("--examples", args.examples, 1)
         if not args.budget > 0:  # nan too

@@ -14,7 +14,24 @@ from rplsim.design.sequential import BOUNDARIES
 from rplsim.scenario.schema import param
 from rplsim.stats.registry import ANALYSIS_NAMES
 
-__all__ = ["SWEEP_BLOCK", "RecruitmentParams", "SensitivityParams", "SweepParams", "TrialParams"]
+__all__ = [
+    "POPULATION_STRATA",
+    "SWEEP_BLOCK",
+    "RecruitmentParams",
+    "SensitivityParams",
+    "SweepParams",
+    "TrialParams",
+]
+
+#: The strata each ``trial.population`` is drawn from (``rplsim.trial.simulation.POPULATIONS``
+#: holds the same table; ``tests/scenario/test_model.py`` checks the two agree).
+POPULATION_STRATA: dict[str, tuple[str, ...]] = {
+    "abnormal": ("KA", "IA"),
+    "idiopathic-abnormal": ("IA",),
+    "known-abnormal": ("KA",),
+    "idiopathic": ("IN", "IA"),
+    "all": ("KN", "KA", "IN", "IA"),
+}
 
 
 # ----------------------------------------------------------------------------- [trial]
@@ -24,7 +41,7 @@ class TrialParams:
 
     population: str = param(
         "abnormal",
-        choices=("abnormal", "idiopathic-abnormal", "known-abnormal", "idiopathic", "all"),
+        choices=tuple(POPULATION_STRATA),
         doc="eligible women (strata: abnormal = KA + IA, idiopathic = IN + IA)",
     )
     min_previous_miscarriages: int = param(2, lo=2, hi=20, doc="eligible from this many losses")

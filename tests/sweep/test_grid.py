@@ -67,7 +67,7 @@ def test_grid_values_and_the_cli_flags_are_validated_like_the_file(tmp_path):
     with pytest.raises(ScenarioError) as err:
         plan_sweep(EXAMPLE, SMALL_SET, {**SMALL, "trial.alpha": [0.05, 2]})
     assert err.value.problems == [
-        f"{EXAMPLE} [point trial.alpha=2;trial.analysis=chi2;trial.control_lbr=0.6;"
+        "--grid trial.alpha=0.05,2 [point trial.alpha=2;trial.analysis=chi2;trial.control_lbr=0.6;"
         "trial.dropout=0.1]: trial.alpha == 2.0, must be in (0, 0.5]. (and 3 more points)"
     ]
     with pytest.raises(ScenarioError, match="is not a known key"):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import math
 import types
 import typing
@@ -117,6 +118,7 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
+@functools.cache  # get_type_hints evaluates every annotation anew: most of a point's planning
 def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 

@@ -12,6 +12,7 @@ from rplsim._core.keys import split_key
 from rplsim._core.vocabulary import ALTERNATIVES
 from rplsim.design.sequential import BOUNDARIES
 from rplsim.scenario.schema import param
+from rplsim.scenario.tomlio import echo_key, echo_value
 from rplsim.stats.registry import ANALYSIS_NAMES
 
 __all__ = [
@@ -233,9 +234,29 @@ class SweepParams:
             parts = split_key(key)
             if len(parts) < 2 or not all(parts):
                 out.append(
-                    f'grid."{key}" is not a dotted key, must be section.key, e.g. '
+                    f"grid.{echo_key(key)} is not a dotted key, must be section.key, e.g. "
                     '"trial.control_lbr" (quoted).'
                 )
             elif parts[0] == "sweep":
-                out.append(f'grid."{key}": the [sweep] section cannot be swept.')
+                out.append(f"grid.{echo_key(key)}: the [sweep] section cannot be swept.")
+            for v in _repeated(self.grid[key]):
+                out.append(f"grid.{echo_key(key)} lists {echo_value(v)} twice; give each value once.")
         return out
+
+
+def _repeated(values: list[float | int | str | bool]) -> list[float | int | str | bool]:
+    """The values listed more than once (0.6 and 0.60 are one value; true is not 1), once each."""
+
+    def key(v: float | int | str | bool) -> tuple[str, object]:
+        if isinstance(v, bool):
+            return ("bool", v)
+        return ("number", float(v)) if isinstance(v, (int, float)) else ("str", v)
+
+    seen: set[tuple[str, object]] = set()
+    out: list[float | int | str | bool] = []
+    for v in values:
+        k = key(v)
+        if k in seen and all(key(d) != k for d in out):
+            out.append(v)
+        seen.add(k)
+    return out

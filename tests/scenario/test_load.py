@@ -262,12 +262,16 @@ def test_bad_set_items_are_echoed_on_one_line():
     with pytest.raises(ScenarioError) as exc:
         parse_overrides(["trial\nalpha"])
     assert exc.value.problems == ["--set trial\\nalpha: must be KEY=VALUE, e.g. --set trial.alpha=0.025."]
-    with pytest.raises(ScenarioError, match="nests too deep|levels deep"):
+    with pytest.raises(ScenarioError, match=r"nests too deep|levels deep"):
         parse_overrides(["cohort.x=" + "[" * 3000 + "]" * 3000])
 
 
 # ----------------------------------------------------------------------------- cross-field rules at load
 TRIAL = '[scenario]\nname = "x"\n[trial]\n'
+NI = (
+    'control_lbr = {control}\ntreatment_lbr = {treated}\ndesign = "non-inferiority"\n'
+    'margin = {margin}\nalternative = "larger"'
+)
 
 
 @pytest.mark.parametrize(
@@ -299,12 +303,12 @@ TRIAL = '[scenario]\nname = "x"\n[trial]\n'
             "lower rate on IVIG",
         ),
         (
-            'control_lbr = 0.6\ntreatment_lbr = 0.45\ndesign = "non-inferiority"\nmargin = 0.1\nalternative = "larger"',
+            NI.format(control=0.6, treated=0.45, margin=0.1),
             "trial.treatment_lbr == 0.45 is at or below trial.control_lbr - trial.margin == 0.5",
             "non-inferiority",
         ),
         (
-            'control_lbr = 0.3\ntreatment_lbr = 0.3\ndesign = "non-inferiority"\nmargin = 0.4\nalternative = "larger"',
+            NI.format(control=0.3, treated=0.3, margin=0.4),
             "trial.margin == 0.4 is not below trial.control_lbr == 0.3",
             "above 0",
         ),

@@ -455,7 +455,7 @@ def _value_key(value: Any) -> str:
 
 def _duplicates(values: Sequence[Any]) -> list[Any]:
     seen: set[str] = set()
-    out = []
+    out: list[Any] = []
     for v in values:
         k = _value_key(v)
         if k in seen and not any(_value_key(d) == k for d in out):

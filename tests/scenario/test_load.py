@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import time
+import tomllib
+
 import pytest
 
 from rplsim import ScenarioError, load_scenario
-from rplsim.scenario.load import parse_overrides
+from rplsim._core.limits import MAX_EXTENDS_DEPTH, MAX_NESTING_DEPTH, MAX_SCENARIO_BYTES
+from rplsim.app.cli import main
+from rplsim.scenario.load import nesting_depth, parse_overrides
+from rplsim.scenario.trial_params import POPULATION_STRATA, TrialParams
+from rplsim.trial.simulation import POPULATIONS
 
 from ..conftest import SCENARIOS
 
@@ -121,3 +130,248 @@ def test_overrides_are_validated():
 def test_every_shipped_scenario_validates():
     for f in sorted(SCENARIOS.glob("*.toml")):
         assert load_scenario(f).name
+
+
+# ----------------------------------------------------------------------------- what is read (issue 20)
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_a_fifo_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "f.toml"
+    os.mkfifo(fifo)
+    t0 = time.perf_counter()
+    (msg,) = _problems(fifo)
+    assert msg == f"{fifo}: is not a regular file (a FIFO); give a .toml scenario file."
+    child = _write(tmp_path, 'extends = "f.toml"\n[scenario]\nname = "x"\n', "child.toml")
+    (msg,) = _problems(child)
+    assert msg.startswith(f"{child} (extends f.toml): is not a regular file (a FIFO)")
+    assert time.perf_counter() - t0 < 1
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero")
+def test_a_device_is_refused_before_it_is_read():
+    (msg,) = _problems("/dev/zero")
+    assert msg == "/dev/zero: is not a regular file (a character device); give a .toml scenario file."
+
+
+def test_a_file_over_the_size_cap_is_refused(tmp_path):
+    p = tmp_path / "big.toml"
+    p.write_text('[scenario]\nname = "x"\n' + "#" * 1_200_000 + "\n")
+    (msg,) = _problems(p)
+    assert msg.startswith(f"{p}: is 1.2 MB, larger than the 1 MiB a scenario may be")
+    assert MAX_SCENARIO_BYTES == 2**20
+
+
+def test_a_symlink_loop_is_one_line(tmp_path):
+    loop = tmp_path / "loop.toml"
+    loop.symlink_to(loop)
+    (msg,) = _problems(loop)
+    assert msg == f"{loop}: is a symbolic link loop; give the path of a .toml scenario."
+    child = _write(tmp_path, 'extends = "loop.toml"\n[scenario]\nname = "x"\n', "child.toml")
+    (msg,) = _problems(child)
+    assert "symbolic link loop" in msg and msg.startswith(str(child))
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["[" * 3000 + "]" * 3000, "{ a = " * 3000 + "1" + " }" * 3000, "[" * 20 + "]" * 20],
+    ids=["arrays-3000", "inline-tables-3000", "arrays-20"],
+)
+def test_deep_nesting_is_one_line_not_a_recursion_error(tmp_path, value):
+    p = _write(tmp_path, f'[scenario]\nname = "x"\n[cohort]\nx = {value}\n')
+    (msg,) = _problems(p)
+    assert msg.startswith(f"{p}: ")
+    assert f"at most {MAX_NESTING_DEPTH} levels" in msg or f"more than the {MAX_NESTING_DEPTH}" in msg
+
+
+def test_3000_nested_table_headers_are_one_line(tmp_path):
+    p = _write(tmp_path, '[scenario]\nname = "x"\n[' + ".".join(["a"] * 3000) + "]\nb = 1\n")
+    (msg,) = _problems(p)
+    assert msg.startswith(f"{p}: a.a.a.a") and "3000 levels deep, more than the 16" in msg
+    assert len(msg) < 300
+
+
+def test_nesting_depth_counts_tables_and_arrays():
+    assert nesting_depth({"sweep": {"grid": {"trial.alpha": [0.1]}}}) == (3, 'sweep.grid."trial.alpha"')
+    for f in sorted(SCENARIOS.glob("*.toml")):  # the documented "the shipped scenarios nest 3"
+        assert nesting_depth(tomllib.loads(f.read_text()))[0] <= 3, f
+
+
+def test_a_1500_file_extends_chain_is_one_line(tmp_path):
+    for i in range(1500):
+        parent = f'extends = "c{i + 1}.toml"\n' if i < 1499 else ""
+        (tmp_path / f"c{i}.toml").write_text(f'{parent}[scenario]\nname = "c{i}"\n')
+    (msg,) = _problems(tmp_path / "c0.toml")
+    assert msg.startswith(
+        f"{tmp_path / 'c0.toml'}: the extends chain has more than {MAX_EXTENDS_DEPTH} files"
+    )
+    # exactly at the limit: accepted
+    (tmp_path / f"c{MAX_EXTENDS_DEPTH - 1}.toml").write_text('[scenario]\nname = "last"\n')
+    assert load_scenario(tmp_path / "c0.toml").name == "c0"
+
+
+def test_nul_bytes_and_long_values_are_one_short_line(tmp_path):
+    p = tmp_path / "nul.toml"
+    p.write_bytes(b'[scenario]\nname = "a\x00b"\n')
+    (msg,) = _problems(p)
+    assert "TOML syntax error" in msg and "\x00" not in msg
+    p = _write(tmp_path, '[scenario]\nname = "a\\u0000b"\n')
+    (msg,) = _problems(p)
+    assert 'scenario.name == "a\\u0000b"' in msg
+    p = _write(tmp_path, '[scenario]\nname = "' + "x" * 100_000 + '"\n')
+    (msg,) = _problems(p)
+    assert 'scenario.name == "' + "x" * 59 + "…, must be" in msg and len(msg) < 400
+
+
+# ----------------------------------------------------------------------------- echoed values
+def test_control_characters_never_split_a_problem(tmp_path):
+    p = _write(
+        tmp_path,
+        '[scenario]\nname = "x"\n"a\\nb" = 1\ndescription = "ok"\n'
+        '[trial]\ncontrol_lbr = 0.6\ntreatment_lbr = 0.75\nanalysis = "chi2\\nfisher"\n',
+    )
+    probs = _problems(p)
+    assert len(probs) == 2 and all("\n" not in m for m in probs)
+    assert f'{p}: scenario."a\\nb" is not a known key' in probs[0]
+    assert 'trial.analysis == "chi2\\nfisher", must be one of' in probs[1]
+
+
+def test_dates_are_echoed_in_toml_form(tmp_path):
+    (msg,) = _problems(_write(tmp_path, "[scenario]\nname = 1979-05-27\n"))
+    assert msg == f"{tmp_path / 's.toml'}: scenario.name == 1979-05-27, must be a string."
+
+
+# ----------------------------------------------------------------------------- the command line
+def test_set_problems_name_the_flag_not_the_file(tmp_path):
+    p = _write(tmp_path, '[scenario]\nname = "x"\n[trial]\ncontrol_lbr = 0.6\ntreatment_lbr = 0.75\n')
+    probs = _problems(p, overrides=["trial.alpha=2", "cohort.n=5", "trial.foo.bar=1"])
+    assert probs == [
+        "--set trial.foo.bar=1: trial.foo is not a known key; allowed here: "
+        + ", ".join(f.name for f in dataclasses.fields(TrialParams))
+        + ".",
+        "--set trial.alpha=2: trial.alpha == 2.0, must be in (0, 0.5].",
+    ]
+    (msg,) = _problems(p, overrides=["scenario.seed=-1"], flags={"scenario.seed": "--seed -1"})
+    assert msg.startswith("--seed -1: scenario.seed == -1, must be in [0, ")
+    # a rule across a file key and a flag's key names both
+    (msg,) = _problems(p, overrides=["trial.control_lbr=0.8"])
+    assert msg.startswith(f"{p} (with --set trial.control_lbr=0.8): trial.treatment_lbr == 0.75 is below")
+    (msg,) = _problems(p, overrides=["scenario.seed=a\nb=c"])
+    assert msg == '--set scenario.seed=a\\nb=c: scenario.seed == "a\\nb=c", must be an integer.'
+
+
+def test_bad_set_items_are_echoed_on_one_line():
+    with pytest.raises(ScenarioError) as exc:
+        parse_overrides(["trial\nalpha"])
+    assert exc.value.problems == ["--set trial\\nalpha: must be KEY=VALUE, e.g. --set trial.alpha=0.025."]
+    with pytest.raises(ScenarioError, match=r"nests too deep|levels deep"):
+        parse_overrides(["cohort.x=" + "[" * 3000 + "]" * 3000])
+
+
+# ----------------------------------------------------------------------------- cross-field rules at load
+TRIAL = '[scenario]\nname = "x"\n[trial]\n'
+NI = (
+    'control_lbr = {control}\ntreatment_lbr = {treated}\ndesign = "non-inferiority"\n'
+    'margin = {margin}\nalternative = "larger"'
+)
+
+
+@pytest.mark.parametrize(
+    "trial, start, phrase",
+    [
+        (
+            "control_lbr = 0.6\ntreatment_lbr = 0.5",
+            "trial.treatment_lbr == 0.5 is below trial.control_lbr == 0.6",
+            "can never reach trial.power == 0.8",
+        ),
+        (
+            "control_lbr = 0.6\ntreatment_lbr = 0.6",
+            "trial.treatment_lbr == 0.6 equals trial.control_lbr == 0.6",
+            "power stays at trial.alpha",
+        ),
+        (
+            "control_lbr = 0.6\nivig_odds_ratio = 1.0",
+            "trial.ivig_odds_ratio == 1.0 means no effect",
+            "never reach",
+        ),
+        (
+            "control_lbr = 0.6\nivig_odds_ratio = 0.5",
+            "trial.ivig_odds_ratio == 0.5 is below 1",
+            "never reach",
+        ),
+        (
+            'control_lbr = 0.6\ntreatment_lbr = 0.7\nalternative = "smaller"',
+            "trial.treatment_lbr == 0.7 is above trial.control_lbr",
+            "lower rate on IVIG",
+        ),
+        (
+            NI.format(control=0.6, treated=0.45, margin=0.1),
+            "trial.treatment_lbr == 0.45 is at or below trial.control_lbr - trial.margin == 0.5",
+            "non-inferiority",
+        ),
+        (
+            NI.format(control=0.3, treated=0.3, margin=0.4),
+            "trial.margin == 0.4 is not below trial.control_lbr == 0.3",
+            "above 0",
+        ),
+    ],
+    ids=["below", "equal", "or-one", "or-below", "smaller-above", "ni-below-bound", "ni-margin"],
+)
+def test_designs_with_no_possible_success_are_refused_at_load(tmp_path, trial, start, phrase):
+    p = _write(tmp_path, TRIAL + trial + "\n")
+    t0 = time.perf_counter()
+    (msg,) = _problems(p)
+    assert time.perf_counter() - t0 < 0.5
+    assert msg.startswith(f"{p}: {start}") and phrase in msg, msg
+
+
+def test_the_hang_case_fails_at_load_through_the_cli(capsys):
+    t0 = time.perf_counter()
+    rc = main(
+        [
+            "power",
+            str(SCENARIOS / "trial_superiority.toml"),
+            "--set",
+            "trial.treatment_lbr=0.5",
+            "--set",
+            "trial.control_lbr=0.6",
+        ]
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and time.perf_counter() - t0 < 1
+    assert err[0].startswith(
+        "--set trial.treatment_lbr=0.5: trial.treatment_lbr == 0.5 is below trial.control_lbr == 0.6"
+    )
+
+
+@pytest.mark.parametrize(
+    "extra, trial, start",
+    [
+        (
+            "[cohort.strata]\nKN = 0.5\nKA = 0\nIN = 0.5\nIA = 0\n",
+            "",
+            'trial.population == "abnormal" has no eligible women: cohort.strata.KA == 0 and '
+            "cohort.strata.IA == 0; give KA or IA a positive share",
+        ),
+        (
+            "[cohort.strata]\nKN = 0.5\nKA = 0.5\nIN = 0\nIA = 0\n",
+            'population = "idiopathic"\n',
+            'trial.population == "idiopathic" has no eligible women: cohort.strata.IN == 0 and '
+            "cohort.strata.IA == 0",
+        ),
+        (
+            "",
+            "min_previous_miscarriages = 11\n",
+            'trial.min_previous_miscarriages == 11 leaves trial.population == "abnormal" no eligible '
+            "women (cohort.previous_miscarriages.KA.max == 8, cohort.previous_miscarriages.IA.max "
+            "== 7); lower it to at most 8",
+        ),
+    ],
+    ids=["no-abnormal-strata", "no-idiopathic-strata", "too-many-losses"],
+)
+def test_a_trial_population_without_women_is_refused_at_load(tmp_path, extra, trial, start):
+    p = _write(tmp_path, f"{TRIAL}control_lbr = 0.6\ntreatment_lbr = 0.75\n{trial}{extra}")
+    (msg,) = _problems(p)
+    assert msg.startswith(f"{p}: {start}"), msg
+
+
+def test_population_strata_agree_with_the_trial_stage():
+    assert POPULATION_STRATA == POPULATIONS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import math
 import tomllib
 
@@ -10,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rplsim import load_scenario, scenario_from_dict
-from rplsim.scenario.tomlio import dumps_toml, write_scenario
+from rplsim.scenario.tomlio import dumps_toml, echo_key, echo_text, echo_value, format_value, write_scenario
 
 KEYS = st.text(min_size=0, max_size=8)
 SCALARS = st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False) | st.text(max_size=20)
@@ -70,3 +71,20 @@ def test_write_scenario_loads_equal(tmp_path, paper):
         again = load_scenario(path)
         assert again == sc
         assert again.digest() == sc.digest()
+
+
+# ----------------------------------------------------------------------------- echoing (issue 20)
+def test_format_value_is_toml_on_one_line():
+    assert format_value("a\nb") == '"a\\nb"'
+    assert format_value(datetime.date(1979, 5, 27)) == "1979-05-27"
+    assert format_value(datetime.datetime(1979, 5, 27, 7, 32)) == "1979-05-27T07:32:00"
+    assert format_value({"NK+NKa": 0.9, "a\tb": "\x1b[31m"}) == '{ "NK+NKa" = 0.9, "a\\tb" = "\\u001B[31m" }'
+    assert format_value("\u2028\ud800") == '"\\u2028\\uD800"'  # never a raw separator or surrogate
+
+
+def test_echo_cuts_long_values_and_keys():
+    assert echo_value("x" * 100_000) == '"' + "x" * 59 + "…"
+    assert echo_value(0.1 + 0.2) == "0.30000000000000004"
+    assert echo_key("k" * 100) == "k" * 60 + "…"
+    assert echo_key("a.b") == '"a.b"' and echo_key("ab") == "ab"
+    assert echo_text("x=1\ny") == "x=1\\ny"

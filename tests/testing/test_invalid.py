@@ -11,7 +11,7 @@ from rplsim.testing import invalid as rs
 from .conftest import _write
 
 
-@settings(max_examples=80)
+@settings(max_examples=120)
 @given(rs.invalid_scenarios())
 def test_invalid_scenarios_rejected_naming_key(case):
     text, rule, key = case
@@ -20,6 +20,7 @@ def test_invalid_scenarios_rejected_naming_key(case):
         load_scenario(path)
     msg = str(exc.value)
     assert key in msg, (rule, key, msg)
+    assert all("\n" not in line and "\r" not in line for line in exc.value.problems), msg
     if rule == "syntax-error":
         assert "TOML syntax error" in msg
     else:

@@ -61,6 +61,21 @@ treatment_lbr = 0.807             # Table 3, abnormal strata with IVIG
   keys are errors (with a "did you mean" hint), so a typo never silently falls back to a default.
 - **Files are data**: nothing in a scenario is executed, and no file other than the `extends`
   chain is read.
+- **Limits** (`rplsim._core.limits`), each an exit-2 line naming the file: only *regular files*
+  are read (a FIFO, socket or device such as `/dev/zero` is refused before it is opened, and it is
+  opened without blocking, so it can neither hang nor stream); a file (and each file of its
+  `extends` chain) is at most **1 MiB**; an `extends` chain holds at most **16 files**, the
+  scenario itself included; tables and arrays nest at most **16 levels** (`[cohort]` is level 1,
+  `[cohort.age.KN]` level 3; the shipped scenarios nest 3). A symbolic-link loop is one line too.
+- **Values are echoed in TOML form on one line**: strings as basic strings with control
+  characters escaped (`"a\\nb"`), dates as `1979-05-27`, keys that are not bare quoted
+  (`scenario."a\\nb"`); an echoed value or key longer than 60 characters is cut with `…`.
+- **Problems from the command line name the flag**: a problem about a key set by
+  `--set trial.alpha=2` starts with `--set trial.alpha=2:` instead of the file (`--seed 5`:
+  `--seed 5:`; a sweep's `--grid trial.alpha=0.05,2`: `--grid trial.alpha=0.05,2 [point ...]:`);
+  a rule across a key of the file and a flag's key starts with `file (with --set ...):`.
+- **Trials that cannot succeed are refused at load** (see `[trial]`): no eligible women, equal
+  rates, or an effect pointing away from the alternative.
 
 Columns below: *type* (`or absent` = optional, leave it out to not use it), *unit*, *default*
 (`required` = must be given), *allowed* (interval notation: `[0, 1)` includes 0, excludes 1; or
@@ -83,7 +98,19 @@ _RULES: dict[str, str] = {
     "required when adherence < 1.",
     "TrialParams": "Give exactly one of treatment_lbr and ivig_odds_ratio; margin is required "
     'with, and only allowed with, design = "non-inferiority", which also needs '
-    'alternative = "larger".',
+    'alternative = "larger". Checked at load, because the trial could never reach its power: '
+    "a superiority trial needs treatment_lbr above control_lbr (ivig_odds_ratio above 1), or "
+    'below it (below 1) with alternative = "smaller" — equal rates or an odds ratio of 1 are '
+    "refused; a non-inferiority trial needs margin < control_lbr and treatment_lbr above "
+    "control_lbr - margin (with ivig_odds_ratio that bound is checked when the trial is sized). "
+    "The population must hold eligible women: at least one of its strata (abnormal = KA + IA, "
+    "idiopathic-abnormal = IA, known-abnormal = KA, idiopathic = IN + IA, all) needs a positive "
+    "cohort.strata share and cohort.previous_miscarriages max >= min_previous_miscarriages.",
+    "SweepParams": "batch is a multiple of 1024; each grid key is a dotted key of another section "
+    "(not trial.replicates: use replicates); no value is listed twice in one axis. A sweep may "
+    "have at most 10,000 points, or 1,000,000 with --force-large, and is refused without "
+    "--force-large when estimated at more than a day; the estimate (rplsim.sweep.grid, measured "
+    "constants) is stated in the message.",
 }
 
 

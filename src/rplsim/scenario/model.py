@@ -18,7 +18,14 @@ from rplsim.exceptions import ScenarioError
 from rplsim.scenario.cohort_params import CohortParams
 from rplsim.scenario.params import ClinicParams, OutcomeParams, ProtocolParams, ScenarioMeta
 from rplsim.scenario.schema import param, to_dict
-from rplsim.scenario.trial_params import RecruitmentParams, SensitivityParams, SweepParams, TrialParams
+from rplsim.scenario.tomlio import echo_value
+from rplsim.scenario.trial_params import (
+    POPULATION_STRATA,
+    RecruitmentParams,
+    SensitivityParams,
+    SweepParams,
+    TrialParams,
+)
 
 __all__ = ["NAME_PATTERN", "NO_TRIAL", "Scenario"]
 
@@ -57,9 +64,8 @@ class Scenario:
     def _rules(self) -> list[str]:
         out = []
         if not NAME_PATTERN.fullmatch(self.scenario.name):
-            shown = self.scenario.name[:40].encode("unicode_escape").decode("ascii")
             out.append(
-                f'scenario.name == "{shown}"{"..." if len(self.scenario.name) > 40 else ""}, '
+                f"scenario.name == {echo_value(self.scenario.name)}, "
                 "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit: "
                 "it names the results folder results/<name>/."
             )
@@ -77,6 +83,8 @@ class Scenario:
                 f">= {span / 15:.2f} weeks: a woman has at most 16 infusions to week "
                 f"{self.protocol.ivig_last_week} (the protocol says every 3-4 weeks)."
             )
+        if self.trial is not None:
+            out += _population_rules(self.trial, self.cohort) + _success_rules(self.trial)
         return out
 
     @property
@@ -121,3 +129,99 @@ class Scenario:
     def replace(self, **sections: Any) -> Scenario:
         """A copy with whole sections replaced (sections are frozen dataclasses)."""
         return dataclasses.replace(self, **sections)
+
+
+# ----------------------------------------------------------------------------- trial rules
+def _population_rules(trial: TrialParams, cohort: CohortParams) -> list[str]:
+    """A trial whose population holds no woman: every eligible stratum empty or too few losses."""
+    strata = POPULATION_STRATA[trial.population]
+    mm = trial.min_previous_miscarriages
+    empty = [s for s in strata if getattr(cohort.strata, s) <= 0]
+    few = [s for s in strata if s not in empty and getattr(cohort.previous_miscarriages, s).max < mm]
+    if len(empty) + len(few) < len(strata):
+        return []
+    pop = echo_value(trial.population)
+    if not few:
+        shares = " and ".join(f"cohort.strata.{s} == 0" for s in empty)
+        return [
+            f"trial.population == {pop} has no eligible women: {shares}; give "
+            f"{' or '.join(empty)} a positive share, or choose another trial.population."
+        ]
+    reasons = [f"cohort.strata.{s} == 0" for s in empty] + [
+        f"cohort.previous_miscarriages.{s}.max == {getattr(cohort.previous_miscarriages, s).max:g}"
+        for s in few
+    ]
+    most = max(getattr(cohort.previous_miscarriages, s).max for s in few)
+    return [
+        f"trial.min_previous_miscarriages == {mm} leaves trial.population == {pop} no eligible "
+        f"women ({', '.join(reasons)}); lower it to at most {int(most)}, or choose another "
+        "trial.population."
+    ]
+
+
+def _success_rules(trial: TrialParams) -> list[str]:
+    """Designs that can never reach their power: the effect is nil or points the wrong way."""
+    power = f"trial.power == {echo_value(trial.power)}"
+    pc = trial.control_lbr
+    if trial.design == "non-inferiority":
+        if trial.margin is None:
+            return []
+        if trial.margin >= pc:
+            return [
+                f"trial.margin == {echo_value(trial.margin)} is not below trial.control_lbr == "
+                f"{echo_value(pc)}: the non-inferiority bound control_lbr - margin must be a "
+                "live-birth rate above 0; choose a smaller margin."
+            ]
+        bound = pc - trial.margin
+        pt = trial.treatment_lbr
+        # With ivig_odds_ratio the treated rate needs the outcome model: checked when sized.
+        if pt is not None and pt <= bound:
+            return [
+                f"trial.treatment_lbr == {echo_value(pt)} is at or below trial.control_lbr - "
+                f"trial.margin == {bound:.6g}: IVIG is then inferior by the margin or more, so a "
+                f"non-inferiority trial can never reach {power} (its power stays at or below "
+                "trial.alpha); raise treatment_lbr above the bound or widen the margin."
+            ]
+        return []
+    up = trial.alternative != "smaller"
+    better, worse = ("above", "below") if up else ("below", "above")
+    aim = "IVIG's benefit" if up else 'a lower rate on IVIG (alternative == "smaller")'
+    fix = (
+        "give IVIG a live-birth rate above control"
+        if up
+        else 'give IVIG a rate below control, or alternative = "larger"'
+    )
+    if trial.treatment_lbr is not None:
+        pt = trial.treatment_lbr
+        what = f"trial.treatment_lbr == {echo_value(pt)}"
+        ctrl = f"trial.control_lbr == {echo_value(pc)}"
+        if pt == pc:
+            return [
+                f"{what} equals {ctrl}: with no effect to detect, power stays at trial.alpha, so a "
+                f"superiority trial can never reach {power}; {fix} (or a non-inferiority design "
+                "with a margin)."
+            ]
+        if (pt < pc) == up:
+            return [
+                f"{what} is {worse} {ctrl}: a superiority trial aimed at {aim} can never reach "
+                f"{power} (power counts rejections in that direction only); {fix}, or swap the "
+                "two rates if they were meant the other way."
+            ]
+        return []
+    ratio = trial.ivig_odds_ratio
+    if ratio is None:
+        return []
+    what = f"trial.ivig_odds_ratio == {echo_value(ratio)}"
+    if ratio == 1:
+        return [
+            f"{what} means no effect (the treated rate equals trial.control_lbr): power stays at "
+            f"trial.alpha, so a superiority trial can never reach {power}; give an odds ratio "
+            f"{better} 1 (or a non-inferiority design with a margin)."
+        ]
+    if (ratio < 1) == up:
+        return [
+            f"{what} is {worse} 1, so the treated rate is {worse} trial.control_lbr: a "
+            f"superiority trial aimed at {aim} can never reach {power}; give an odds ratio "
+            f"{better} 1."
+        ]
+    return []

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import math
 import types
 import typing
@@ -20,6 +21,7 @@ from dataclasses import MISSING, dataclass
 from typing import Any, Union, get_args, get_origin
 
 from rplsim._core.keys import deep_merge
+from rplsim.scenario.tomlio import echo_key, echo_value
 
 __all__ = ["REQUIRED", "ParamInfo", "build", "deep_merge", "iter_params", "param", "to_dict"]
 
@@ -116,6 +118,7 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
+@functools.cache  # get_type_hints evaluates every annotation anew: most of a point's planning
 def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
@@ -143,13 +146,10 @@ def _type_name(tp: Any) -> str:
 
 
 def _fmt(value: Any) -> str:
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, bool):
-        return "true" if value else "false"
+    """A value as a problem echoes it: TOML form, one line, cut (tables are named, not shown)."""
     if isinstance(value, dict):
         return "a table"
-    return repr(value)
+    return echo_value(value)
 
 
 def _check_scalar(tp: Any, value: Any, meta: dict[str, Any], path: str, errors: list[str]) -> Any:
@@ -172,7 +172,7 @@ def _check_scalar(tp: Any, value: Any, meta: dict[str, Any], path: str, errors: 
             return MISSING
         value = float(value)
         if not math.isfinite(value):
-            errors.append(f"{path} == {value}, must be a finite number.")
+            errors.append(f"{path} == {_fmt(value)}, must be a finite number.")
             return MISSING
     elif tp is str:
         if not isinstance(value, str):
@@ -183,7 +183,7 @@ def _check_scalar(tp: Any, value: Any, meta: dict[str, Any], path: str, errors: 
             hint = difflib.get_close_matches(value, choices, n=1)
             extra = f' (did you mean "{hint[0]}"?)' if hint else ""
             allowed = ", ".join(f'"{c}"' for c in choices)
-            errors.append(f'{path} == "{value}", must be one of {allowed}{extra}.')
+            errors.append(f"{path} == {_fmt(value)}, must be one of {allowed}{extra}.")
             return MISSING
         return value
     lo, hi = meta.get("lo"), meta.get("hi")
@@ -227,7 +227,7 @@ def _build_value(tp: Any, value: Any, meta: dict[str, Any], path: str, errors: l
             errors.append(f"{path} == {_fmt(value)}, must be a table.")
             return MISSING
         _, val_tp = get_args(inner)
-        out_d = {k: _build_value(val_tp, v, meta, f"{path}.{k}", errors) for k, v in value.items()}
+        out_d = {k: _build_value(val_tp, v, meta, f"{path}.{echo_key(k)}", errors) for k, v in value.items()}
         return MISSING if any(v is MISSING for v in out_d.values()) else out_d
     if isinstance(value, (dict, list)):
         errors.append(
@@ -258,7 +258,7 @@ def build(cls: type, data: dict[str, Any], path: str, errors: list[str]) -> Any:
             hint = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.6)
             extra = f' (did you mean "{hint[0]}"?)' if hint else ""
             allowed = ", ".join(fields)
-            errors.append(f"{prefix}{key} is not a known key{extra}; allowed here: {allowed}.")
+            errors.append(f"{prefix}{echo_key(key)} is not a known key{extra}; allowed here: {allowed}.")
     kwargs: dict[str, Any] = {}
     for name, f in fields.items():
         if name in data:

@@ -12,9 +12,27 @@ from rplsim._core.keys import split_key
 from rplsim._core.vocabulary import ALTERNATIVES
 from rplsim.design.sequential import BOUNDARIES
 from rplsim.scenario.schema import param
+from rplsim.scenario.tomlio import echo_key, echo_value
 from rplsim.stats.registry import ANALYSIS_NAMES
 
-__all__ = ["SWEEP_BLOCK", "RecruitmentParams", "SensitivityParams", "SweepParams", "TrialParams"]
+__all__ = [
+    "POPULATION_STRATA",
+    "SWEEP_BLOCK",
+    "RecruitmentParams",
+    "SensitivityParams",
+    "SweepParams",
+    "TrialParams",
+]
+
+#: The strata each ``trial.population`` is drawn from (``rplsim.trial.simulation.POPULATIONS``
+#: holds the same table; ``tests/scenario/test_model.py`` checks the two agree).
+POPULATION_STRATA: dict[str, tuple[str, ...]] = {
+    "abnormal": ("KA", "IA"),
+    "idiopathic-abnormal": ("IA",),
+    "known-abnormal": ("KA",),
+    "idiopathic": ("IN", "IA"),
+    "all": ("KN", "KA", "IN", "IA"),
+}
 
 
 # ----------------------------------------------------------------------------- [trial]
@@ -24,7 +42,7 @@ class TrialParams:
 
     population: str = param(
         "abnormal",
-        choices=("abnormal", "idiopathic-abnormal", "known-abnormal", "idiopathic", "all"),
+        choices=tuple(POPULATION_STRATA),
         doc="eligible women (strata: abnormal = KA + IA, idiopathic = IN + IA)",
     )
     min_previous_miscarriages: int = param(2, lo=2, hi=20, doc="eligible from this many losses")
@@ -216,9 +234,29 @@ class SweepParams:
             parts = split_key(key)
             if len(parts) < 2 or not all(parts):
                 out.append(
-                    f'grid."{key}" is not a dotted key, must be section.key, e.g. '
+                    f"grid.{echo_key(key)} is not a dotted key, must be section.key, e.g. "
                     '"trial.control_lbr" (quoted).'
                 )
             elif parts[0] == "sweep":
-                out.append(f'grid."{key}": the [sweep] section cannot be swept.')
+                out.append(f"grid.{echo_key(key)}: the [sweep] section cannot be swept.")
+            for v in _repeated(self.grid[key]):
+                out.append(f"grid.{echo_key(key)} lists {echo_value(v)} twice; give each value once.")
         return out
+
+
+def _repeated(values: list[float | int | str | bool]) -> list[float | int | str | bool]:
+    """The values listed more than once (0.6 and 0.60 are one value; true is not 1), once each."""
+
+    def key(v: float | int | str | bool) -> tuple[str, object]:
+        if isinstance(v, bool):
+            return ("bool", v)
+        return ("number", float(v)) if isinstance(v, (int, float)) else ("str", v)
+
+    seen: set[tuple[str, object]] = set()
+    out: list[float | int | str | bool] = []
+    for v in values:
+        k = key(v)
+        if k in seen and all(key(d) != k for d in out):
+            out.append(v)
+        seen.add(k)
+    return out

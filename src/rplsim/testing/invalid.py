@@ -11,9 +11,10 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
+from rplsim._core.limits import MAX_NESTING_DEPTH
 from rplsim.scenario import Scenario
 from rplsim.scenario.schema import ParamInfo
-from rplsim.scenario.tomlio import dumps_toml
+from rplsim.scenario.tomlio import dumps_toml, echo_key, echo_value
 from rplsim.testing.perturb import _INFO, _SHARES, _as_scenario, _get, _leaves
 
 __all__ = ["invalid_scenarios"]
@@ -70,6 +71,12 @@ _RULES: tuple[str, ...] = (
     "adherence-untreated",
     "bad-choice",
     "syntax-error",
+    "nesting-depth",
+    "equal-rates",
+    "treated-below-control",
+    "empty-population",
+    "duplicated-grid-value",
+    "control-character",
 )
 
 
@@ -126,9 +133,79 @@ def _invalid(draw: st.DrawFn, base: dict[str, Any], rules: tuple[str, ...]) -> t
             d["outcome"].pop(k, None)
         d["outcome"]["adherence"] = draw(st.floats(0.0, 0.99))
         key = "outcome.adherence"
+    elif rule in ("equal-rates", "treated-below-control", "empty-population"):
+        key = _no_success(draw, d, rule)
+    elif rule == "nesting-depth":
+        key = _too_deep(draw, d)
+    elif rule == "duplicated-grid-value":
+        value = draw(st.sampled_from([0.55, 0.6, 0.65]))
+        values = [0.5, value, 0.7]
+        values.insert(draw(st.integers(0, 3)), value)
+        d["sweep"] = {"grid": {"trial.control_lbr": values}}
+        key = 'sweep.grid."trial.control_lbr"'
+    elif rule == "control-character":
+        key = _control_character(draw, d)
     else:  # syntax-error
         return _syntax_error(draw, d), rule, ""
     return dumps_toml(d), rule, key
+
+
+def _no_success(draw: st.DrawFn, d: dict[str, Any], rule: str) -> str:
+    """A superiority trial that can never reach its power, or a population without women."""
+    trial = d.setdefault("trial", dict(_DEFAULT_TRIAL))
+    for k in ("treatment_lbr", "ivig_odds_ratio", "margin"):
+        trial.pop(k, None)
+    control = draw(st.floats(0.3, 0.85))
+    trial.update(design="superiority", alternative=draw(st.sampled_from(["two-sided", "larger"])))
+    trial["control_lbr"] = control
+    if rule == "equal-rates":
+        if draw(st.booleans()):
+            trial["treatment_lbr"] = control
+        else:
+            trial["ivig_odds_ratio"] = 1.0
+            return "trial.ivig_odds_ratio"
+    elif rule == "treated-below-control":
+        if draw(st.booleans()):
+            trial["treatment_lbr"] = control - draw(st.floats(0.01, 0.25))
+        else:
+            trial["ivig_odds_ratio"] = draw(st.floats(0.1, 0.95))
+            return "trial.ivig_odds_ratio"
+    else:  # empty-population: both abnormal strata empty, the normal ones renormalised
+        trial["treatment_lbr"] = min(control + 0.1, 0.95)
+        trial["population"] = draw(st.sampled_from(["abnormal", "idiopathic-abnormal", "known-abnormal"]))
+        strata = d["cohort"]["strata"]
+        kn = strata["KN"] / (strata["KN"] + strata["IN"])
+        strata.update(KN=kn, IN=1.0 - kn, KA=0.0, IA=0.0)
+        return "trial.population"
+    return "trial.treatment_lbr"
+
+
+def _too_deep(draw: st.DrawFn, d: dict[str, Any]) -> str:
+    """Tables (or arrays) nested beyond the limit, under a table of the scenario."""
+    table = draw(st.sampled_from(_tables(d)))
+    node, last = _get(d, table)
+    levels = draw(st.integers(MAX_NESTING_DEPTH + 1, 3 * MAX_NESTING_DEPTH))
+    inner: Any = 1.0
+    arrays = draw(st.booleans())
+    for _ in range(levels):
+        inner = [inner] if arrays else {"deep": inner}
+    node[last]["deep"] = inner
+    return f"{table}.deep"
+
+
+def _control_character(draw: st.DrawFn, d: dict[str, Any]) -> str:
+    """A control character in an unknown key, or in a string that must be one of its choices."""
+    ch = draw(st.sampled_from(["\n", "\r", "\t", "\x1b", "\x00", "\x7f", "\u2028"]))
+    if draw(st.booleans()):
+        table = draw(st.sampled_from(_tables(d)))
+        node, last = _get(d, table)
+        bad = f"odd{ch}key"
+        node[last][bad] = 1
+        return f"{table}.{echo_key(bad)}"
+    key = draw(st.sampled_from([p for p in _scalars(d) if _INFO[p].choices]))
+    node, last = _get(d, key)
+    node[last] = f"{node[last]}{ch}"
+    return f"{key} == {echo_value(node[last])}"
 
 
 def _break_trial(draw: st.DrawFn, d: dict[str, Any], rule: str) -> str:
@@ -229,13 +306,20 @@ def invalid_scenarios(
         "non-finite" (``nan``, ``inf``, ``-inf``), "shares-sum", "moments-mean" (mean on or
         outside [min, max]), "min-above-max", "missing-required", "trial-both-effects",
         "trial-no-effect", "margin-without-non-inferiority", "non-inferiority-alternative",
-        "adherence-untreated", "bad-choice", "syntax-error".
+        "adherence-untreated", "bad-choice", "syntax-error"; and the rules of issue 20:
+        "nesting-depth" (tables or arrays nested beyond ``MAX_NESTING_DEPTH``), "equal-rates"
+        (``treatment_lbr == control_lbr`` or ``ivig_odds_ratio = 1``), "treated-below-control"
+        (a superiority trial whose effect points the wrong way), "empty-population" (the trial's
+        strata all have share 0), "duplicated-grid-value" (a ``[sweep] grid`` value listed
+        twice), "control-character" (a control character in an unknown key or a choice value;
+        the message must still be one line).
 
     Returns
     -------
     SearchStrategy of (str, str, str)
-        ``(toml_text, rule, key)``: ``key`` is the dotted key the error message must name
-        ("" for a syntax error, whose message says "TOML syntax error").
+        ``(toml_text, rule, key)``: ``key`` is the dotted key the error message must name, as
+        the message echoes it (escaped for "control-character"; "" for a syntax error, whose
+        message says "TOML syntax error").
 
     Examples
     --------

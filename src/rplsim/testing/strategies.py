@@ -97,7 +97,8 @@ def _trial_dicts(draw: st.DrawFn, designs: tuple[str, ...]) -> dict[str, Any]:
         d["alternative"] = "larger"
         d["margin"] = draw(st.floats(0.05, 0.2))
         if by_rate:
-            d["treatment_lbr"] = control + draw(st.floats(-0.05, min(0.1, 0.97 - control)))
+            # above control - margin (margin >= 0.05): a design that can reach its power
+            d["treatment_lbr"] = control + draw(st.floats(-0.04, min(0.1, 0.97 - control)))
         else:
             d["ivig_odds_ratio"] = draw(st.floats(0.8, 2.0))
     if draw(st.booleans()):
@@ -119,7 +120,7 @@ def trial_designs(
     -------
     SearchStrategy of TrialParams
         ``control_lbr`` in [0.3, 0.85]; exactly one of ``treatment_lbr`` (superiority: control
-        + [0.05, 0.3], capped at 0.97; non-inferiority: control + [-0.05, 0.1]) or
+        + [0.05, 0.3], capped at 0.97; non-inferiority: control + [-0.04, 0.1]) or
         ``ivig_odds_ratio`` ([1.2, 5] resp. [0.8, 2]); ``alpha`` a usual level or in
         [0.005, 0.2]; ``power`` in [0.7, 0.95]; a margin in [0.05, 0.2] and alternative
         "larger" exactly for non-inferiority; ``looks`` 1-5, ``dropout`` [0, 0.3],

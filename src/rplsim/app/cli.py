@@ -8,7 +8,7 @@ traceback).
 from __future__ import annotations
 
 import argparse
-import inspect
+import os
 import signal
 import sys
 import time
@@ -24,6 +24,7 @@ from rplsim._core.limits import (
     MAX_COHORT_N,
     MAX_REPLICATES,
     MAX_WORKERS,
+    SAY_ESTIMATE_SECONDS,
 )
 from rplsim._core.validation import check_integer
 from rplsim.app.arguments import ArgError, build_parser
@@ -39,11 +40,27 @@ __all__ = ["main"]
 ISSUES_URL = "the rplsim issue tracker (include the command and the scenario file)"
 
 
-def _load(args: argparse.Namespace) -> Scenario:
-    over = list(args.overrides)
-    if args.seed is not None:
-        over.append(f"scenario.seed={args.seed}")
-    return load_scenario(args.scenario, over)
+def _flags(args: argparse.Namespace, **keys: str) -> dict[str, str]:
+    """Dotted key -> the command-line flag that set it, so a problem with it names the flag.
+
+    ``keys`` maps a dotted key (with ``__`` for the dot) to the attribute of ``args`` holding
+    the flag's value; ``--seed`` is always included.
+    """
+    pairs = {"scenario.seed": ("--seed", "seed")}
+    pairs.update({k.replace("__", "."): (f"--{v.replace('_', '-')}", v) for k, v in keys.items()})
+    return {
+        key: f"{flag} {getattr(args, attr)}"
+        for key, (flag, attr) in pairs.items()
+        if getattr(args, attr, None) is not None
+    }
+
+
+def _with_seed(args: argparse.Namespace) -> list[str]:
+    return list(args.overrides) + ([f"scenario.seed={args.seed}"] if args.seed is not None else [])
+
+
+def _load(args: argparse.Namespace, **keys: str) -> Scenario:
+    return load_scenario(args.scenario, _with_seed(args), flags=_flags(args, **keys))
 
 
 SEED_MAX = 2**63 - 1
@@ -207,8 +224,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"--out {args.out}: only with one scenario file ({len(files)} given); "
             "without --out each goes to results/<name>/."
         )
-    over = list(args.overrides) + ([f"scenario.seed={args.seed}"] if args.seed is not None else [])
-    scenarios = [load_scenario(f, over) for f in files]  # every file checked before any work
+    over = _with_seed(args)
+    scenarios = [
+        load_scenario(f, over, flags=_flags(args)) for f in files
+    ]  # every file checked before any work
     outs = [Path(args.out) if args.out is not None else Path("results") / sc.name for sc in scenarios]
     from rplsim.app.services import run_scenario  # deferred: matplotlib, not for --version
     from rplsim.outputs.folder import check_output_folder, check_target  # deferred: the same
@@ -299,11 +318,9 @@ def cmd_timeline(args: argparse.Namespace) -> int:
 
 
 def cmd_power(args: argparse.Namespace) -> int:
-    over = list(args.overrides)
     if args.replicates is not None:
-        over.append(f"trial.replicates={args.replicates}")
-    args.overrides = over
-    sc = _load(args)
+        args.overrides = [*args.overrides, f"trial.replicates={args.replicates}"]
+    sc = _load(args, trial__replicates="replicates")
     if sc.trial is None:
         raise ScenarioError(f"{args.scenario}: {NO_TRIAL}")  # names the file, not the scenario
     bar = _progress(args, sc.trial.replicates)
@@ -361,15 +378,25 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             args.overrides.append(f"sweep.{name}={value}")
     from rplsim.outputs.folder import check_output_folder  # deferred: loads matplotlib
     from rplsim.sweep import parse_grid_args, plan_sweep, run_sweep
+    from rplsim.sweep.grid import format_duration
     from rplsim.sweep.store import replaces
 
-    if args.seed is not None:
-        args.overrides.append(f"scenario.seed={args.seed}")
-    # --force-large is plan_sweep's keyword from the bounded-work change on; older ones lack it
-    large = (
-        {"force_large": args.force_large} if "force_large" in inspect.signature(plan_sweep).parameters else {}
+    plan = plan_sweep(
+        args.scenario,
+        _with_seed(args),
+        parse_grid_args(args.grid),
+        force_large=args.force_large,
+        flags=_flags(
+            args, sweep__n_per_arm="n_per_arm", sweep__replicates="replicates", sweep__batch="batch"
+        ),
     )
-    plan = plan_sweep(args.scenario, args.overrides, parse_grid_args(args.grid), **large)
+    estimate = plan.estimated_seconds(args.workers or os.cpu_count() or 1)
+    if estimate > SAY_ESTIMATE_SECONDS:
+        _say(
+            args,
+            f"{len(plan.points):,} points of {plan.replicates:,} replicates: about "
+            f"{format_duration(estimate)} at today's speed.",
+        )
     out = Path(args.out) if args.out is not None else Path("results") / plan.base.name
     if args.out is None:
         check_output_folder("results folder", out)

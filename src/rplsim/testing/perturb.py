@@ -238,6 +238,10 @@ def _realise(base: dict[str, Any], plan: dict[str, Any], m: float) -> dict[str, 
             trial.setdefault("margin", 0.1)
         else:
             trial.pop("margin", None)
+        if not _can_succeed(trial):  # Scenario rule: the effect points where the test looks
+            for name in ("control_lbr", "treatment_lbr", "alternative", "margin"):
+                if name in base["trial"]:
+                    trial[name] = base["trial"][name]
     # OutcomeParams rule (Section 2.2): miscarriages end before 20 weeks, stillbirths from 20.
     out = d.get("outcome", {})
     mw, sw = out.get("miscarriage_week"), out.get("stillbirth_week")
@@ -247,6 +251,18 @@ def _realise(base: dict[str, Any], plan: dict[str, Any], m: float) -> dict[str, 
         sw["min"] = 20.0
         sw["max"] = max(sw.get("max", 20.0), 20.0)
     return d
+
+
+def _can_succeed(trial: dict[str, Any]) -> bool:
+    """The trial rules of :class:`~rplsim.scenario.Scenario`: power can reach its target."""
+    pc, pt, ratio = trial.get("control_lbr"), trial.get("treatment_lbr"), trial.get("ivig_odds_ratio")
+    if trial.get("design") == "non-inferiority":
+        margin = trial.get("margin") or 0.0
+        return bool(pc is None or (margin < pc and (pt is None or pt > pc - margin)))
+    up = trial.get("alternative", "two-sided") != "smaller"
+    if pt is not None and pc is not None:
+        return bool(pt != pc and (pt > pc) == up)
+    return bool(ratio is None or (ratio != 1 and (ratio > 1) == up))
 
 
 def _whole_block(block: int, ratio: float) -> bool:

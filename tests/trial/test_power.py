@@ -306,6 +306,21 @@ def test_same_seed_same_result_for_any_worker_count(paper) -> None:
     assert _numbers(again) == _numbers(one)
 
 
+def test_more_workers_than_blocks_are_capped_with_the_same_numbers(paper) -> None:
+    """Issue 20: workers=8 for 3 blocks failed ("need at least one array to concatenate");
+    now 3 processes run, one warning says so, and the numbers are those of workers=1."""
+    one = simulate_power(paper, 70, 2500, seed=12, workers=1)
+    with pytest.warns(
+        UserWarning,
+        match=r"^--workers 8: only 3 blocks of 1,024 replicates can run at once; using 3 processes$",
+    ):
+        eight = simulate_power(paper, 70, 2500, seed=12, workers=8)
+    assert _numbers(eight) == _numbers(one)
+    with pytest.warns(UserWarning, match="only 1 block of 1,024 replicates .* using 1 process$"):
+        single = simulate_power(paper, 70, 1000, seed=12, workers=4)
+    assert single.replicates == 1000
+
+
 def test_patient_path_is_reproducible_and_seed_matters(paper) -> None:
     """Exact: the patient path repeats itself with the same seed; another seed gives other
     trials (power and type-I both equal by chance with probability ~ 1e-4)."""

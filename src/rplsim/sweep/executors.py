@@ -8,17 +8,19 @@ moves data itself: ``concurrent.futures`` and ``distributed`` do.
 from __future__ import annotations
 
 import itertools
-import signal
+import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
 import numpy as np
 
-from rplsim.exceptions import CalibrationWarning, ScenarioError
+from rplsim._core.limits import MAX_WORKERS
+from rplsim.exceptions import ScenarioError
+from rplsim.trial.pool import _worker_init, cap_workers, process_pool
 
 __all__ = ["DaskExecutor", "LocalExecutor", "Task"]
 
@@ -32,22 +34,29 @@ class Task:
     name: str
 
 
-def _quiet_worker() -> None:
-    # Ctrl-C reaches the whole process group: let the parent shut the pool down instead of
-    # every worker printing a traceback. Calibration warnings are the parent's to show.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    warnings.simplefilter("ignore", CalibrationWarning)
+_quiet_worker = _worker_init  # the old name of the pool workers' initializer
 
 
 class LocalExecutor:
-    """In-process (1 worker) or a ProcessPoolExecutor."""
+    """In-process (1 worker) or a process pool (:func:`rplsim.trial.pool.process_pool`).
 
-    def __init__(self, workers: int) -> None:
-        self.workers = workers
-        self.pool = (
-            ProcessPoolExecutor(max_workers=workers, initializer=_quiet_worker) if workers > 1 else None
-        )
-        self.label = f"local processes: {workers}"
+    Parameters
+    ----------
+    workers : int or None
+        Processes asked for; None: one per CPU (capped without a warning).
+    tasks : int, optional
+        How many tasks can run at once (a sweep's points × batches): no more processes are
+        started (one warning says so), nor more than :data:`~rplsim._core.limits.MAX_WORKERS`.
+    """
+
+    def __init__(self, workers: int | None, tasks: int | None = None) -> None:
+        useful = MAX_WORKERS if tasks is None else tasks
+        if workers is None:
+            self.workers = max(1, min(os.cpu_count() or 1, useful, MAX_WORKERS))
+        else:
+            self.workers = cap_workers(workers, useful)
+        self.pool = process_pool(self.workers) if self.workers > 1 else None
+        self.label = f"local processes: {self.workers}"
 
     def run(self, tasks: Iterable[Task]) -> Iterator[tuple[Task, Any]]:
         if self.pool is None:

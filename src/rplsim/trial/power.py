@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from typing import Any, cast
@@ -41,6 +40,7 @@ from rplsim.trial.formulas import (
     inflate_for_dropout,
     treatment_size,
 )
+from rplsim.trial.pool import cap_workers, process_pool
 from rplsim.trial.randomisation import look_sizes
 from rplsim.trial.simulation import (
     REPLICATE_BLOCK,
@@ -293,7 +293,8 @@ def simulate_power(
     seed : int or None
         Root seed (default the scenario's).
     workers : int
-        Processes; results are identical for any number.
+        Processes; results are identical for any number. No more are started than there are
+        blocks of :data:`~rplsim.trial.REPLICATE_BLOCK` replicates (a warning says so).
     path : {"counts", "patients"}, optional
         Default: counts for chi2/fisher/cmh, patients for logistic.
     progress : callable, optional
@@ -326,9 +327,15 @@ def simulate_power(
     n_blocks = -(-reps // REPLICATE_BLOCK)
     t0 = time.perf_counter()
     blocks = list(range(n_blocks))
-    if workers > 1 and n_blocks > 1:
+    # More processes than blocks would leave some with nothing to do (and no result to join).
+    workers = cap_workers(
+        check_integer("workers", workers, 1),
+        n_blocks,
+        (f"block of {REPLICATE_BLOCK:,} replicates", f"blocks of {REPLICATE_BLOCK:,} replicates"),
+    )
+    if workers > 1:
         chunks = [blocks[i::workers] for i in range(workers)]
-        with ProcessPoolExecutor(max_workers=workers) as ex:
+        with process_pool(workers) as ex:
             parts = list(
                 ex.map(
                     run_blocks,

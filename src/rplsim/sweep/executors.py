@@ -163,7 +163,7 @@ class DaskExecutor:
             alone_since: float | None = None
             while pending:
                 try:
-                    done, _ = self._distributed.wait(
+                    done, _ = self._distributed.wait(  # type: ignore[no-untyped-call]
                         list(pending), timeout=poll, return_when="FIRST_COMPLETED"
                     )
                 except TimeoutError:

@@ -408,6 +408,9 @@ def curve_row(res: PowerResult) -> dict[str, Any]:
 
 #: Steps of ~1% of n up from the fitted n before ``find_sample_size`` gives up (about 3x the n).
 MAX_SEARCH_STEPS = 200
+#: After this many steps up, one look at 4x the bracket's largest n: a target it does not
+#: reach is never reached, and the search stops there.
+PROBE_AFTER_STEPS = 10
 
 
 def find_sample_size(
@@ -447,11 +450,12 @@ def find_sample_size(
     entropy = root_entropy(scenario.seed if seed is None else seed)
     known: dict[tuple[int, int], float] = {}
 
-    def evaluate(n: int, r: int) -> float:
+    def evaluate(n: int, r: int, record: bool = True) -> float:
         if (int(n), r) in known:
             return known[int(n), r]
         res = simulate_power(scenario, n_per_arm=int(n), replicates=r, seed=entropy, workers=workers)
-        rows.append(curve_row(res))
+        if record:  # the curve: the points of the search, not a look far above it
+            rows.append(curve_row(res))
         known[int(n), r] = res.power
         return res.power
 
@@ -471,13 +475,15 @@ def find_sample_size(
     step = max(1, cand // 100)
     steps = 0
     while p_c < target:
-        if steps == MAX_SEARCH_STEPS:  # a bound, not a hope: some designs never reach the target
-            raise ScenarioError(
-                f"{scenario.name}: trial.power == {target:g} is never reached: at {cand} per arm the "
-                f"simulated power is {p_c:.2f} ({steps} steps up from the fitted n; control "
-                f"{design.p_control:.3f}, treatment {design.p_treatment:.3f}) - is the treated rate "
-                "below the control rate, or the margin too small?"
-            )
+        if steps == PROBE_AFTER_STEPS:
+            # Stepping is slow to get there: is the target reachable at all? One look far
+            # above the bracket (some designs never get there: treated below control).
+            far = max(4 * max(grid), 2 * cand)
+            p_far = evaluate(far, reps, record=False)
+            if p_far < target:
+                raise _never_reached(scenario, design, target, far, p_far)
+        if steps == MAX_SEARCH_STEPS:  # a bound, not a hope: the look far above can be noise
+            raise _never_reached(scenario, design, target, cand, p_c)
         cand += step
         steps += 1
         p_c = evaluate(cand, big)
@@ -490,6 +496,25 @@ def find_sample_size(
         .reset_index(drop=True)
     )
     return cand, curve
+
+
+def _never_reached(
+    scenario: Scenario, design: TrialDesign, target: float, n: int, power: float
+) -> ScenarioError:
+    """The one line of a sample-size search that stopped below its target, at the largest n."""
+    trial = scenario.require_trial()
+    pc, pt = design.p_control, design.p_treatment
+    wrong_way = pt < pc if trial.alternative != "smaller" else pt > pc
+    if trial.margin:
+        hint = "is the margin too small for these rates?"
+    elif wrong_way:
+        hint = f"is the treated rate {'below' if pt < pc else 'above'} the control rate?"
+    else:
+        hint = "is the effect too small for this design?"
+    return ScenarioError(
+        f"{scenario.name}: power never reaches {target:.2f} (trial.power): at {n:,} per arm it is "
+        f"{power:.2f} (control rate {pc:.3f}, treatment {pt:.3f}) — {hint}"
+    )
 
 
 def power_with(scenario: Scenario, **trial_changes: Any) -> Scenario:

@@ -58,11 +58,14 @@ def _mapped(pid: int, library: str) -> bool:
         return False
 
 
+@pytest.mark.slow  # each child finishes loading the CLI (the interrupt is held until then): ~2-4 s
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs /proc/<pid>/maps")
 def test_sigint_at_start_up_is_one_line_and_exit_130(tmp_path) -> None:
     """Issue 20: SIGINT in the first half-second printed a 32-line traceback (the interrupt hit
     while the CLI was loading numpy, pandas, scipy, before main's try). Now an interrupt while
-    each of them is loading is one line and exit 130 (or a clean finish).
+    each of them is loading is one line and exit 130 (or a clean finish). An interrupt inside
+    numpy's C initialisation used to come out as a pages-long ImportError, not even a
+    KeyboardInterrupt: the entry holds it until the imports are done.
 
     The instants are found, not guessed: a child is interrupted as soon as it has mapped the
     library's first extension module (a fixed delay would land in the interpreter's own

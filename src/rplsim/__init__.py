@@ -1,16 +1,15 @@
 """rplsim: recurrent-pregnancy-loss cohorts, IVIG timelines and trial power from Han et al. 2025.
 
-The public API is flat: everything a user needs is importable from ``rplsim``.
+The public API is flat: everything a user needs is importable from ``rplsim``. The names are
+loaded on first use (PEP 562), so ``import rplsim`` — and the command line's first instant, when
+a Ctrl-C must still be answered in one line — does not wait for numpy, pandas and scipy.
 """
 
 from __future__ import annotations
 
+import importlib
+
 from rplsim import _compat
-from rplsim._core.rng import check_random_state
-from rplsim.calibration.compare import calibrate
-from rplsim.cohort.generate import COLUMNS, generate_cohort
-from rplsim.design.analytic import SampleSize, power_two_proportions, sample_size
-from rplsim.design.sequential import SequentialDesign, group_sequential_design
 from rplsim.exceptions import (
     CalibrationError,
     CalibrationWarning,
@@ -20,20 +19,67 @@ from rplsim.exceptions import (
     RplsimError,
     ScenarioError,
 )
-from rplsim.outcome.model import live_birth_probability, outcome_model
-from rplsim.paper import CONFLICTS, paper_funnel
-from rplsim.planning.feasibility import Feasibility, feasibility
-from rplsim.planning.sensitivity import sensitivity_grid
-from rplsim.planning.stages import RunResult, TrialStage, run_stages, size_trial
-from rplsim.scenario import STRATA, Scenario, load_scenario, scenario_from_dict
-from rplsim.timeline import TimelineResult, simulate_timeline, simulate_twin
-from rplsim.trial.power import PowerResult, find_sample_size, simulate_power
-from rplsim.trial.simulation import trial_design
+
+# Not typing.TYPE_CHECKING: importing typing would cost the command line's first instant ~10 ms
+# (type checkers treat any name TYPE_CHECKING as true).
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
+    from rplsim._core.rng import check_random_state
+    from rplsim.calibration.compare import calibrate
+    from rplsim.cohort.generate import COLUMNS, generate_cohort
+    from rplsim.design.analytic import SampleSize, power_two_proportions, sample_size
+    from rplsim.design.sequential import SequentialDesign, group_sequential_design
+    from rplsim.outcome.model import live_birth_probability, outcome_model
+    from rplsim.outputs.write import write_run
+    from rplsim.paper import CONFLICTS, paper_funnel
+    from rplsim.planning.feasibility import Feasibility, feasibility
+    from rplsim.planning.sensitivity import sensitivity_grid
+    from rplsim.planning.stages import RunResult, TrialStage, run_stages, size_trial
+    from rplsim.scenario import STRATA, Scenario, load_scenario, scenario_from_dict
+    from rplsim.timeline import TimelineResult, simulate_timeline, simulate_twin
+    from rplsim.trial.power import PowerResult, find_sample_size, simulate_power
+    from rplsim.trial.simulation import trial_design
 
 __version__ = "0.1.0"
 
 # Old flat module paths (rplsim.power, rplsim.analytic, ...) keep working for this release.
 _compat.install()
+
+#: each lazy public name -> the module it is loaded from
+_LAZY: dict[str, str] = {
+    "check_random_state": "rplsim._core.rng",
+    "calibrate": "rplsim.calibration.compare",
+    "COLUMNS": "rplsim.cohort.generate",
+    "generate_cohort": "rplsim.cohort.generate",
+    "SampleSize": "rplsim.design.analytic",
+    "power_two_proportions": "rplsim.design.analytic",
+    "sample_size": "rplsim.design.analytic",
+    "SequentialDesign": "rplsim.design.sequential",
+    "group_sequential_design": "rplsim.design.sequential",
+    "live_birth_probability": "rplsim.outcome.model",
+    "outcome_model": "rplsim.outcome.model",
+    "write_run": "rplsim.outputs.write",
+    "CONFLICTS": "rplsim.paper",
+    "paper_funnel": "rplsim.paper",
+    "Feasibility": "rplsim.planning.feasibility",
+    "feasibility": "rplsim.planning.feasibility",
+    "sensitivity_grid": "rplsim.planning.sensitivity",
+    "RunResult": "rplsim.planning.stages",
+    "TrialStage": "rplsim.planning.stages",
+    "run_stages": "rplsim.planning.stages",
+    "size_trial": "rplsim.planning.stages",
+    "STRATA": "rplsim.scenario",
+    "Scenario": "rplsim.scenario",
+    "load_scenario": "rplsim.scenario",
+    "scenario_from_dict": "rplsim.scenario",
+    "TimelineResult": "rplsim.timeline",
+    "simulate_timeline": "rplsim.timeline",
+    "simulate_twin": "rplsim.timeline",
+    "PowerResult": "rplsim.trial.power",
+    "find_sample_size": "rplsim.trial.power",
+    "simulate_power": "rplsim.trial.power",
+    "trial_design": "rplsim.trial.simulation",
+}
 
 __all__ = [
     "COLUMNS",
@@ -80,10 +126,19 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    # write_run is loaded on first use: rplsim.outputs loads matplotlib, which `import rplsim`
-    # (and `rplsim --version`) does not need.
-    if name == "write_run":
-        from rplsim.outputs.write import write_run
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # loaded once; later lookups do not come here
+        return value
+    if not name.startswith("__"):
+        # ``import rplsim; rplsim.trial.power`` worked when __init__ imported every stage.
+        try:
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-        return write_run
-    raise AttributeError(f"module 'rplsim' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -15,6 +15,7 @@ __all__ = [
     "ResultsExistError",
     "RplsimError",
     "ScenarioError",
+    "SweepStopped",
 ]
 
 
@@ -56,6 +57,14 @@ class CalibrationError(RplsimError, ValueError):
 
 class ResultsExistError(RplsimError, FileExistsError):
     """The results folder exists and ``--force`` was not given."""
+
+
+class SweepStopped(RplsimError, RuntimeError):
+    """A sweep stopped before its end for a cause outside the scenario (the Dask cluster lost its
+    workers or its scheduler); the finished points are kept, and ``--resume`` computes the rest.
+
+    ``str(err)`` is one line, naming the cause and ``--resume``.
+    """
 
 
 class CalibrationWarning(UserWarning):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from scipy import stats
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import power_proportions_2indep, proportion_effectsize
 
+from rplsim.design import analytic
 from rplsim.design.analytic import (
     SampleSize,
     exact_power,
@@ -309,3 +311,24 @@ def test_exact_sawtooth_note() -> None:
     assert s.achieved_power == pytest.approx(0.8688, abs=1e-4)
     assert "n_control == 14" in s.notes
     assert exact_power(0.2, 0.8, 14, 14) == pytest.approx(0.8374, abs=1e-4)
+
+
+# ------------------------------------------------------------------------------ bounded searches
+def test_exact_search_refuses_a_start_beyond_its_limit_before_any_exact_power() -> None:
+    """Issue 20: every search terminates. A tiny effect needs ~37,500 per arm: refused at once."""
+    t0 = time.perf_counter()
+    with pytest.raises(
+        InvalidArgumentError, match=r"exact sample size > 3000 per arm \(the normal .* 37513\)"
+    ):
+        sample_size(0.6, 0.61, method="exact")
+    assert time.perf_counter() - t0 < 1
+
+
+def test_exact_search_stops_when_its_work_bound_is_hit(monkeypatch) -> None:
+    """The one-by-one exact search near 1,500 per arm took 7 minutes; it is bounded by the
+    tables it evaluates (here lowered so the bound is hit in a fraction of a second)."""
+    monkeypatch.setattr(analytic, "_EXACT_MAX_TABLES", 1_000_000)
+    t0 = time.perf_counter()
+    with pytest.raises(InvalidArgumentError, match=r"exact sample size: the search passed n_control == \d+ "):
+        sample_size(0.6, 0.7, method="exact")
+    assert time.perf_counter() - t0 < 3

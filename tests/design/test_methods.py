@@ -13,11 +13,12 @@ from rplsim.design.analytic import power_two_proportions, sample_size
 from rplsim.design.methods import (
     ANALYTIC_METHODS,
     METHODS,
+    _arcsine_n,
     fm_restricted_mle,
     get_method,
     register_method,
 )
-from rplsim.exceptions import InvalidArgumentError
+from rplsim.exceptions import ConvergenceError, InvalidArgumentError
 
 
 def test_registered_methods_in_order() -> None:
@@ -71,3 +72,10 @@ def test_fm_restricted_mle_matches_numerical_maximum(
     qc, qt = fm_restricted_mle(pc, pt, margin, ratio)
     assert qc - qt == pytest.approx(margin, abs=1e-12)
     assert qc == pytest.approx(res.x, abs=1e-6)
+
+
+def test_arcsine_bracket_is_bounded_when_power_never_reaches_the_target() -> None:
+    """Issue 20: every search terminates. Rates in the wrong direction for a one-sided test
+    (which sample_size refuses first) have power -> 0: the doubling stops with a message."""
+    with pytest.raises(ConvergenceError, match=r"arcsine sample size: power never reaches 0.8: at n == "):
+        _arcsine_n(0.6, 0.5, 0.05, 0.8, "larger", 1.0, 0.0)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from scipy import special
 
+import rplsim.trial.simulation as trial_module_for_bounds
 from rplsim import generate_cohort, load_scenario
 from rplsim.exceptions import ScenarioError
 from rplsim.outcome.model import outcome_model
@@ -205,3 +206,22 @@ def test_simulate_block_is_keyed_by_block_and_entropy(paper) -> None:
     c = simulate_block(paper, design, 50, 50, 3, 99)
     assert all(np.array_equal(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))
     assert not np.array_equal(a.x_t, c.x_t)
+
+
+# ----------------------------------------------------------------------------- bounded searches
+def test_a_population_without_eligible_women_is_one_scenario_error(paper) -> None:
+    """Issue 20: no woman of the abnormal strata has 10 losses; the rates were 0/0 (exit 1)."""
+    with pytest.raises(ScenarioError) as err:
+        trial_design(power_with(paper, min_previous_miscarriages=10))
+    (line,) = str(err.value).splitlines()
+    assert line.startswith('trial.population == "abnormal" with trial.min_previous_miscarriages == 10: ')
+    assert "no eligible women" in line
+
+
+def test_the_eligible_pool_search_is_bounded(paper, monkeypatch) -> None:
+    """The pool doubled its cohort until enough women had the losses: forever at a share of 0.
+    It stops as soon as the share seen says more than MAX_COHORT_N women would be needed."""
+    monkeypatch.setattr(trial_module_for_bounds, "MAX_COHORT_N", 20_000)
+    design = trial_design(power_with(paper, min_previous_miscarriages=5))
+    with pytest.raises(ScenarioError, match=r"have at least 5 previous miscarriages, and 10,000 are needed"):
+        trial_module_for_bounds._first_eligible(paper.cohort, design.strata, 5, 10_000, 1, full=False)

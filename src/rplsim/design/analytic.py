@@ -48,6 +48,9 @@ __all__ = [
 
 # Above this many patients per arm the exact power (O(n^2) tables) is too slow to search.
 _EXACT_MAX_N = 3000
+# The exact search's work, in 2x2 tables summed over the n it evaluates (2-10 s here): the
+# one-by-one search near 1,500 per arm took 7 minutes before this bound.
+_EXACT_MAX_TABLES = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -217,10 +220,29 @@ def _search_n(
 ) -> tuple[int, float, str]:
     """Smallest control-arm size whose exact (saw-toothed) power reaches ``power``, from ``start``."""
 
+    work = 0
+
     def pw(n1: int) -> float:
-        return exact_power(pc, pt, n1, arm_size(ratio, n1), alpha=alpha, alternative=alternative)
+        nonlocal work
+        n2 = arm_size(ratio, n1)
+        work += (n1 + 1) * (n2 + 1)
+        if work > _EXACT_MAX_TABLES:
+            raise InvalidArgumentError(
+                f"exact sample size: the search passed n_control == {n1} without reaching power "
+                f"{power:g} and stopped ({_EXACT_MAX_TABLES:,} tables of exact power); use "
+                "method='continuity' (close to Fisher's test) instead."
+            )
+        return exact_power(pc, pt, n1, n2, alpha=alpha, alternative=alternative)
+
+    def too_big() -> InvalidArgumentError:
+        return InvalidArgumentError(
+            f"exact sample size > {_EXACT_MAX_N} per arm (the normal approximation needs {start}); "
+            "use method='continuity' instead."
+        )
 
     n = max(start, 2)
+    if n > _EXACT_MAX_N:  # before any exact power: one at this n is seconds of work
+        raise too_big()
     p = pw(n)
     # Fisher's test is usually less powerful than the z test, but step down in case it is not.
     while p >= power and n > 2 and pw(n - 1) >= power:
@@ -229,13 +251,13 @@ def _search_n(
     while p < power:
         n += 1
         if n > _EXACT_MAX_N:
-            raise InvalidArgumentError(
-                f"exact sample size > {_EXACT_MAX_N} per arm; use method='continuity' instead."
-            )
+            raise too_big()
         p = pw(n)
     notes = ""
     # The exact power is saw-toothed in n: report where it next dips below target.
     for m in range(n + 1, math.floor(1.2 * n) + 1):
+        if work + (m + 1) * (arm_size(ratio, m) + 1) > _EXACT_MAX_TABLES:
+            break  # the answer is found; the note is a courtesy, not worth the bound
         pm = pw(m)
         if pm < power:
             notes = f"saw-tooth: exact power drops below target again at n_control == {m} (power {pm:.4f})."
@@ -290,7 +312,7 @@ def sample_size(
     ------
     rplsim.exceptions.InvalidArgumentError
         If an argument is out of range or inconsistent, or an exact design would exceed
-        3000 patients per arm.
+        3000 patients per arm (or its search 1e7 tables of exact power, a few seconds).
     rplsim.exceptions.ConvergenceError
         If a numerical solve fails.
 

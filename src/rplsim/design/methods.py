@@ -238,6 +238,10 @@ def _fm_n(
     return float(((z_a * sd0 + z_b * sd1) / (pt - pc + margin)) ** 2)
 
 
+# Doublings of the arcsine bracket from 4x the normal n (2^40: a trillion times that n).
+_MAX_DOUBLINGS = 40
+
+
 def _arcsine_n(
     pc: float, pt: float, alpha: float, power: float, alternative: str, ratio: float, margin: float
 ) -> float:
@@ -248,8 +252,15 @@ def _arcsine_n(
         return float(_arcsine_power(np.asarray(n), pc, pt, alpha, alternative, ratio, 0.0)) - power
 
     lo, hi = 1e-6, max(4.0 * start, 10.0)
-    while shortfall(hi) < 0:
+    for _ in range(_MAX_DOUBLINGS):  # a bound: the power may never reach the target
+        if shortfall(hi) >= 0:
+            break
         hi *= 2.0
+    else:
+        raise ConvergenceError(
+            f"arcsine sample size: power never reaches {power:g}: at n == {hi:.3g} per arm it is "
+            f"{shortfall(hi) + power:.3g} (p_control {pc:g}, p_treatment {pt:g}, {alternative})."
+        )
     try:
         return float(optimize.brentq(shortfall, lo, hi, xtol=1e-10, rtol=1e-14))
     except ValueError as err:

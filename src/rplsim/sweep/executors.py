@@ -7,18 +7,23 @@ moves data itself: ``concurrent.futures`` and ``distributed`` do.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-import signal
+import logging
+import os
+import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, CancelledError, wait
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
 import numpy as np
 
-from rplsim.exceptions import CalibrationWarning, ScenarioError
+from rplsim._core.limits import DASK_NO_WORKERS_SECONDS, MAX_WORKERS
+from rplsim.exceptions import ScenarioError, SweepStopped
+from rplsim.trial.pool import _worker_init, cap_workers, process_pool
 
 __all__ = ["DaskExecutor", "LocalExecutor", "Task"]
 
@@ -32,22 +37,29 @@ class Task:
     name: str
 
 
-def _quiet_worker() -> None:
-    # Ctrl-C reaches the whole process group: let the parent shut the pool down instead of
-    # every worker printing a traceback. Calibration warnings are the parent's to show.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    warnings.simplefilter("ignore", CalibrationWarning)
+_quiet_worker = _worker_init  # the old name of the pool workers' initializer
 
 
 class LocalExecutor:
-    """In-process (1 worker) or a ProcessPoolExecutor."""
+    """In-process (1 worker) or a process pool (:func:`rplsim.trial.pool.process_pool`).
 
-    def __init__(self, workers: int) -> None:
-        self.workers = workers
-        self.pool = (
-            ProcessPoolExecutor(max_workers=workers, initializer=_quiet_worker) if workers > 1 else None
-        )
-        self.label = f"local processes: {workers}"
+    Parameters
+    ----------
+    workers : int or None
+        Processes asked for; None: one per CPU (capped without a warning).
+    tasks : int, optional
+        How many tasks can run at once (a sweep's points × batches): no more processes are
+        started (one warning says so), nor more than :data:`~rplsim._core.limits.MAX_WORKERS`.
+    """
+
+    def __init__(self, workers: int | None, tasks: int | None = None) -> None:
+        useful = MAX_WORKERS if tasks is None else tasks
+        if workers is None:
+            self.workers = max(1, min(os.cpu_count() or 1, useful, MAX_WORKERS))
+        else:
+            self.workers = cap_workers(workers, useful)
+        self.pool = process_pool(self.workers) if self.workers > 1 else None
+        self.label = f"local processes: {self.workers}"
 
     def run(self, tasks: Iterable[Task]) -> Iterator[tuple[Task, Any]]:
         if self.pool is None:
@@ -74,9 +86,31 @@ class LocalExecutor:
 
 
 class DaskExecutor:
-    """``distributed.Client.submit`` + ``as_completed``; Dask reschedules lost tasks."""
+    """``distributed.Client.submit`` + ``wait``; Dask reschedules lost tasks.
 
-    def __init__(self, scheduler: str | None, client: Any = None) -> None:
+    Two faults stop the sweep with one :class:`~rplsim.exceptions.SweepStopped` line naming
+    ``--resume`` (the finished points are already in points.csv), instead of waiting forever or
+    printing Dask's tracebacks: no worker in the cluster for ``no_workers_timeout`` seconds, and
+    the scheduler lost (its connection closed).
+
+    Parameters
+    ----------
+    scheduler : str or None
+        The scheduler's address (``tcp://host:8786``).
+    client : distributed.Client, optional
+        An existing client (not closed here); overrides ``scheduler``.
+    no_workers_timeout : float
+        Seconds without any worker before the sweep stops (default
+        :data:`~rplsim._core.limits.DASK_NO_WORKERS_SECONDS`).
+    """
+
+    def __init__(
+        self,
+        scheduler: str | None,
+        client: Any = None,
+        *,
+        no_workers_timeout: float = DASK_NO_WORKERS_SECONDS,
+    ) -> None:
         try:  # deferred: distributed is an optional dependency (the dask extra)
             import distributed
         except ImportError:
@@ -85,6 +119,7 @@ class DaskExecutor:
                 "(on this machine and every worker)."
             ) from None
         self._distributed = distributed
+        self.no_workers_timeout = float(no_workers_timeout)
         self.own = client is None
         if client is None:
             try:
@@ -95,7 +130,8 @@ class DaskExecutor:
                     "with `dask scheduler` (see docs/sweeps.md)."
                 ) from None
         self.client = client
-        self.label = f"dask: {client.scheduler.address}"
+        self.address = str(client.scheduler.address)
+        self.label = f"dask: {self.address}"
         versions = client.run(_versions)
         mine = _versions()
         if any(v != mine for v in versions.values()):
@@ -107,32 +143,105 @@ class DaskExecutor:
             )
 
     def run(self, tasks: Iterable[Task]) -> Iterator[tuple[Task, Any]]:
-        it = iter(tasks)
-        window = max(4, 2 * sum(self.client.nthreads().values()))
-        owner: dict[str, Task] = {}
+        with _quiet_distributed():
+            yield from self._run(tasks)
 
-        def submit(t: Task) -> Any:
+    def _run(self, tasks: Iterable[Task]) -> Iterator[tuple[Task, Any]]:
+        it = iter(tasks)
+        pending: dict[Any, Task] = {}
+
+        def submit(t: Task) -> None:
             # retries: a task that raised is tried again; a task whose worker died is
             # rescheduled by the scheduler anyway. Explicit keys make the dashboard readable.
-            fut = self.client.submit(t.fn, *t.args, **t.kwargs, key=t.name, retries=2)
-            owner[fut.key] = t
-            return fut
+            pending[self.client.submit(t.fn, *t.args, **t.kwargs, key=t.name, retries=2)] = t
 
-        ac = self._distributed.as_completed(  # type: ignore[no-untyped-call]
-            [submit(t) for t in itertools.islice(it, window)]
+        try:
+            window = max(4, 2 * sum(self._nthreads().values()))
+            for t in itertools.islice(it, window):
+                submit(t)
+            poll = min(1.0, max(0.05, self.no_workers_timeout / 4))
+            alone_since: float | None = None
+            while pending:
+                try:
+                    done, _ = self._distributed.wait(  # type: ignore[no-untyped-call]
+                        list(pending), timeout=poll, return_when="FIRST_COMPLETED"
+                    )
+                except TimeoutError:
+                    done = set()
+                if not done:
+                    # Nothing finished for a while: are there workers at all?
+                    if self._nthreads():
+                        alone_since = None
+                    elif alone_since is None:
+                        alone_since = time.monotonic()
+                    elif time.monotonic() - alone_since >= self.no_workers_timeout:
+                        raise SweepStopped(
+                            f"no Dask worker for {self.no_workers_timeout:g} s at {self.address}; the "
+                            "finished points are in points.csv: start workers and run again with --resume"
+                        )
+                    continue
+                alone_since = None
+                for fut in done:
+                    t = pending.pop(fut)
+                    if fut.status == "cancelled" or self.client.status not in ("running", "newly-created"):
+                        raise self._lost(None)
+                    res = fut.result()
+                    fut.release()
+                    nxt = next(it, None)
+                    if nxt is not None:
+                        submit(nxt)
+                    yield t, res
+        except SweepStopped:
+            self._cancel(pending)
+            raise
+        except (CancelledError, OSError, TimeoutError) as exc:  # CommClosedError is an OSError
+            self._cancel(pending)
+            raise self._lost(exc) from None
+
+    def _nthreads(self) -> dict[str, int]:
+        """Threads per worker, asked of the scheduler (an OSError if it is gone)."""
+        if self.client.status not in ("running", "newly-created"):
+            raise self._lost(None)
+        return dict(self.client.nthreads())
+
+    def _lost(self, exc: BaseException | None) -> SweepStopped:
+        why = f" ({type(exc).__name__})" if exc is not None and not isinstance(exc, CancelledError) else ""
+        return SweepStopped(
+            f"lost the Dask scheduler at {self.address}{why}; the finished points are in "
+            "points.csv: start the scheduler and workers and run again with --resume"
         )
-        for fut in ac:
-            t = owner.pop(fut.key)
-            res = fut.result()
-            fut.release()
-            nxt = next(it, None)
-            if nxt is not None:
-                ac.add(submit(nxt))  # type: ignore[no-untyped-call]
-            yield t, res
+
+    def _cancel(self, pending: dict[Any, Task]) -> None:
+        """Give back the unfinished tasks (best effort: the scheduler may be gone)."""
+        if pending and not self.own and self.client.status == "running":
+            with _quiet_distributed(), contextlib.suppress(Exception):
+                self.client.cancel(list(pending), force=True)
+        pending.clear()
 
     def close(self) -> None:
         if self.own:
-            self.client.close()
+            with _quiet_distributed(), contextlib.suppress(Exception):
+                self.client.close(timeout=5)
+
+
+@contextlib.contextmanager
+def _quiet_distributed() -> Iterator[None]:
+    """Silence distributed's own logging of a lost connection (~45 lines of tracebacks):
+    the executor reports a fault in one line."""
+    # distributed configures some of its loggers' levels itself (distributed.client: warning):
+    # set each one's, not only the parent's.
+    names = [
+        n for n in list(logging.Logger.manager.loggerDict) if n.split(".")[0] in ("distributed", "tornado")
+    ]
+    loggers = [logging.getLogger(n) for n in {"distributed", "tornado", *names}]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
 
 
 def _versions() -> tuple[str, str]:

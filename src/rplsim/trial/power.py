@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from typing import Any, cast
@@ -41,6 +40,7 @@ from rplsim.trial.formulas import (
     inflate_for_dropout,
     treatment_size,
 )
+from rplsim.trial.pool import cap_workers, process_pool
 from rplsim.trial.randomisation import look_sizes
 from rplsim.trial.simulation import (
     REPLICATE_BLOCK,
@@ -293,7 +293,8 @@ def simulate_power(
     seed : int or None
         Root seed (default the scenario's).
     workers : int
-        Processes; results are identical for any number.
+        Processes; results are identical for any number. No more are started than there are
+        blocks of :data:`~rplsim.trial.REPLICATE_BLOCK` replicates (a warning says so).
     path : {"counts", "patients"}, optional
         Default: counts for chi2/fisher/cmh, patients for logistic.
     progress : callable, optional
@@ -326,9 +327,15 @@ def simulate_power(
     n_blocks = -(-reps // REPLICATE_BLOCK)
     t0 = time.perf_counter()
     blocks = list(range(n_blocks))
-    if workers > 1 and n_blocks > 1:
+    # More processes than blocks would leave some with nothing to do (and no result to join).
+    workers = cap_workers(
+        check_integer("workers", workers, 1),
+        n_blocks,
+        (f"block of {REPLICATE_BLOCK:,} replicates", f"blocks of {REPLICATE_BLOCK:,} replicates"),
+    )
+    if workers > 1:
         chunks = [blocks[i::workers] for i in range(workers)]
-        with ProcessPoolExecutor(max_workers=workers) as ex:
+        with process_pool(workers) as ex:
             parts = list(
                 ex.map(
                     run_blocks,
@@ -401,6 +408,9 @@ def curve_row(res: PowerResult) -> dict[str, Any]:
 
 #: Steps of ~1% of n up from the fitted n before ``find_sample_size`` gives up (about 3x the n).
 MAX_SEARCH_STEPS = 200
+#: After this many steps up, one look at 4x the bracket's largest n: a target it does not
+#: reach is never reached, and the search stops there.
+PROBE_AFTER_STEPS = 10
 
 
 def find_sample_size(
@@ -440,11 +450,12 @@ def find_sample_size(
     entropy = root_entropy(scenario.seed if seed is None else seed)
     known: dict[tuple[int, int], float] = {}
 
-    def evaluate(n: int, r: int) -> float:
+    def evaluate(n: int, r: int, record: bool = True) -> float:
         if (int(n), r) in known:
             return known[int(n), r]
         res = simulate_power(scenario, n_per_arm=int(n), replicates=r, seed=entropy, workers=workers)
-        rows.append(curve_row(res))
+        if record:  # the curve: the points of the search, not a look far above it
+            rows.append(curve_row(res))
         known[int(n), r] = res.power
         return res.power
 
@@ -464,13 +475,15 @@ def find_sample_size(
     step = max(1, cand // 100)
     steps = 0
     while p_c < target:
-        if steps == MAX_SEARCH_STEPS:  # a bound, not a hope: some designs never reach the target
-            raise ScenarioError(
-                f"{scenario.name}: trial.power == {target:g} is never reached: at {cand} per arm the "
-                f"simulated power is {p_c:.2f} ({steps} steps up from the fitted n; control "
-                f"{design.p_control:.3f}, treatment {design.p_treatment:.3f}) - is the treated rate "
-                "below the control rate, or the margin too small?"
-            )
+        if steps == PROBE_AFTER_STEPS:
+            # Stepping is slow to get there: is the target reachable at all? One look far
+            # above the bracket (some designs never get there: treated below control).
+            far = max(4 * max(grid), 2 * cand)
+            p_far = evaluate(far, reps, record=False)
+            if p_far < target:
+                raise _never_reached(scenario, design, target, far, p_far)
+        if steps == MAX_SEARCH_STEPS:  # a bound, not a hope: the look far above can be noise
+            raise _never_reached(scenario, design, target, cand, p_c)
         cand += step
         steps += 1
         p_c = evaluate(cand, big)
@@ -483,6 +496,25 @@ def find_sample_size(
         .reset_index(drop=True)
     )
     return cand, curve
+
+
+def _never_reached(
+    scenario: Scenario, design: TrialDesign, target: float, n: int, power: float
+) -> ScenarioError:
+    """The one line of a sample-size search that stopped below its target, at the largest n."""
+    trial = scenario.require_trial()
+    pc, pt = design.p_control, design.p_treatment
+    wrong_way = pt < pc if trial.alternative != "smaller" else pt > pc
+    if trial.margin:
+        hint = "is the margin too small for these rates?"
+    elif wrong_way:
+        hint = f"is the treated rate {'below' if pt < pc else 'above'} the control rate?"
+    else:
+        hint = "is the effect too small for this design?"
+    return ScenarioError(
+        f"{scenario.name}: power never reaches {target:.2f} (trial.power): at {n:,} per arm it is "
+        f"{power:.2f} (control rate {pc:.3f}, treatment {pt:.3f}) — {hint}"
+    )
 
 
 def power_with(scenario: Scenario, **trial_changes: Any) -> Scenario:

@@ -29,8 +29,10 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from rplsim._core.limits import MAX_COHORT_N
 from rplsim._core.rng import child_generator, child_seed
 from rplsim.cohort.generate import BLOCK, PROFILE_NAMES, cohort_arrays, cohort_frame
+from rplsim.exceptions import ScenarioError
 from rplsim.outcome.model import live_birth_probability, outcome_model, outcome_model_cached, shift_for_rate
 from rplsim.scenario import STRATA, CohortParams, OutcomeParams, Scenario, TrialParams
 from rplsim.trial.randomisation import (
@@ -175,6 +177,12 @@ def _trial_design_cached(cohort: CohortParams, outcome: OutcomeParams, trial: Tr
     shares = np.array([getattr(cohort.strata, s) for s in strata])
     masses = np.array([model.stratum_rate(c, 0.0, trial.min_previous_miscarriages)[1] for c in codes])
     w = shares * masses
+    if not w.sum() > 0:  # else the rates below are 0/0, and the pool search never ends
+        raise ScenarioError(
+            f'trial.population == "{trial.population}" with trial.min_previous_miscarriages == '
+            f"{trial.min_previous_miscarriages}: no eligible women (strata {', '.join(strata)} have "
+            "no share of the cohort, or none with that many losses); choose another population."
+        )
     eligible_share = float(w.sum() / sum(getattr(cohort.strata, s) for s in STRATA))
     weights = w / w.sum()
     p_c = trial.control_lbr
@@ -360,6 +368,15 @@ def _first_eligible(
         ok = np.flatnonzero(d["previous_miscarriages"] >= min_misc)
         if ok.size >= n:
             return d, ok[:n]
+        # A bound: the share of eligible women may be (nearly) zero. Stop as soon as the share
+        # seen so far says more than MAX_COHORT_N women would be needed.
+        if n * total / max(ok.size, 1) > MAX_COHORT_N:
+            raise ScenarioError(
+                f"only {ok.size:,} of {total:,} women of strata {', '.join(strata)} have at least "
+                f"{min_misc} previous miscarriages, and {n:,} are needed (more than "
+                f"{MAX_COHORT_N:,} women to draw): trial.min_previous_miscarriages is too high "
+                "for this cohort."
+            )
         total *= 2
 
 

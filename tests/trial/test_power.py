@@ -8,6 +8,7 @@ are the chance that a correct implementation with a *new* seed would fail.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import time
@@ -472,9 +473,13 @@ def test_logistic_refuses_the_count_path(paper) -> None:
 
 def test_find_sample_size_stops_when_power_never_reaches_the_target() -> None:
     """Issue 20: treated below control looped forever (``while p < target: n += step``)."""
-    sc = load_scenario(
-        SCENARIOS / "paper.toml", {"trial": {"treatment_lbr": 0.5, "control_lbr": 0.6, "replicates": 256}}
+    # Refused at load since issue 20 (the scenario's rules): built past them, the search must
+    # still stop on its own.
+    ok = load_scenario(
+        SCENARIOS / "paper.toml", {"trial": {"treatment_lbr": 0.75, "control_lbr": 0.6, "replicates": 256}}
     )
+    assert ok.trial is not None
+    sc = dataclasses.replace(ok, trial=dataclasses.replace(ok.trial, treatment_lbr=0.5))
     t0 = time.perf_counter()
     with pytest.raises(ScenarioError) as err:
         find_sample_size(sc, replicates=256, confirm_factor=1)

@@ -1,8 +1,9 @@
 """The ``rplsim`` command line.
 
 Exit status: 0 success; 2 a bad scenario file or argument (one line per problem on stderr, no
-traceback, nothing written); 1 an internal error (a short message; ``--debug`` shows the
-traceback).
+traceback, nothing written); 3 ``rplsim check`` found a failing property; 75 a Dask sweep
+stopped (no worker, or the scheduler lost: one line naming ``--resume``); 130 interrupted; 1 an
+internal error (a short message; ``--debug`` shows the traceback).
 """
 
 from __future__ import annotations
@@ -30,12 +31,15 @@ from rplsim._core.validation import check_integer
 from rplsim.app.arguments import ArgError, build_parser
 from rplsim.calibration.compare import calibrate
 from rplsim.cohort.generate import generate_cohort
-from rplsim.exceptions import ResultsExistError, RplsimError, ScenarioError
+from rplsim.exceptions import ResultsExistError, RplsimError, ScenarioError, SweepStopped
 from rplsim.planning.stages import TrialStage, size_trial
 from rplsim.scenario import NO_TRIAL, Scenario, load_scenario
 from rplsim.timeline.simulation import simulate_timeline
 
 __all__ = ["main"]
+
+EXIT_TEMPFAIL = 75
+"""Exit status of a sweep stopped by its Dask cluster (sysexits.h EX_TEMPFAIL): run again with --resume."""
 
 ISSUES_URL = "the rplsim issue tracker (include the command and the scenario file)"
 
@@ -507,6 +511,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ResultsExistError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    except SweepStopped as exc:  # not bad input, not a bug: run again with --resume
+        print(f"rplsim: {exc}", file=sys.stderr)
+        return EXIT_TEMPFAIL
     except KeyboardInterrupt:
         print("rplsim: interrupted; nothing was written.", file=sys.stderr)
         return 130

@@ -25,7 +25,6 @@ temporary sibling, and the old folder stays untouched until the new sweep has fi
 from __future__ import annotations
 
 import csv
-import os
 import shutil
 import time
 import warnings
@@ -161,7 +160,7 @@ def run_sweep(
         backend: Backend = (
             DaskExecutor(scheduler, client)
             if scheduler or client is not None
-            else LocalExecutor(workers or os.cpu_count() or 1)
+            else LocalExecutor(workers, tasks=len(todo) * len(plan.batches()))
         )
         res = SweepResult(
             table=pd.DataFrame(),

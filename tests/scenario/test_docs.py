@@ -58,3 +58,15 @@ def test_docs_example_is_a_valid_scenario(tmp_path):
 def test_write_scenario_docs(tmp_path):
     path = write_scenario_docs(tmp_path / "d" / "scenarios.md")
     assert path.read_text(encoding="utf-8") == scenario_docs()
+
+
+def test_docs_main_takes_a_flag_for_a_flag_not_a_file(tmp_path, monkeypatch, capsys) -> None:
+    """``python -m rplsim.docs --help`` once wrote a file named ``--help``."""
+    from rplsim.scenario.docs import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["--help"]) == 0
+    assert main(["--bogus"]) == 2
+    assert main(["a.md", "b.md"]) == 2
+    assert list(tmp_path.iterdir()) == []
+    assert "usage: python -m rplsim.docs" in capsys.readouterr().err

@@ -246,6 +246,10 @@ def write_scenario_docs(path: str | Path = DEFAULT_PATH) -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m rplsim.docs [PATH]``: write the scenario reference."""
     args: list[Any] = list(sys.argv[1:] if argv is None else argv)
+    if len(args) > 1 or (args and str(args[0]).startswith("-")):
+        # a flag is never a file name: `--help` once wrote a file called "--help"
+        print(f"usage: python -m rplsim.docs [PATH]  (default {DEFAULT_PATH})", file=sys.stderr)
+        return 0 if args[0] in ("-h", "--help") else 2
     path = write_scenario_docs(args[0] if args else DEFAULT_PATH)
     print(f"wrote {path}")
     return 0

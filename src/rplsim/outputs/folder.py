@@ -281,6 +281,17 @@ def _probe_writable(folder: Path) -> str | None:
     return None
 
 
+def _named_path(flag: str, path: str | Path, what: str) -> tuple[Path, str]:
+    """``path`` and its echo, if it names something at all (not empty, no NUL byte)."""
+    text = str(path)
+    if text == "":
+        raise ScenarioError(f"{flag} '': must name a {what}.")
+    shown = _show(text)
+    if "\x00" in text:
+        raise ScenarioError(f"{flag} {shown}: contains a NUL byte; give a {what} name without one.")
+    return Path(text), shown
+
+
 def check_output_folder(flag: str, path: str | Path) -> Path:
     """``path`` as a Path, if a results folder can be written there; checked before any work.
 
@@ -305,13 +316,7 @@ def check_output_folder(flag: str, path: str | Path) -> Path:
     ScenarioError
         One line naming ``flag``, the path and the reason: ``--out '': must name a folder``.
     """
-    text = str(path)
-    if text == "":
-        raise ScenarioError(f"{flag} '': must name a folder.")
-    shown = _show(text)
-    if "\x00" in text:
-        raise ScenarioError(f"{flag} {shown}: contains a NUL byte; give a folder name without one.")
-    p = Path(text)
+    p, shown = _named_path(flag, path, "folder")
     if p.name in ("", ".", ".."):
         raise ScenarioError(f"{flag} {shown}: must end in a folder name (not '.', '..' or '/').")
     if len(os.fsencode(p.name)) > NAME_MAX - NAME_RESERVE:
@@ -355,13 +360,7 @@ def check_output_file(flag: str, path: str | Path) -> Path:
     ScenarioError
         One line naming ``flag``, the path and the reason.
     """
-    text = str(path)
-    if text == "":
-        raise ScenarioError(f"{flag} '': must name a file.")
-    shown = _show(text)
-    if "\x00" in text:
-        raise ScenarioError(f"{flag} {shown}: contains a NUL byte; give a file name without one.")
-    p = Path(text)
+    p, shown = _named_path(flag, path, "file")
     try:
         st = os.stat(p)
     except (FileNotFoundError, NotADirectoryError):

@@ -1297,7 +1297,8 @@ for delay in (0.2, 1.0, 3.0):
     case(
         f"sigint-{delay}s",
         f"SIGINT {delay} s after the start of run (a 32-line traceback)",
-        ("run", "paper.toml", "--set", "cohort.n=200", "--replicates", "2", "--out", "o"),
+        # --quiet: the progress lines printed before the signal are not problems
+        ("run", "paper.toml", "--set", "cohort.n=200", "--replicates", "2", "--out", "o", "--quiet"),
         exit=130,
         stderr=("interrupted",),
         subprocess="subprocess: a signal",

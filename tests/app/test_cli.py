@@ -275,6 +275,13 @@ BAD_ARGS = [
     (["power", str(PAPER), "--workers", "0"], "--workers == 0, must be an integer from 1 to 256"),
     (["sweep", str(PAPER), "--batch", "1000"], "--batch == 1000, must be a positive multiple of 1024."),
     (["check", str(PAPER), "--budget", "-5"], "--budget == -5, must be a number > 0."),
+    (
+        ["power", str(PAPER), "--n-per-arm", str(10**12)],
+        "--n-per-arm == 1000000000000, must be an integer from 2",
+    ),
+    (["sweep", str(PAPER), "--scheduler", "no such\nthing"], "--scheduler no such\\nthing: must be a Dask"),
+    (["sweep", str(PAPER), "--scheduler", ""], "--scheduler '': must be a Dask scheduler address"),
+    (["sweep", str(PAPER), "--resume", "--force"], "--resume and --force together"),
     (["check", str(PAPER), "--budget", "nan"], "--budget == nan, must be a number > 0."),
     (["check", str(PAPER), "--examples", "0"], "--examples == 0, must be an integer >= 1."),
     (

@@ -17,6 +17,7 @@ __all__ = [
     "MAX_GRID_POINTS",
     "MAX_GRID_POINTS_FORCED",
     "MAX_NESTING_DEPTH",
+    "MAX_N_PER_ARM",
     "MAX_REPLICATES",
     "MAX_SCENARIO_BYTES",
     "MAX_WORKERS",
@@ -37,6 +38,9 @@ MAX_COHORT_N = 50_000_000
 
 MAX_REPLICATES = 100_000_000
 """Simulated trials per power point (``trial.replicates``, ``--replicates`` of power/sweep/run)."""
+
+MAX_N_PER_ARM = 1_000_000
+"""Control-arm size of a simulated trial (``trial.n_per_arm``, ``sweep.n_per_arm``, ``--n-per-arm``)."""
 
 MAX_CALIBRATION_REPLICATES = 100_000
 """Simulated cohorts of ``rplsim calibrate --replicates`` (and the calibration stage of run)."""

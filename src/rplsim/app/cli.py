@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 import time
@@ -23,6 +24,7 @@ import pandas as pd
 from rplsim._core.limits import (
     MAX_CALIBRATION_REPLICATES,
     MAX_COHORT_N,
+    MAX_N_PER_ARM,
     MAX_REPLICATES,
     MAX_WORKERS,
     SAY_ESTIMATE_SECONDS,
@@ -34,9 +36,13 @@ from rplsim.cohort.generate import generate_cohort
 from rplsim.exceptions import ResultsExistError, RplsimError, ScenarioError, SweepStopped
 from rplsim.planning.stages import TrialStage, size_trial
 from rplsim.scenario import NO_TRIAL, Scenario, load_scenario
+from rplsim.scenario.tomlio import echo_text
 from rplsim.timeline.simulation import simulate_timeline
 
 __all__ = ["main"]
+
+_ADDRESS = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\x00-\x1f\x7f]+|[^\s\x00-\x1f\x7f:/]+:[0-9]{1,5}")
+"""A scheduler address: ``tcp://host:8786`` (any protocol) or ``host:port``."""
 
 EXIT_TEMPFAIL = 75
 """Exit status of a sweep stopped by its Dask cluster (sysexits.h EX_TEMPFAIL): run again with --resume."""
@@ -113,7 +119,7 @@ def _check_args(args: argparse.Namespace) -> None:
     if cmd in ("power", "sweep"):
         _int_flag("--replicates", args.replicates, 1, MAX_REPLICATES, " (MAX_REPLICATES)")
         _int_flag("--workers", args.workers, 1, MAX_WORKERS, " (MAX_WORKERS)")
-        _int_flag("--n-per-arm", args.n_per_arm, 2)
+        _int_flag("--n-per-arm", args.n_per_arm, 2, MAX_N_PER_ARM, " (MAX_N_PER_ARM)")
     if (
         cmd == "sweep"
         and args.batch is not None
@@ -125,10 +131,10 @@ def _check_args(args: argparse.Namespace) -> None:
             "--resume and --force together: --resume keeps the finished points, --force "
             "discards them; give one of the two."
         )
-    if cmd == "sweep" and args.scheduler is not None and not args.scheduler.strip():
+    if cmd == "sweep" and args.scheduler is not None and not _ADDRESS.fullmatch(args.scheduler):
         raise ScenarioError(
-            "--scheduler '': must be a Dask scheduler address, e.g. tcp://host:8786 "
-            "(leave the flag out to run on local processes)."
+            f"--scheduler {echo_text(args.scheduler) or chr(39) * 2}: must be a Dask scheduler address, e.g. "
+            "tcp://host:8786 (leave the flag out to run on local processes)."
         )
     if cmd == "check":
         _int_flag("--examples", args.examples, 1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rplsim._core.keys import split_key
+from rplsim._core.limits import MAX_N_PER_ARM
 from rplsim._core.vocabulary import ALTERNATIVES
 from rplsim.design.sequential import BOUNDARIES
 from rplsim.scenario.schema import param
@@ -88,7 +89,7 @@ class TrialParams:
     boundary: str = param("obrien-fleming", choices=BOUNDARIES)
     replicates: int = param(10_000, lo=1, hi=100_000_000, doc="simulated trials per power point")
     n_per_arm: int | None = param(
-        None, lo=2, hi=1_000_000, doc="fixed control-arm size; absent = found by search"
+        None, lo=2, hi=MAX_N_PER_ARM, doc="fixed control-arm size; absent = found by search"
     )
 
     def _rules(self) -> list[str]:
@@ -208,7 +209,7 @@ class SweepParams:
     n_per_arm: int | None = param(
         None,
         lo=2,
-        hi=1_000_000,
+        hi=MAX_N_PER_ARM,
         doc="simulate every point at this control-arm size; absent = "
         "trial.n_per_arm, else the point's analytic n inflated for "
         "dropout",

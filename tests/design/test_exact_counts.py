@@ -116,13 +116,26 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("analysis", "alternative", "margin", "n_c", "n_t", "dropout", "block", "alpha"), CASES)
-def test_equals_brute_force_enumeration(analysis, alternative, margin, n_c, n_t, dropout, block, alpha) -> None:
+@pytest.mark.parametrize(
+    ("analysis", "alternative", "margin", "n_c", "n_t", "dropout", "block", "alpha"), CASES
+)
+def test_equals_brute_force_enumeration(
+    analysis, alternative, margin, n_c, n_t, dropout, block, alpha
+) -> None:
     pc, pt = 0.45, 0.8
     p0 = pc - margin
     decide = _chi2_decision if analysis == "chi2" and margin == 0 else _lib_decision(analysis, margin)
     want = _brute(
-        pc, pt, p0, n_c, n_t, decide=decide, alpha=alpha, alternative=alternative, dropout=dropout, block=block
+        pc,
+        pt,
+        p0,
+        n_c,
+        n_t,
+        decide=decide,
+        alpha=alpha,
+        alternative=alternative,
+        dropout=dropout,
+        block=block,
     )
     got = exact_power_counts(
         pc, pt, n_c, n_t, analysis=analysis, alpha=alpha, alternative=alternative,
@@ -198,3 +211,13 @@ def test_refuses_bad_arguments(kwargs: dict, match: str) -> None:
     args = {"p_control": 0.6, "p_treatment": 0.8, "n_control": 10, "n_treatment": 10, **kwargs}
     with pytest.raises(InvalidArgumentError, match=match):
         exact_power_counts(**args)
+
+
+def test_a_cache_smaller_than_one_call_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rplsim.design import exact_counts
+
+    want = exact_power_counts(0.6, 0.8, 25, 25, dropout=0.1, block_size=4, analysis="chi2", alpha=0.04)
+    monkeypatch.setattr(exact_counts, "_CACHE_CELLS", 50)  # evicts while the call still needs them
+    exact_counts._clear_cache()
+    got = exact_power_counts(0.6, 0.8, 25, 25, dropout=0.1, block_size=4, analysis="chi2", alpha=0.04)
+    assert (got.power, got.type1_error) == (want.power, want.type1_error)

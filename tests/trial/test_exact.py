@@ -47,9 +47,7 @@ def test_fields_follow_the_scenario(paper) -> None:
 
 def test_equals_the_low_level_twin_at_the_scenario_rates(paper) -> None:
     ex = exact_power(paper, n_per_arm=50)
-    low = exact_power_counts(
-        ex.p_control, ex.p_treatment, 50, 50, analysis="chi2", dropout=0.1, block_size=4
-    )
+    low = exact_power_counts(ex.p_control, ex.p_treatment, 50, 50, analysis="chi2", dropout=0.1, block_size=4)
     assert (ex.power, ex.type1_error) == (low.power, low.type1_error)
     assert ex.p_control == pytest.approx(0.60, abs=1e-9) and ex.p_treatment == pytest.approx(0.807, abs=1e-9)
 

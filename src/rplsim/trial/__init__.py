@@ -15,5 +15,7 @@ from rplsim.trial.simulation import *  # noqa: F403
 
 # power lists analytic_power, which lives in formulas: name each once.
 __all__ = list(
-    dict.fromkeys([*_exact.__all__, *_formulas.__all__, *_power.__all__, *_randomisation.__all__, *_simulation.__all__])
+    dict.fromkeys(
+        [*_exact.__all__, *_formulas.__all__, *_power.__all__, *_randomisation.__all__, *_simulation.__all__]
+    )
 )

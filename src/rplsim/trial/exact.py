@@ -82,7 +82,9 @@ class ExactPower:
         return asdict(self)
 
 
-def exact_power(scenario: Scenario, n_per_arm: int | None = None, *, tol: float = EXACT_TOLERANCE) -> ExactPower:
+def exact_power(
+    scenario: Scenario, n_per_arm: int | None = None, *, tol: float = EXACT_TOLERANCE
+) -> ExactPower:
     """Exact power and type-I error of the scenario's fixed trial at ``n_per_arm``.
 
     Parameters

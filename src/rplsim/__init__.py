@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from rplsim.calibration.compare import calibrate
     from rplsim.cohort.generate import COLUMNS, generate_cohort
     from rplsim.design.analytic import SampleSize, power_two_proportions, sample_size
+    from rplsim.design.exact_counts import exact_power_counts
     from rplsim.design.sequential import SequentialDesign, group_sequential_design
     from rplsim.outcome.model import live_birth_probability, outcome_model
     from rplsim.outputs.write import write_run
@@ -37,6 +38,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from rplsim.planning.stages import RunResult, TrialStage, run_stages, size_trial
     from rplsim.scenario import STRATA, Scenario, load_scenario, scenario_from_dict
     from rplsim.timeline import TimelineResult, simulate_timeline, simulate_twin
+    from rplsim.trial.exact import ExactPower, exact_power
     from rplsim.trial.power import PowerResult, find_sample_size, simulate_power
     from rplsim.trial.simulation import trial_design
 
@@ -54,6 +56,7 @@ _LAZY: dict[str, str] = {
     "SampleSize": "rplsim.design.analytic",
     "power_two_proportions": "rplsim.design.analytic",
     "sample_size": "rplsim.design.analytic",
+    "exact_power_counts": "rplsim.design.exact_counts",
     "SequentialDesign": "rplsim.design.sequential",
     "group_sequential_design": "rplsim.design.sequential",
     "live_birth_probability": "rplsim.outcome.model",
@@ -75,6 +78,8 @@ _LAZY: dict[str, str] = {
     "TimelineResult": "rplsim.timeline",
     "simulate_timeline": "rplsim.timeline",
     "simulate_twin": "rplsim.timeline",
+    "ExactPower": "rplsim.trial.exact",
+    "exact_power": "rplsim.trial.exact",
     "PowerResult": "rplsim.trial.power",
     "find_sample_size": "rplsim.trial.power",
     "simulate_power": "rplsim.trial.power",
@@ -88,6 +93,7 @@ __all__ = [
     "CalibrationError",
     "CalibrationWarning",
     "ConvergenceError",
+    "ExactPower",
     "Feasibility",
     "InvalidArgumentError",
     "PowerResult",
@@ -103,6 +109,8 @@ __all__ = [
     "__version__",
     "calibrate",
     "check_random_state",
+    "exact_power",
+    "exact_power_counts",
     "feasibility",
     "find_sample_size",
     "generate_cohort",

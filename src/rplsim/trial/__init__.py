@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from rplsim.trial import exact as _exact
 from rplsim.trial import formulas as _formulas
 from rplsim.trial import power as _power
 from rplsim.trial import randomisation as _randomisation
 from rplsim.trial import simulation as _simulation
+from rplsim.trial.exact import *  # noqa: F403
 from rplsim.trial.formulas import *  # noqa: F403
 from rplsim.trial.power import *  # noqa: F403
 from rplsim.trial.randomisation import *  # noqa: F403
@@ -13,5 +15,7 @@ from rplsim.trial.simulation import *  # noqa: F403
 
 # power lists analytic_power, which lives in formulas: name each once.
 __all__ = list(
-    dict.fromkeys([*_formulas.__all__, *_power.__all__, *_randomisation.__all__, *_simulation.__all__])
+    dict.fromkeys(
+        [*_exact.__all__, *_formulas.__all__, *_power.__all__, *_randomisation.__all__, *_simulation.__all__]
+    )
 )

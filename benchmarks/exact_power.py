@@ -1,0 +1,93 @@
+"""Benchmark (not a test): exact count-path power of the paper's design (issue 13, item 7).
+
+    python benchmarks/exact_power.py [--runs 5] [--fisher]
+
+Times ``rplsim.exact_power(paper, 85)`` (scenarios/paper.toml as shipped: 85 per arm
+randomised, 10% dropout, permuted blocks of 4, two-sided chi2 at 5%) with the rejection-matrix
+cache emptied before each run ("cold") and kept ("warm"), an exact power curve over n = 40..200
+per arm from an empty cache, and, for scale, ``simulate_power`` at 85 per arm with 10,000
+replicates. Targets (issue 13): one exact power <= 50 ms, the curve <= 2 s. ``--fisher`` also
+times the same design analysed with Fisher's test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+import rplsim  # noqa: E402
+from rplsim.design import exact_counts  # noqa: E402
+from rplsim.trial.power import power_with  # noqa: E402
+
+
+def _time(fn, runs: int, cold: bool) -> tuple[float, float, object]:
+    out = None
+    times = []
+    for _ in range(runs):
+        if cold:
+            exact_counts._clear_cache()
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), min(times), out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--fisher", action="store_true")
+    args = ap.parse_args(argv)
+    warnings.simplefilter("ignore")
+    paper = rplsim.load_scenario(ROOT / "scenarios" / "paper.toml")
+    rplsim.exact_power(paper, 20)  # imports and the rates' solve, once
+    rows = []
+
+    med, low, res = _time(lambda: rplsim.exact_power(paper, 85), args.runs, cold=True)
+    rows.append(("exact_power(paper, 85), chi2, cold cache", med, low, 0.050))
+    med, low, _ = _time(lambda: rplsim.exact_power(paper, 85), args.runs, cold=False)
+    rows.append(("exact_power(paper, 85), chi2, warm cache", med, low, 0.050))
+    curve_n = range(40, 201)
+    med, low, curve = _time(
+        lambda: [rplsim.exact_power(paper, n).power for n in curve_n], max(1, args.runs // 2), cold=True
+    )
+    rows.append((f"exact curve n = 40..200 ({len(curve_n)} points), cold", med, low, 2.0))
+    t0 = time.perf_counter()
+    sim = rplsim.simulate_power(paper, 85, replicates=10_000)
+    rows.append(
+        ("simulate_power(paper, 85), 10,000 replicates", time.perf_counter() - t0, float("nan"), None)
+    )
+    if args.fisher:
+        fisher = power_with(paper, analysis="fisher")
+        med, low, fres = _time(lambda: rplsim.exact_power(fisher, 85), 1, cold=True)
+        rows.append(("exact_power(paper, 85), fisher, cold cache", med, low, None))
+
+    print(f"{'workload':<52} {'median s':>9} {'min s':>9} {'target s':>9}  ok")
+    for name, med, low, target in rows:
+        ok = "" if target is None else ("yes" if med <= target else "NO")
+        tgt = "" if target is None else f"{target:.3f}"
+        print(f"{name:<52} {med:9.4f} {low:9.4f} {tgt:>9}  {ok}")
+    assert isinstance(res, rplsim.ExactPower)
+    print(
+        f"\npaper, 85/arm: exact power {res.power:.6f}, rejection {res.rejection:.6f}, "
+        f"type-I error {res.type1_error:.6f}, analysed {res.analysed_mean:.1f} (both arms), "
+        f"max_error {res.max_error:.1e}; simulated {sim.power:.4f} "
+        f"[{sim.power_ci[0]:.4f}, {sim.power_ci[1]:.4f}], type-I {sim.type1_error:.4f}"
+    )
+    if args.fisher:
+        print(f"fisher, 85/arm: exact power {fres.power:.6f}, type-I error {fres.type1_error:.6f}")
+    pts = dict(zip(curve_n, curve, strict=True))  # type: ignore[arg-type]
+    print("\nn/arm  exact power (chi2)")
+    for n in range(40, 201, 20):
+        print(f"{n:5d}  {pts[n]:.6f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,441 @@
+"""Exact power and type-I error of the count path of a fixed trial, by enumeration.
+
+The count path of :func:`rplsim.simulate_power` draws one trial as: the treated count ``T`` of
+the ``N = n_control + n_treatment`` randomised women (permuted blocks: every complete block
+holds ``round(block * r / (1 + r))`` treated women and the last, incomplete block the first
+``rest`` places of a random permutation of one block, a hypergeometric count; simple
+randomisation: ``T ~ Binomial(N, r / (1 + r))``), analysed women ``m_t ~ Binomial(T, 1 - d)``
+and ``m_c ~ Binomial(N - T, 1 - d)`` (dropout ``d`` completely at random), live births
+``x ~ Binomial(m, p)`` per arm (the stratum split of the simulation leaves each arm's total
+binomial at the arm's marginal rate). Here that distribution is summed over exactly:
+
+    P(reject) = sum over (m_c, m_t) of P(m_c, m_t) * b_c' R(m_c, m_t) b_t
+
+with ``R`` the rejection matrix of the registered analysis on the ``(x_c, x_t)`` lattice (the
+same function and decision rule as the simulation: ``p <= alpha``, NaN never rejects, "in
+favour of treatment" = the sign of the effect for two-sided tests) and ``b`` binomial pmfs.
+``R`` does not depend on the rates, so one matrix serves power and type-I error, and matrices
+are kept (by analysed sizes) across calls, which makes power curves and searches cheap.
+
+Analysed-size pairs and births in the far tails are left out only up to a total probability
+``tol``; what is left out is summed and reported as ``max_error``: the exact value lies in
+``[value, value + max_error]``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, cast
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import stats
+
+from rplsim._core.validation import check_choice, check_integer
+from rplsim._core.vocabulary import ALTERNATIVES
+from rplsim.design.exact import check_rate
+from rplsim.exceptions import InvalidArgumentError
+from rplsim.stats.pvalues import Alternative
+from rplsim.stats.registry import LookData, get_analysis
+
+__all__ = [
+    "EXACT_TOLERANCE",
+    "MAX_EXACT_CELLS",
+    "ExactCounts",
+    "analysed_size_distribution",
+    "exact_power_counts",
+    "randomised_treated_distribution",
+]
+
+#: Default bound on the probability left out of the enumeration (``max_error``).
+EXACT_TOLERANCE = 1e-12
+#: At most this many lattice cells (tables) are evaluated for one call (about 10 s of work);
+#: larger designs are refused with a pointer to simulation. (A limit of this module.)
+MAX_EXACT_CELLS = 200_000_000
+# Tables per call of the analysis function (bounds the work arrays of a batch).
+_BATCH_CELLS = 1 << 20
+# Cells of rejection matrices kept between calls (two bool matrices each: ~2 bytes a cell).
+_CACHE_CELLS = 1 << 25
+
+
+@dataclass(frozen=True)
+class ExactCounts:
+    """Exact operating characteristics of a fixed count-path trial.
+
+    Attributes
+    ----------
+    power : float
+        P(reject H0 in favour of treatment) at ``(p_control, p_treatment)``.
+    rejection : float
+        P(reject H0 at all) at the same rates.
+    type1_error : float
+        P(reject H0 at all) with the treated arm at ``p_null``.
+    n_control, n_treatment : int
+        Planned randomised women per arm (the blocks may move the split, see
+        ``randomised_treated_mean``).
+    randomised_treated_mean : float
+        Expected treated women randomised.
+    analysed_control_mean, analysed_treatment_mean, analysed_mean : float
+        Expected analysed women (after dropout) in each arm and in both arms together.
+    pairs, cells : int
+        Analysed-size pairs and (x_c, x_t) tables summed over.
+    max_error : float
+        Largest probability left out of any of the three sums: each exact value lies in
+        ``[value, value + max_error]``.
+    """
+
+    power: float
+    rejection: float
+    type1_error: float
+    p_control: float
+    p_treatment: float
+    p_null: float
+    n_control: int
+    n_treatment: int
+    randomised_treated_mean: float
+    analysed_control_mean: float
+    analysed_treatment_mean: float
+    analysed_mean: float
+    analysis: str
+    alpha: float
+    alternative: str
+    margin: float
+    dropout: float
+    block_size: int
+    pairs: int
+    cells: int
+    max_error: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields as a flat dict (one row of a table)."""
+        return asdict(self)
+
+
+def randomised_treated_distribution(n_total: int, ratio: float, block_size: int) -> NDArray[np.float64]:
+    """P(T = t), t = 0..n_total: the treated count as :func:`rplsim.trial.treated_counts` draws it.
+
+    Parameters
+    ----------
+    n_total : int
+        Randomised women.
+    ratio : float
+        Treated to control allocation (``n_treatment / n_control`` in the simulation).
+    block_size : int
+        Permuted blocks of this size; 0 (or less) for simple randomisation.
+    """
+    p_t = ratio / (1 + ratio)
+    t = np.arange(n_total + 1)
+    if block_size <= 0:
+        return cast(NDArray[np.float64], stats.binom.pmf(t, n_total, p_t))
+    t_per_block = round(block_size * p_t)  # as treated_counts computes it
+    full, rest = divmod(n_total, block_size)
+    out = np.zeros(n_total + 1)
+    k = np.arange(rest + 1)
+    part = stats.hypergeom.pmf(k, block_size, t_per_block, rest) if rest else np.ones(1)
+    out[full * t_per_block + k] = part
+    return out
+
+
+def analysed_size_distribution(
+    n_control: int, n_treatment: int, dropout: float, block_size: int, ratio: float | None = None
+) -> NDArray[np.float64]:
+    """P(m_c, m_t): the joint distribution of analysed women per arm, shape (N + 1, N + 1).
+
+    ``N = n_control + n_treatment``; ``ratio`` defaults to ``n_treatment / n_control``, the
+    allocation the simulation randomises with.
+    """
+    n_total = n_control + n_treatment
+    p_t = randomised_treated_distribution(
+        n_total, n_treatment / n_control if ratio is None else ratio, block_size
+    )
+    keep = 1.0 - dropout
+    out = np.zeros((n_total + 1, n_total + 1))
+    m = np.arange(n_total + 1)
+    for t in np.flatnonzero(p_t > 0):
+        if dropout == 0:
+            out[n_total - t, t] += p_t[t]
+            continue
+        b_t = stats.binom.pmf(m[: t + 1], t, keep)
+        b_c = stats.binom.pmf(m[: n_total - t + 1], n_total - t, keep)
+        out[: n_total - t + 1, : t + 1] += p_t[t] * np.outer(b_c, b_t)
+    return out
+
+
+_Matrix = NDArray[np.bool_]
+_CACHE: OrderedDict[Hashable, tuple[_Matrix, int]] = OrderedDict()
+_cache_cells = 0
+
+
+def _cache_put(key: Hashable, value: _Matrix) -> None:
+    global _cache_cells
+    _CACHE[key] = (value, value.size)
+    _cache_cells += value.size
+    while _cache_cells > _CACHE_CELLS and len(_CACHE) > 1:
+        _, (_, size) = _CACHE.popitem(last=False)
+        _cache_cells -= size
+
+
+def _clear_cache() -> None:
+    """Forget every kept rejection matrix (benchmarks time cold runs with it)."""
+    global _cache_cells
+    _CACHE.clear()
+    _cache_cells = 0
+
+
+def _tails(
+    m_values: NDArray[np.int64], rates: Sequence[float], eps: float
+) -> tuple[dict[int, list[NDArray[np.float64]]], dict[int, tuple[int, int]]]:
+    """Binomial pmfs of each ``m`` at each rate, and the union over rates of the range
+    ``lo..hi`` outside which each tail holds at most ``eps``."""
+    pmfs: dict[int, list[NDArray[np.float64]]] = {}
+    ranges: dict[int, tuple[int, int]] = {}
+    for m in m_values.tolist():
+        k = np.arange(m + 1)
+        vecs = [stats.binom.pmf(k, m, p) for p in rates]
+        lo, hi = m, 0
+        for v in vecs:
+            # Leading (trailing) entries whose cumulative mass stays <= eps are left out.
+            lo = min(lo, int(np.searchsorted(np.cumsum(v), eps, side="right")))
+            hi = max(hi, m - int(np.searchsorted(np.cumsum(v[::-1]), eps, side="right")))
+        lo, hi = min(lo, hi), max(lo, hi)
+        pmfs[m] = vecs
+        ranges[m] = (lo, hi)
+    return pmfs, ranges
+
+
+def _rejection_batch(
+    analysis_key: tuple[Any, ...],
+    pairs: list[tuple[int, int, tuple[int, int], tuple[int, int]]],
+    alpha: float,
+    alternative: Alternative,
+    margin: float,
+) -> list[_Matrix]:
+    """Rejection matrices ``[good; any]`` (stacked: shape (2 * n_xc, n_xt)) of the analysis
+    on each pair's lattice, evaluated in batches by the registered function itself."""
+    function = analysis_key[1]
+    out: list[_Matrix] = []
+    start = 0
+    while start < len(pairs):
+        stop, cells = start, 0
+        while stop < len(pairs) and (cells == 0 or cells < _BATCH_CELLS):
+            _, _, (lc, hc), (lt, ht) = pairs[stop]
+            cells += (hc - lc + 1) * (ht - lt + 1)
+            stop += 1
+        chunk = pairs[start:stop]
+        info = np.array(
+            [(m_c, m_t, lc, hc - lc + 1, lt, ht - lt + 1) for m_c, m_t, (lc, hc), (lt, ht) in chunk]
+        )
+        sizes = info[:, 3] * info[:, 5]
+        which = np.repeat(np.arange(len(chunk)), sizes)
+        offset = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        width = info[which, 5]
+        x_c = (info[which, 2] + offset // width).astype(np.int64)
+        x_t = (info[which, 4] + offset % width).astype(np.int64)
+        n_c = info[which, 0].astype(np.int64)
+        n_t = info[which, 1].astype(np.int64)
+        data = LookData(
+            x_t=x_t,
+            n_t=n_t,
+            x_c=x_c,
+            n_c=n_c,
+            strata_counts=np.stack([x_t, n_t, x_c, n_c], axis=1)[:, :, None],  # one stratum
+            alternative=alternative,
+            margin=margin,
+        )
+        p, sign = function(data)
+        # As trial.power._analyse and _decide: NaN is not significant; power counts the
+        # rejections in favour of treatment (for one-sided tests every rejection is).
+        rej = np.nan_to_num(np.asarray(p, float), nan=1.0) <= alpha
+        good = rej & (np.asarray(sign) > 0) if alternative == "two-sided" else rej
+        at = 0
+        for _, _, (lc, hc), (lt, ht) in chunk:
+            shape = (hc - lc + 1, ht - lt + 1)
+            size = shape[0] * shape[1]
+            g = good[at : at + size].reshape(shape)
+            a = rej[at : at + size].reshape(shape)
+            out.append(np.vstack([g, a]))
+            at += size
+        start = stop
+    return out
+
+
+def _check_inputs(
+    n_control: int, n_treatment: int, alpha: float, alternative: str, margin: float | None, dropout: float
+) -> tuple[int, int, float]:
+    n_c = check_integer("n_control", n_control, 1, error=InvalidArgumentError)
+    n_t = check_integer("n_treatment", n_treatment, 1, error=InvalidArgumentError)
+    if not 0.0 < alpha < 1.0:
+        raise InvalidArgumentError(f"alpha == {alpha!r}, must be in (0, 1).")
+    check_choice("alternative", alternative, ALTERNATIVES)
+    mg = float(margin or 0.0)
+    if not 0.0 <= mg < 1.0:
+        raise InvalidArgumentError(f"margin == {margin!r}, must be in [0, 1).")
+    if not 0.0 <= dropout < 1.0:
+        raise InvalidArgumentError(f"dropout == {dropout!r}, must be in [0, 1).")
+    return n_c, n_t, mg
+
+
+def exact_power_counts(
+    p_control: float,
+    p_treatment: float,
+    n_control: int,
+    n_treatment: int,
+    *,
+    analysis: str = "chi2",
+    alpha: float = 0.05,
+    alternative: str = "two-sided",
+    margin: float | None = None,
+    dropout: float = 0.0,
+    block_size: int = 0,
+    allocation_ratio: float | None = None,
+    p_null: float | None = None,
+    tol: float = EXACT_TOLERANCE,
+) -> ExactCounts:
+    """Exact power and type-I error of the count path of a fixed trial (see the module doc).
+
+    Parameters
+    ----------
+    p_control, p_treatment : float
+        Live-birth rates of analysed women per arm, in (0, 1).
+    n_control, n_treatment : int
+        Randomised women per arm, before dropout.
+    analysis : str, default "chi2"
+        A registered analysis of the count path (``chi2``: pooled z / Pearson chi-square, and
+        the Farrington-Manning score test with a margin; ``fisher``: Fisher's exact test with
+        R's tie rule; ``cmh`` in one stratum; any registered count analysis, given the arm
+        totals as one stratum).
+    alpha : float, default 0.05
+        A trial rejects when its p-value is ``<= alpha``.
+    alternative : {"two-sided", "larger", "smaller"}
+    margin : float, optional
+        Non-inferiority margin (with ``alternative="larger"``).
+    dropout : float, default 0
+        Each randomised woman is lost with this probability, independently.
+    block_size : int, default 0
+        Permuted blocks of this size (the last one incomplete when ``block_size`` does not
+        divide ``N``); 0 for simple randomisation.
+    allocation_ratio : float, optional
+        Treated to control ratio of the randomisation; default ``n_treatment / n_control``,
+        as :func:`rplsim.simulate_power` randomises.
+    p_null : float, optional
+        The treated rate at which ``type1_error`` is computed; default ``p_control`` (and
+        ``p_control - margin`` with a margin).
+    tol : float, default 1e-12
+        Probability that may be left out of each sum (reported as ``max_error``).
+
+    Returns
+    -------
+    ExactCounts
+
+    Raises
+    ------
+    rplsim.exceptions.InvalidArgumentError
+        For an argument out of range, an analysis of the patient path (logistic: simulate),
+        or a design larger than :data:`MAX_EXACT_CELLS` tables.
+
+    Examples
+    --------
+    >>> res = exact_power_counts(0.6, 0.807, 85, 85, dropout=0.1, block_size=4)
+    >>> round(res.power, 4), res.max_error < 1e-11
+    (0.8114, True)
+    """
+    pc = check_rate("p_control", p_control)
+    pt = check_rate("p_treatment", p_treatment)
+    n_c, n_t, mg = _check_inputs(n_control, n_treatment, alpha, alternative, margin, dropout)
+    block = check_integer("block_size", block_size, 0, error=InvalidArgumentError)
+    if not 0.0 < tol < 1e-3:
+        raise InvalidArgumentError(f"tol == {tol!r}, must be in (0, 0.001).")
+    entry = get_analysis(analysis)
+    if entry.path != "counts":
+        raise InvalidArgumentError(
+            f'analysis == "{analysis}" reads each woman\'s covariates (the patient path): exact '
+            "power is for count-path analyses (chi2, fisher); use simulate_power for this one."
+        )
+    ratio = n_t / n_c if allocation_ratio is None else float(allocation_ratio)
+    if not ratio > 0:
+        raise InvalidArgumentError(f"allocation_ratio == {allocation_ratio!r}, must be > 0.")
+    p0 = check_rate("p_null", pc - mg if p_null is None else p_null)
+
+    sizes = analysed_size_distribution(n_c, n_t, dropout, block, ratio)
+    p_treated = randomised_treated_distribution(n_c + n_t, ratio, block)
+    # Leave out the least likely size pairs, up to tol / 2 in all.
+    flat = sizes.ravel()
+    order = np.argsort(flat, kind="stable")
+    dropped = np.cumsum(flat[order])
+    n_drop = int(np.searchsorted(dropped, tol / 2, side="right"))
+    kept = np.sort(order[n_drop:])
+    kept = kept[flat[kept] > 0]
+    mc_all, mt_all = np.divmod(kept, sizes.shape[1])
+    # Births: each tail of each arm may leave out tol / 8 (so at most tol / 2 per pair).
+    pmf_c, range_c = _tails(np.unique(mc_all), [pc], tol / 8)
+    pmf_t, range_t = _tails(np.unique(mt_all), [pt, p0], tol / 8)
+    cells = sum(
+        (range_c[a][1] - range_c[a][0] + 1) * (range_t[b][1] - range_t[b][0] + 1)
+        for a, b in zip(mc_all.tolist(), mt_all.tolist(), strict=True)
+    )
+    if cells > MAX_EXACT_CELLS:
+        raise InvalidArgumentError(
+            f"n_control == {n_c}, n_treatment == {n_t}: exact enumeration needs {cells:,} tables "
+            f"(more than {MAX_EXACT_CELLS:,}); use simulate_power for a design this large."
+        )
+    alt = cast(Alternative, alternative)
+    analysis_key = (entry.name, entry.function, float(alpha), alternative, mg)
+    todo: list[tuple[int, int, tuple[int, int], tuple[int, int]]] = []
+    keys = []
+    # This call's matrices are held here: the cache may evict some before they are read.
+    mats: dict[Hashable, _Matrix] = {}
+    for a, b in zip(mc_all.tolist(), mt_all.tolist(), strict=True):
+        key = (*analysis_key, a, b, range_c[a], range_t[b])
+        keys.append(key)
+        if key in _CACHE:
+            mats[key] = _CACHE[key][0]
+            _CACHE.move_to_end(key)
+        else:
+            todo.append((a, b, range_c[a], range_t[b]))
+    for item, mat in zip(todo, _rejection_batch(analysis_key, todo, float(alpha), alt, mg), strict=True):
+        mats[(*analysis_key, *item)] = mat
+        _cache_put((*analysis_key, *item), mat)
+    power = rejection = type1 = covered_h1 = covered_0 = 0.0
+    for key, a, b in zip(keys, mc_all.tolist(), mt_all.tolist(), strict=True):
+        mat = mats[key]
+        (lc, hc), (lt, ht) = range_c[a], range_t[b]
+        bc = pmf_c[a][0][lc : hc + 1]
+        bt = np.stack([pmf_t[b][0][lt : ht + 1], pmf_t[b][1][lt : ht + 1]], axis=1)
+        v = mat @ bt  # (2 * n_xc, 2): [good; any] x [H1, null]
+        w = float(sizes[a, b])
+        k = bc.size
+        power += w * float(bc @ v[:k, 0])
+        rejection += w * float(bc @ v[k:, 0])
+        type1 += w * float(bc @ v[k:, 1])
+        mass_c = float(bc.sum())
+        covered_h1 += w * mass_c * float(bt[:, 0].sum())
+        covered_0 += w * mass_c * float(bt[:, 1].sum())
+    max_error = float(max(0.0, 1.0 - covered_h1, 1.0 - covered_0))
+    t = np.arange(p_treated.size)
+    keep = 1.0 - dropout
+    treated_mean = float(p_treated @ t)
+    return ExactCounts(
+        power=float(min(power, 1.0)),
+        rejection=float(min(rejection, 1.0)),
+        type1_error=float(min(type1, 1.0)),
+        p_control=pc,
+        p_treatment=pt,
+        p_null=p0,
+        n_control=n_c,
+        n_treatment=n_t,
+        randomised_treated_mean=treated_mean,
+        analysed_control_mean=(n_c + n_t - treated_mean) * keep,
+        analysed_treatment_mean=treated_mean * keep,
+        analysed_mean=(n_c + n_t) * keep,
+        analysis=entry.name,
+        alpha=float(alpha),
+        alternative=alternative,
+        margin=mg,
+        dropout=float(dropout),
+        block_size=block,
+        pairs=int(kept.size),
+        cells=int(cells),
+        max_error=max_error,
+    )

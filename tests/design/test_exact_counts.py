@@ -1,0 +1,223 @@
+"""Tests of rplsim.design.exact_counts: exact power of the count path by enumeration.
+
+Reference values come from (1) a brute-force enumeration written here with plain loops
+(the randomisation of the last partial block by listing the block's permutations, dropout
+and births with math.comb), (2) rplsim.design.exact.exact_power (Fisher summed over 2x2
+tables at fixed arm sizes, itself tested against scipy.stats.fisher_exact), (3) statsmodels'
+normal-approximation power, as a sanity bound only.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from statsmodels.stats.power import NormalIndPower
+from statsmodels.stats.proportion import proportion_effectsize
+
+from rplsim.design.exact import exact_power as fisher_exact_power
+from rplsim.design.exact_counts import (
+    analysed_size_distribution,
+    exact_power_counts,
+    randomised_treated_distribution,
+)
+from rplsim.exceptions import InvalidArgumentError
+from rplsim.stats.counts import z_test_counts
+from rplsim.stats.fisher import fisher_exact_counts
+
+
+def _treated_pmf_brute(n_total: int, ratio: float, block: int) -> dict[int, float]:
+    """P(T = t) by listing the randomisation: whole blocks, then every ordering of the last."""
+    p_t = ratio / (1 + ratio)
+    if block <= 0:
+        return {t: math.comb(n_total, t) * p_t**t * (1 - p_t) ** (n_total - t) for t in range(n_total + 1)}
+    per_block = round(block * p_t)
+    full, rest = divmod(n_total, block)
+    base = [1] * per_block + [0] * (block - per_block)
+    perms = list(itertools.permutations(range(block)))
+    out: dict[int, float] = {}
+    for perm in perms:
+        t = full * per_block + sum(base[i] for i in perm[:rest])
+        out[t] = out.get(t, 0.0) + 1.0 / len(perms)
+    return out
+
+
+def _chi2_decision(xc: int, mc: int, xt: int, mt: int, alpha: float, alternative: str) -> tuple[bool, bool]:
+    """(in favour of treatment, at all): the pooled z test written out with math."""
+    if mc == 0 or mt == 0:
+        return False, False
+    pooled = (xt + xc) / (mt + mc)
+    var = pooled * (1 - pooled) * (1 / mt + 1 / mc)
+    if var <= 0:
+        return False, False
+    z = (xt / mt - xc / mc) / math.sqrt(var)
+    phi = 0.5 * math.erfc(abs(z) / math.sqrt(2))  # upper tail of |z|
+    if alternative == "two-sided":
+        rej = 2 * phi <= alpha
+        return rej and z > 0, rej
+    p = phi if z > 0 else 1 - phi
+    rej = p <= alpha
+    return rej, rej
+
+
+def _lib_decision(analysis: str, margin: float):
+    """A scalar call of rplsim's own test per table (the enumeration is what is under test)."""
+
+    def decide(xc: int, mc: int, xt: int, mt: int, alpha: float, alternative: str) -> tuple[bool, bool]:
+        if analysis == "fisher":
+            p = float(fisher_exact_counts(xt, mt, xc, mc, alternative=alternative))  # type: ignore[arg-type]
+            better = xt / max(mt, 1) - xc / max(mc, 1) + margin > 0  # count_sign
+        else:
+            z, pz = z_test_counts(xt, mt, xc, mc, alternative=alternative, margin=margin)  # type: ignore[arg-type]
+            p, better = float(pz), float(z) > 0
+        rej = (1.0 if math.isnan(p) else p) <= alpha
+        return (rej and better) if alternative == "two-sided" else rej, rej
+
+    return decide
+
+
+def _brute(pc, pt, p0, n_c, n_t, *, decide, alpha, alternative, dropout, block):
+    """Power, rejection and type-I error by plain loops over T, dropouts and births."""
+    keep = 1 - dropout
+    n_total = n_c + n_t
+
+    def b(k: int, n: int, p: float) -> float:
+        return math.comb(n, k) * p**k * (1 - p) ** (n - k)
+
+    cache: dict[tuple[int, int, int, int], tuple[bool, bool]] = {}
+    power = rejection = type1 = 0.0
+    for t, pr_t in _treated_pmf_brute(n_total, n_t / n_c, block).items():
+        for mt in range(t + 1):
+            for mc in range(n_total - t + 1):
+                pr_m = pr_t * b(mt, t, keep) * b(mc, n_total - t, keep)
+                for xt in range(mt + 1):
+                    for xc in range(mc + 1):
+                        key = (xc, mc, xt, mt)
+                        if key not in cache:
+                            cache[key] = decide(xc, mc, xt, mt, alpha, alternative)
+                        good, rej = cache[key]
+                        w = pr_m * b(xc, mc, pc)
+                        power += w * b(xt, mt, pt) * good
+                        rejection += w * b(xt, mt, pt) * rej
+                        type1 += w * b(xt, mt, p0) * rej
+    return power, rejection, type1
+
+
+CASES = [
+    # analysis, alternative, margin, n_c, n_t, dropout, block, alpha
+    ("chi2", "two-sided", 0.0, 5, 6, 0.2, 4, 0.1),
+    ("chi2", "larger", 0.0, 7, 7, 0.1, 4, 0.05),
+    ("chi2", "two-sided", 0.0, 6, 6, 0.15, 0, 0.1),  # simple randomisation: arm sizes binomial
+    ("fisher", "two-sided", 0.0, 5, 6, 0.2, 4, 0.2),
+    ("fisher", "larger", 0.0, 6, 7, 0.1, 6, 0.1),
+    ("chi2", "larger", 0.15, 6, 6, 0.1, 4, 0.1),  # Farrington-Manning with a margin
+]
+
+
+@pytest.mark.parametrize(
+    ("analysis", "alternative", "margin", "n_c", "n_t", "dropout", "block", "alpha"), CASES
+)
+def test_equals_brute_force_enumeration(
+    analysis, alternative, margin, n_c, n_t, dropout, block, alpha
+) -> None:
+    pc, pt = 0.45, 0.8
+    p0 = pc - margin
+    decide = _chi2_decision if analysis == "chi2" and margin == 0 else _lib_decision(analysis, margin)
+    want = _brute(
+        pc,
+        pt,
+        p0,
+        n_c,
+        n_t,
+        decide=decide,
+        alpha=alpha,
+        alternative=alternative,
+        dropout=dropout,
+        block=block,
+    )
+    got = exact_power_counts(
+        pc, pt, n_c, n_t, analysis=analysis, alpha=alpha, alternative=alternative,
+        margin=margin, dropout=dropout, block_size=block, tol=1e-15,
+    )  # fmt: skip
+    assert (got.power, got.rejection, got.type1_error) == pytest.approx(want, abs=1e-12)
+    assert got.max_error <= 1e-14
+    assert 0 < got.power < 1
+
+
+def test_treated_and_analysed_distributions_are_distributions() -> None:
+    brute = _treated_pmf_brute(23, 1.0, 4)
+    pmf = randomised_treated_distribution(23, 1.0, 4)
+    assert {t: pmf[t] for t in np.flatnonzero(pmf)} == pytest.approx(brute, abs=1e-15)
+    sizes = analysed_size_distribution(11, 12, 0.1, 4)
+    assert sizes.sum() == pytest.approx(1.0, abs=1e-13)
+
+
+def test_fixed_arms_without_dropout_equal_the_fisher_table_sum() -> None:
+    # Blocks of 2 with equal arms and an even total: the arm sizes are fixed, as in
+    # design.exact.exact_power, whose "power" is the probability of any rejection.
+    for n, alt in ((15, "two-sided"), (24, "larger"), (31, "two-sided")):
+        ours = exact_power_counts(0.5, 0.8, n, n, analysis="fisher", alternative=alt, block_size=2)
+        ref = fisher_exact_power(0.5, 0.8, n, n, alternative=alt)
+        assert ours.rejection == pytest.approx(ref, abs=1e-12)
+        assert ours.pairs == 1
+
+
+def test_chi2_is_close_to_the_normal_approximation() -> None:
+    # statsmodels' normal approximation: a sanity bound, not a reference value.
+    ours = exact_power_counts(0.6, 0.807, 85, 85, block_size=2)
+    approx = NormalIndPower().power(proportion_effectsize(0.807, 0.6), nobs1=85, alpha=0.05)
+    assert abs(ours.power - approx) < 0.03
+
+
+@pytest.mark.parametrize("n", [20, 29])
+def test_type1_error_fisher_at_most_alpha_chi2_near_alpha(n: int) -> None:
+    fisher = exact_power_counts(0.6, 0.8, n, n, analysis="fisher", dropout=0.1, block_size=4)
+    chi2 = exact_power_counts(0.6, 0.8, n, n, analysis="chi2", dropout=0.1, block_size=4)
+    assert fisher.type1_error <= 0.05  # conditional on every margin, so unconditionally too
+    assert fisher.type1_error < chi2.type1_error
+    assert abs(chi2.type1_error - 0.05) < 0.012
+
+
+def test_fisher_power_saw_tooth() -> None:
+    # Exact tests: power is not monotone in n (Chernick & Liu 2002, Am Stat 56:149).
+    powers = {
+        n: exact_power_counts(0.6, 0.85, n, n, analysis="fisher", block_size=2).power for n in range(20, 61)
+    }
+    drops = [(n, powers[n], powers[n + 1]) for n in range(20, 60) if powers[n + 1] < powers[n]]
+    print("Fisher saw-tooth (n, power(n), power(n+1)):", drops[:3])
+    assert drops
+
+
+def test_rejection_matrix_is_shared_by_power_and_type1() -> None:
+    a = exact_power_counts(0.6, 0.8, 30, 30, dropout=0.1, block_size=4)
+    b = exact_power_counts(0.6, 0.6, 30, 30, dropout=0.1, block_size=4)
+    assert a.type1_error == pytest.approx(b.rejection, abs=1e-14)
+    assert a.analysed_mean == pytest.approx(54.0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"analysis": "logistic"}, "patient path"),
+        ({"dropout": 1.0}, "dropout"),
+        ({"alpha": 0.0}, "alpha"),
+        ({"n_control": 0}, "n_control"),
+        ({"analysis": "chi"}, "chi"),
+    ],
+)
+def test_refuses_bad_arguments(kwargs: dict, match: str) -> None:
+    args = {"p_control": 0.6, "p_treatment": 0.8, "n_control": 10, "n_treatment": 10, **kwargs}
+    with pytest.raises(InvalidArgumentError, match=match):
+        exact_power_counts(**args)
+
+
+def test_a_cache_smaller_than_one_call_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rplsim.design import exact_counts
+
+    want = exact_power_counts(0.6, 0.8, 25, 25, dropout=0.1, block_size=4, analysis="chi2", alpha=0.04)
+    monkeypatch.setattr(exact_counts, "_CACHE_CELLS", 50)  # evicts while the call still needs them
+    exact_counts._clear_cache()
+    got = exact_power_counts(0.6, 0.8, 25, 25, dropout=0.1, block_size=4, analysis="chi2", alpha=0.04)
+    assert (got.power, got.type1_error) == (want.power, want.type1_error)

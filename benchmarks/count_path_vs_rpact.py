@@ -49,8 +49,6 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "scenarios" / "trial_superiority.toml"
 N_PER_ARM = 85
@@ -215,7 +213,7 @@ class Rpact:
         for cfg, n_pi1 in (("alt", 1), ("both", 2)):
             wall, cpu, wall10, cpu10 = (_median([r[j] for r in self.rows[cfg]]) for j in range(4))
 
-            def marginal(big: float, small: float) -> float:
+            def marginal(big: float, small: float, n_pi1: int = n_pi1) -> float:
                 # per-trial cost from the difference of the two runs: rpact's set-up cancels
                 return n_pi1 * (it - it // 10) / max(big - small, 1e-9)
 
@@ -274,9 +272,7 @@ def report(res: dict[str, Any]) -> str:
     def ratios(rate_cpu: float, rate_wall: float, label: str) -> str:
         like = (rate_cpu / rp["both"]["trials_per_cpu_s"], rate_wall / rp["both"]["trials_per_s"])
         alone = (rate_cpu / 2 / rp["alt"]["trials_per_cpu_s"], rate_wall / 2 / rp["alt"]["trials_per_s"])
-        return (
-            f"{label:40s}{like[0]:>6.1f}x ({like[0 + 1]:.1f}x){alone[0]:>9.1f}x ({alone[1]:.1f}x)"
-        )
+        return f"{label:40s}{like[0]:>6.1f}x ({like[0 + 1]:.1f}x){alone[0]:>9.1f}x ({alone[1]:.1f}x)"
 
     for r in res["rplsim"]:
         lines.append(ratios(r["trials_per_cpu_s"], r["trials_per_s"], f"rplsim {r['analysis']} / rpact"))
@@ -310,8 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     d = trial_design(ours[0].sc)
     n_analysed = 2 * round(N_PER_ARM * (1 - r0.dropout))
     rpact = Rpact(d.p_control, d.p_treatment, n_analysed, iters)
+    timed: list[Rplsim | Floor | Rpact] = [*ours, floor, rpact]
     for _ in range(runs):  # rounds: each side sees the same load on a shared machine
-        for x in (*ours, floor, rpact):
+        for x in timed:
             x.once()
     res["rplsim"] = [x.record() for x in ours]
     res["floor"] = floor.record()

@@ -225,3 +225,28 @@ def test_the_eligible_pool_search_is_bounded(paper, monkeypatch) -> None:
     design = trial_design(power_with(paper, min_previous_miscarriages=5))
     with pytest.raises(ScenarioError, match=r"have at least 5 previous miscarriages, and 10,000 are needed"):
         trial_module_for_bounds._first_eligible(paper.cohort, design.strata, 5, 10_000, 1, full=False)
+
+
+# ------------------------------------------------------------------ count blocks
+
+
+@pytest.mark.parametrize("looks", [1, 3])
+def test_shared_count_blocks_equal_the_separate_ones(looks: int) -> None:
+    """H1 and null blocks built together (shared columns stacked once) equal the blocks built
+    one by one, value and dtype, and do not share memory (exact)."""
+    from rplsim.trial.simulation import _count_result, _count_results
+
+    g = np.random.default_rng(7)
+    n_t, n_c = (g.integers(0, 40, (64, looks, 2)) for _ in range(2))
+    x_t1, x_t0 = g.binomial(n_t, 0.8), g.binomial(n_t, 0.6)
+    x_c = g.binomial(n_c, 0.6)
+    pair = _count_results(x_t1, x_t0, n_t, x_c, n_c)
+    for got, x_t in zip(pair, (x_t1, x_t0), strict=True):
+        want = _count_result(x_t, n_t, x_c, n_c)
+        # the former construction: stack the four columns, then cumulate over the looks
+        assert np.array_equal(want.strata_counts, np.cumsum(np.stack([x_t, n_t, x_c, n_c], axis=2), axis=1))
+        for f in ("x_t", "n_t", "x_c", "n_c", "strata_counts"):
+            a, b = getattr(got, f), getattr(want, f)
+            assert a.dtype == b.dtype == np.int64 and np.array_equal(a, b), f
+    assert not np.shares_memory(pair[0].strata_counts, pair[1].strata_counts)
+    assert not np.shares_memory(pair[0].x_c, pair[1].x_c)

@@ -192,11 +192,16 @@ def _decide(
     """(rejected in the alternative's direction, rejected at all, stopping look)."""
     r = sim.x_t.shape[0]
     k = thresholds.size
+    want = -1.0 if trial.alternative == "smaller" else 1.0
+    if k == 1:  # a fixed design: one analysis, everyone stops at the only look
+        p, sign = _analyse(trial, sim, 0)
+        rej = p <= thresholds[0]
+        good = rej & (sign * want > 0) if trial.alternative == "two-sided" else rej.copy()
+        return good, rej, np.zeros(r, dtype=np.int64)
     stopped = np.full(r, k - 1)
     done = np.zeros(r, bool)
     good = np.zeros(r, bool)
     anyrej = np.zeros(r, bool)
-    want = -1.0 if trial.alternative == "smaller" else 1.0
     for j in range(k):
         p, sign = _analyse(trial, sim, j)
         rej = (p <= thresholds[j]) & ~done

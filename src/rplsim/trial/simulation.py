@@ -341,17 +341,48 @@ def _count_pair(
     # Binomial inversion almost always uses one uniform a draw, so the stream usually sits
     # where it did after the H1 draw and the control arm's draws are the same numbers: reuse
     # them. If not (rejection sampling at large n), draw them again, exactly as a separate run.
-    ctrl0 = ctrl1 if g.bit_generator.state == after1 else control_arm()
-    return TrialPair(_count_result(x_t1, per_t, *ctrl1), _count_result(x_t0, per_t, *ctrl0))
+    if g.bit_generator.state == after1:
+        return TrialPair(*_count_results(x_t1, x_t0, per_t, *ctrl1))
+    return TrialPair(_count_result(x_t1, per_t, *ctrl1), _count_result(x_t0, per_t, *control_arm()))
 
 
-def _count_result(x_t: np.ndarray, n_t: np.ndarray, x_c: np.ndarray, n_c: np.ndarray) -> TrialBlock:
-    counts = np.stack([x_t, n_t, x_c, n_c], axis=2)  # (R, K, 4, S): x_t, n_t, x_c, n_c
-    counts = np.cumsum(counts, axis=1)
-    tot = counts.sum(axis=3)
+def _stack_counts(x_t: np.ndarray, n_t: np.ndarray, x_c: np.ndarray, n_c: np.ndarray) -> np.ndarray:
+    """(R, K, 4, S) cumulative ``x_t, n_t, x_c, n_c`` from per-look increments (R, K, S)."""
+    r, k, s = x_t.shape
+    counts = np.empty((r, k, 4, s), dtype=np.int64)
+    for j, a in enumerate((x_t, n_t, x_c, n_c)):
+        counts[:, :, j] = a
+    if k > 1:  # one look: the increments are the totals
+        np.cumsum(counts, axis=1, out=counts)
+    return counts
+
+
+def _block_of(counts: np.ndarray, tot: np.ndarray) -> TrialBlock:
     return TrialBlock(
         x_t=tot[:, :, 0], n_t=tot[:, :, 1], x_c=tot[:, :, 2], n_c=tot[:, :, 3], strata_counts=counts
     )
+
+
+def _count_result(x_t: np.ndarray, n_t: np.ndarray, x_c: np.ndarray, n_c: np.ndarray) -> TrialBlock:
+    counts = _stack_counts(x_t, n_t, x_c, n_c)
+    return _block_of(counts, counts.sum(axis=3))
+
+
+def _count_results(
+    x_t1: np.ndarray, x_t0: np.ndarray, n_t: np.ndarray, x_c: np.ndarray, n_c: np.ndarray
+) -> tuple[TrialBlock, TrialBlock]:
+    """:func:`_count_result` of H1 and of the null when they share all but the treated births:
+    the shared columns are stacked, summed and copied once (integer sums: equal bit for bit)."""
+    counts1 = _stack_counts(x_t1, n_t, x_c, n_c)
+    tot1 = counts1.sum(axis=3)
+    counts0 = counts1.copy()
+    x0 = counts0[:, :, 0]
+    x0[...] = x_t0
+    if x_t0.shape[1] > 1:
+        np.cumsum(x0, axis=1, out=x0)
+    tot0 = tot1.copy()
+    tot0[:, :, 0] = x0.sum(axis=2)
+    return _block_of(counts1, tot1), _block_of(counts0, tot0)
 
 
 def _first_eligible(

@@ -216,9 +216,7 @@ def answer_sentence(
         f"{t.dropout:.0%} dropout)"
     )
     what = f"non-inferiority (margin {t.margin:.0%})" if t.design == "non-inferiority" else "superiority"
-    how = (
-        f"(95% CI {power.power_ci[0]:.1%}-{power.power_ci[1]:.1%}; {text(t.analysis)}, alpha {t.alpha})"
-    )
+    how = f"(95% CI {power.power_ci[0]:.1%}-{power.power_ci[1]:.1%}; {text(t.analysis)}, alpha {t.alpha})"
     cost = (
         f"{b}{feas.n_screened:,} RPL women screened{b}, "
         f"{b}{feas.years_to_recruit:.1f} years at {feas.centres} centre(s){b} and "

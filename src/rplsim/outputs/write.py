@@ -58,7 +58,8 @@ def summary_lines(result: RunResult) -> list[str]:
         p = result.trial.power
         out.append(
             f"power: {p.power:.3f} (95% CI {p.power_ci[0]:.3f}-{p.power_ci[1]:.3f}) at "
-            f"{p.n_control}/{p.n_treatment} randomised ({p.replicates:,} simulated trials); type-I error {p.type1_error:.4f}; analytic "
+            f"{p.n_control}/{p.n_treatment} randomised ({p.replicates:,} simulated trials); "
+            f"type-I error {p.type1_error:.4f}; analytic "
             f"power {p.analytic_power:.3f}"
         )
     return out
@@ -145,8 +146,7 @@ def _write_trial(w: _Writer, scenario: Scenario, tr: TrialStage) -> None:
     if sens is not None:
         refs = sens[sens["label"] != ""]
         points = [
-            (f"{r.label}: {_n_text(r.n_per_arm)}", r.control_lbr, r.treatment_lbr)
-            for r in refs.itertuples()
+            (f"{r.label}: {_n_text(r.n_per_arm)}", r.control_lbr, r.treatment_lbr) for r in refs.itertuples()
         ]
         w.figure("sensitivity", plots.sensitivity_heatmap(sens[sens["label"] == ""], points=points))
     w.figure("screening_funnel", plots.funnel_chart(tr.funnel, title="Screening funnel of the trial"))

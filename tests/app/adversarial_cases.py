@@ -1242,7 +1242,7 @@ for cid, currency in (
         files={"t.toml": trial(f'[clinic]\ncurrency = "{currency}"\n')},
         exit=0,
         lines=None,
-        outputs=("p_*.csv",),
+        outputs=("p.csv", "p_*.csv"),  # -o FILE writes FILE and its STEM_* siblings
         check=csv_cells_neutral,
     )
 case(

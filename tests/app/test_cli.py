@@ -341,3 +341,39 @@ def test_two_scenarios_with_one_name_are_refused_before_any_work(tmp_path, monke
     err = capsys.readouterr().err
     assert "scenario.name names the folder results/paper/" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "results").exists()
+
+
+# ------------------------------------------------------------------ issue 13: -o FILE, fixed n
+
+
+def test_power_output_writes_the_file_named_and_its_siblings(tmp_path, capsys):
+    """issue 13: `power -o a_power.csv` wrote a_power_power.csv, a_power_feasibility.csv and
+    a_power_power_curve.csv but no a_power.csv. FILE is the power table; its siblings are
+    STEM_curve.csv and STEM_feasibility.csv (STEM_sensitivity.csv with --sensitivity). A fixed
+    --n-per-arm answers with the power at that n, not "would need"."""
+    target = tmp_path / "a_power.csv"
+    argv = ["--quiet", "power", str(PAPER), "--n-per-arm", "80", "--replicates", "1024", "-o", str(target)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "a_power.csv",
+        "a_power_curve.csv",
+        "a_power_feasibility.csv",
+    ]
+    power = target.read_text().splitlines()
+    header, values = power[0].split(","), power[1].split(",")
+    assert dict(zip(header, values, strict=True))["n_control"] == "80"
+    curve = (tmp_path / "a_power_curve.csv").read_text().splitlines()
+    assert len(curve) == 2 and curve[1].startswith("80,")
+    assert dict(zip(header, values, strict=True))["power"] == curve[1].split(",")[1]
+    assert "With 80 women randomised per arm (160 in all; 72 + 72 expected analysed" in out
+    assert "would need" not in out
+
+
+def test_power_help_names_the_output_siblings(capsys):
+    """`power --help` says what -o writes."""
+    assert main(["power", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for name in ("STEM_curve.csv", "STEM_feasibility.csv", "STEM_sensitivity.csv"):
+        assert name in text
+    assert "write the power table (power at the chosen n) to FILE" in text

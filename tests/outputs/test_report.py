@@ -149,5 +149,43 @@ def test_answer_sentence_markdown_and_plain(paper):
     )  # fmt: skip
     md = answer_sentence(sc, power, feas)
     plain = answer_sentence(sc, power, feas, markdown=False)
-    assert "**100 women per arm**" in md and "(1,000,000 =\\*x\\* &lt;b&gt;)" in md
+    assert "**100 women randomised per arm**" in md and "(1,000,000 =\\*x\\* &lt;b&gt;)" in md
     assert "**" not in plain and "(1,000,000 =*x* <b>)" in plain, "the terminal gets the text on one line"
+
+
+def _placeholder_power(power: float = 0.8) -> tuple[PowerResult, Feasibility]:
+    # the numbers are placeholders: only the words around them are under test
+    res = PowerResult(
+        analysis="chi2", n_control=80, n_treatment=80, n_total=160, replicates=1024,
+        p_control=0.6, p_treatment=0.8, alpha=0.05, power=power, power_ci=(power - 0.02, power + 0.02),
+        type1_error=0.05, type1_ci=(0.04, 0.06), analytic_power=0.8, expected_n_h1=160.0,
+        expected_n_h0=160.0, stop_probability=(1.0,), mean_ivig_grams_per_woman=50.0,
+        seconds=0.0, path="counts",
+    )  # fmt: skip
+    feas = Feasibility(
+        n_randomised=160, n_control=80, n_treatment=80, expected_dropouts=16.0, n_screened=1413,
+        n_worked_up=1172, n_pregnant=757, n_eligible=320, years_to_recruit=20.0, centres=1,
+        ivig_grams_total=11343.0, ivig_cost_total=680601.0, currency="USD", eligible_share=0.4,
+    )  # fmt: skip
+    return res, feas
+
+
+def test_answer_sentence_fixed_n_gives_the_power_not_a_need(paper):
+    """issue 13: `--n-per-arm 80` printed "A trial would need 80 women per arm"; a given n is
+    not a requirement. The fixed-n sentence states the power at that n (randomised and
+    expected analysed both labelled: 80 x 0.9 = 72 after the paper's 10% dropout)."""
+    res, feas = _placeholder_power(0.9055)
+    plain = answer_sentence(paper, res, feas, markdown=False, searched=False)
+    assert plain.startswith("With 80 women randomised per arm (160 in all; 72 + 72 expected analysed")
+    assert "would need" not in plain
+    assert "the simulated power to show superiority is 90.5%" in plain
+    assert "below the" not in plain
+    md = answer_sentence(paper, res, feas, searched=False)
+    assert md.startswith("With **80 women randomised per arm**") and "is **90.5%**" in md
+
+
+def test_answer_sentence_fixed_n_below_target_says_so(paper):
+    """A fixed n whose power misses trial.power (0.80 in paper.toml) says it is below target."""
+    res, feas = _placeholder_power(0.45)
+    plain = answer_sentence(paper, res, feas, markdown=False, searched=False)
+    assert "is 45.0% (95% CI 43.0%-47.0%; chi2, alpha 0.05), below the 80% target" in plain

@@ -81,3 +81,54 @@ def test_years_fall_with_centres(superiority, result, centres: int, more: int) -
 def test_feasibility_needs_a_trial(superiority, result) -> None:
     with pytest.raises(ScenarioError, match="no \\[trial\\] section"):
         feasibility(superiority.replace(trial=None), result)
+
+
+# ------------------------------------------------------------------ whole women (issue 13)
+
+
+def test_whole_women_rule() -> None:
+    """The count rule of the module doc: float noise above or below an integer is that integer,
+    a real fraction of a woman rounds up. At the largest trials (MAX_N_PER_ARM = 1e6 per arm,
+    ~4e7 women screened) one ulp is 7.5e-9, so the old absolute guard ceil(x - 1e-9) turned
+    one ulp of noise into an extra woman; the relative tolerance does not."""
+    import math
+
+    from rplsim.planning.feasibility import whole_women
+
+    for k in (1100, 1703, 40_000_001):
+        above = math.nextafter(float(k), math.inf)
+        below = math.nextafter(float(k), -math.inf)
+        assert whole_women(above) == whole_women(below) == whole_women(float(k)) == k
+        assert math.ceil(above - 1e-9) == k + (k > 10**7)  # the old rule, wrong at 4e7
+    assert whole_women(1100.2) == 1101 and whole_women(1100.0001) == 1101
+    assert whole_women(0.0) == 0 and whole_women(0.3) == 1
+
+
+def test_feasibility_table_counts_are_integers(superiority, result) -> None:
+    """issue 13: the feasibility table held every count as a float (2454.0); counts of women
+    are ints, years and dropouts the decimals they are."""
+    table = feasibility(superiority, result).as_frame().set_index("quantity")["value"]
+    for q in ("women to screen (RPL women seen)", "eligible", "randomised", "  control arm", "IVIG, total"):
+        assert type(table[q]) is int, (q, table[q])
+    assert table["women to screen (RPL women seen)"] == 2454
+    assert type(table["years to recruit"]) is float
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="outputs.folder.round_significant turns an object column of ints and floats into "
+    "floats under pandas 3 (s.map infers float64); the fix is in folder.py (H7's report)",
+)
+def test_feasibility_csv_counts_are_integers(superiority, result, tmp_path) -> None:
+    """feasibility.csv writes the counts as integers ("2454", not "2454.0")."""
+    from rplsim.outputs.folder import write_csv
+
+    f = feasibility(superiority, result)
+    write_csv(f.as_frame(), tmp_path / "feasibility.csv")
+    lines = (tmp_path / "feasibility.csv").read_text().splitlines()
+    values = {line.rsplit(",", 2)[0].strip('"'): line.rsplit(",", 2)[1] for line in lines[1:]}
+    assert values["women to screen (RPL women seen)"] == "2454"
+    for q in ("eligible", "randomised", "  control arm", "  IVIG arm", "IVIG, total"):
+        assert values[q].isdigit(), (q, values[q])
+    assert values["years to recruit"] == f"{round(f.years_to_recruit, 2)}"
+    assert values["expected dropouts"] == "27.8"

@@ -31,7 +31,8 @@ EXAMPLES = {
     "timeline": "rplsim timeline scenarios/paper.toml -n 2000 --events events.csv --outcomes outcomes.csv",
     "power": "rplsim power scenarios/trial_superiority.toml\n  rplsim power "
     "scenarios/trial_superiority.toml --n-per-arm 120 --replicates 20000 --workers 2\n"
-    "  rplsim power scenarios/paper.toml --sensitivity -o sensitivity.csv",
+    "  rplsim power scenarios/paper.toml --sensitivity -o a_power.csv  (writes a_power.csv,\n"
+    "    a_power_curve.csv, a_power_feasibility.csv, a_power_sensitivity.csv)",
     "sweep": "rplsim sweep scenarios/sweep_example.toml --workers 2\n  rplsim sweep "
     "scenarios/sweep_example.toml --grid trial.looks=1,3 --scheduler tcp://host:8786\n"
     "  rplsim sweep scenarios/sweep_example.toml --resume",
@@ -171,7 +172,15 @@ def _add_power(sub: Any) -> None:
     w.add_argument(
         "--sensitivity", action="store_true", help="also the grid control x treatment rate -> n per arm"
     )
-    w.add_argument("-o", "--output", default=None, help="write the result table(s) as CSV")
+    w.add_argument(
+        "-o",
+        "--output",
+        default=None,
+        metavar="FILE",
+        help="write the power table (power at the chosen n) to FILE, and beside it "
+        "STEM_curve.csv (power against n), STEM_feasibility.csv and, with --sensitivity, "
+        "STEM_sensitivity.csv (STEM: FILE without its suffix)",
+    )
 
 
 def _add_sweep(sub: Any) -> None:

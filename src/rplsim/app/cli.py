@@ -92,11 +92,18 @@ def _int_flag(flag: str, value: int | None, low: int, high: int | None = None, w
         raise ScenarioError(f"{flag} == {value}, must be an integer from {low:,} to {high:,}{why}.")
 
 
-def _power_outputs(output: str) -> list[str]:
-    """``power -o FILE`` and the other names it may write (one table a file)."""
+POWER_SIBLINGS = ("curve", "feasibility", "sensitivity")
+"""Tables ``power -o FILE`` writes beside FILE (the power table), as ``STEM_<name>SUFFIX``."""
+
+
+def _power_outputs(output: str) -> dict[str, str]:
+    """Table name -> file of ``power -o FILE``: FILE is the power table, the others its siblings.
+
+    ``-o a_power.csv`` writes ``a_power.csv`` (power at the chosen n), ``a_power_curve.csv``,
+    ``a_power_feasibility.csv`` and, with ``--sensitivity``, ``a_power_sensitivity.csv``.
+    """
     out = Path(output)
-    names = ("power", "feasibility", "power_curve", "sensitivity")
-    return [output, *(str(out.with_name(f"{out.stem}_{n}{out.suffix}")) for n in names)]
+    return {"power": output} | {n: str(out.with_name(f"{out.stem}_{n}{out.suffix}")) for n in POWER_SIBLINGS}
 
 
 def _check_args(args: argparse.Namespace) -> None:
@@ -151,7 +158,7 @@ def _check_args(args: argparse.Namespace) -> None:
     if cmd == "calibrate":
         files.append(("-o/--output", args.output))
     if cmd == "power" and args.output is not None:
-        files += [("-o/--output", f) for f in _power_outputs(args.output)]
+        files += [("-o/--output", f) for f in _power_outputs(args.output).values()]
     if cmd == "timeline":
         files += [("--events", args.events), ("--outcomes", args.outcomes)]
     for flag, path in files:
@@ -348,15 +355,17 @@ def cmd_power(args: argparse.Namespace) -> int:
             bar.close()
     _print_trial(sc, tr)
     if args.output is not None:
-        frames = {"power": pd.DataFrame([tr.power.as_dict()]), "feasibility": tr.feasibility.as_frame()}
-        if tr.searched:
-            frames["power_curve"] = tr.curve
+        frames = {
+            "power": pd.DataFrame([tr.power.as_dict()]),
+            "curve": tr.curve,
+            "feasibility": tr.feasibility.as_frame(),
+        }
         if tr.sensitivity is not None:
             frames["sensitivity"] = tr.sensitivity
-        out = Path(args.output)
+        names = _power_outputs(args.output)
         for name, df in frames.items():
-            target = out if len(frames) == 1 else out.with_name(f"{out.stem}_{name}{out.suffix}")
-            _write_csv(df, target)
+            _write_csv(df, names[name])
+        _say(args, "wrote " + ", ".join(names[n] for n in frames))
     return 0
 
 
@@ -373,7 +382,7 @@ def _print_trial(sc: Scenario, tr: TrialStage) -> None:
     if tr.searched:
         print(tr.curve.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
     print(tr.feasibility.as_frame().to_string(index=False))
-    print(answer_sentence(sc, tr.power, tr.feasibility, markdown=False))
+    print(answer_sentence(sc, tr.power, tr.feasibility, markdown=False, searched=tr.searched))
     if tr.sensitivity is not None:
         print(tr.sensitivity.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
 

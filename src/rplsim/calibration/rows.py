@@ -11,6 +11,11 @@ paper's reporting precision (Table 1 prints ages in whole years and BMI to 0.1 k
 printed maximum of 45 covers 45.0-45.5 and one of 39.3 covers 39.25-39.35), and ``tolerance``
 is that interval's half-width. A correct model therefore misses about 1% of the targets by
 chance.
+
+Order-free statistics: the mean and SD over replicates are sums computed with
+:func:`math.fsum` (the correctly rounded sum, whatever the order of the terms), and quantiles
+read sorted values, so a row is the same float whether the replicates come in order, are
+split over threads or processes, or are summed by another SIMD/BLAS kernel.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ __all__ = [
     "CALIBRATION_COLUMNS",
     "CalibrationRow",
     "grouped_stat",
+    "order_free_mean_sd",
     "per_replicate",
     "ratio",
     "row",
@@ -101,8 +107,7 @@ def row(
             within=False,
             followed=followed,
         )
-    mean = float(v.mean())
-    sd = float(v.std(ddof=1)) if r > 1 else 0.0
+    mean, sd = order_free_mean_sd(v)
     if skewed:
         lo, hi = np.quantile(v, [0.005, 0.995])
         lo, hi = lo - precision / 2, hi + precision / 2
@@ -121,6 +126,28 @@ def row(
         within=within,
         followed=followed,
     )
+
+
+def order_free_mean_sd(values: np.ndarray) -> tuple[float, float]:
+    """Mean and SD (ddof 1; 0 for one value) that do not depend on the order of ``values``.
+
+    Both sums are :func:`math.fsum` (exactly rounded), so any permutation, chunking or kernel
+    gives the same two floats (module doc); numpy's pairwise ``mean`` does not.
+
+    Examples
+    --------
+    >>> order_free_mean_sd(np.array([1.0, 2.0, 3.0]))
+    (2.0, 1.0)
+    """
+    v = np.asarray(values, dtype=float).ravel()
+    r = v.size
+    if r == 0:
+        return math.nan, math.nan
+    mean = math.fsum(v.tolist()) / r
+    if r == 1:
+        return mean, 0.0
+    dev = v - mean
+    return mean, math.sqrt(math.fsum((dev * dev).tolist()) / (r - 1))
 
 
 def per_replicate(

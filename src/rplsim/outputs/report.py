@@ -163,9 +163,20 @@ def _misses_section(calibration: pd.DataFrame) -> list[str]:
 
 
 def answer_sentence(
-    scenario: Scenario, power: PowerResult, feas: Feasibility, *, markdown: bool = True
+    scenario: Scenario,
+    power: PowerResult,
+    feas: Feasibility,
+    *,
+    markdown: bool = True,
+    searched: bool = True,
 ) -> str:
-    """ "A trial would need N women per arm, M screened, Y years at K centres, under A".
+    """The answer of a trial stage in one sentence.
+
+    After a search (``searched``): "A trial would need N women randomised per arm (M in all;
+    a + b expected analysed after D dropout), S RPL women screened, ... with P power". For a
+    fixed n (``--n-per-arm``, ``trial.n_per_arm``): "With N women randomised per arm (...), the
+    power is P ...", and "below the T target" when it is. ``N`` and ``P`` are those of
+    ``power``: the same object every table and figure of the run shows.
 
     Parameters
     ----------
@@ -178,6 +189,8 @@ def answer_sentence(
         scenario's words (currency, analysis, boundary, population) escaped by
         :func:`~rplsim.outputs.escape.markdown_text`. False: plain text for a terminal, no
         bold, those words on one line (:func:`~rplsim.outputs.escape.one_line`).
+    searched : bool
+        Whether the n came from a sample-size search (True, the default) or was given.
 
     Returns
     -------
@@ -191,22 +204,39 @@ def answer_sentence(
 
     b = "**" if markdown else ""
     seq = (
-        f", at most; expected {power.expected_n_h1:.0f} randomised if IVIG works "
+        f"; at most, expected {power.expected_n_h1:.0f} randomised if IVIG works "
         f"({t.looks} looks, {text(t.boundary)})"
         if t.looks > 1
         else ""
     )
+    keep = 1 - t.dropout
+    arms = (
+        f"{b}{power.n_control} women randomised per arm{b} ({power.n_total} in all{seq}; "
+        f"{power.n_control * keep:.0f} + {power.n_treatment * keep:.0f} expected analysed after "
+        f"{t.dropout:.0%} dropout)"
+    )
     what = f"non-inferiority (margin {t.margin:.0%})" if t.design == "non-inferiority" else "superiority"
-    return (
-        f"A trial would need {b}{power.n_control} women per arm{b} ({power.n_total} randomised"
-        f"{seq}), {b}{feas.n_screened:,} RPL women screened{b}, "
+    how = f"(95% CI {power.power_ci[0]:.1%}-{power.power_ci[1]:.1%}; {text(t.analysis)}, alpha {t.alpha})"
+    cost = (
+        f"{b}{feas.n_screened:,} RPL women screened{b}, "
         f"{b}{feas.years_to_recruit:.1f} years at {feas.centres} centre(s){b} and "
         f"{feas.ivig_grams_total / 1000:,.1f} kg of IVIG ({feas.ivig_cost_total:,.0f} "
-        f"{text(feas.currency)}), to show {what} with {power.power:.1%} simulated power "
-        f"(95% CI {power.power_ci[0]:.1%}-{power.power_ci[1]:.1%}; {text(t.analysis)}, "
-        f"alpha {t.alpha}), under the assumption that placebo gives a live-birth rate of "
+        f"{text(feas.currency)})"
+    )
+    rates = (
+        f"under the assumption that placebo gives a live-birth rate of "
         f"{power.p_control:.1%} and IVIG {power.p_treatment:.1%} in eligible women "
-        f"({text(t.population)}, >= {t.min_previous_miscarriages} losses), {t.dropout:.0%} dropout."
+        f"({text(t.population)}, >= {t.min_previous_miscarriages} losses)."
+    )
+    if searched:
+        return (
+            f"A trial would need {arms}, {cost}, to show {what} with {power.power:.1%} "
+            f"simulated power {how}, {rates}"
+        )
+    short = f", below the {t.power:.0%} target" if power.power < t.power else ""
+    return (
+        f"With {arms}, the simulated power to show {what} is {b}{power.power:.1%}{b} {how}"
+        f"{short}; it needs {cost}, {rates}"
     )
 
 

@@ -25,7 +25,7 @@ __all__ = ["render_run", "run_manifest", "summary_lines", "write_run"]
 
 
 def _n_text(n: float) -> str:
-    return f"{n:,.0f}" if math.isfinite(n) else "no n (IVIG not better)"
+    return f"{n:,.0f} randomised per arm" if math.isfinite(n) else "no n (IVIG not better)"
 
 
 def summary_lines(result: RunResult) -> list[str]:
@@ -58,7 +58,8 @@ def summary_lines(result: RunResult) -> list[str]:
         p = result.trial.power
         out.append(
             f"power: {p.power:.3f} (95% CI {p.power_ci[0]:.3f}-{p.power_ci[1]:.3f}) at "
-            f"{p.n_control}/{p.n_treatment}; type-I error {p.type1_error:.4f}; analytic "
+            f"{p.n_control}/{p.n_treatment} randomised ({p.replicates:,} simulated trials); "
+            f"type-I error {p.type1_error:.4f}; analytic "
             f"power {p.analytic_power:.3f}"
         )
     return out
@@ -145,8 +146,7 @@ def _write_trial(w: _Writer, scenario: Scenario, tr: TrialStage) -> None:
     if sens is not None:
         refs = sens[sens["label"] != ""]
         points = [
-            (f"{r.label}: {_n_text(r.n_per_arm)} per arm", r.control_lbr, r.treatment_lbr)
-            for r in refs.itertuples()
+            (f"{r.label}: {_n_text(r.n_per_arm)}", r.control_lbr, r.treatment_lbr) for r in refs.itertuples()
         ]
         w.figure("sensitivity", plots.sensitivity_heatmap(sens[sens["label"] == ""], points=points))
     w.figure("screening_funnel", plots.funnel_chart(tr.funnel, title="Screening funnel of the trial"))
@@ -170,9 +170,10 @@ def render_run(folder: ResultsFolder, result: RunResult) -> str:
     summary = summary_lines(result)
     answer = plain = None
     if result.trial is not None:
-        answer = answer_sentence(sc, result.trial.power, result.trial.feasibility)
+        tr = result.trial
+        answer = answer_sentence(sc, tr.power, tr.feasibility, searched=tr.searched)
         # the terminal gets the scenario's words as written, not Markdown-escaped
-        plain = answer_sentence(sc, result.trial.power, result.trial.feasibility, markdown=False)
+        plain = answer_sentence(sc, tr.power, tr.feasibility, markdown=False, searched=tr.searched)
     w = _Writer(folder)
     _write_stages(w, result)
     if result.trial is not None:

@@ -10,6 +10,13 @@ The screening funnel follows the paper's (Figure 1) with the trial's own eligibi
       = randomised
 
 Years to recruit = women to screen / (centres × RPL women per centre per year).
+
+Counts of women are whole numbers by one rule (:func:`whole_women`): the smallest integer at
+least the quantity, where a quantity within :data:`COUNT_TOLERANCE` (relative) of an integer *is*
+that integer. 550 randomised at a consent share of 0.5 and an eligible share of 1 are 1100
+eligible women, although the float quotient may be 1100.0000000000002 (its last bit depends on
+the order the shares were multiplied): a plain ``ceil`` would report 1101. Expected dropouts,
+years and grams are not counts and stay real numbers (rounded in the table).
 """
 
 from __future__ import annotations
@@ -23,7 +30,14 @@ from rplsim.scenario import Scenario
 from rplsim.trial.power import PowerResult
 from rplsim.trial.simulation import trial_design
 
-__all__ = ["Feasibility", "feasibility", "screening_funnel"]
+__all__ = ["COUNT_TOLERANCE", "Feasibility", "feasibility", "screening_funnel", "whole_women"]
+
+COUNT_TOLERANCE = 1e-9
+"""Relative distance to an integer below which a count of women is that integer (module doc).
+
+Float noise in a chain of four divisions is ~1e-15 relative; a real fraction of a woman at
+the sizes here (< 1e7 women) is > 1e-7 relative: 1e-9 separates the two with room on both
+sides."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +61,8 @@ class Feasibility:
 
     def as_frame(self) -> pd.DataFrame:
         """One row a quantity, with units: the table written to ``feasibility.csv``."""
-        rows = [
+        # Whole numbers stay ints in the CSV ("1100", not "1100.0"): the column holds objects.
+        rows: list[tuple[str, int | float, str]] = [
             ("women to screen (RPL women seen)", self.n_screened, "women"),
             ("complete the immune work-up", self.n_worked_up, "women"),
             ("index pregnancy at the centre", self.n_pregnant, "women"),
@@ -60,13 +75,35 @@ class Feasibility:
             ("IVIG, total", round(self.ivig_grams_total), "g"),
             ("IVIG, total cost", round(self.ivig_cost_total), self.currency),
         ]
-        return pd.DataFrame(rows, columns=["quantity", "value", "unit"])
+        out = pd.DataFrame(rows, columns=["quantity", "value", "unit"])
+        out["value"] = pd.Series([v for _, v, _ in rows], dtype=object)
+        return out
 
 
-def _ceil(x: float) -> int:
-    # Guarded like the arm-size rule: a quotient such as 1100.0000000001 (the last bit depends
-    # on the machine's floating-point kernels) must give 1100 women on every machine.
-    return math.ceil(x - 1e-9)
+def whole_women(x: float) -> int:
+    """The number of women a quantity ``x`` of women stands for (the rule of the module doc).
+
+    Parameters
+    ----------
+    x : float
+        A non-negative quantity of women (e.g. randomised / consent share).
+
+    Returns
+    -------
+    int
+        ``round(x)`` when ``x`` is within :data:`COUNT_TOLERANCE` × max(1, x) of it, else
+        ``ceil(x)``: no woman is invented by float noise, and a real fraction of one is
+        always rounded up.
+
+    Examples
+    --------
+    >>> whole_women(1100.0000000000002), whole_women(1099.9999999999998), whole_women(1100.2)
+    (1100, 1100, 1101)
+    """
+    nearest = round(x)
+    if abs(x - nearest) <= COUNT_TOLERANCE * max(1.0, abs(x)):
+        return int(nearest)
+    return math.ceil(x)
 
 
 def feasibility(scenario: Scenario, power: PowerResult) -> Feasibility:
@@ -94,10 +131,10 @@ def feasibility(scenario: Scenario, power: PowerResult) -> Feasibility:
         n_control=power.n_control,
         n_treatment=power.n_treatment,
         expected_dropouts=n * scenario.trial.dropout if scenario.trial else 0.0,
-        n_screened=_ceil(screened),
-        n_worked_up=_ceil(worked_up),
-        n_pregnant=_ceil(pregnant),
-        n_eligible=_ceil(eligible),
+        n_screened=whole_women(screened),
+        n_worked_up=whole_women(worked_up),
+        n_pregnant=whole_women(pregnant),
+        n_eligible=whole_women(eligible),
         years_to_recruit=years,
         centres=rec.centres,
         ivig_grams_total=grams,

@@ -82,9 +82,12 @@ class TrialStage:
     analytic : SampleSize
         The closed-form sample size (analysed women, before dropout).
     power : PowerResult
-        Simulated power at the chosen control-arm size.
+        Simulated power at the chosen control-arm size: after a search, the search's own
+        confirming run at that n (same seed, same replicates), so every table, figure and
+        sentence of the run shows this one number for this n.
     curve : pandas.DataFrame
-        The power curve of the search (one row, the chosen n, when no search ran).
+        The power curve of the search (one row, the chosen n, when no search ran); its row at
+        the chosen n is ``power``.
     searched : bool
         Whether ``n`` came from :func:`rplsim.find_sample_size`.
     feasibility : Feasibility
@@ -132,6 +135,24 @@ class RunResult:
     calibration: pd.DataFrame
     timeline: TimelineResult
     trial: TrialStage | None
+
+
+def _confirming_replicates(curve: pd.DataFrame, n: int, default: int) -> int:
+    """Replicates of the curve's point at ``n`` (the search's confirming run), else ``default``."""
+    at = curve.loc[curve["n_per_arm"] == n, "replicates"]
+    return int(at.max()) if len(at) else default
+
+
+def _with_chosen(curve: pd.DataFrame, power: PowerResult) -> pd.DataFrame:
+    """``curve`` with its row at the chosen n taken from ``power`` (added if the search had none).
+
+    With the same seed and replicates the row is already equal; writing it from ``power``
+    makes the table and the summary one object by construction.
+    """
+    row = pd.DataFrame([curve_row(power)])
+    rest = curve[curve["n_per_arm"] != power.n_control]
+    out = pd.concat([rest, row], ignore_index=True) if len(rest) else row
+    return out.sort_values("n_per_arm", kind="stable").reset_index(drop=True).astype(curve.dtypes.to_dict())
 
 
 def size_trial(
@@ -187,17 +208,24 @@ def size_trial(
     reps = replicates or t.replicates
     n = n_per_arm if n_per_arm is not None else (t.n_per_arm if scenario_n else None)
     curve: pd.DataFrame | None = None
+    final_reps = reps
     if n is not None:
         say(f"  simulated power at {n} per arm ({reps} trials)")
     else:
         say(f"  sample-size search ({reps} trials per point)")
         n, curve = find_sample_size(scenario, replicates=reps, workers=workers)
-    power = simulate_power(scenario, n_per_arm=n, replicates=reps, workers=workers, progress=progress)
+        final_reps = _confirming_replicates(curve, n, reps)
+    # The search's points share the scenario's seed (common random numbers), so the power at
+    # the chosen n with the confirming run's replicates *is* that run: the summary and the
+    # curve's row for n are one computation, not two estimates of one number.
+    power = simulate_power(scenario, n_per_arm=n, replicates=final_reps, workers=workers, progress=progress)
+    if curve is not None:
+        curve = _with_chosen(curve, power)
     feas = feasibility(scenario, power)
     grid = None
     if sensitivity:
         say("  sensitivity grid")
-        grid = sensitivity_grid(scenario, replicates=sensitivity_replicates(reps))
+        grid = sensitivity_grid(scenario, replicates=sensitivity_replicates(reps), chosen=power)
     return TrialStage(
         analytic=analytic,
         power=power,

@@ -114,11 +114,6 @@ def test_feasibility_table_counts_are_integers(superiority, result) -> None:
     assert type(table["years to recruit"]) is float
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="outputs.folder.round_significant turns an object column of ints and floats into "
-    "floats under pandas 3 (s.map infers float64); the fix is in folder.py (H7's report)",
-)
 def test_feasibility_csv_counts_are_integers(superiority, result, tmp_path) -> None:
     """feasibility.csv writes the counts as integers ("2454", not "2454.0")."""
     from rplsim.outputs.folder import write_csv

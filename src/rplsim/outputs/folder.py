@@ -156,7 +156,9 @@ def round_significant(df: pd.DataFrame, digits: int = SIGNIFICANT_DIGITS) -> pd.
     for col in out.columns:
         s = out[col]
         if pd.api.types.is_float_dtype(s.dtype) or s.dtype == object:
-            out[col] = s.map(lambda x: round_float(x, digits)).astype(s.dtype)
+            # a list, not s.map: pandas 3 infers float64 for an object column of ints and
+            # floats, which would write the integer counts of feasibility.csv as "1483.0"
+            out[col] = pd.Series([round_float(x, digits) for x in s], index=s.index, dtype=s.dtype)
     return out
 
 

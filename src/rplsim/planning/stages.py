@@ -137,12 +137,6 @@ class RunResult:
     trial: TrialStage | None
 
 
-def _confirming_replicates(curve: pd.DataFrame, n: int, default: int) -> int:
-    """Replicates of the curve's point at ``n`` (the search's confirming run), else ``default``."""
-    at = curve.loc[curve["n_per_arm"] == n, "replicates"]
-    return int(at.max()) if len(at) else default
-
-
 def _with_chosen(curve: pd.DataFrame, power: PowerResult) -> pd.DataFrame:
     """``curve`` with its row at the chosen n taken from ``power`` (added if the search had none).
 
@@ -208,17 +202,19 @@ def size_trial(
     reps = replicates or t.replicates
     n = n_per_arm if n_per_arm is not None else (t.n_per_arm if scenario_n else None)
     curve: pd.DataFrame | None = None
-    final_reps = reps
+    found: PowerResult | None = None
     if n is not None:
         say(f"  simulated power at {n} per arm ({reps} trials)")
     else:
         say(f"  sample-size search ({reps} trials per point)")
-        n, curve = find_sample_size(scenario, replicates=reps, workers=workers)
-        final_reps = _confirming_replicates(curve, n, reps)
-    # The search's points share the scenario's seed (common random numbers), so the power at
-    # the chosen n with the confirming run's replicates *is* that run: the summary and the
-    # curve's row for n are one computation, not two estimates of one number.
-    power = simulate_power(scenario, n_per_arm=n, replicates=final_reps, workers=workers, progress=progress)
+        n, curve, found = find_sample_size(scenario, replicates=reps, workers=workers, return_result=True)
+    # The summary, the tables and the curve's row for n are one computation: the search's
+    # confirming run at n is reused, not simulated again.
+    power = (
+        found
+        if found is not None
+        else simulate_power(scenario, n_per_arm=n, replicates=reps, workers=workers, progress=progress)
+    )
     if curve is not None:
         curve = _with_chosen(curve, power)
     feas = feasibility(scenario, power)

@@ -426,7 +426,8 @@ def find_sample_size(
     seed: SeedLike = None,
     workers: int = 1,
     confirm_factor: int = 4,
-) -> tuple[int, pd.DataFrame]:
+    return_result: bool = False,
+) -> Any:
     """Smallest control-arm size whose simulated power reaches ``target_power``.
 
     Robust to Monte-Carlo noise: (1) start from the analytic n (inflated for dropout);
@@ -442,6 +443,9 @@ def find_sample_size(
         Control-arm size (randomised, before dropout).
     curve : DataFrame
         ``n_per_arm, power, ci_low, ci_high, analytic_power, replicates`` at every n evaluated.
+    result : PowerResult
+        Only with ``return_result=True``: the confirming run at ``n`` itself, so a caller that
+        reports the power at ``n`` reuses this computation instead of repeating it.
     """
     trial = scenario.require_trial()
     target = float(target_power or trial.power)
@@ -453,16 +457,15 @@ def find_sample_size(
     # their random streams: common random numbers, and a point asked for again is the same
     # trials (the step-down check after a step up re-asks for the point below).
     entropy = root_entropy(scenario.seed if seed is None else seed)
-    known: dict[tuple[int, int], float] = {}
+    known: dict[tuple[int, int], PowerResult] = {}
 
     def evaluate(n: int, r: int, record: bool = True) -> float:
-        if (int(n), r) in known:
-            return known[int(n), r]
-        res = simulate_power(scenario, n_per_arm=int(n), replicates=r, seed=entropy, workers=workers)
-        if record:  # the curve: the points of the search, not a look far above it
-            rows.append(curve_row(res))
-        known[int(n), r] = res.power
-        return res.power
+        if (int(n), r) not in known:
+            res = simulate_power(scenario, n_per_arm=int(n), replicates=r, seed=entropy, workers=workers)
+            if record:  # the curve: the points of the search, not a look far above it
+                rows.append(curve_row(res))
+            known[int(n), r] = res
+        return known[int(n), r].power
 
     grid = sorted({max(2, round(n0 * f)) for f in (0.6, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5)})
     pw = np.array([evaluate(n, reps) for n in grid])
@@ -500,6 +503,8 @@ def find_sample_size(
         .drop_duplicates("n_per_arm", keep="last")
         .reset_index(drop=True)
     )
+    if return_result:
+        return cand, curve, known[cand, big]
     return cand, curve
 
 

@@ -15,8 +15,9 @@ from rplsim._core.limits import (
     MAX_REPLICATES,
     MAX_WORKERS,
 )
+from rplsim.exceptions import ScenarioError
 
-__all__ = ["EXAMPLES", "ArgError", "build_parser"]
+__all__ = ["EXAMPLES", "SOLVABLE", "ArgError", "build_parser", "parse_range"]
 
 EXAMPLES = {
     "run": "rplsim run scenarios/paper.toml\n  rplsim run scenarios/paper.toml --set "
@@ -37,6 +38,47 @@ EXAMPLES = {
     "scenarios/sweep_example.toml --grid trial.looks=1,3 --scheduler tcp://host:8786\n"
     "  rplsim sweep scenarios/sweep_example.toml --resume",
 }
+
+
+SOLVABLE = ("n_per_arm", "power", "treatment_lbr", "control_lbr")
+"""What ``rplsim power --solve`` can solve for (the arguments of :func:`rplsim.solve`)."""
+
+
+def parse_range(flag: str, text: str, *, integer: bool) -> list[float] | list[int]:
+    """``"40:200:10"`` -> ``[40, 50, ..., 200]`` (STOP included when the steps land on it).
+
+    Raises
+    ------
+    ScenarioError
+        One line naming ``flag`` for anything else (three numbers, STEP > 0, START <= STOP, at
+        most 1,000 values).
+
+    Examples
+    --------
+    >>> parse_range("--curve", "40:60:10", integer=True)
+    [40, 50, 60]
+    >>> parse_range("--control-lbr", "0.5:0.6:0.05", integer=False)
+    [0.5, 0.55, 0.6]
+    """
+    parts = text.split(":")
+    kind = "integers" if integer else "numbers"
+    try:
+        if len(parts) != 3:
+            raise ValueError
+        start, stop, step = (int(p) if integer else float(p) for p in parts)
+    except ValueError:
+        raise ScenarioError(
+            f"{flag} {text!r}: must be START:STOP:STEP, three {kind}, e.g. "
+            + ("40:200:10" if integer else "0.45:0.75:0.05")
+        ) from None
+    if not step > 0 or not start <= stop:
+        raise ScenarioError(f"{flag} {text!r}: needs STEP > 0 and START <= STOP.")
+    count = int((stop - start) / step + 1e-9) + 1
+    if count > 1000:
+        raise ScenarioError(f"{flag} {text!r}: {count:,} values, at most 1,000.")
+    if integer:
+        return [int(start + i * step) for i in range(count)]
+    return [round(start + i * step, 12) for i in range(count)]
 
 
 class ArgError(Exception):
@@ -171,6 +213,27 @@ def _add_power(sub: Any) -> None:
     )
     w.add_argument(
         "--sensitivity", action="store_true", help="also the grid control x treatment rate -> n per arm"
+    )
+    w.add_argument(
+        "--solve",
+        default=None,
+        choices=SOLVABLE,
+        help="solve for this one quantity from the others (the scenario's values and the flags): "
+        "n_per_arm, power (at --n-per-arm), treatment_lbr (the smallest detectable IVIG rate at "
+        "--n-per-arm) or control_lbr (the largest placebo rate --n-per-arm still covers)",
+    )
+    w.add_argument(
+        "--curve",
+        default=None,
+        metavar="START:STOP:STEP",
+        help="power against n randomised per arm, e.g. 40:200:10 (STOP included); writes "
+        "STEM_curve.csv and STEM_curve.png with -o",
+    )
+    w.add_argument(
+        "--control-lbr",
+        default=None,
+        metavar="START:STOP:STEP",
+        help="power at --n-per-arm (or the found n) across placebo rates, e.g. 0.45:0.75:0.05",
     )
     w.add_argument(
         "-o",

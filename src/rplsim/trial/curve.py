@@ -227,13 +227,15 @@ def power_curve(
     rows = []
     for s, m in points:
         pt = ev(s, m)
+        ts = s.require_trial()
         lo, hi = pt.ci if pt.ci is not None else (math.nan, math.nan)
         rows.append(
             {
                 "n_per_arm": m,
                 "n_treatment": treatment_size(trial, m),
-                "control_lbr": pt.p_control,
-                "treatment_lbr": pt.p_treatment,
+                # The stated rates as given (the resolved ones equal them to ~1e-16).
+                "control_lbr": ts.control_lbr,
+                "treatment_lbr": pt.p_treatment if ts.treatment_lbr is None else ts.treatment_lbr,
                 "held_fixed": held,
                 "power": pt.power,
                 "type1_error": pt.type1_error,

@@ -69,7 +69,9 @@ def test_sample_size_with_analysis_names_equals_its_method() -> None:
     assert sample_size(0.3, 0.6, method="fisher").method == "exact"
     assert sample_size(0.6, 0.8, method="chi2") == sample_size(0.6, 0.8, method="normal")
     ni = dict(margin=0.1, alternative="larger")
-    assert sample_size(0.8, 0.8, method="chi2", **ni) == sample_size(0.8, 0.8, method="farrington-manning", **ni)
+    assert sample_size(0.8, 0.8, method="chi2", **ni) == sample_size(
+        0.8, 0.8, method="farrington-manning", **ni
+    )
     assert power_two_proportions(0.3, 0.6, 30, method="fisher") == power_two_proportions(
         0.3, 0.6, 30, method="exact"
     )

@@ -158,8 +158,7 @@ def resolve_method(name: str, margin: float = 0.0) -> str:
             return NON_INFERIORITY_ANALYSIS_METHOD[name]
         return ANALYSIS_METHOD[name]
     raise InvalidArgumentError(
-        f"method == {name!r}, must be a method {METHODS!r} or a trial analysis "
-        f"{tuple(ANALYSIS_METHOD)!r}."
+        f"method == {name!r}, must be a method {METHODS!r} or a trial analysis {tuple(ANALYSIS_METHOD)!r}."
     )
 
 

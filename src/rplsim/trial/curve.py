@@ -194,15 +194,16 @@ def power_curve(
     if (n is None) == (control_lbr is None):
         raise InvalidArgumentError(
             "power_curve: give n=... (n per arm, e.g. range(40, 201, 10)) or control_lbr=... "
-            "(placebo rates, with n_per_arm), not "
-            + ("both." if n is not None else "neither.")
+            "(placebo rates, with n_per_arm), not " + ("both." if n is not None else "neither.")
         )
     ev = _Evaluator(scenario, method, replicates, seed, workers)
     held = "treatment_lbr" if trial.treatment_lbr is not None else "ivig_odds_ratio"
     points: list[tuple[Scenario, int]]
     if n is not None:
         if n_per_arm is not None:
-            raise InvalidArgumentError("power_curve: n_per_arm is for a curve across control_lbr; drop it or n.")
+            raise InvalidArgumentError(
+                "power_curve: n_per_arm is for a curve across control_lbr; drop it or n."
+            )
         points = [(scenario, m) for m in _ns(n)]
         x = "n_per_arm"
         fixed_n = None

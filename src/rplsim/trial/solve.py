@@ -215,10 +215,10 @@ def _unknown(given: dict[str, Given]) -> str:
 
 def solve(
     scenario: Scenario,
-    n_per_arm: int | None | Literal["scenario"] = FROM_SCENARIO,
-    power: float | None | Literal["scenario"] = FROM_SCENARIO,
-    treatment_lbr: float | None | Literal["scenario"] = FROM_SCENARIO,
-    control_lbr: float | None | Literal["scenario"] = FROM_SCENARIO,
+    n_per_arm: int | Literal["scenario"] | None = FROM_SCENARIO,
+    power: float | Literal["scenario"] | None = FROM_SCENARIO,
+    treatment_lbr: float | Literal["scenario"] | None = FROM_SCENARIO,
+    control_lbr: float | Literal["scenario"] | None = FROM_SCENARIO,
     *,
     method: str = "auto",
     replicates: int | None = None,
@@ -301,8 +301,7 @@ def solve(
         if n_per_arm == FROM_SCENARIO:
             if trial.n_per_arm is None:
                 raise ScenarioError(
-                    f"{scenario.name}: trial.n_per_arm is not set: pass n_per_arm=... to solve for "
-                    f"{unknown}."
+                    f"{scenario.name}: trial.n_per_arm is not set: pass n_per_arm=... to solve for {unknown}."
                 )
             n = trial.n_per_arm
         else:
@@ -481,7 +480,9 @@ def _solve_rate(
         brackets = [(null, far)]
         what = "IVIG rate"
     elif trial.treatment_lbr is not None:
-        null = min(max(trial.treatment_lbr + margin if up else trial.treatment_lbr - margin, lo_edge), hi_edge)
+        null = min(
+            max(trial.treatment_lbr + margin if up else trial.treatment_lbr - margin, lo_edge), hi_edge
+        )
         far = lo_edge if up else hi_edge
         brackets = [(null, far)]
         what = "placebo rate"

@@ -38,9 +38,11 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from rplsim.planning.stages import RunResult, TrialStage, run_stages, size_trial
     from rplsim.scenario import STRATA, Scenario, load_scenario, scenario_from_dict
     from rplsim.timeline import TimelineResult, simulate_timeline, simulate_twin
+    from rplsim.trial.curve import PowerCurve, power_curve
     from rplsim.trial.exact import ExactPower, exact_power
     from rplsim.trial.power import PowerResult, find_sample_size, simulate_power
     from rplsim.trial.simulation import trial_design
+    from rplsim.trial.solve import Solution, solve
 
 __version__ = "0.1.0"
 
@@ -78,12 +80,16 @@ _LAZY: dict[str, str] = {
     "TimelineResult": "rplsim.timeline",
     "simulate_timeline": "rplsim.timeline",
     "simulate_twin": "rplsim.timeline",
+    "PowerCurve": "rplsim.trial.curve",
+    "power_curve": "rplsim.trial.curve",
     "ExactPower": "rplsim.trial.exact",
     "exact_power": "rplsim.trial.exact",
     "PowerResult": "rplsim.trial.power",
     "find_sample_size": "rplsim.trial.power",
     "simulate_power": "rplsim.trial.power",
     "trial_design": "rplsim.trial.simulation",
+    "Solution": "rplsim.trial.solve",
+    "solve": "rplsim.trial.solve",
 }
 
 __all__ = [
@@ -96,6 +102,7 @@ __all__ = [
     "ExactPower",
     "Feasibility",
     "InvalidArgumentError",
+    "PowerCurve",
     "PowerResult",
     "ResultsExistError",
     "RplsimError",
@@ -104,6 +111,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "SequentialDesign",
+    "Solution",
     "TimelineResult",
     "TrialStage",
     "__version__",
@@ -119,6 +127,7 @@ __all__ = [
     "load_scenario",
     "outcome_model",
     "paper_funnel",
+    "power_curve",
     "power_two_proportions",
     "run_stages",
     "sample_size",
@@ -128,6 +137,7 @@ __all__ = [
     "simulate_timeline",
     "simulate_twin",
     "size_trial",
+    "solve",
     "trial_design",
     "write_run",
 ]

@@ -11,12 +11,15 @@ from scipy import optimize
 
 from rplsim.design.analytic import power_two_proportions, sample_size
 from rplsim.design.methods import (
+    ANALYSIS_METHOD,
     ANALYTIC_METHODS,
     METHODS,
+    NON_INFERIORITY_ANALYSIS_METHOD,
     _arcsine_n,
     fm_restricted_mle,
     get_method,
     register_method,
+    resolve_method,
 )
 from rplsim.exceptions import ConvergenceError, InvalidArgumentError
 
@@ -29,10 +32,49 @@ def test_registered_methods_in_order() -> None:
 
 
 def test_unknown_method_lists_the_registered_ones() -> None:
+    # get_method is the registry's lookup: methods only; sample_size also takes analysis names.
     with pytest.raises(InvalidArgumentError, match=r"method == 'fisher', must be one of \('normal', "):
         get_method("fisher")
-    with pytest.raises(InvalidArgumentError, match=r"method == 'fisher'"):
-        sample_size(0.6, 0.8, method="fisher")
+    with pytest.raises(
+        InvalidArgumentError,
+        match=r"method == 'fishr', must be a method \('normal', .*\) or a trial analysis \('chi2', 'fisher'",
+    ):
+        sample_size(0.6, 0.8, method="fishr")
+    with pytest.raises(InvalidArgumentError, match=r"method == 'fishr'"):
+        power_two_proportions(0.6, 0.8, 50, method="fishr")
+
+
+def test_every_builtin_analysis_maps_to_a_registered_method() -> None:
+    from rplsim.stats.registry import ANALYSIS_NAMES
+
+    for table in (ANALYSIS_METHOD, NON_INFERIORITY_ANALYSIS_METHOD):
+        assert set(table) <= set(ANALYSIS_NAMES)
+        assert set(table.values()) <= set(METHODS)
+    assert {"chi2", "fisher", "cmh", "logistic"} <= set(ANALYSIS_METHOD)
+    assert all(get_method(m).non_inferiority for m in NON_INFERIORITY_ANALYSIS_METHOD.values())
+
+
+def test_resolve_method_maps_analyses_and_passes_methods() -> None:
+    assert [resolve_method(m) for m in METHODS] == list(METHODS)
+    # chi2 is the pooled z test without continuity correction; fisher is Fisher's exact test.
+    assert resolve_method("chi2") == "normal"
+    assert resolve_method("fisher") == "exact"
+    assert resolve_method("chi2", margin=0.1) == "farrington-manning"
+    with pytest.raises(InvalidArgumentError, match=r"no non-inferiority formula for the fisher analysis"):
+        resolve_method("fisher", margin=0.1)
+
+
+def test_sample_size_with_analysis_names_equals_its_method() -> None:
+    assert sample_size(0.3, 0.6, method="fisher") == sample_size(0.3, 0.6, method="exact")
+    assert sample_size(0.3, 0.6, method="fisher").method == "exact"
+    assert sample_size(0.6, 0.8, method="chi2") == sample_size(0.6, 0.8, method="normal")
+    ni = dict(margin=0.1, alternative="larger")
+    assert sample_size(0.8, 0.8, method="chi2", **ni) == sample_size(
+        0.8, 0.8, method="farrington-manning", **ni
+    )
+    assert power_two_proportions(0.3, 0.6, 30, method="fisher") == power_two_proportions(
+        0.3, 0.6, 30, method="exact"
+    )
 
 
 def test_a_registered_method_is_used_by_sample_size_and_power() -> None:

@@ -15,6 +15,10 @@ treatment arm (``p_treatment``, ``n_treatment = ratio * n_control``). Methods:
 - ``"farrington-manning"``: non-inferiority test of ``H0: p_t - p_c <= -margin`` with the
   restricted maximum-likelihood variance of Farrington & Manning (1990).
 
+``method`` also takes the scenario's analysis names (``trial.analysis``), mapped to the method
+of the same test in one place, :data:`rplsim.design.methods.ANALYSIS_METHOD`: ``"chi2"`` is
+``"normal"`` (``"farrington-manning"`` with a margin), ``"fisher"`` is ``"exact"``.
+
 Group-sequential designs (``looks > 1``) inflate the fixed sample size by the factor of
 :func:`rplsim.sequential.group_sequential_design`. The methods are
 registered in :mod:`rplsim.design.methods`.
@@ -33,7 +37,14 @@ from rplsim._core.validation import check_alpha, check_choice, check_integer, ch
 from rplsim._core.vocabulary import ALTERNATIVES
 from rplsim.design.arms import arm_size
 from rplsim.design.exact import check_rate, exact_power
-from rplsim.design.methods import ANALYTIC_METHODS, METHODS, fm_restricted_mle, get_method, z_alpha
+from rplsim.design.methods import (
+    ANALYTIC_METHODS,
+    METHODS,
+    fm_restricted_mle,
+    get_method,
+    resolve_method,
+    z_alpha,
+)
 from rplsim.design.sequential import BOUNDARIES, group_sequential_design, group_sequential_power
 from rplsim.exceptions import InvalidArgumentError
 
@@ -184,9 +195,10 @@ def power_two_proportions(
         Type-I error (two-sided if ``alternative == "two-sided"``).
     alternative : {"two-sided", "larger", "smaller"}, default "two-sided"
         "larger" means the treatment rate is larger under H1.
-    method : {"normal", "arcsine", "continuity", "exact", "farrington-manning"}
+    method : {"normal", "arcsine", "continuity", "exact", "farrington-manning"} or an analysis
         A name registered in :data:`~rplsim.design.methods.ANALYTIC_METHODS` (see the module
-        docstring).
+        docstring), or a scenario analysis (``"chi2"``, ``"fisher"``, ...) mapped to its
+        method by :data:`~rplsim.design.methods.ANALYSIS_METHOD`.
     margin : float, default 0.0
         Non-inferiority margin, only (and required) for ``"farrington-manning"``.
     ratio : float, default 1.0
@@ -207,6 +219,7 @@ def power_two_proportions(
     >>> round(float(power_two_proportions(0.6, 0.8, 82)), 3)
     0.804
     """
+    method = resolve_method(method, margin)
     pc, pt = _check_common(p_control, p_treatment, alpha, alternative, method, margin, ratio)
     n = np.asarray(n_control, dtype=float)
     if np.any(~np.isfinite(n)) or np.any(n <= 0):
@@ -290,9 +303,13 @@ def sample_size(
         Target power, in (0.5, 1).
     alternative : {"two-sided", "larger", "smaller"}, default "two-sided"
         "larger" means the treatment rate is larger under H1 (statsmodels' words).
-    method : {"normal", "arcsine", "continuity", "exact", "farrington-manning"}
+    method : {"normal", "arcsine", "continuity", "exact", "farrington-manning"} or an analysis
         See the module docstring; ``"farrington-manning"`` needs ``margin > 0`` and
-        ``alternative="larger"``.
+        ``alternative="larger"``. A scenario analysis name (``"chi2"``, ``"fisher"``, ``"cmh"``,
+        ``"logistic"``) sizes with the method of
+        :data:`~rplsim.design.methods.ANALYSIS_METHOD` (``"fisher"`` is ``"exact"``; ``"chi2"``
+        is ``"normal"``, or ``"farrington-manning"`` with a margin); the result's ``method``
+        names the method used.
     margin : float, default 0.0
         Non-inferiority margin ``delta`` (H0: ``p_t - p_c <= -delta``).
     ratio : float, default 1.0
@@ -322,7 +339,10 @@ def sample_size(
     82
     >>> sample_size(0.6, 0.8, method="continuity").n_control  # Fleiss Table A.4: 91
     91
+    >>> sample_size(0.6, 0.8, method="chi2").method
+    'normal'
     """
+    method = resolve_method(method, margin)
     pc, pt = _check_common(p_control, p_treatment, alpha, alternative, method, margin, ratio)
     check_power(power)
     check_integer("looks", looks, rule="an integer >= 1", error=InvalidArgumentError)

@@ -20,16 +20,19 @@ from scipy import optimize, special, stats
 from rplsim._core.registry import NameView, Registry
 from rplsim.design.arms import arm_size
 from rplsim.design.exact import exact_power
-from rplsim.exceptions import ConvergenceError
+from rplsim.exceptions import ConvergenceError, InvalidArgumentError
 from rplsim.stats.farrington_manning import fm_restricted_rates
 
 __all__ = [
+    "ANALYSIS_METHOD",
     "ANALYTIC_METHODS",
     "METHODS",
+    "NON_INFERIORITY_ANALYSIS_METHOD",
     "AnalyticMethod",
     "fm_restricted_mle",
     "get_method",
     "register_method",
+    "resolve_method",
     "z_alpha",
 ]
 
@@ -97,6 +100,66 @@ def get_method(name: str) -> AnalyticMethod:
     True
     """
     return ANALYTIC_METHODS.lookup(name)
+
+
+#: The analytic method that sizes each scenario analysis (``trial.analysis``, the names of
+#: :data:`rplsim.stats.ANALYSES`), so that ``sample_size(method=trial.analysis)`` sizes with the
+#: test the trial is analysed with. chi2 is the pooled z test without continuity correction
+#: (Pearson's chi-square), i.e. ``"normal"``; fisher is Fisher's exact test, ``"exact"``. CMH
+#: and logistic regression have no formula of their own here: both are sized with the normal
+#: formula of the pooled z test, their large-sample equivalent in one stratum (an
+#: approximation; simulate them to check).
+ANALYSIS_METHOD: dict[str, str] = {
+    "chi2": "normal",
+    "fisher": "exact",
+    "cmh": "normal",
+    "logistic": "normal",
+}
+#: With a non-inferiority margin the chi2 analysis is the Farrington-Manning score test.
+NON_INFERIORITY_ANALYSIS_METHOD: dict[str, str] = {"chi2": "farrington-manning"}
+
+
+def resolve_method(name: str, margin: float = 0.0) -> str:
+    """The registered method name for a method name or a scenario analysis name.
+
+    Parameters
+    ----------
+    name : str
+        A method of :data:`METHODS` (returned as is) or a key of :data:`ANALYSIS_METHOD`.
+    margin : float, default 0.0
+        Non-inferiority margin; with ``margin > 0`` an analysis name maps through
+        :data:`NON_INFERIORITY_ANALYSIS_METHOD`.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    InvalidArgumentError
+        For a name in neither vocabulary (both are listed), or an analysis with no
+        non-inferiority formula when ``margin > 0``.
+
+    Examples
+    --------
+    >>> resolve_method("fisher"), resolve_method("chi2"), resolve_method("chi2", margin=0.1)
+    ('exact', 'normal', 'farrington-manning')
+    """
+    if name in ANALYTIC_METHODS:
+        return name
+    if name in ANALYSIS_METHOD:
+        if isinstance(margin, (int, float)) and margin > 0:
+            if name not in NON_INFERIORITY_ANALYSIS_METHOD:
+                raise InvalidArgumentError(
+                    f"method == {name!r} with margin == {margin}: no non-inferiority formula for "
+                    f"the {name} analysis; use one of {tuple(NON_INFERIORITY_ANALYSIS_METHOD)!r} "
+                    "or method='farrington-manning'."
+                )
+            return NON_INFERIORITY_ANALYSIS_METHOD[name]
+        return ANALYSIS_METHOD[name]
+    raise InvalidArgumentError(
+        f"method == {name!r}, must be a method {METHODS!r} or a trial analysis {tuple(ANALYSIS_METHOD)!r}."
+    )
 
 
 def z_alpha(alpha: float, alternative: str) -> float:

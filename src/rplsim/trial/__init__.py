@@ -1,21 +1,34 @@
-"""The randomised trial: arms, randomisation, block simulation, simulated power and the n search."""
+"""The randomised trial: arms, randomisation, block simulation, simulated and exact power, the n
+search, solving for the missing quantity and the power curve."""
 
 from __future__ import annotations
 
+from rplsim.trial import curve as _curve
 from rplsim.trial import exact as _exact
 from rplsim.trial import formulas as _formulas
 from rplsim.trial import power as _power
 from rplsim.trial import randomisation as _randomisation
 from rplsim.trial import simulation as _simulation
+from rplsim.trial import solve as _solve
+from rplsim.trial.curve import *  # noqa: F403
 from rplsim.trial.exact import *  # noqa: F403
 from rplsim.trial.formulas import *  # noqa: F403
 from rplsim.trial.power import *  # noqa: F403
 from rplsim.trial.randomisation import *  # noqa: F403
 from rplsim.trial.simulation import *  # noqa: F403
+from rplsim.trial.solve import *  # noqa: F403
 
 # power lists analytic_power, which lives in formulas: name each once.
 __all__ = list(
     dict.fromkeys(
-        [*_exact.__all__, *_formulas.__all__, *_power.__all__, *_randomisation.__all__, *_simulation.__all__]
+        [
+            *_curve.__all__,
+            *_exact.__all__,
+            *_formulas.__all__,
+            *_power.__all__,
+            *_randomisation.__all__,
+            *_simulation.__all__,
+            *_solve.__all__,
+        ]
     )
 )

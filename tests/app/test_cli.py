@@ -377,3 +377,49 @@ def test_power_help_names_the_output_siblings(capsys):
     for name in ("STEM_curve.csv", "STEM_feasibility.csv", "STEM_sensitivity.csv"):
         assert name in text
     assert "write the power table (power at the chosen n) to FILE" in text
+
+
+def test_power_solve_answers_the_one_question_with_exact_power(tmp_path, capsys):
+    """``--solve treatment_lbr --n-per-arm 80``: the rate printed is the one rplsim.solve finds,
+    and exact power at it is the target (issue 13, item 4)."""
+    from rplsim import exact_power, load_scenario, solve
+
+    out = tmp_path / "sol.csv"
+    argv = ["power", str(PAPER), "--solve", "treatment_lbr", "--n-per-arm", "80", "-o", str(out), "--quiet"]
+    assert main(argv) == 0
+    line = capsys.readouterr().out.splitlines()[0]
+    sc = load_scenario(PAPER)
+    sol = solve(sc, treatment_lbr=None, n_per_arm=80)
+    assert line.startswith(f"treatment_lbr = {sol.value:.4f} (exact)")
+    assert out.read_text().splitlines()[1].startswith("treatment_lbr,")
+    at = load_scenario(PAPER, [f"trial.treatment_lbr={sol.value!r}"])
+    assert abs(exact_power(at, 80).power - sc.require_trial().power) < 1e-6
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--solve", "n_per_arm", "--n-per-arm", "80"], "--solve n_per_arm with --n-per-arm 80"),
+        (["--solve", "power", "--curve", "40:60:10"], "--solve power with --curve"),
+        (["--curve", "40:20:10"], "--curve '40:20:10': needs STEP > 0"),
+        (["--curve", "1:3:1"], "--curve == 1, must be an integer from 2"),
+        (["--control-lbr", "0.5:1.2:0.1"], "--control-lbr 0.5:1.2:0.1: placebo rates must lie in (0, 1)"),
+        (["--control-lbr", "a:b:c"], "--control-lbr 'a:b:c': must be START:STOP:STEP"),
+    ],
+)
+def test_power_questions_are_checked_before_any_work(extra, message, capsys):
+    assert main(["power", str(PAPER), *extra]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(message), err
+
+
+def test_power_curves_write_their_tables_and_figures(tmp_path, capsys):
+    """``--curve`` and ``--control-lbr`` at a fixed n: tables printed and written with figures."""
+    out = tmp_path / "p.csv"
+    argv = ["power", str(PAPER), "--n-per-arm", "84", "--replicates", "1024", "--quiet", "-o", str(out)]
+    assert main([*argv, "--curve", "80:88:4", "--control-lbr", "0.55:0.65:0.05"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("exact") >= 6  # 3 n + 3 placebo rates, each row method "exact"
+    for name in ("p_power_vs_n", "p_power_vs_control"):
+        assert (tmp_path / f"{name}.csv").read_text().count("\n") == 4  # header + 3 rows
+        assert (tmp_path / f"{name}.png").stat().st_size > 10_000

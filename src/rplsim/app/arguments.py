@@ -226,14 +226,15 @@ def _add_power(sub: Any) -> None:
         "--curve",
         default=None,
         metavar="START:STOP:STEP",
-        help="power against n randomised per arm, e.g. 40:200:10 (STOP included); writes "
-        "STEM_curve.csv and STEM_curve.png with -o",
+        help="power against n randomised per arm, e.g. 40:200:10 (STOP included; exact on the "
+        "count path); with -o also STEM_power_vs_n.csv and .png",
     )
     w.add_argument(
         "--control-lbr",
         default=None,
         metavar="START:STOP:STEP",
-        help="power at --n-per-arm (or the found n) across placebo rates, e.g. 0.45:0.75:0.05",
+        help="power at --n-per-arm (or the found n) across placebo rates, e.g. 0.45:0.75:0.05; "
+        "with -o also STEM_power_vs_control.csv and .png",
     )
     w.add_argument(
         "-o",
@@ -242,7 +243,7 @@ def _add_power(sub: Any) -> None:
         metavar="FILE",
         help="write the power table (power at the chosen n) to FILE, and beside it "
         "STEM_curve.csv (power against n), STEM_feasibility.csv and, with --sensitivity, "
-        "STEM_sensitivity.csv (STEM: FILE without its suffix)",
+        "STEM_sensitivity.csv (STEM: FILE without its suffix); with --solve, FILE is the solution's row",
     )
 
 

@@ -30,7 +30,7 @@ from rplsim._core.limits import (
     SAY_ESTIMATE_SECONDS,
 )
 from rplsim._core.validation import check_integer
-from rplsim.app.arguments import ArgError, build_parser
+from rplsim.app.arguments import ArgError, build_parser, parse_range
 from rplsim.calibration.compare import calibrate
 from rplsim.cohort.generate import generate_cohort
 from rplsim.exceptions import ResultsExistError, RplsimError, ScenarioError, SweepStopped
@@ -92,7 +92,7 @@ def _int_flag(flag: str, value: int | None, low: int, high: int | None = None, w
         raise ScenarioError(f"{flag} == {value}, must be an integer from {low:,} to {high:,}{why}.")
 
 
-POWER_SIBLINGS = ("curve", "feasibility", "sensitivity")
+POWER_SIBLINGS = ("curve", "feasibility", "sensitivity", "power_vs_n", "power_vs_control")
 """Tables ``power -o FILE`` writes beside FILE (the power table), as ``STEM_<name>SUFFIX``."""
 
 
@@ -100,10 +100,38 @@ def _power_outputs(output: str) -> dict[str, str]:
     """Table name -> file of ``power -o FILE``: FILE is the power table, the others its siblings.
 
     ``-o a_power.csv`` writes ``a_power.csv`` (power at the chosen n), ``a_power_curve.csv``,
-    ``a_power_feasibility.csv`` and, with ``--sensitivity``, ``a_power_sensitivity.csv``.
+    ``a_power_feasibility.csv`` and, with ``--sensitivity``, ``a_power_sensitivity.csv``; with
+    ``--curve`` also ``a_power_power_vs_n.csv`` and ``.png``, with ``--control-lbr``
+    ``a_power_power_vs_control.csv`` and ``.png``. With ``--solve``, FILE is the solution's row.
     """
     out = Path(output)
     return {"power": output} | {n: str(out.with_name(f"{out.stem}_{n}{out.suffix}")) for n in POWER_SIBLINGS}
+
+
+def _check_power_questions(args: argparse.Namespace) -> None:
+    """``--solve``, ``--curve`` and ``--control-lbr``: parsed, and their combinations checked."""
+    args.curve_n = parse_range("--curve", args.curve, integer=True) if args.curve else None
+    if args.curve_n is not None:
+        for n in (args.curve_n[0], args.curve_n[-1]):
+            _int_flag("--curve", n, 2, MAX_N_PER_ARM, " (per arm; MAX_N_PER_ARM)")
+    args.control_values = (
+        parse_range("--control-lbr", args.control_lbr, integer=False) if args.control_lbr else None
+    )
+    if args.control_values is not None and not 0 < args.control_values[0] <= args.control_values[-1] < 1:
+        raise ScenarioError(f"--control-lbr {args.control_lbr}: placebo rates must lie in (0, 1).")
+    if args.solve is None:
+        return
+    if args.solve == "n_per_arm" and args.n_per_arm is not None:
+        raise ScenarioError(
+            f"--solve n_per_arm with --n-per-arm {args.n_per_arm}: the n is the unknown; leave one out."
+        )
+    clash = [f for f, v in (("--curve", args.curve), ("--control-lbr", args.control_lbr)) if v]
+    clash += ["--sensitivity"] if args.sensitivity else []
+    if clash:
+        raise ScenarioError(
+            f"--solve {args.solve} with {' and '.join(clash)}: --solve answers one question; "
+            "run the curves or the grid without it."
+        )
 
 
 def _check_args(args: argparse.Namespace) -> None:
@@ -133,6 +161,8 @@ def _check_args(args: argparse.Namespace) -> None:
         and (args.batch < REPLICATE_BATCH or args.batch % REPLICATE_BATCH)
     ):
         raise ScenarioError(f"--batch == {args.batch}, must be a positive multiple of {REPLICATE_BATCH}.")
+    if cmd == "power":
+        _check_power_questions(args)
     if cmd == "sweep" and args.resume and args.force:
         raise ScenarioError(
             "--resume and --force together: --resume keeps the finished points, --force "
@@ -340,6 +370,8 @@ def cmd_power(args: argparse.Namespace) -> int:
     sc = _load(args, trial__replicates="replicates")
     if sc.trial is None:
         raise ScenarioError(f"{args.scenario}: {NO_TRIAL}")  # names the file, not the scenario
+    if args.solve is not None:
+        return _solve(args, sc)
     bar = _progress(args, sc.trial.replicates)
     try:
         tr = size_trial(
@@ -354,19 +386,89 @@ def cmd_power(args: argparse.Namespace) -> int:
         if bar:
             bar.close()
     _print_trial(sc, tr)
-    if args.output is not None:
-        frames = {
-            "power": pd.DataFrame([tr.power.as_dict()]),
-            "curve": tr.curve,
-            "feasibility": tr.feasibility.as_frame(),
-        }
-        if tr.sensitivity is not None:
-            frames["sensitivity"] = tr.sensitivity
-        names = _power_outputs(args.output)
-        for name, df in frames.items():
-            _write_csv(df, names[name])
-        _say(args, "wrote " + ", ".join(names[n] for n in frames))
+    curves = _power_curves(args, sc, tr.power.n_control)
+    if args.output is None:
+        return 0
+    frames = {
+        "power": pd.DataFrame([tr.power.as_dict()]),
+        "curve": tr.curve,
+        "feasibility": tr.feasibility.as_frame(),
+    }
+    if tr.sensitivity is not None:
+        frames["sensitivity"] = tr.sensitivity
+    names = _power_outputs(args.output)
+    for name, df in frames.items():
+        _write_csv(df, names[name])
+    written = [names[n] for n in frames]
+    if curves:
+        from rplsim.outputs.curve_plot import power_curve_figure  # deferred: matplotlib
+        from rplsim.outputs.figure import save_png
+
+    for name, curve in curves.items():
+        _write_csv(curve.table, names[name])
+        png = str(Path(names[name]).with_suffix(".png"))
+        save_png(power_curve_figure(curve), png)
+        written += [names[name], png]
+    _say(args, "wrote " + ", ".join(written))
     return 0
+
+
+def _power_curves(args: argparse.Namespace, sc: Scenario, n: int) -> dict[str, Any]:
+    """``--curve`` and ``--control-lbr``: the power curves asked for, printed; name -> curve."""
+    from rplsim.trial.curve import power_curve
+
+    common = {"replicates": args.replicates, "seed": args.seed, "workers": args.workers}
+    curves = {}
+    if args.curve_n is not None:
+        step = args.curve_n[1] - args.curve_n[0] if len(args.curve_n) > 1 else 1
+        ns = range(args.curve_n[0], args.curve_n[-1] + 1, step)
+        curves["power_vs_n"] = power_curve(sc, n=ns, chosen_n=n, **common)
+    if args.control_values is not None:
+        curves["power_vs_control"] = power_curve(sc, control_lbr=args.control_values, n_per_arm=n, **common)
+    for curve in curves.values():
+        print(f"\n{curve.design}")
+        print(curve.table.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    return curves
+
+
+def _solve(args: argparse.Namespace, sc: Scenario) -> int:
+    """``rplsim power --solve X``: the one missing quantity, printed (and written with -o)."""
+    from rplsim.trial.solve import solve
+
+    given: dict[str, Any] = {args.solve: None}
+    if args.n_per_arm is not None:
+        given["n_per_arm"] = args.n_per_arm
+    sol = solve(sc, **given, replicates=args.replicates, seed=args.seed, workers=args.workers)
+    print(_solution_text(sol))
+    if args.output is not None:
+        _write_csv(pd.DataFrame([sol.as_dict()]), args.output)
+        _say(args, f"wrote {args.output}")
+    return 0
+
+
+def _solution_text(sol: Any) -> str:
+    """One line of what was solved, then the design it holds for."""
+    value = f"{sol.value:,}" if sol.solved == "n_per_arm" else f"{sol.value:.4f}"
+    ci = f" (95% CI {sol.power_ci[0]:.3f}-{sol.power_ci[1]:.3f})" if sol.power_ci else ""
+    what = {
+        "n_per_arm": "women randomised per arm",
+        "power": "power",
+        "treatment_lbr": "the smallest IVIG live-birth rate detected",
+        "control_lbr": "the largest placebo live-birth rate covered",
+    }[sol.solved]
+    target = f" against a target of {sol.target_power:.2f}" if sol.target_power is not None else ""
+    lines = [
+        f"{sol.solved} = {value} ({sol.method}): {what}; power {sol.power:.4f}{ci}{target}, "
+        f"type-I error {sol.type1_error:.4f}",
+        f"  {sol.n_per_arm} + {sol.n_treatment} randomised, placebo {sol.control_lbr:.4f}, IVIG "
+        f"{sol.treatment_lbr:.4f}, {sol.analysis}, alpha {sol.alpha}, {sol.alternative}, "
+        f"{sol.dropout:.0%} dropout",
+    ]
+    if sol.stable_n is not None:
+        lines.append(f"  power stays at or above the target for every n from {sol.stable_n} up to +20%")
+    if sol.note:
+        lines.append(f"  {sol.note}")
+    return "\n".join(lines)
 
 
 def _print_trial(sc: Scenario, tr: TrialStage) -> None:

@@ -9,6 +9,7 @@ from scipy import stats
 
 from rplsim.design.analytic import SampleSize, power_two_proportions, sample_size
 from rplsim.design.arms import arm_size
+from rplsim.design.methods import ANALYSIS_METHOD
 from rplsim.design.sequential import group_sequential_design, group_sequential_power
 from rplsim.exceptions import InvalidArgumentError, ScenarioError
 from rplsim.scenario import Scenario, TrialParams
@@ -37,9 +38,18 @@ def default_path(trial: TrialParams) -> str:
 
 
 def _method(trial: TrialParams) -> str:
+    """The formula for the scenario's own test (issue 13: size with the test you analyse with).
+
+    Non-inferiority: Farrington-Manning. Superiority with one look: the method the analysis
+    maps to in :data:`rplsim.design.methods.ANALYSIS_METHOD` (Fisher -> exact, chi2 -> normal;
+    an analysis registered without a formula -> normal). Several looks: the normal formula,
+    which the group-sequential inflation factor is defined on.
+    """
     if trial.design == "non-inferiority":
         return "farrington-manning"
-    return "normal"
+    if trial.looks > 1:
+        return "normal"
+    return ANALYSIS_METHOD.get(trial.analysis, "normal")
 
 
 def analytic_power(trial: TrialParams, design: TrialDesign, n_c: float, ratio: float) -> float:

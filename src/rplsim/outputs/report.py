@@ -25,6 +25,7 @@ from rplsim.planning.feasibility import Feasibility
 from rplsim.scenario import Scenario
 from rplsim.scenario.schema import iter_params
 from rplsim.scenario.tomlio import format_value
+from rplsim.trial.exact import ExactPower
 from rplsim.trial.power import PowerResult
 
 __all__ = ["answer_sentence", "build_report", "format_value", "markdown_table", "scenario_assumptions"]
@@ -169,6 +170,8 @@ def answer_sentence(
     *,
     markdown: bool = True,
     searched: bool = True,
+    exact: ExactPower | None = None,
+    stays_from: int | None = None,
 ) -> str:
     """The answer of a trial stage in one sentence.
 
@@ -191,6 +194,12 @@ def answer_sentence(
         bold, those words on one line (:func:`~rplsim.outputs.escape.one_line`).
     searched : bool
         Whether the n came from a sample-size search (True, the default) or was given.
+    exact : ExactPower, optional
+        Exact power at the same n (count-path designs): then the sentence gives the exact power
+        and type-I error, and the simulated power as the confirming check.
+    stays_from : int, optional
+        The smallest n from which exact power stays at or above target up to +20% (exact tests
+        saw-tooth), said when it differs from the n.
 
     Returns
     -------
@@ -217,6 +226,16 @@ def answer_sentence(
     )
     what = f"non-inferiority (margin {t.margin:.0%})" if t.design == "non-inferiority" else "superiority"
     how = f"(95% CI {power.power_ci[0]:.1%}-{power.power_ci[1]:.1%}; {text(t.analysis)}, alpha {t.alpha})"
+    kind, shown = "simulated", power.power
+    if exact is not None:
+        kind, shown = "exact", exact.power
+        how = (
+            f"(exact type-I error {exact.type1_error:.2%}; {text(t.analysis)}, alpha {t.alpha}; "
+            f"simulated check {power.power:.1%}, 95% CI {power.power_ci[0]:.1%}-"
+            f"{power.power_ci[1]:.1%}, {power.replicates:,} trials)"
+        )
+    if stays_from is not None and stays_from != power.n_control:
+        how += f"; power stays at or above the target from {stays_from} per arm on (to +20%)"
     cost = (
         f"{b}{feas.n_screened:,} RPL women screened{b}, "
         f"{b}{feas.years_to_recruit:.1f} years at {feas.centres} centre(s){b} and "
@@ -230,12 +249,11 @@ def answer_sentence(
     )
     if searched:
         return (
-            f"A trial would need {arms}, {cost}, to show {what} with {power.power:.1%} "
-            f"simulated power {how}, {rates}"
+            f"A trial would need {arms}, {cost}, to show {what} with {shown:.1%} {kind} power {how}, {rates}"
         )
-    short = f", below the {t.power:.0%} target" if power.power < t.power else ""
+    short = f", below the {t.power:.0%} target" if shown < t.power else ""
     return (
-        f"With {arms}, the simulated power to show {what} is {b}{power.power:.1%}{b} {how}"
+        f"With {arms}, the {kind} power to show {what} is {b}{shown:.1%}{b} {how}"
         f"{short}; it needs {cost}, {rates}"
     )
 

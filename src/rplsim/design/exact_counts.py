@@ -164,21 +164,39 @@ def analysed_size_distribution(
 
 
 _Matrix = NDArray[np.bool_]
-_CACHE: OrderedDict[Hashable, tuple[_Matrix, int]] = OrderedDict()
+_IntArray = NDArray[np.int64]
+# Kept between calls: rejection matrices ([good; any], the reference path) and threshold rows
+# (first x_c, U, L) of the threshold path, with their cost in cells.
+_CACHE: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
 _cache_cells = 0
+# The registered functions whose rejection regions are known to be monotone in x_t at fixed
+# (m_c, m_t, x_c) (Barnard's convexity: the pooled z / chi2, Farrington-Manning, Fisher; checked
+# on every lattice up to 60 per arm in the tests). Captured at import, so an analysis
+# re-registered under the same name falls back to the full matrices.
+_CONVEX_FUNCTIONS = tuple(get_analysis(name).function for name in ("chi2", "fisher"))
+_FISHER_FUNCTION = get_analysis("fisher").function
+# Rows per threshold search checked against the whole row by the runtime guard.
+_GUARD_ROWS = 24
 
 
-def _cache_put(key: Hashable, value: _Matrix) -> None:
+class _NotConvexError(Exception):
+    """A guarded row of the threshold path is not of the form {x_t <= L} u {x_t >= U}."""
+
+
+def _cache_put(key: Hashable, value: Any, cost: int) -> None:
     global _cache_cells
-    _CACHE[key] = (value, value.size)
-    _cache_cells += value.size
+    old = _CACHE.pop(key, None)
+    if old is not None:
+        _cache_cells -= old[1]
+    _CACHE[key] = (value, cost)
+    _cache_cells += cost
     while _cache_cells > _CACHE_CELLS and len(_CACHE) > 1:
         _, (_, size) = _CACHE.popitem(last=False)
         _cache_cells -= size
 
 
 def _clear_cache() -> None:
-    """Forget every kept rejection matrix (benchmarks time cold runs with it)."""
+    """Forget every kept rejection matrix and threshold (benchmarks time cold runs with it)."""
     global _cache_cells
     _CACHE.clear()
     _cache_cells = 0
@@ -203,6 +221,43 @@ def _tails(
         pmfs[m] = vecs
         ranges[m] = (lo, hi)
     return pmfs, ranges
+
+
+def _decisions(
+    function: Any,
+    alternative: Alternative,
+    margin: float,
+    alpha: float,
+    x_c: _IntArray,
+    n_c: _IntArray,
+    x_t: _IntArray,
+    n_t: _IntArray,
+) -> tuple[_Matrix, _Matrix]:
+    """(upper, lower) rejections of the registered function on a batch of tables.
+
+    As trial.power._analyse and _decide: NaN is not significant, and a rejection counts in
+    favour of treatment when the test is one-sided or the sign of the effect is positive.
+    ``upper`` is the part expected to be ``{x_t >= U}`` (the rejections in favour of treatment
+    for "two-sided" and "larger"), ``lower`` the part expected to be ``{x_t <= L}`` (against
+    treatment for "two-sided", every rejection for "smaller"); for the sums, "good" is ``upper``
+    (two-sided), ``upper | lower`` (one-sided) and "any" is ``upper | lower``.
+    """
+    data = LookData(
+        x_t=x_t,
+        n_t=n_t,
+        x_c=x_c,
+        n_c=n_c,
+        strata_counts=np.stack([x_t, n_t, x_c, n_c], axis=1)[:, :, None],  # one stratum
+        alternative=alternative,
+        margin=margin,
+    )
+    p, sign = function(data)
+    rej = np.nan_to_num(np.asarray(p, float), nan=1.0) <= alpha
+    if alternative == "two-sided":
+        good = rej & (np.asarray(sign) > 0)
+        return good, rej & ~good
+    none = np.zeros_like(rej)
+    return (rej, none) if alternative == "larger" else (none, rej)
 
 
 def _rejection_batch(
@@ -235,20 +290,9 @@ def _rejection_batch(
         x_t = (info[which, 4] + offset % width).astype(np.int64)
         n_c = info[which, 0].astype(np.int64)
         n_t = info[which, 1].astype(np.int64)
-        data = LookData(
-            x_t=x_t,
-            n_t=n_t,
-            x_c=x_c,
-            n_c=n_c,
-            strata_counts=np.stack([x_t, n_t, x_c, n_c], axis=1)[:, :, None],  # one stratum
-            alternative=alternative,
-            margin=margin,
-        )
-        p, sign = function(data)
-        # As trial.power._analyse and _decide: NaN is not significant; power counts the
-        # rejections in favour of treatment (for one-sided tests every rejection is).
-        rej = np.nan_to_num(np.asarray(p, float), nan=1.0) <= alpha
-        good = rej & (np.asarray(sign) > 0) if alternative == "two-sided" else rej
+        upper, lower = _decisions(function, alternative, margin, alpha, x_c, n_c, x_t, n_t)
+        rej = upper | lower
+        good = upper if alternative == "two-sided" else rej
         at = 0
         for _, _, (lc, hc), (lt, ht) in chunk:
             shape = (hc - lc + 1, ht - lt + 1)
@@ -259,6 +303,291 @@ def _rejection_batch(
             at += size
         start = stop
     return out
+
+
+def _candidates(
+    function: Any,
+    alpha: float,
+    alternative: str,
+    margin: float,
+    m_c: _IntArray,
+    m_t: _IntArray,
+    x_c: _IntArray,
+) -> tuple[_IntArray, _IntArray]:
+    """First guesses of ``U`` and ``L`` per row: where the pooled z (shifted by the margin,
+    and by a continuity correction for Fisher) crosses the normal critical value. Only a start
+    for the search, which evaluates the registered function itself."""
+    crit = float(stats.norm.isf(alpha / 2 if alternative == "two-sided" else alpha))
+    mc = m_c.astype(float)
+    mt = m_t.astype(float)
+    n = mc + mt
+    k = crit**2 * (1.0 / mt + 1.0 / mc)
+    a = x_c / mc - margin
+    # (x / m_t - a)^2 = k * pooled * (1 - pooled), pooled = (x + x_c) / n: a quadratic in x.
+    qa = 1.0 / mt**2 + k / n**2
+    qb = -2.0 * a / mt - k * (n - 2.0 * x_c) / n**2
+    qc = a**2 - k * x_c * (n - x_c) / n**2
+    disc = np.sqrt(np.maximum(qb**2 - 4.0 * qa * qc, 0.0))
+    upper = (-qb + disc) / (2.0 * qa)
+    lower = (-qb - disc) / (2.0 * qa)
+    if function is _FISHER_FUNCTION:
+        shift = 0.5 * (1.0 + mt / mc)  # Yates: half a unit of each arm's rate scale
+        upper, lower = upper + shift, lower - shift
+    u = np.clip(np.nan_to_num(np.ceil(upper), nan=0.0), 0, mt + 1).astype(np.int64)
+    lo = np.clip(np.nan_to_num(np.floor(lower), nan=0.0), -1, mt).astype(np.int64)
+    return u, lo
+
+
+def _thresholds(
+    function: Any,
+    alpha: float,
+    alternative: Alternative,
+    margin: float,
+    m_c: _IntArray,
+    m_t: _IntArray,
+    x_c: _IntArray,
+) -> tuple[_IntArray, _IntArray]:
+    """``U`` and ``L`` per row ``(m_c, m_t, x_c)``: the registered test rejects ``upper``
+    exactly at ``x_t >= U`` and ``lower`` exactly at ``x_t <= L`` (``U = m_t + 1``, ``L = -1``:
+    never).
+
+    Both are found by a search (from the candidates, galloping, then bisection) in lockstep
+    over all rows, each probe a call of the registered function, and end on a bracket it has
+    evaluated: ``upper`` false at ``U - 1`` and true at ``U`` (and the mirror for ``L``). That
+    the region is one interval each side is the convexity assumption; ``_GUARD_ROWS`` random
+    rows are evaluated whole and raise :class:`_NotConvexError` if they disagree.
+    """
+    rows = m_c.size
+    cand_u, cand_l = _candidates(function, alpha, alternative, margin, m_c, m_t, x_c)
+    # Side 0 searches the first true x of upper; side 1 the first true y = m_t - x of lower.
+    mt2 = np.concatenate([m_t, m_t])
+    mc2 = np.concatenate([m_c, m_c])
+    xc2 = np.concatenate([x_c, x_c])
+    is_up = np.arange(2 * rows) < rows
+    lo = np.full(2 * rows, -1, dtype=np.int64)  # false (by convention at -1)
+    hi = mt2 + 1  # true (by convention at m_t + 1)
+    if alternative == "larger":
+        lo[rows:] = hi[rows:] - 1  # no lower rejections: resolved as "never"
+    elif alternative == "smaller":
+        lo[:rows] = hi[:rows] - 1
+    cand = np.concatenate([cand_u, m_t - cand_l])
+    probe = np.clip(np.minimum(cand, hi - 1), lo + 1, None)
+    step = np.ones(2 * rows, dtype=np.int64)
+    last_true = np.zeros(2 * rows, dtype=bool)
+    active = np.flatnonzero(hi - lo > 1)
+    first = True
+    while active.size:
+        a_lo, a_hi = lo[active], hi[active]
+        if first:
+            pr = probe[active]
+        else:
+            mid = (a_lo + a_hi) // 2
+            s = step[active]
+            pr = np.where(last_true[active], np.maximum(mid, a_hi - s), np.minimum(mid, a_lo + s))
+            step[active] = 2 * s
+        up_side = is_up[active]
+        x = np.where(up_side, pr, mt2[active] - pr)
+        upper, lower = _decisions(
+            function, alternative, margin, alpha, xc2[active], mc2[active], x, mt2[active]
+        )
+        res = np.where(up_side, upper, lower)
+        hi[active] = np.where(res, pr, a_hi)
+        lo[active] = np.where(res, a_lo, pr)
+        last_true[active] = res
+        active = active[hi[active] - lo[active] > 1]
+        first = False
+    u = hi[:rows]
+    low = m_t - hi[rows:]
+    _guard(function, alpha, alternative, margin, m_c, m_t, x_c, u, low)
+    return u, low
+
+
+def _guard(
+    function: Any,
+    alpha: float,
+    alternative: Alternative,
+    margin: float,
+    m_c: _IntArray,
+    m_t: _IntArray,
+    x_c: _IntArray,
+    u: _IntArray,
+    low: _IntArray,
+) -> None:
+    """Evaluate a few whole rows and compare them with their thresholds."""
+    if m_c.size == 0:
+        return
+    rng = np.random.default_rng(m_c.size)
+    pick = rng.choice(m_c.size, size=min(_GUARD_ROWS, m_c.size), replace=False)
+    widths = m_t[pick] + 1
+    which = np.repeat(pick, widths)
+    x = np.arange(int(widths.sum())) - np.repeat(np.cumsum(widths) - widths, widths)
+    upper, lower = _decisions(function, alternative, margin, alpha, x_c[which], m_c[which], x, m_t[which])
+    if not (np.array_equal(upper, x >= u[which]) and np.array_equal(lower, x <= low[which])):
+        raise _NotConvexError
+
+
+def _threshold_rows(
+    analysis_key: tuple[Any, ...],
+    pairs: list[tuple[int, int]],
+    ranges: dict[int, tuple[int, int]],
+    alpha: float,
+    alternative: Alternative,
+    margin: float,
+) -> tuple[list[_IntArray], list[_IntArray]]:
+    """``U`` and ``L`` on each pair's rows ``x_c = lo..hi`` of ``ranges[m_c]``, from the cache
+    (kept by analysis and analysed sizes, as rows ``first..``) or computed for all missing
+    pairs in one search."""
+    function = analysis_key[1]
+    found: dict[tuple[int, int], tuple[int, _IntArray, _IntArray]] = {}
+    todo: list[tuple[int, int, int, int]] = []
+    for a, b in pairs:
+        lc, hc = ranges[a]
+        hit = _CACHE.get((*analysis_key, a, b))
+        if hit is not None:
+            first, u, low = hit[0]
+            if first <= lc and hc < first + u.size:
+                found[(a, b)] = hit[0]
+                _CACHE.move_to_end((*analysis_key, a, b))
+                continue
+            lc, hc = min(lc, first), max(hc, first + u.size - 1)
+        todo.append((a, b, lc, hc))
+    if todo:
+        info = np.array(todo, dtype=np.int64)
+        counts = info[:, 3] - info[:, 2] + 1
+        start = np.cumsum(counts) - counts
+        which = np.repeat(np.arange(len(todo)), counts)
+        x_c = info[which, 2] + np.arange(int(counts.sum())) - start[which]
+        u, low = _thresholds(function, alpha, alternative, margin, info[which, 0], info[which, 1], x_c)
+        for i, (a, b, lc, _hc) in enumerate(todo):
+            entry = (lc, u[start[i] : start[i] + counts[i]], low[start[i] : start[i] + counts[i]])
+            found[(a, b)] = entry
+            _cache_put((*analysis_key, a, b), entry, 2 * int(counts[i]))
+    out_u, out_l = [], []
+    for a, b in pairs:
+        first, u_row, l_row = found[(a, b)]
+        lc, hc = ranges[a]
+        out_u.append(u_row[lc - first : hc - first + 1])
+        out_l.append(l_row[lc - first : hc - first + 1])
+    return out_u, out_l
+
+
+def _binomial_table(m_values: _IntArray, p: float) -> NDArray[np.float64]:
+    """pmf[i, k] = P(Binomial(m_values[i], p) = k), k = 0..max(m_values) (0 beyond m)."""
+    k = np.arange(int(m_values.max()) + 1)
+    return cast(NDArray[np.float64], stats.binom.pmf(k[None, :], m_values[:, None], p))
+
+
+def _sums_thresholds(
+    analysis_key: tuple[Any, ...],
+    mc_all: _IntArray,
+    mt_all: _IntArray,
+    weights: NDArray[np.float64],
+    rates: tuple[float, float, float],
+    tol: float,
+    alpha: float,
+    alternative: Alternative,
+    margin: float,
+) -> tuple[float, float, float, float, int]:
+    """(power, rejection, type-I error, covered mass, tables) by the threshold path."""
+    pc, pt, p0 = rates
+    uc, ic = np.unique(mc_all, return_inverse=True)
+    ut, it = np.unique(mt_all, return_inverse=True)
+    # Control births: each tail of each m_c leaves out at most tol / 4.
+    pmf_c = _binomial_table(uc, pc)
+    eps = tol / 4
+    lo_c = (np.cumsum(pmf_c, axis=1) <= eps).sum(axis=1)
+    top = (np.cumsum(pmf_c[:, ::-1], axis=1) <= eps).sum(axis=1) - (int(uc.max()) - uc)
+    hi_c = uc - top
+    lo_c, hi_c = np.minimum(lo_c, hi_c), np.maximum(lo_c, hi_c)
+    ranges = {int(m): (int(a), int(b)) for m, a, b in zip(uc, lo_c, hi_c, strict=True)}
+    if int(((hi_c - lo_c + 1)[ic]).sum()) * 8 > MAX_EXACT_CELLS:
+        raise InvalidArgumentError(
+            f"exact enumeration needs more than {MAX_EXACT_CELLS:,} table evaluations; use "
+            "simulate_power for a design this large."
+        )
+    pairs = list(zip(mc_all.tolist(), mt_all.tolist(), strict=True))
+    u_rows, l_rows = _threshold_rows(analysis_key, pairs, ranges, alpha, alternative, margin)
+    counts = (hi_c - lo_c + 1)[ic]
+    row_pair = np.repeat(np.arange(mc_all.size), counts)
+    x_c = lo_c[ic][row_pair] + np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    u = np.concatenate(u_rows)
+    low = np.concatenate(l_rows)
+    w_row = weights[row_pair] * pmf_c[ic[row_pair], x_c]
+    t_row = it[row_pair]
+    out = []
+    for p in (pt, p0):
+        pmf_t = _binomial_table(ut, p)
+        # at_least[i, k] = P(X >= k), k = 0..M + 1; at_most[i, k + 1] = P(X <= k), k = -1..M.
+        at_least = np.concatenate(
+            [np.cumsum(pmf_t[:, ::-1], axis=1)[:, ::-1], np.zeros((ut.size, 1))], axis=1
+        )
+        at_most = np.concatenate([np.zeros((ut.size, 1)), np.cumsum(pmf_t, axis=1)], axis=1)
+        out.append((at_least[t_row, u], at_most[t_row, low + 1]))
+    (up1, low1), (up0, low0) = out
+    good = up1 if alternative == "two-sided" else up1 + low1
+    power = float(w_row @ good)
+    rejection = float(w_row @ (up1 + low1))
+    type1 = float(w_row @ (up0 + low0))
+    tables = int((counts * (mt_all + 1)).sum())
+    return power, rejection, type1, float(w_row.sum()), tables
+
+
+def _sums_full(
+    analysis_key: tuple[Any, ...],
+    mc_all: _IntArray,
+    mt_all: _IntArray,
+    weights: NDArray[np.float64],
+    rates: tuple[float, float, float],
+    tol: float,
+    alpha: float,
+    alternative: Alternative,
+    margin: float,
+) -> tuple[float, float, float, float, int]:
+    """(power, rejection, type-I error, covered mass, tables) from whole rejection matrices
+    (the reference path, and the one for analyses not known to be convex)."""
+    pc, pt, p0 = rates
+    # Births: each tail of each arm may leave out tol / 8 (so at most tol / 2 per pair).
+    pmf_c, range_c = _tails(np.unique(mc_all), [pc], tol / 8)
+    pmf_t, range_t = _tails(np.unique(mt_all), [pt, p0], tol / 8)
+    cells = sum(
+        (range_c[a][1] - range_c[a][0] + 1) * (range_t[b][1] - range_t[b][0] + 1)
+        for a, b in zip(mc_all.tolist(), mt_all.tolist(), strict=True)
+    )
+    if cells > MAX_EXACT_CELLS:
+        raise InvalidArgumentError(
+            f"exact enumeration needs {cells:,} tables (more than {MAX_EXACT_CELLS:,}); use "
+            "simulate_power for a design this large."
+        )
+    todo: list[tuple[int, int, tuple[int, int], tuple[int, int]]] = []
+    keys = []
+    # This call's matrices are held here: the cache may evict some before they are read.
+    mats: dict[Hashable, _Matrix] = {}
+    for a, b in zip(mc_all.tolist(), mt_all.tolist(), strict=True):
+        key = ("full", *analysis_key, a, b, range_c[a], range_t[b])
+        keys.append(key)
+        if key in _CACHE:
+            mats[key] = _CACHE[key][0]
+            _CACHE.move_to_end(key)
+        else:
+            todo.append((a, b, range_c[a], range_t[b]))
+    for item, mat in zip(todo, _rejection_batch(analysis_key, todo, alpha, alternative, margin), strict=True):
+        mats[("full", *analysis_key, *item)] = mat
+        _cache_put(("full", *analysis_key, *item), mat, mat.size)
+    power = rejection = type1 = covered_h1 = covered_0 = 0.0
+    for key, a, b, w in zip(keys, mc_all.tolist(), mt_all.tolist(), weights.tolist(), strict=True):
+        mat = mats[key]
+        (lc, hc), (lt, ht) = range_c[a], range_t[b]
+        bc = pmf_c[a][0][lc : hc + 1]
+        bt = np.stack([pmf_t[b][0][lt : ht + 1], pmf_t[b][1][lt : ht + 1]], axis=1)
+        v = mat @ bt  # (2 * n_xc, 2): [good; any] x [H1, null]
+        k = bc.size
+        power += w * float(bc @ v[:k, 0])
+        rejection += w * float(bc @ v[k:, 0])
+        type1 += w * float(bc @ v[k:, 1])
+        mass_c = float(bc.sum())
+        covered_h1 += w * mass_c * float(bt[:, 0].sum())
+        covered_0 += w * mass_c * float(bt[:, 1].sum())
+    return power, rejection, type1, min(covered_h1, covered_0), int(cells)
 
 
 def _check_inputs(
@@ -341,6 +670,34 @@ def exact_power_counts(
     >>> round(res.power, 4), res.max_error < 1e-11
     (0.8114, True)
     """
+    return _exact_power_counts(
+        p_control, p_treatment, n_control, n_treatment, analysis=analysis, alpha=alpha,
+        alternative=alternative, margin=margin, dropout=dropout, block_size=block_size,
+        allocation_ratio=allocation_ratio, p_null=p_null, tol=tol,
+    )  # fmt: skip
+
+
+def _exact_power_counts(
+    p_control: float,
+    p_treatment: float,
+    n_control: int,
+    n_treatment: int,
+    *,
+    analysis: str = "chi2",
+    alpha: float = 0.05,
+    alternative: str = "two-sided",
+    margin: float | None = None,
+    dropout: float = 0.0,
+    block_size: int = 0,
+    allocation_ratio: float | None = None,
+    p_null: float | None = None,
+    tol: float = EXACT_TOLERANCE,
+    engine: str = "auto",
+) -> ExactCounts:
+    """:func:`exact_power_counts` with a choice of ``engine``: ``"auto"`` (thresholds for the
+    analyses known to be convex, whole matrices otherwise or when the guard trips),
+    ``"thresholds"`` (raise :class:`_NotConvexError` rather than fall back) or ``"full"`` (the
+    reference: every table of every lattice)."""
     pc = check_rate("p_control", p_control)
     pt = check_rate("p_treatment", p_treatment)
     n_c, n_t, mg = _check_inputs(n_control, n_treatment, alpha, alternative, margin, dropout)
@@ -368,51 +725,22 @@ def exact_power_counts(
     kept = np.sort(order[n_drop:])
     kept = kept[flat[kept] > 0]
     mc_all, mt_all = np.divmod(kept, sizes.shape[1])
-    # Births: each tail of each arm may leave out tol / 8 (so at most tol / 2 per pair).
-    pmf_c, range_c = _tails(np.unique(mc_all), [pc], tol / 8)
-    pmf_t, range_t = _tails(np.unique(mt_all), [pt, p0], tol / 8)
-    cells = sum(
-        (range_c[a][1] - range_c[a][0] + 1) * (range_t[b][1] - range_t[b][0] + 1)
-        for a, b in zip(mc_all.tolist(), mt_all.tolist(), strict=True)
-    )
-    if cells > MAX_EXACT_CELLS:
-        raise InvalidArgumentError(
-            f"n_control == {n_c}, n_treatment == {n_t}: exact enumeration needs {cells:,} tables "
-            f"(more than {MAX_EXACT_CELLS:,}); use simulate_power for a design this large."
-        )
     alt = cast(Alternative, alternative)
     analysis_key = (entry.name, entry.function, float(alpha), alternative, mg)
-    todo: list[tuple[int, int, tuple[int, int], tuple[int, int]]] = []
-    keys = []
-    # This call's matrices are held here: the cache may evict some before they are read.
-    mats: dict[Hashable, _Matrix] = {}
-    for a, b in zip(mc_all.tolist(), mt_all.tolist(), strict=True):
-        key = (*analysis_key, a, b, range_c[a], range_t[b])
-        keys.append(key)
-        if key in _CACHE:
-            mats[key] = _CACHE[key][0]
-            _CACHE.move_to_end(key)
-        else:
-            todo.append((a, b, range_c[a], range_t[b]))
-    for item, mat in zip(todo, _rejection_batch(analysis_key, todo, float(alpha), alt, mg), strict=True):
-        mats[(*analysis_key, *item)] = mat
-        _cache_put((*analysis_key, *item), mat)
-    power = rejection = type1 = covered_h1 = covered_0 = 0.0
-    for key, a, b in zip(keys, mc_all.tolist(), mt_all.tolist(), strict=True):
-        mat = mats[key]
-        (lc, hc), (lt, ht) = range_c[a], range_t[b]
-        bc = pmf_c[a][0][lc : hc + 1]
-        bt = np.stack([pmf_t[b][0][lt : ht + 1], pmf_t[b][1][lt : ht + 1]], axis=1)
-        v = mat @ bt  # (2 * n_xc, 2): [good; any] x [H1, null]
-        w = float(sizes[a, b])
-        k = bc.size
-        power += w * float(bc @ v[:k, 0])
-        rejection += w * float(bc @ v[k:, 0])
-        type1 += w * float(bc @ v[k:, 1])
-        mass_c = float(bc.sum())
-        covered_h1 += w * mass_c * float(bt[:, 0].sum())
-        covered_0 += w * mass_c * float(bt[:, 1].sum())
-    max_error = float(max(0.0, 1.0 - covered_h1, 1.0 - covered_0))
+    args = (analysis_key, mc_all, mt_all, flat[kept], (pc, pt, p0), tol, float(alpha), alt, mg)
+    power = rejection = type1 = covered = 0.0
+    cells = 0
+    done = False
+    if engine != "full" and entry.function in _CONVEX_FUNCTIONS:
+        try:
+            power, rejection, type1, covered, cells = _sums_thresholds(*args)
+            done = True
+        except _NotConvexError:
+            if engine == "thresholds":
+                raise
+    if not done:
+        power, rejection, type1, covered, cells = _sums_full(*args)
+    max_error = float(max(0.0, 1.0 - covered))
     t = np.arange(p_treated.size)
     keep = 1.0 - dropout
     treated_mean = float(p_treated @ t)

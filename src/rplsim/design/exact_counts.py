@@ -359,45 +359,57 @@ def _thresholds(
     """
     rows = m_c.size
     cand_u, cand_l = _candidates(function, alpha, alternative, margin, m_c, m_t, x_c)
-    # Side 0 searches the first true x of upper; side 1 the first true y = m_t - x of lower.
-    mt2 = np.concatenate([m_t, m_t])
-    mc2 = np.concatenate([m_c, m_c])
-    xc2 = np.concatenate([x_c, x_c])
-    is_up = np.arange(2 * rows) < rows
-    lo = np.full(2 * rows, -1, dtype=np.int64)  # false (by convention at -1)
-    hi = mt2 + 1  # true (by convention at m_t + 1)
-    if alternative == "larger":
-        lo[rows:] = hi[rows:] - 1  # no lower rejections: resolved as "never"
-    elif alternative == "smaller":
-        lo[:rows] = hi[:rows] - 1
-    cand = np.concatenate([cand_u, m_t - cand_l])
-    probe = np.clip(np.minimum(cand, hi - 1), lo + 1, None)
-    step = np.ones(2 * rows, dtype=np.int64)
-    last_true = np.zeros(2 * rows, dtype=bool)
+    # Side "up" searches the first true x of upper; side "down" the first true y = m_t - x
+    # of lower (the same search, mirrored). One-sided tests have one side only.
+    up_on, down_on = alternative != "smaller", alternative != "larger"
+    take = (up_on, down_on)
+    mt_s = np.concatenate([m_t for on in take if on])
+    mc_s = np.concatenate([m_c for on in take if on])
+    xc_s = np.concatenate([x_c for on in take if on])
+    is_up = np.concatenate([np.full(rows, side == 0) for side, on in enumerate(take) if on])
+    cand = np.concatenate([c for c, on in ((cand_u, up_on), (m_t - cand_l, down_on)) if on])
+    lo = np.full(mt_s.size, -1, dtype=np.int64)  # false (by convention at -1)
+    hi = mt_s + 1  # true (by convention at m_t + 1)
+    # First round: the candidate and its left neighbour, in one call.
+    p2 = np.clip(cand, 0, mt_s)
+    p1 = p2 - 1
+    y = np.concatenate([np.maximum(p1, 0), p2])
+    up2 = np.concatenate([is_up, is_up])
+    mt2 = np.concatenate([mt_s, mt_s])
+    upper, lower = _decisions(
+        function, alternative, margin, alpha, np.concatenate([xc_s, xc_s]),
+        np.concatenate([mc_s, mc_s]), np.where(up2, y, mt2 - y), mt2,
+    )  # fmt: skip
+    res = np.where(up2, upper, lower)
+    res1 = res[: mt_s.size] & (p1 >= 0)
+    res2 = res[mt_s.size :]
+    if np.any(res1 & ~res2):
+        raise _NotConvexError
+    hi = np.where(res1, p1, np.where(res2, p2, hi))
+    lo = np.where(~res2, p2, np.where(~res1, p1, lo))
+    last_true = res1
+    step = np.ones(mt_s.size, dtype=np.int64)
     active = np.flatnonzero(hi - lo > 1)
-    first = True
     while active.size:
+        # Gallop away from the candidate (steps 1, 2, 4, ...), bisect once bracketed.
         a_lo, a_hi = lo[active], hi[active]
-        if first:
-            pr = probe[active]
-        else:
-            mid = (a_lo + a_hi) // 2
-            s = step[active]
-            pr = np.where(last_true[active], np.maximum(mid, a_hi - s), np.minimum(mid, a_lo + s))
-            step[active] = 2 * s
+        mid = (a_lo + a_hi) // 2
+        s = step[active]
+        pr = np.where(last_true[active], np.maximum(mid, a_hi - s), np.minimum(mid, a_lo + s))
+        step[active] = 2 * s
         up_side = is_up[active]
-        x = np.where(up_side, pr, mt2[active] - pr)
+        m_ta = mt_s[active]
         upper, lower = _decisions(
-            function, alternative, margin, alpha, xc2[active], mc2[active], x, mt2[active]
-        )
-        res = np.where(up_side, upper, lower)
-        hi[active] = np.where(res, pr, a_hi)
-        lo[active] = np.where(res, a_lo, pr)
-        last_true[active] = res
+            function, alternative, margin, alpha, xc_s[active], mc_s[active],
+            np.where(up_side, pr, m_ta - pr), m_ta,
+        )  # fmt: skip
+        r = np.where(up_side, upper, lower)
+        hi[active] = np.where(r, pr, a_hi)
+        lo[active] = np.where(r, a_lo, pr)
+        last_true[active] = r
         active = active[hi[active] - lo[active] > 1]
-        first = False
-    u = hi[:rows]
-    low = m_t - hi[rows:]
+    u = hi[:rows] if up_on else m_t + 1
+    low = m_t - hi[-rows:] if down_on else np.full(rows, -1, dtype=np.int64)
     _guard(function, alpha, alternative, margin, m_c, m_t, x_c, u, low)
     return u, low
 
@@ -426,49 +438,86 @@ def _guard(
         raise _NotConvexError
 
 
+class _ThresholdStore:
+    """``U`` and ``L`` rows of one analysis for every analysed-size pair seen: one pool of
+    rows and a dense index ``(m_c, m_t) -> (offset, first x_c, rows)``, so that a call looks
+    all its pairs up at once."""
+
+    def __init__(self) -> None:
+        self.offset = np.full((0, 0), -1, dtype=np.int64)
+        self.first = np.zeros((0, 0), dtype=np.int64)
+        self.count = np.zeros((0, 0), dtype=np.int64)
+        self.u = np.zeros(0, dtype=np.int32)
+        self.low = np.zeros(0, dtype=np.int32)
+        self.used = 0
+
+    @property
+    def cost(self) -> int:
+        return 2 * self.used + 3 * self.offset.size
+
+    def grow(self, m_max: int) -> None:
+        old = self.offset.shape[0]
+        if m_max < old:
+            return
+        size = max(m_max + 1, 2 * old)
+        for name, fill in (("offset", -1), ("first", 0), ("count", 0)):
+            new = np.full((size, size), fill, dtype=np.int64)
+            new[:old, :old] = getattr(self, name)
+            setattr(self, name, new)
+
+    def add(
+        self, m_c: _IntArray, m_t: _IntArray, first: _IntArray, count: _IntArray, u: _IntArray, low: _IntArray
+    ) -> None:
+        need = self.used + u.size
+        if need > self.u.size:
+            size = max(need, 2 * self.u.size)
+            self.u = np.concatenate([self.u[: self.used], np.zeros(size - self.used, dtype=np.int32)])
+            self.low = np.concatenate([self.low[: self.used], np.zeros(size - self.used, dtype=np.int32)])
+        self.u[self.used : need] = u
+        self.low[self.used : need] = low
+        self.offset[m_c, m_t] = self.used + np.cumsum(count) - count
+        self.first[m_c, m_t] = first
+        self.count[m_c, m_t] = count
+        self.used = need
+
+
 def _threshold_rows(
     analysis_key: tuple[Any, ...],
-    pairs: list[tuple[int, int]],
-    ranges: dict[int, tuple[int, int]],
+    m_c: _IntArray,
+    m_t: _IntArray,
+    lo: _IntArray,
+    hi: _IntArray,
     alpha: float,
     alternative: Alternative,
     margin: float,
-) -> tuple[list[_IntArray], list[_IntArray]]:
-    """``U`` and ``L`` on each pair's rows ``x_c = lo..hi`` of ``ranges[m_c]``, from the cache
-    (kept by analysis and analysed sizes, as rows ``first..``) or computed for all missing
-    pairs in one search."""
-    function = analysis_key[1]
-    found: dict[tuple[int, int], tuple[int, _IntArray, _IntArray]] = {}
-    todo: list[tuple[int, int, int, int]] = []
-    for a, b in pairs:
-        lc, hc = ranges[a]
-        hit = _CACHE.get((*analysis_key, a, b))
-        if hit is not None:
-            first, u, low = hit[0]
-            if first <= lc and hc < first + u.size:
-                found[(a, b)] = hit[0]
-                _CACHE.move_to_end((*analysis_key, a, b))
-                continue
-            lc, hc = min(lc, first), max(hc, first + u.size - 1)
-        todo.append((a, b, lc, hc))
-    if todo:
-        info = np.array(todo, dtype=np.int64)
-        counts = info[:, 3] - info[:, 2] + 1
-        start = np.cumsum(counts) - counts
-        which = np.repeat(np.arange(len(todo)), counts)
-        x_c = info[which, 2] + np.arange(int(counts.sum())) - start[which]
-        u, low = _thresholds(function, alpha, alternative, margin, info[which, 0], info[which, 1], x_c)
-        for i, (a, b, lc, _hc) in enumerate(todo):
-            entry = (lc, u[start[i] : start[i] + counts[i]], low[start[i] : start[i] + counts[i]])
-            found[(a, b)] = entry
-            _cache_put((*analysis_key, a, b), entry, 2 * int(counts[i]))
-    out_u, out_l = [], []
-    for a, b in pairs:
-        first, u_row, l_row = found[(a, b)]
-        lc, hc = ranges[a]
-        out_u.append(u_row[lc - first : hc - first + 1])
-        out_l.append(l_row[lc - first : hc - first + 1])
-    return out_u, out_l
+) -> tuple[_IntArray, _IntArray]:
+    """``U`` and ``L`` on each pair's rows ``x_c = lo..hi`` (concatenated over the pairs),
+    from the store of the analysis (kept between calls) or computed for all missing pairs in
+    one search."""
+    key = ("thresholds", *analysis_key)
+    hit = _CACHE.get(key)
+    store = hit[0] if hit is not None and hit[1] <= _CACHE_CELLS else _ThresholdStore()
+    store.grow(int(max(m_c.max(), m_t.max())))
+    off, first, count = store.offset[m_c, m_t], store.first[m_c, m_t], store.count[m_c, m_t]
+    seen = off >= 0
+    miss = ~(seen & (first <= lo) & (hi < first + count))
+    if miss.any():
+        # A pair seen on fewer rows is searched again on the union of both ranges.
+        new_lo = np.where(seen, np.minimum(lo, first), lo)[miss]
+        new_hi = np.where(seen, np.maximum(hi, first + count - 1), hi)[miss]
+        n_rows = new_hi - new_lo + 1
+        which = np.repeat(np.arange(n_rows.size), n_rows)
+        x_c = new_lo[which] + np.arange(int(n_rows.sum())) - (np.cumsum(n_rows) - n_rows)[which]
+        mc_m, mt_m = m_c[miss], m_t[miss]
+        u, low = _thresholds(analysis_key[1], alpha, alternative, margin, mc_m[which], mt_m[which], x_c)
+        store.add(mc_m, mt_m, new_lo, n_rows, u, low)
+        off, first = store.offset[m_c, m_t], store.first[m_c, m_t]
+    _cache_put(key, store, store.cost)
+    counts = hi - lo + 1
+    start = np.cumsum(counts) - counts
+    pair = np.repeat(np.arange(m_c.size), counts)
+    idx = off[pair] + (lo - first)[pair] + np.arange(int(counts.sum())) - start[pair]
+    return store.u[idx].astype(np.int64), store.low[idx].astype(np.int64)
 
 
 def _binomial_table(m_values: _IntArray, p: float) -> NDArray[np.float64]:
@@ -499,19 +548,15 @@ def _sums_thresholds(
     top = (np.cumsum(pmf_c[:, ::-1], axis=1) <= eps).sum(axis=1) - (int(uc.max()) - uc)
     hi_c = uc - top
     lo_c, hi_c = np.minimum(lo_c, hi_c), np.maximum(lo_c, hi_c)
-    ranges = {int(m): (int(a), int(b)) for m, a, b in zip(uc, lo_c, hi_c, strict=True)}
     if int(((hi_c - lo_c + 1)[ic]).sum()) * 8 > MAX_EXACT_CELLS:
         raise InvalidArgumentError(
             f"exact enumeration needs more than {MAX_EXACT_CELLS:,} table evaluations; use "
             "simulate_power for a design this large."
         )
-    pairs = list(zip(mc_all.tolist(), mt_all.tolist(), strict=True))
-    u_rows, l_rows = _threshold_rows(analysis_key, pairs, ranges, alpha, alternative, margin)
+    u, low = _threshold_rows(analysis_key, mc_all, mt_all, lo_c[ic], hi_c[ic], alpha, alternative, margin)
     counts = (hi_c - lo_c + 1)[ic]
     row_pair = np.repeat(np.arange(mc_all.size), counts)
     x_c = lo_c[ic][row_pair] + np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-    u = np.concatenate(u_rows)
-    low = np.concatenate(l_rows)
     w_row = weights[row_pair] * pmf_c[ic[row_pair], x_c]
     t_row = it[row_pair]
     out = []
@@ -525,9 +570,10 @@ def _sums_thresholds(
         out.append((at_least[t_row, u], at_most[t_row, low + 1]))
     (up1, low1), (up0, low0) = out
     good = up1 if alternative == "two-sided" else up1 + low1
-    power = float(w_row @ good)
-    rejection = float(w_row @ (up1 + low1))
-    type1 = float(w_row @ (up0 + low0))
+    # einsum, not @: a BLAS dot of long vectors spins up threads (slow on a busy machine).
+    power = float(np.einsum("i,i->", w_row, good))
+    rejection = float(np.einsum("i,i->", w_row, up1 + low1))
+    type1 = float(np.einsum("i,i->", w_row, up0 + low0))
     tables = int((counts * (mt_all + 1)).sum())
     return power, rejection, type1, float(w_row.sum()), tables
 

@@ -169,11 +169,14 @@ _IntArray = NDArray[np.int64]
 # (first x_c, U, L) of the threshold path, with their cost in cells.
 _CACHE: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
 _cache_cells = 0
-# The registered functions whose rejection regions are known to be monotone in x_t at fixed
-# (m_c, m_t, x_c) (Barnard's convexity: the pooled z / chi2, Farrington-Manning, Fisher; checked
-# on every lattice up to 60 per arm in the tests). Captured at import, so an analysis
-# re-registered under the same name falls back to the full matrices.
-_CONVEX_FUNCTIONS = tuple(get_analysis(name).function for name in ("chi2", "fisher"))
+# The registered functions whose rejection regions are monotone in x_t at fixed (m_c, m_t, x_c)
+# (Barnard's convexity), so that each row is {x_t <= L} u {x_t >= U}: the pooled z / chi2 and
+# the Farrington-Manning score test (Roehmel & Mansmann 1999, Biom J 41:149; checked on every
+# lattice up to 60 per arm in the tests). Not Fisher's two-sided test: at m_c = 34, m_t = 58,
+# x_c = 1 it rejects at x_t = 10, not at 11, and again from 12 on (alpha 0.05), so Fisher
+# takes the whole matrices. Captured at import, so an analysis re-registered under the same
+# name takes the whole matrices too.
+_CONVEX_FUNCTIONS = (get_analysis("chi2").function,)
 _FISHER_FUNCTION = get_analysis("fisher").function
 # Rows per threshold search checked against the whole row by the runtime guard.
 _GUARD_ROWS = 24
@@ -318,8 +321,19 @@ def _candidates(
     and by a continuity correction for Fisher) crosses the normal critical value. Only a start
     for the search, which evaluates the registered function itself."""
     crit = float(stats.norm.isf(alpha / 2 if alternative == "two-sided" else alpha))
-    mc = m_c.astype(float)
-    mt = m_t.astype(float)
+    # An empty arm (m = 0) gives inf / nan here: clipped below, and the search decides.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _candidates_raw(function, crit, margin, m_c.astype(float), m_t.astype(float), x_c)
+
+
+def _candidates_raw(
+    function: Any,
+    crit: float,
+    margin: float,
+    mc: NDArray[np.float64],
+    mt: NDArray[np.float64],
+    x_c: _IntArray,
+) -> tuple[_IntArray, _IntArray]:
     n = mc + mt
     k = crit**2 * (1.0 / mt + 1.0 / mc)
     a = x_c / mc - margin

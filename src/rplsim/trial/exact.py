@@ -14,7 +14,6 @@ tests have a saw-tooth power curve, Chernick & Liu 2002, Am Stat 56:149).
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import Any
 

@@ -504,10 +504,10 @@ def _threshold_rows(
     alpha: float,
     alternative: Alternative,
     margin: float,
-) -> tuple[_IntArray, _IntArray]:
+) -> tuple[NDArray[np.int32], NDArray[np.int32], _IntArray]:
     """``U`` and ``L`` on each pair's rows ``x_c = lo..hi`` (concatenated over the pairs),
     from the store of the analysis (kept between calls) or computed for all missing pairs in
-    one search."""
+    one search; and each row's ``x_c - lo``."""
     key = ("thresholds", *analysis_key)
     hit = _CACHE.get(key)
     store = hit[0] if hit is not None and hit[1] <= _CACHE_CELLS else _ThresholdStore()
@@ -527,11 +527,11 @@ def _threshold_rows(
         store.add(mc_m, mt_m, new_lo, n_rows, u, low)
         off, first = store.offset[m_c, m_t], store.first[m_c, m_t]
     _cache_put(key, store, store.cost)
+    # Each pair's rows, as an offset within the pair (offs) added to a per-pair base.
     counts = hi - lo + 1
-    start = np.cumsum(counts) - counts
-    pair = np.repeat(np.arange(m_c.size), counts)
-    idx = off[pair] + (lo - first)[pair] + np.arange(int(counts.sum())) - start[pair]
-    return store.u[idx].astype(np.int64), store.low[idx].astype(np.int64)
+    offs = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    idx = np.repeat(off + lo - first, counts) + offs
+    return store.u.take(idx), store.low.take(idx), offs
 
 
 def _binomial_table(m_values: _IntArray, p: float) -> NDArray[np.float64]:
@@ -567,12 +567,14 @@ def _sums_thresholds(
             f"exact enumeration needs more than {MAX_EXACT_CELLS:,} table evaluations; use "
             "simulate_power for a design this large."
         )
-    u, low = _threshold_rows(analysis_key, mc_all, mt_all, lo_c[ic], hi_c[ic], alpha, alternative, margin)
+    lo_p = lo_c[ic]
+    u, low, offs = _threshold_rows(analysis_key, mc_all, mt_all, lo_p, hi_c[ic], alpha, alternative, margin)
     counts = (hi_c - lo_c + 1)[ic]
-    row_pair = np.repeat(np.arange(mc_all.size), counts)
-    x_c = lo_c[ic][row_pair] + np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-    w_row = weights[row_pair] * pmf_c[ic[row_pair], x_c]
-    t_row = it[row_pair]
+    # Flat indices (faster than 2-D fancy indexing on long row arrays).
+    w_row = np.repeat(weights, counts) * pmf_c.take(np.repeat(ic * pmf_c.shape[1] + lo_p, counts) + offs)
+    width = int(ut.max()) + 2
+    base_t = np.repeat(it * width, counts)
+    i_up, i_low = base_t + u, base_t + low + 1
     out = []
     for p in (pt, p0):
         pmf_t = _binomial_table(ut, p)
@@ -581,7 +583,7 @@ def _sums_thresholds(
             [np.cumsum(pmf_t[:, ::-1], axis=1)[:, ::-1], np.zeros((ut.size, 1))], axis=1
         )
         at_most = np.concatenate([np.zeros((ut.size, 1)), np.cumsum(pmf_t, axis=1)], axis=1)
-        out.append((at_least[t_row, u], at_most[t_row, low + 1]))
+        out.append((at_least.take(i_up), at_most.take(i_low)))
     (up1, low1), (up0, low0) = out
     good = up1 if alternative == "two-sided" else up1 + low1
     # einsum, not @: a BLAS dot of long vectors spins up threads (slow on a busy machine).

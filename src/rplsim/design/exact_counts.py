@@ -31,14 +31,15 @@ from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
+from scipy import special, stats
 
 from rplsim._core.validation import check_choice, check_integer
 from rplsim._core.vocabulary import ALTERNATIVES
 from rplsim.design.exact import check_rate
 from rplsim.exceptions import InvalidArgumentError
+from rplsim.stats.fisher import _FISHER_RELTOL
 from rplsim.stats.pvalues import Alternative
-from rplsim.stats.registry import LookData, get_analysis
+from rplsim.stats.registry import LookData, count_sign, get_analysis
 
 __all__ = [
     "EXACT_TOLERANCE",
@@ -452,6 +453,133 @@ def _guard(
         raise _NotConvexError
 
 
+def _fisher_pairs(
+    m_c: _IntArray,
+    m_t: _IntArray,
+    lo_c: _IntArray,
+    hi_c: _IntArray,
+    alpha: float,
+    alternative: Alternative,
+    margin: float,
+) -> tuple[_Matrix, _Matrix]:
+    """(upper, lower) decisions of the registered Fisher test on every table of each pair's
+    rows ``x_c = lo_c..hi_c`` (row-major in (x_c, x_t), pairs concatenated).
+
+    Tables sharing margins share one hypergeometric distribution, so each distribution is
+    computed once with every p-value of its support: the same log-weights and tie rule as
+    :func:`rplsim.stats.fisher.fisher_exact_counts` (so the tables counted in each p-value are
+    the same), summed in another order; tables whose p-value lies within ``1e-9`` of alpha
+    are decided again by the registered function itself.
+    """
+    cells = (hi_c - lo_c + 1) * (m_t + 1)
+    starts = np.cumsum(cells) - cells
+    upper = np.zeros(int(cells.sum()), dtype=bool)
+    lower = np.zeros_like(upper)
+    log_fact = special.gammaln(np.arange(int((m_c + m_t).max()) + 1) + 1.0)
+    c_tie = np.log1p(_FISHER_RELTOL)
+    # Distributions: one per (pair, K = x_c + x_t) the rows meet, support x_t = lo..hi.
+    n_k = hi_c + m_t - lo_c + 1
+    pair = np.repeat(np.arange(m_c.size), n_k)
+    k = lo_c[pair] + np.arange(int(n_k.sum())) - np.repeat(np.cumsum(n_k) - n_k, n_k)
+    n1, n_all = m_t[pair], (m_c + m_t)[pair]
+    lo = np.maximum(0, k - m_c[pair])
+    hi = np.minimum(k, n1)
+    width = hi - lo + 1
+    order = np.argsort(width, kind="stable")
+    w_sorted = width[order]
+    at = 0
+    while at < order.size:
+        # Blocks of distributions sorted by width: the widest (last) sets the padded size,
+        # kept under _BATCH_CELLS / 4 cells.
+        stops = np.arange(at + 1, order.size + 1)
+        cost = (stops - at) * w_sorted[stops - 1]
+        stop = int(stops[max(0, int(np.searchsorted(cost, _BATCH_CELLS // 4, side="right")) - 1)])
+        idx = order[at:stop]
+        at = stop
+        w_max = int(width[idx].max())
+        kk = lo[idx][:, None] + np.arange(w_max)[None, :]
+        valid = kk <= hi[idx][:, None]
+        kk = np.where(valid, kk, lo[idx][:, None])
+        ks, n1s, ns = k[idx][:, None], n1[idx][:, None], n_all[idx][:, None]
+        logw = -(log_fact[kk] + log_fact[ks - kk] + log_fact[n1s - kk] + log_fact[ns - ks - n1s + kk])
+        logw = np.where(valid, logw, -np.inf)
+        w = np.exp(logw - logw.max(axis=1, keepdims=True))
+        total = w.sum(axis=1, keepdims=True)
+        if alternative == "larger":
+            p = np.cumsum(w[:, ::-1], axis=1)[:, ::-1] / total
+        elif alternative == "smaller":
+            p = np.cumsum(w, axis=1) / total
+        else:
+            # p(x) = sum of w(y) over logw(y) <= logw(x) + c_tie: the rank of x in the sorted
+            # row, extended over the near-ties after it.
+            key = np.where(valid, logw, np.inf)
+            srt = np.argsort(key, axis=1, kind="stable")
+            key_s = np.take_along_axis(key, srt, axis=1)
+            cum = np.cumsum(np.take_along_axis(w, srt, axis=1), axis=1)
+            rank = np.empty_like(srt)
+            np.put_along_axis(rank, srt, np.arange(w_max)[None, :], axis=1)
+            thr = logw + c_tie
+            last = rank.copy()
+            while True:
+                nxt = np.minimum(last + 1, w_max - 1)
+                more = (nxt > last) & (np.take_along_axis(key_s, nxt, axis=1) <= thr)
+                if not more.any():
+                    break
+                last = np.where(more, nxt, last)
+            p = np.take_along_axis(cum, last, axis=1) / total
+        p = np.minimum(p, 1.0)
+        rows, cols = np.nonzero(valid)
+        xt = kk[rows, cols]
+        pr = pair[idx][rows]
+        xc = k[idx][rows] - xt
+        inside = (xc >= lo_c[pr]) & (xc <= hi_c[pr])
+        rows, cols, xt, pr, xc = rows[inside], cols[inside], xt[inside], pr[inside], xc[inside]
+        pv = p[rows, cols]
+        mc_r, mt_r = m_c[pr], m_t[pr]
+        rej = pv <= alpha
+        near = np.flatnonzero(np.abs(pv - alpha) <= 1e-9)
+        if near.size:
+            up_n, low_n = _decisions(
+                _FISHER_FUNCTION, alternative, margin, alpha, xc[near], mc_r[near], xt[near], mt_r[near]
+            )
+            rej[near] = up_n | low_n
+        if alternative == "two-sided":
+            data = LookData(x_t=xt, n_t=mt_r, x_c=xc, n_c=mc_r, strata_counts=np.zeros((0, 4, 1)),
+                            alternative=alternative, margin=margin)  # fmt: skip
+            good = rej & (count_sign(data) > 0)
+            up_v, low_v = good, rej & ~good
+        elif alternative == "larger":
+            up_v, low_v = rej, np.zeros_like(rej)
+        else:
+            up_v, low_v = np.zeros_like(rej), rej
+        flat = starts[pr] + (xc - lo_c[pr]) * (mt_r + 1) + xt
+        upper[flat] = up_v
+        lower[flat] = low_v
+    return upper, lower
+
+
+def _rows_from_lattices(
+    m_c: _IntArray, m_t: _IntArray, lo_c: _IntArray, hi_c: _IntArray, upper: _Matrix, lower: _Matrix
+) -> tuple[_IntArray, _IntArray, _IntArray, _IntArray, _IntArray, _Matrix]:
+    """Per row (every x_c of each pair, pairs concatenated): ``U`` = start of the trailing run
+    of ``upper``, ``L`` = end of the leading run of ``lower``; and the rejecting cells outside
+    both runs (rows that are not intervals) as ``(pair, x_c, x_t, is_upper)``."""
+    rows_per = hi_c - lo_c + 1
+    row_pair = np.repeat(np.arange(m_c.size), rows_per)
+    width = m_t[row_pair] + 1
+    row_start = np.cumsum(width) - width
+    x_t = np.arange(int(width.sum())) - np.repeat(row_start, width)
+    u = np.maximum.reduceat(np.where(upper, -1, x_t), row_start) + 1
+    low = np.minimum.reduceat(np.where(lower, width.max() + 1, x_t), row_start)
+    low = np.minimum(low, width) - 1
+    cell_row = np.repeat(np.arange(row_pair.size), width)
+    extra_up = upper & (x_t < u[cell_row])
+    extra = np.flatnonzero(extra_up | (lower & (x_t > low[cell_row])))
+    x_c = lo_c[row_pair] + np.arange(row_pair.size) - np.repeat(np.cumsum(rows_per) - rows_per, rows_per)
+    r = cell_row[extra]
+    return u, low, row_pair[r], x_c[r], x_t[extra], extra_up[extra]
+
+
 class _ThresholdStore:
     """``U`` and ``L`` rows of one analysis for every analysed-size pair seen: one pool of
     rows and a dense index ``(m_c, m_t) -> (offset, first x_c, rows)``, so that a call looks
@@ -464,17 +592,24 @@ class _ThresholdStore:
         self.u = np.zeros(0, dtype=np.int32)
         self.low = np.zeros(0, dtype=np.int32)
         self.used = 0
+        # Rejecting cells outside the runs U.., ..L (rows that are not intervals; Fisher):
+        # (m_c, m_t, x_c, x_t, is_upper, generation).
+        # Each carries the generation of its pair's rows: a pair searched again on more rows
+        # gets a new generation, and its older cells no longer count.
+        self.extra: list[tuple[_IntArray, _IntArray, _IntArray, _IntArray, _Matrix, _IntArray]] = []
+        self.generation = np.zeros((0, 0), dtype=np.int64)
+        self.calls = 0
 
     @property
     def cost(self) -> int:
-        return 2 * self.used + 3 * self.offset.size
+        return 2 * self.used + 3 * self.offset.size + 5 * sum(e[0].size for e in self.extra)
 
     def grow(self, m_max: int) -> None:
         old = self.offset.shape[0]
         if m_max < old:
             return
         size = max(m_max + 1, 2 * old)
-        for name, fill in (("offset", -1), ("first", 0), ("count", 0)):
+        for name, fill in (("offset", -1), ("first", 0), ("count", 0), ("generation", 0)):
             new = np.full((size, size), fill, dtype=np.int64)
             new[:old, :old] = getattr(self, name)
             setattr(self, name, new)
@@ -493,6 +628,8 @@ class _ThresholdStore:
         self.first[m_c, m_t] = first
         self.count[m_c, m_t] = count
         self.used = need
+        self.calls += 1
+        self.generation[m_c, m_t] = self.calls
 
 
 def _threshold_rows(
@@ -504,7 +641,7 @@ def _threshold_rows(
     alpha: float,
     alternative: Alternative,
     margin: float,
-) -> tuple[NDArray[np.int32], NDArray[np.int32], _IntArray]:
+) -> tuple[NDArray[np.int32], NDArray[np.int32], _IntArray, _ThresholdStore]:
     """``U`` and ``L`` on each pair's rows ``x_c = lo..hi`` (concatenated over the pairs),
     from the store of the analysis (kept between calls) or computed for all missing pairs in
     one search; and each row's ``x_c - lo``."""
@@ -523,15 +660,24 @@ def _threshold_rows(
         which = np.repeat(np.arange(n_rows.size), n_rows)
         x_c = new_lo[which] + np.arange(int(n_rows.sum())) - (np.cumsum(n_rows) - n_rows)[which]
         mc_m, mt_m = m_c[miss], m_t[miss]
-        u, low = _thresholds(analysis_key[1], alpha, alternative, margin, mc_m[which], mt_m[which], x_c)
-        store.add(mc_m, mt_m, new_lo, n_rows, u, low)
+        if analysis_key[1] is _FISHER_FUNCTION:
+            # Every row of each new pair from its whole lattice, irregular cells kept aside.
+            upper, lower = _fisher_pairs(mc_m, mt_m, new_lo, new_hi, alpha, alternative, margin)
+            u, low, e_pair, e_xc, e_xt, e_up = _rows_from_lattices(mc_m, mt_m, new_lo, new_hi, upper, lower)
+            store.add(mc_m, mt_m, new_lo, n_rows, u, low)
+            if e_pair.size:
+                gen = np.full(e_pair.size, store.calls)
+                store.extra.append((mc_m[e_pair], mt_m[e_pair], e_xc, e_xt, e_up, gen))
+        else:
+            u, low = _thresholds(analysis_key[1], alpha, alternative, margin, mc_m[which], mt_m[which], x_c)
+            store.add(mc_m, mt_m, new_lo, n_rows, u, low)
         off, first = store.offset[m_c, m_t], store.first[m_c, m_t]
     _cache_put(key, store, store.cost)
     # Each pair's rows, as an offset within the pair (offs) added to a per-pair base.
     counts = hi - lo + 1
     offs = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
     idx = np.repeat(off + lo - first, counts) + offs
-    return store.u.take(idx), store.low.take(idx), offs
+    return store.u.take(idx), store.low.take(idx), offs, store
 
 
 def _binomial_table(m_values: _IntArray, p: float) -> NDArray[np.float64]:
@@ -568,7 +714,9 @@ def _sums_thresholds(
             "simulate_power for a design this large."
         )
     lo_p = lo_c[ic]
-    u, low, offs = _threshold_rows(analysis_key, mc_all, mt_all, lo_p, hi_c[ic], alpha, alternative, margin)
+    u, low, offs, store = _threshold_rows(
+        analysis_key, mc_all, mt_all, lo_p, hi_c[ic], alpha, alternative, margin
+    )
     counts = (hi_c - lo_c + 1)[ic]
     # Flat indices (faster than 2-D fancy indexing on long row arrays).
     w_row = np.repeat(weights, counts) * pmf_c.take(np.repeat(ic * pmf_c.shape[1] + lo_p, counts) + offs)
@@ -576,6 +724,7 @@ def _sums_thresholds(
     base_t = np.repeat(it * width, counts)
     i_up, i_low = base_t + u, base_t + low + 1
     out = []
+    pmfs_t = []
     for p in (pt, p0):
         pmf_t = _binomial_table(ut, p)
         # at_least[i, k] = P(X >= k), k = 0..M + 1; at_most[i, k + 1] = P(X <= k), k = -1..M.
@@ -584,12 +733,44 @@ def _sums_thresholds(
         )
         at_most = np.concatenate([np.zeros((ut.size, 1)), np.cumsum(pmf_t, axis=1)], axis=1)
         out.append((at_least.take(i_up), at_most.take(i_low)))
+        pmfs_t.append(pmf_t)
     (up1, low1), (up0, low0) = out
     good = up1 if alternative == "two-sided" else up1 + low1
     # einsum, not @: a BLAS dot of long vectors spins up threads (slow on a busy machine).
     power = float(np.einsum("i,i->", w_row, good))
     rejection = float(np.einsum("i,i->", w_row, up1 + low1))
     type1 = float(np.einsum("i,i->", w_row, up0 + low0))
+    if store.extra:
+        # Rejecting cells outside the runs, of this call's pairs and rows.
+        e_mc, e_mt, e_xc, e_xt, e_up, e_gen = (np.concatenate(a) for a in zip(*store.extra, strict=True))
+        current = e_gen == store.generation[e_mc, e_mt]
+        e_mc, e_mt, e_xc, e_xt, e_up = (
+            e_mc[current],
+            e_mt[current],
+            e_xc[current],
+            e_xt[current],
+            e_up[current],
+        )
+        m_max = max(int(uc.max()), int(ut.max()))
+        w2 = np.zeros((m_max + 1, m_max + 1))
+        w2[mc_all, mt_all] = weights
+        row_c = np.full(m_max + 1, -1)
+        row_c[uc] = np.arange(uc.size)
+        row_t = np.full(m_max + 1, -1)
+        row_t[ut] = np.arange(ut.size)
+        ok = (e_mc <= m_max) & (e_mt <= m_max)
+        e_mc, e_mt, e_xc, e_xt, e_up = e_mc[ok], e_mt[ok], e_xc[ok], e_xt[ok], e_up[ok]
+        ic_e, it_e = row_c[e_mc], row_t[e_mt]
+        ok = (ic_e >= 0) & (it_e >= 0)
+        ok[ok] &= (e_xc[ok] >= lo_c[ic_e[ok]]) & (e_xc[ok] <= hi_c[ic_e[ok]])
+        ok[ok] &= w2[e_mc[ok], e_mt[ok]] > 0
+        if ok.any():
+            e_w = w2[e_mc[ok], e_mt[ok]] * pmf_c[ic_e[ok], e_xc[ok]]
+            h1 = e_w * pmfs_t[0][it_e[ok], e_xt[ok]]
+            h0 = e_w * pmfs_t[1][it_e[ok], e_xt[ok]]
+            power += float(h1[e_up[ok]].sum() if alternative == "two-sided" else h1.sum())
+            rejection += float(h1.sum())
+            type1 += float(h0.sum())
     tables = int((counts * (mt_all + 1)).sum())
     return power, rejection, type1, float(w_row.sum()), tables
 
@@ -793,7 +974,7 @@ def _exact_power_counts(
     power = rejection = type1 = covered = 0.0
     cells = 0
     done = False
-    if engine != "full" and entry.function in _CONVEX_FUNCTIONS:
+    if engine != "full" and (entry.function in _CONVEX_FUNCTIONS or entry.function is _FISHER_FUNCTION):
         try:
             power, rejection, type1, covered, cells = _sums_thresholds(*args)
             done = True

@@ -265,8 +265,9 @@ def test_thresholds_equal_the_whole_matrix_on_every_lattice(alternative, alpha, 
     assert (upper.any() or alternative == "smaller") and (lower.any() or alternative == "larger")
 
 
-def test_fisher_two_sided_is_not_convex_so_it_takes_whole_matrices() -> None:
-    # Why Fisher is not on the threshold path: one row whose rejections are not an interval.
+def test_fisher_two_sided_is_not_convex_so_it_is_not_searched() -> None:
+    # Why Fisher's thresholds are not searched (but read off its whole rows): one row whose
+    # rejections are not an interval.
     from rplsim.design import exact_counts as ec
 
     fn = ec.get_analysis("fisher").function
@@ -341,3 +342,57 @@ def test_thresholds_are_reused_across_calls_and_rates() -> None:
     ec._clear_cache()
     c = exact_power_counts(0.3, 0.5, 50, 50, dropout=0.1, block_size=4)
     assert b.power == pytest.approx(c.power, abs=1e-15) and a.power != b.power
+
+
+@pytest.mark.parametrize(
+    ("alternative", "alpha", "m_max"),
+    [("two-sided", 0.05, 30), ("two-sided", 0.1, 24), ("larger", 0.05, 24), ("smaller", 0.025, 24)],
+)
+def test_fisher_lattices_equal_the_registered_test(alternative, alpha, m_max) -> None:
+    # Every table of every (m_c, m_t) up to m_max: the per-margin p-values decide as the
+    # registered fisher function does, and the runs + irregular cells rebuild every row.
+    from rplsim.design import exact_counts as ec
+
+    mc, mt, xc, xt = _lattice(m_max)
+    want_up, want_low = ec._decisions(ec._FISHER_FUNCTION, alternative, 0.0, alpha, xc, mc, xt, mt)
+    pm_c = np.array([a for a in range(m_max + 1) for _ in range(m_max + 1)])
+    pm_t = np.array([b for _ in range(m_max + 1) for b in range(m_max + 1)])
+    up, low = ec._fisher_pairs(pm_c, pm_t, np.zeros_like(pm_c), pm_c, alpha, alternative, 0.0)
+    assert np.array_equal(up, want_up) and np.array_equal(low, want_low)
+    u, lw, e_pair, e_xc, e_xt, e_up = ec._rows_from_lattices(pm_c, pm_t, np.zeros_like(pm_c), pm_c, up, low)
+    row_of = np.cumsum(xt == 0) - 1
+    rebuilt_up = xt >= u[row_of]
+    rebuilt_low = xt <= lw[row_of]
+    start = np.cumsum((pm_c + 1) * (pm_t + 1)) - (pm_c + 1) * (pm_t + 1)
+    cell = start[e_pair] + e_xc * (pm_t[e_pair] + 1) + e_xt
+    rebuilt_up[cell[e_up]] = True
+    rebuilt_low[cell[~e_up]] = True
+    assert np.array_equal(rebuilt_up, want_up) and np.array_equal(rebuilt_low, want_low)
+
+
+FISHER_DESIGNS = [
+    (0.6, 0.8, 30, 30, {"dropout": 0.1, "block_size": 4}),
+    (0.5, 0.7, 25, 50, {"dropout": 0.2, "block_size": 6}),
+    (0.6, 0.8, 40, 40, {"alternative": "larger", "dropout": 0.1, "block_size": 4}),
+    (0.6, 0.8, 20, 24, {"dropout": 0.3}),  # simple randomisation
+    # Rates that put the non-interval row (m_c 34, m_t 58, x_c 1) inside the enumeration.
+    (0.04, 0.2, 34, 58, {"block_size": 0, "allocation_ratio": 58 / 34}),
+]
+
+
+@pytest.mark.parametrize(("pc", "pt", "n_c", "n_t", "kwargs"), FISHER_DESIGNS)
+def test_fisher_fast_path_equals_the_whole_matrices(pc, pt, n_c, n_t, kwargs) -> None:
+    from rplsim.design import exact_counts as ec
+
+    ec._clear_cache()
+    fast = ec._exact_power_counts(pc, pt, n_c, n_t, analysis="fisher", engine="thresholds", **kwargs)
+    full = ec._exact_power_counts(pc, pt, n_c, n_t, analysis="fisher", engine="full", **kwargs)
+    for a, b in (
+        (fast.power, full.power),
+        (fast.rejection, full.rejection),
+        (fast.type1_error, full.type1_error),
+    ):
+        assert abs(a - b) <= fast.max_error + full.max_error + 1e-14
+    if pc == 0.04:
+        store = ec._CACHE[("thresholds", "fisher", ec._FISHER_FUNCTION, 0.05, "two-sided", 0.0)][0]
+        assert store.extra  # the irregular cells were used

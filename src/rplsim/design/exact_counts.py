@@ -14,8 +14,27 @@ binomial at the arm's marginal rate). Here that distribution is summed over exac
 with ``R`` the rejection matrix of the registered analysis on the ``(x_c, x_t)`` lattice (the
 same function and decision rule as the simulation: ``p <= alpha``, NaN never rejects, "in
 favour of treatment" = the sign of the effect for two-sided tests) and ``b`` binomial pmfs.
-``R`` does not depend on the rates, so one matrix serves power and type-I error, and matrices
-are kept (by analysed sizes) across calls, which makes power curves and searches cheap.
+``R`` does not depend on the rates, so one matrix serves power and type-I error.
+
+Each row of ``R`` (fixed ``m_c, m_t, x_c``) is held as two thresholds: the test rejects in favour
+of treatment at ``x_t >= U`` and against it at ``x_t <= L`` (Barnard's convexity), so a row sums
+to two binomial tails and a design costs O(rows), not O(tables):
+
+- chi2 (pooled z, Farrington-Manning): ``U`` and ``L`` are searched with the registered function
+  itself (from a closed-form start, galloping, then bisection, in lockstep over all rows),
+  ending on evaluated brackets (no rejection at ``U - 1``, rejection at ``U``); a few random rows
+  per search are evaluated whole, and a row that is not an interval sends the call to whole
+  matrices. The tests check ``U``, ``L`` against every table of every lattice up to 50 per arm.
+- Fisher is not convex (``m_c = 34, m_t = 58, x_c = 1``: rejects at ``x_t = 10``, not 11, from 12
+  on): its rows are computed whole, every table of one margin ``K = x_c + x_t`` from one
+  hypergeometric distribution (the registered test's log-weights and tie rule; tables whose
+  p-value lies within 1e-9 of alpha are decided by the registered function), the thresholds
+  read off the runs at both ends and the few rejecting cells outside them kept and summed
+  apart.
+- any other analysis: whole matrices from the registered function (the reference path).
+
+Thresholds are kept between calls by analysis and analysed sizes, so power curves, searches and
+other rates reuse them.
 
 Analysed-size pairs and births in the far tails are left out only up to a total probability
 ``tol``; what is left out is summed and reported as ``max_error``: the exact value lies in
@@ -544,7 +563,7 @@ def _fisher_pairs(
             )
             rej[near] = up_n | low_n
         if alternative == "two-sided":
-            data = LookData(x_t=xt, n_t=mt_r, x_c=xc, n_c=mc_r, strata_counts=np.zeros((0, 4, 1)),
+            data = LookData(x_t=xt, n_t=mt_r, x_c=xc, n_c=mc_r, strata_counts=np.zeros((0, 4, 1), dtype=np.int64),
                             alternative=alternative, margin=margin)  # fmt: skip
             good = rej & (count_sign(data) > 0)
             up_v, low_v = good, rej & ~good

@@ -563,8 +563,16 @@ def _fisher_pairs(
             )
             rej[near] = up_n | low_n
         if alternative == "two-sided":
-            data = LookData(x_t=xt, n_t=mt_r, x_c=xc, n_c=mc_r, strata_counts=np.zeros((0, 4, 1), dtype=np.int64),
-                            alternative=alternative, margin=margin)  # fmt: skip
+            empty = np.zeros((0, 4, 1), dtype=np.int64)  # count_sign reads the arm totals only
+            data = LookData(
+                x_t=xt,
+                n_t=mt_r,
+                x_c=xc,
+                n_c=mc_r,
+                strata_counts=empty,
+                alternative=alternative,
+                margin=margin,
+            )
             good = rej & (count_sign(data) > 0)
             up_v, low_v = good, rej & ~good
         elif alternative == "larger":

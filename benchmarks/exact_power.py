@@ -73,8 +73,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.fisher:
         fisher = power_with(paper, analysis="fisher")
-        med, low, fres = _time(lambda: rplsim.exact_power(fisher, 85), 1, cold=True)
+        med, low, fres = _time(lambda: rplsim.exact_power(fisher, 85), args.runs, cold=True)
         rows.append(("exact_power(paper, 85), fisher, cold cache", med, low, None))
+        med, low, fcurve = _time(lambda: [rplsim.exact_power(fisher, n).power for n in curve_n], 1, cold=True)
+        rows.append(("exact curve n = 40..200, fisher, cold", med, low, None))
+        med, low, fsearch = _time(lambda: exact_sample_size(fisher), 1, cold=True)
+        rows.append(("exact_sample_size(paper), fisher, cold", med, low, None))
 
     print(f"{'workload':<52} {'median s':>9} {'min s':>9} {'target s':>9}  ok")
     for name, med, low, target in rows:
@@ -96,6 +100,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.fisher:
         print(f"fisher, 85/arm: exact power {fres.power:.6f}, type-I error {fres.type1_error:.6f}")
+        print(
+            f"fisher exact sample size: {fsearch.n_per_arm}/arm (power {fsearch.power:.6f}, type-I "
+            f"{fsearch.type1_error:.6f}); stays above target from {fsearch.n_stays_above}; dips "
+            f"{list(fsearch.dips)}"
+        )
+        drops = [n for n, a, b in zip(curve_n, fcurve, fcurve[1:], strict=False) if b < a]
+        print(f"fisher curve: power drops from n to n + 1 at n = {drops[:12]}")
     pts = dict(zip(curve_n, curve, strict=True))  # type: ignore[arg-type]
     print("\nn/arm  exact power (chi2)")
     for n in range(40, 201, 20):
@@ -106,23 +117,40 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _compare() -> None:
-    """max |thresholds - whole matrices| over a grid of chi2 / Farrington-Manning designs."""
+    """max |thresholds - whole matrices| over a grid of designs (chi2, Farrington-Manning, Fisher)."""
     worst = 0.0
     count = 0
-    for n in (10, 25, 40, 60, 85):
-        for pc, pt in ((0.6, 0.807), (0.3, 0.45), (0.5, 0.5), (0.85, 0.95)):
-            for kw in (
-                {"dropout": 0.1, "block_size": 4},
-                {"dropout": 0.0, "block_size": 0, "alpha": 0.01},
-                {"dropout": 0.2, "block_size": 6, "alternative": "larger"},
-                {"dropout": 0.1, "block_size": 4, "alternative": "larger", "margin": 0.1},
-            ):
-                fast = exact_counts._exact_power_counts(pc, pt, n, n, engine="thresholds", **kw)
-                full = exact_counts._exact_power_counts(pc, pt, n, n, engine="full", **kw)
-                diffs = (fast.power - full.power, fast.rejection - full.rejection,
-                         fast.type1_error - full.type1_error)  # fmt: skip
-                worst = max(worst, *(abs(d) for d in diffs))
-                count += 1
+    grid = [
+        (n, rates, kw)
+        for n in (10, 25, 40, 60, 85)
+        for rates in ((0.6, 0.807), (0.3, 0.45), (0.5, 0.5), (0.85, 0.95))
+        for kw in (
+            {"dropout": 0.1, "block_size": 4},
+            {"dropout": 0.0, "block_size": 0, "alpha": 0.01},
+            {"dropout": 0.2, "block_size": 6, "alternative": "larger"},
+            {"dropout": 0.1, "block_size": 4, "alternative": "larger", "margin": 0.1},
+        )
+    ]
+    grid += [
+        (n, rates, {"analysis": "fisher", **kw})
+        for n in (10, 25, 40)
+        for rates in ((0.6, 0.807), (0.3, 0.45), (0.04, 0.2))
+        for kw in (
+            {"dropout": 0.1, "block_size": 4},
+            {"block_size": 0},
+            {"alternative": "larger", "block_size": 2},
+        )
+    ]
+    for n, (pc, pt), kw in grid:
+        fast = exact_counts._exact_power_counts(pc, pt, n, n, engine="thresholds", **kw)
+        full = exact_counts._exact_power_counts(pc, pt, n, n, engine="full", **kw)
+        diffs = (
+            fast.power - full.power,
+            fast.rejection - full.rejection,
+            fast.type1_error - full.type1_error,
+        )
+        worst = max(worst, *(abs(d) for d in diffs))
+        count += 1
     print(f"\nthreshold path vs whole matrices over {count} designs: max |difference| = {worst:.1e}")
 
 

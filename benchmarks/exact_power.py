@@ -1,13 +1,17 @@
 """Benchmark (not a test): exact count-path power of the paper's design (issue 13, item 7).
 
-    python benchmarks/exact_power.py [--runs 5] [--fisher]
+    python benchmarks/exact_power.py [--runs 5] [--fisher] [--compare]
 
 Times ``rplsim.exact_power(paper, 85)`` (scenarios/paper.toml as shipped: 85 per arm
 randomised, 10% dropout, permuted blocks of 4, two-sided chi2 at 5%) with the rejection-matrix
 cache emptied before each run ("cold") and kept ("warm"), an exact power curve over n = 40..200
 per arm from an empty cache, and, for scale, ``simulate_power`` at 85 per arm with 10,000
-replicates. Targets (issue 13): one exact power <= 50 ms, the curve <= 2 s. ``--fisher`` also
-times the same design analysed with Fisher's test.
+replicates, and the exact sample-size search ``exact_sample_size(paper)`` from an empty cache.
+Targets (issue 13): one exact power <= 50 ms, the curve <= 2 s, the search <= 1 s. ``--fisher``
+also times the same design analysed with Fisher's test (whole matrices: Fisher's two-sided test
+is not convex, see rplsim.design.exact_counts). ``--compare`` prints max |threshold path - whole
+matrices| of power, rejection and type-I error over a grid of designs (the decisions are the
+same; only the summation order and the tails left out differ).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import rplsim  # noqa: E402
 from rplsim.design import exact_counts  # noqa: E402
+from rplsim.trial.exact import exact_sample_size  # noqa: E402
 from rplsim.trial.power import power_with  # noqa: E402
 
 
@@ -43,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--fisher", action="store_true")
+    ap.add_argument("--compare", action="store_true")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     paper = rplsim.load_scenario(ROOT / "scenarios" / "paper.toml")
@@ -58,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         lambda: [rplsim.exact_power(paper, n).power for n in curve_n], max(1, args.runs // 2), cold=True
     )
     rows.append((f"exact curve n = 40..200 ({len(curve_n)} points), cold", med, low, 2.0))
+    med, low, search = _time(lambda: exact_sample_size(paper), max(1, args.runs // 2), cold=True)
+    rows.append(("exact_sample_size(paper), chi2, cold", med, low, 1.0))
     t0 = time.perf_counter()
     sim = rplsim.simulate_power(paper, 85, replicates=10_000)
     rows.append(
@@ -65,8 +73,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.fisher:
         fisher = power_with(paper, analysis="fisher")
-        med, low, fres = _time(lambda: rplsim.exact_power(fisher, 85), 1, cold=True)
+        med, low, fres = _time(lambda: rplsim.exact_power(fisher, 85), args.runs, cold=True)
         rows.append(("exact_power(paper, 85), fisher, cold cache", med, low, None))
+        med, low, fcurve = _time(lambda: [rplsim.exact_power(fisher, n).power for n in curve_n], 1, cold=True)
+        rows.append(("exact curve n = 40..200, fisher, cold", med, low, None))
+        med, low, fsearch = _time(lambda: exact_sample_size(fisher), 1, cold=True)
+        rows.append(("exact_sample_size(paper), fisher, cold", med, low, None))
 
     print(f"{'workload':<52} {'median s':>9} {'min s':>9} {'target s':>9}  ok")
     for name, med, low, target in rows:
@@ -80,13 +92,66 @@ def main(argv: list[str] | None = None) -> int:
         f"max_error {res.max_error:.1e}; simulated {sim.power:.4f} "
         f"[{sim.power_ci[0]:.4f}, {sim.power_ci[1]:.4f}], type-I {sim.type1_error:.4f}"
     )
+    assert isinstance(search, rplsim.trial.ExactSampleSize)
+    print(
+        f"exact sample size: {search.n_per_arm}/arm (power {search.power:.6f}, type-I "
+        f"{search.type1_error:.6f}); stays above target from {search.n_stays_above}; "
+        f"searched n = {search.searched_from}..{search.searched_to}"
+    )
     if args.fisher:
         print(f"fisher, 85/arm: exact power {fres.power:.6f}, type-I error {fres.type1_error:.6f}")
+        print(
+            f"fisher exact sample size: {fsearch.n_per_arm}/arm (power {fsearch.power:.6f}, type-I "
+            f"{fsearch.type1_error:.6f}); stays above target from {fsearch.n_stays_above}; dips "
+            f"{list(fsearch.dips)}"
+        )
+        drops = [n for n, a, b in zip(curve_n, fcurve, fcurve[1:], strict=False) if b < a]
+        print(f"fisher curve: power drops from n to n + 1 at n = {drops[:12]}")
     pts = dict(zip(curve_n, curve, strict=True))  # type: ignore[arg-type]
     print("\nn/arm  exact power (chi2)")
     for n in range(40, 201, 20):
         print(f"{n:5d}  {pts[n]:.6f}")
+    if args.compare:
+        _compare()
     return 0
+
+
+def _compare() -> None:
+    """max |thresholds - whole matrices| over a grid of designs (chi2, Farrington-Manning, Fisher)."""
+    worst = 0.0
+    count = 0
+    grid = [
+        (n, rates, kw)
+        for n in (10, 25, 40, 60, 85)
+        for rates in ((0.6, 0.807), (0.3, 0.45), (0.5, 0.5), (0.85, 0.95))
+        for kw in (
+            {"dropout": 0.1, "block_size": 4},
+            {"dropout": 0.0, "block_size": 0, "alpha": 0.01},
+            {"dropout": 0.2, "block_size": 6, "alternative": "larger"},
+            {"dropout": 0.1, "block_size": 4, "alternative": "larger", "margin": 0.1},
+        )
+    ]
+    grid += [
+        (n, rates, {"analysis": "fisher", **kw})
+        for n in (10, 25, 40)
+        for rates in ((0.6, 0.807), (0.3, 0.45), (0.04, 0.2))
+        for kw in (
+            {"dropout": 0.1, "block_size": 4},
+            {"block_size": 0},
+            {"alternative": "larger", "block_size": 2},
+        )
+    ]
+    for n, (pc, pt), kw in grid:
+        fast = exact_counts._exact_power_counts(pc, pt, n, n, engine="thresholds", **kw)
+        full = exact_counts._exact_power_counts(pc, pt, n, n, engine="full", **kw)
+        diffs = (
+            fast.power - full.power,
+            fast.rejection - full.rejection,
+            fast.type1_error - full.type1_error,
+        )
+        worst = max(worst, *(abs(d) for d in diffs))
+        count += 1
+    print(f"\nthreshold path vs whole matrices over {count} designs: max |difference| = {worst:.1e}")
 
 
 if __name__ == "__main__":

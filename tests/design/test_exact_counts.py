@@ -221,3 +221,178 @@ def test_a_cache_smaller_than_one_call_changes_nothing(monkeypatch: pytest.Monke
     exact_counts._clear_cache()
     got = exact_power_counts(0.6, 0.8, 25, 25, dropout=0.1, block_size=4, analysis="chi2", alpha=0.04)
     assert (got.power, got.type1_error) == (want.power, want.type1_error)
+
+
+# --- the threshold path: identical decisions to the whole rejection matrices ---------------
+
+
+def _lattice(m_max: int, m_min: int = 0):
+    """Every table (x_c, m_c, x_t, m_t) with m_min <= m_c, m_t <= m_max, flattened."""
+    pairs = [(a, b) for a in range(m_min, m_max + 1) for b in range(m_min, m_max + 1)]
+    mc = np.repeat([a for a, b in pairs], [(a + 1) * (b + 1) for a, b in pairs])
+    mt = np.repeat([b for a, b in pairs], [(a + 1) * (b + 1) for a, b in pairs])
+    xc = np.concatenate([np.repeat(np.arange(a + 1), b + 1) for a, b in pairs])
+    xt = np.concatenate([np.tile(np.arange(b + 1), a + 1) for a, b in pairs])
+    return mc, mt, xc, xt
+
+
+@pytest.mark.parametrize(
+    ("alternative", "alpha", "margin", "m_max"),
+    [
+        ("two-sided", 0.05, 0.0, 50),
+        pytest.param("two-sided", 0.05, 0.0, 80, marks=pytest.mark.slow),
+        ("two-sided", 0.01, 0.0, 40),
+        ("two-sided", 0.2, 0.0, 40),
+        ("larger", 0.05, 0.0, 40),
+        ("smaller", 0.025, 0.0, 40),
+        ("larger", 0.025, 0.1, 40),  # Farrington-Manning
+        ("larger", 0.05, 0.2, 40),
+    ],
+)
+def test_thresholds_equal_the_whole_matrix_on_every_lattice(alternative, alpha, margin, m_max) -> None:
+    # Every (m_c, m_t) up to m_max (empty arms included), every x_c: the search's U and L give
+    # exactly the registered function's decisions on every table (Barnard's convexity).
+    from rplsim.design import exact_counts as ec
+
+    fn = ec.get_analysis("chi2").function
+    mc, mt, xc, xt = _lattice(m_max)
+    upper, lower = ec._decisions(fn, alternative, margin, alpha, xc, mc, xt, mt)
+    rows = np.flatnonzero(xt == 0)  # one per (m_c, m_t, x_c)
+    u, low = ec._thresholds(fn, alpha, alternative, margin, mc[rows], mt[rows], xc[rows])
+    row_of = np.cumsum(xt == 0) - 1
+    assert np.array_equal(upper, xt >= u[row_of])
+    assert np.array_equal(lower, xt <= low[row_of])
+    assert (upper.any() or alternative == "smaller") and (lower.any() or alternative == "larger")
+
+
+def test_fisher_two_sided_is_not_convex_so_it_is_not_searched() -> None:
+    # Why Fisher's thresholds are not searched (but read off its whole rows): one row whose
+    # rejections are not an interval.
+    from rplsim.design import exact_counts as ec
+
+    fn = ec.get_analysis("fisher").function
+    xt = np.arange(59)
+    upper, _ = ec._decisions(fn, "two-sided", 0.0, 0.05, np.full(59, 1), np.full(59, 34), xt, np.full(59, 58))
+    assert upper[10] and not upper[11] and upper[12:].all()
+    assert fn not in ec._CONVEX_FUNCTIONS
+
+
+DESIGNS = [
+    # p_control, p_treatment, n_c, n_t, kwargs
+    (0.6, 0.807, 85, 85, {"dropout": 0.1, "block_size": 4}),  # the paper's design
+    (0.6, 0.807, 40, 40, {"dropout": 0.1, "block_size": 4, "alpha": 0.01}),
+    (0.5, 0.7, 31, 62, {"dropout": 0.2, "block_size": 6}),  # 2:1
+    (0.45, 0.6, 30, 30, {"dropout": 0.15}),  # simple randomisation
+    (0.6, 0.75, 45, 45, {"alternative": "larger", "dropout": 0.05, "block_size": 4}),
+    (0.7, 0.5, 35, 35, {"alternative": "smaller", "block_size": 2}),
+    (0.8, 0.8, 60, 60, {"alternative": "larger", "margin": 0.1, "dropout": 0.1, "block_size": 4}),
+]
+
+
+@pytest.mark.parametrize(("pc", "pt", "n_c", "n_t", "kwargs"), DESIGNS)
+def test_threshold_path_equals_the_whole_matrices(pc, pt, n_c, n_t, kwargs) -> None:
+    from rplsim.design import exact_counts as ec
+
+    ec._clear_cache()
+    fast = ec._exact_power_counts(pc, pt, n_c, n_t, engine="thresholds", **kwargs)
+    full = ec._exact_power_counts(pc, pt, n_c, n_t, engine="full", **kwargs)
+    for a, b in (
+        (fast.power, full.power),
+        (fast.rejection, full.rejection),
+        (fast.type1_error, full.type1_error),
+    ):
+        assert abs(a - b) <= fast.max_error + full.max_error + 1e-14
+    assert fast.max_error < 1e-11 and fast.pairs == full.pairs
+
+
+def test_guard_catches_a_row_that_is_not_an_interval() -> None:
+    from rplsim.design import exact_counts as ec
+
+    fn = ec.get_analysis("fisher").function
+    one = np.ones(1, dtype=np.int64)
+    with pytest.raises(ec._NotConvexError):  # the row of the Fisher counterexample, as if U = 10
+        ec._guard(fn, 0.05, "two-sided", 0.0, 34 * one, 58 * one, one, 10 * one, -one)
+    with pytest.raises(ec._NotConvexError):  # ... or as if U = 12 (then x_t = 10 disagrees)
+        ec._guard(fn, 0.05, "two-sided", 0.0, 34 * one, 58 * one, one, 12 * one, -one)
+    chi2 = ec.get_analysis("chi2").function
+    u, low = ec._thresholds(chi2, 0.05, "two-sided", 0.0, 34 * one, 58 * one, one)
+    ec._guard(chi2, 0.05, "two-sided", 0.0, 34 * one, 58 * one, one, u, low)  # a convex row passes
+    assert u[0] <= 58
+
+
+def test_guard_failure_falls_back_to_the_whole_matrices(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rplsim.design import exact_counts as ec
+
+    def not_convex(*args, **kwargs):
+        raise ec._NotConvexError
+
+    want = ec._exact_power_counts(0.6, 0.8, 30, 30, dropout=0.1, block_size=4, engine="full")
+    ec._clear_cache()
+    monkeypatch.setattr(ec, "_thresholds", not_convex)
+    got = exact_power_counts(0.6, 0.8, 30, 30, dropout=0.1, block_size=4)
+    assert (got.power, got.type1_error) == (want.power, want.type1_error)
+
+
+def test_thresholds_are_reused_across_calls_and_rates() -> None:
+    from rplsim.design import exact_counts as ec
+
+    ec._clear_cache()
+    a = exact_power_counts(0.6, 0.8, 50, 50, dropout=0.1, block_size=4)
+    b = exact_power_counts(0.3, 0.5, 50, 50, dropout=0.1, block_size=4)  # other rows: extended
+    ec._clear_cache()
+    c = exact_power_counts(0.3, 0.5, 50, 50, dropout=0.1, block_size=4)
+    assert b.power == pytest.approx(c.power, abs=1e-15) and a.power != b.power
+
+
+@pytest.mark.parametrize(
+    ("alternative", "alpha", "m_max"),
+    [("two-sided", 0.05, 30), ("two-sided", 0.1, 24), ("larger", 0.05, 24), ("smaller", 0.025, 24)],
+)
+def test_fisher_lattices_equal_the_registered_test(alternative, alpha, m_max) -> None:
+    # Every table of every (m_c, m_t) up to m_max: the per-margin p-values decide as the
+    # registered fisher function does, and the runs + irregular cells rebuild every row.
+    from rplsim.design import exact_counts as ec
+
+    mc, mt, xc, xt = _lattice(m_max)
+    want_up, want_low = ec._decisions(ec._FISHER_FUNCTION, alternative, 0.0, alpha, xc, mc, xt, mt)
+    pm_c = np.array([a for a in range(m_max + 1) for _ in range(m_max + 1)])
+    pm_t = np.array([b for _ in range(m_max + 1) for b in range(m_max + 1)])
+    up, low = ec._fisher_pairs(pm_c, pm_t, np.zeros_like(pm_c), pm_c, alpha, alternative, 0.0)
+    assert np.array_equal(up, want_up) and np.array_equal(low, want_low)
+    u, lw, e_pair, e_xc, e_xt, e_up = ec._rows_from_lattices(pm_c, pm_t, np.zeros_like(pm_c), pm_c, up, low)
+    row_of = np.cumsum(xt == 0) - 1
+    rebuilt_up = xt >= u[row_of]
+    rebuilt_low = xt <= lw[row_of]
+    start = np.cumsum((pm_c + 1) * (pm_t + 1)) - (pm_c + 1) * (pm_t + 1)
+    cell = start[e_pair] + e_xc * (pm_t[e_pair] + 1) + e_xt
+    rebuilt_up[cell[e_up]] = True
+    rebuilt_low[cell[~e_up]] = True
+    assert np.array_equal(rebuilt_up, want_up) and np.array_equal(rebuilt_low, want_low)
+
+
+FISHER_DESIGNS = [
+    (0.6, 0.8, 30, 30, {"dropout": 0.1, "block_size": 4}),
+    (0.5, 0.7, 25, 50, {"dropout": 0.2, "block_size": 6}),
+    (0.6, 0.8, 40, 40, {"alternative": "larger", "dropout": 0.1, "block_size": 4}),
+    (0.6, 0.8, 20, 24, {"dropout": 0.3}),  # simple randomisation
+    # Rates that put the non-interval row (m_c 34, m_t 58, x_c 1) inside the enumeration.
+    (0.04, 0.2, 34, 58, {"block_size": 0, "allocation_ratio": 58 / 34}),
+]
+
+
+@pytest.mark.parametrize(("pc", "pt", "n_c", "n_t", "kwargs"), FISHER_DESIGNS)
+def test_fisher_fast_path_equals_the_whole_matrices(pc, pt, n_c, n_t, kwargs) -> None:
+    from rplsim.design import exact_counts as ec
+
+    ec._clear_cache()
+    fast = ec._exact_power_counts(pc, pt, n_c, n_t, analysis="fisher", engine="thresholds", **kwargs)
+    full = ec._exact_power_counts(pc, pt, n_c, n_t, analysis="fisher", engine="full", **kwargs)
+    for a, b in (
+        (fast.power, full.power),
+        (fast.rejection, full.rejection),
+        (fast.type1_error, full.type1_error),
+    ):
+        assert abs(a - b) <= fast.max_error + full.max_error + 1e-14
+    if pc == 0.04:
+        store = ec._CACHE[("thresholds", "fisher", ec._FISHER_FUNCTION, 0.05, "two-sided", 0.0)][0]
+        assert store.extra  # the irregular cells were used

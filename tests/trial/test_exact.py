@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -10,7 +11,8 @@ import rplsim
 from rplsim import load_scenario
 from rplsim.design.exact_counts import exact_power_counts
 from rplsim.exceptions import ScenarioError
-from rplsim.trial.exact import ExactPower, exact_power
+from rplsim.trial import exact as exact_module
+from rplsim.trial.exact import ExactPower, ExactSampleSize, exact_power, exact_sample_size
 from rplsim.trial.power import power_with, simulate_power
 from tests.conftest import SCENARIOS
 
@@ -77,3 +79,36 @@ def test_refuses_what_it_does_not_cover(paper) -> None:
         exact_power(power_with(paper, analysis="logistic"), n_per_arm=50)
     with pytest.raises(ScenarioError, match="strata"):
         exact_power(power_with(paper, analysis="cmh"), n_per_arm=50)
+
+
+def test_exact_sample_size_of_the_paper_design(paper) -> None:
+    res = exact_sample_size(paper)
+    assert isinstance(res, ExactSampleSize) and res.method == "exact" and res.analysis == "chi2"
+    target = paper.require_trial().power
+    powers = {n: exact_power(paper, n).power for n in range(res.searched_from, res.searched_to + 1)}
+    assert powers[res.n_per_arm] == res.power >= target
+    assert all(p < target for n, p in powers.items() if n < res.n_per_arm)  # the smallest
+    stays = res.n_stays_above
+    assert all(powers[n] >= target for n in range(stays, stays * 6 // 5 + 1))
+    assert powers[res.searched_from] < target - exact_module.SEARCH_POWER_GAP
+    assert res.type1_error == pytest.approx(exact_power(paper, res.n_per_arm).type1_error, abs=0)
+
+
+def test_exact_sample_size_reports_the_saw_tooth(paper, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A made-up power curve with dips below target after it first reaches it.
+    real = exact_power(paper, 50)
+    dips = {62: 0.79, 64: 0.795}
+
+    def fake(scenario, n, *, tol=0.0):
+        return replace(real, power=dips.get(n, 0.5 + n / 200), n_control=n)
+
+    monkeypatch.setattr(exact_module, "exact_power", fake)
+    res = exact_sample_size(paper)
+    assert (res.n_per_arm, res.n_stays_above, res.dips) == (60, 65, (62, 64))
+    assert res.power == pytest.approx(0.8) and res.power_at_stays == pytest.approx(0.825)
+    assert res.searched_to >= 65 * 6 // 5
+
+
+def test_exact_sample_size_refuses_what_exact_power_refuses(paper) -> None:
+    with pytest.raises(ScenarioError, match="group-sequential"):
+        exact_sample_size(power_with(paper, looks=3))

@@ -6,6 +6,10 @@ rates of eligible women, :func:`rplsim.trial_design`), the arm sizes as it sizes
 dropout and births are summed over exactly by :func:`rplsim.design.exact_power_counts`.
 Group-sequential designs (``trial.looks > 1``) are not covered: they raise, pointing to
 :func:`rplsim.simulate_power`.
+
+:func:`exact_sample_size` searches n by exact power: the smallest n per arm whose power reaches
+the target, and the smallest n from which it stays there for every n up to 20% larger (exact
+tests have a saw-tooth power curve, Chernick & Liu 2002, Am Stat 56:149).
 """
 
 from __future__ import annotations
@@ -20,13 +24,19 @@ from rplsim.design.exact_counts import EXACT_TOLERANCE, exact_power_counts
 from rplsim.exceptions import InvalidArgumentError, ScenarioError
 from rplsim.scenario import Scenario
 from rplsim.stats.registry import get_analysis
-from rplsim.trial.formulas import treatment_size
+from rplsim.trial.formulas import analytic_n_per_arm, treatment_size
 from rplsim.trial.simulation import trial_design
 
-__all__ = ["ExactPower", "exact_power"]
+__all__ = ["ExactPower", "ExactSampleSize", "exact_power", "exact_sample_size"]
 
 # Analyses that read only the arm totals (so several eligible strata change nothing).
 _TOTALS_ONLY = ("chi2", "fisher")
+#: The search of :func:`exact_sample_size` starts where exact power is at least this far
+#: below the target (the saw-tooth of an exact test is a few points of power, Chernick & Liu
+#: 2002), so no smaller n can reach it. (A limit of this module.)
+SEARCH_POWER_GAP = 0.2
+#: ... and evaluates at most this many n (then refuses, pointing to a coarser tool).
+MAX_SEARCH_POINTS = 2_000
 
 
 @dataclass(frozen=True)
@@ -185,4 +195,136 @@ def exact_power(
         block_size=trial.block_size,
         method="exact",
         max_error=res.max_error,
+    )
+
+
+@dataclass(frozen=True)
+class ExactSampleSize:
+    """The sample size of a scenario's fixed trial by exact power (count path).
+
+    Attributes
+    ----------
+    n_per_arm : int
+        Smallest randomised control arm whose exact power reaches ``target``.
+    n_stays_above : int
+        Smallest control arm from which exact power is ``>= target`` for every n up to
+        ``floor(1.2 * n_stays_above)`` (equals ``n_per_arm`` when the curve does not dip).
+    power, power_at_stays : float
+        Exact power at ``n_per_arm`` and at ``n_stays_above``.
+    type1_error, type1_error_at_stays : float
+        Exact type-I error at the same two sizes.
+    n_treatment, n_treatment_at_stays : int
+        Randomised treated women (``ceil(allocation_ratio * n)``).
+    target : float
+        The scenario's ``trial.power``.
+    dips : tuple of int
+        The n (from ``n_per_arm`` on, within the windows checked) whose power falls below
+        target again: the saw-tooth.
+    searched_from, searched_to : int
+        Exact power was evaluated at every n in this range.
+    method : str
+        ``"exact"``.
+    """
+
+    n_per_arm: int
+    n_stays_above: int
+    power: float
+    power_at_stays: float
+    type1_error: float
+    type1_error_at_stays: float
+    n_treatment: int
+    n_treatment_at_stays: int
+    target: float
+    analysis: str
+    dips: tuple[int, ...]
+    searched_from: int
+    searched_to: int
+    method: str = "exact"
+    max_error: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields as a flat dict (one row of a table)."""
+        return asdict(self)
+
+
+def exact_sample_size(scenario: Scenario, *, tol: float = EXACT_TOLERANCE) -> ExactSampleSize:
+    """The smallest n per arm reaching ``trial.power`` by exact power, and the smallest from
+    which power stays there for every n up to 20% larger.
+
+    The search starts from the normal-approximation n (inflated for dropout), halves it until
+    exact power is at least :data:`SEARCH_POWER_GAP` below target, then evaluates exact power at
+    every n upward (each call reuses the thresholds of the previous ones, so a point costs a
+    few ms).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A fixed count-path trial, as for :func:`exact_power`; ``trial.n_per_arm`` is ignored.
+    tol : float, default 1e-12
+        Passed to :func:`exact_power`.
+
+    Returns
+    -------
+    ExactSampleSize
+
+    Raises
+    ------
+    ScenarioError
+        What :func:`exact_power` refuses, or no n within :data:`MAX_SEARCH_POINTS` points.
+
+    Examples
+    --------
+    >>> res = exact_sample_size(load_scenario("scenarios/paper.toml"))  # doctest: +SKIP
+    >>> res.n_per_arm, res.n_stays_above  # doctest: +SKIP
+    """
+    trial = scenario.require_trial()
+    target = float(trial.power)
+    cache: dict[int, ExactPower] = {}
+
+    def at(n: int) -> ExactPower:
+        if n not in cache:
+            if len(cache) >= MAX_SEARCH_POINTS:
+                raise ScenarioError(
+                    f"{scenario.name}: exact_sample_size evaluated {MAX_SEARCH_POINTS} sizes "
+                    f"without reaching trial.power == {target}; use find_sample_size (simulated)."
+                )
+            cache[n] = exact_power(scenario, n, tol=tol)
+        return cache[n]
+
+    try:
+        start = max(2, analytic_n_per_arm(scenario))
+    except (ScenarioError, InvalidArgumentError, ValueError, ArithmeticError):
+        start = 2
+    at(start)  # raises for a design exact power does not cover
+    low = start
+    while low > 2 and at(low).power > target - SEARCH_POWER_GAP:
+        low = max(2, low // 2)
+    n = low
+    while at(n).power < target:
+        n += 1
+    first = n
+    # The smallest c >= first with power >= target on every m in c..floor(1.2 c).
+    cand, m, dips = first, first, []
+    while m <= cand * 6 // 5:
+        if at(m).power < target:
+            dips.append(m)
+            cand = m + 1
+        m += 1
+    a, b = at(first), at(cand)
+    return ExactSampleSize(
+        n_per_arm=first,
+        n_stays_above=cand,
+        power=a.power,
+        power_at_stays=b.power,
+        type1_error=a.type1_error,
+        type1_error_at_stays=b.type1_error,
+        n_treatment=a.n_treatment,
+        n_treatment_at_stays=b.n_treatment,
+        target=target,
+        analysis=trial.analysis,
+        dips=tuple(dips),
+        searched_from=min(cache),
+        searched_to=max(cache),
+        method="exact",
+        max_error=max(r.max_error for r in cache.values()),
     )

@@ -698,7 +698,7 @@ def _threshold_rows(
     seen = off >= 0
     miss = ~(seen & (first <= lo) & (hi < first + count))
     if miss.any():
-        # A pair seen on fewer rows is searched again on the union of both ranges.
+        # A pair seen on fewer rows is stored again on the union of both ranges.
         new_lo = np.where(seen, np.minimum(lo, first), lo)[miss]
         new_hi = np.where(seen, np.maximum(hi, first + count - 1), hi)[miss]
         n_rows = new_hi - new_lo + 1
@@ -714,7 +714,17 @@ def _threshold_rows(
                 gen = np.full(e_pair.size, store.calls)
                 store.extra.append((mc_m[e_pair], mt_m[e_pair], e_xc, e_xt, e_up, gen))
         else:
-            u, low = _thresholds(analysis_key[1], alpha, alternative, margin, mc_m[which], mt_m[which], x_c)
+            # Rows already searched are copied, only the others searched.
+            f_m, c_m = first[miss][which], count[miss][which]
+            known = seen[miss][which] & (x_c >= f_m) & (x_c < f_m + c_m)
+            u = np.empty(x_c.size, dtype=np.int64)
+            low = np.empty(x_c.size, dtype=np.int64)
+            old = off[miss][which][known] + x_c[known] - f_m[known]
+            u[known], low[known] = store.u[old], store.low[old]
+            new = ~known
+            u[new], low[new] = _thresholds(
+                analysis_key[1], alpha, alternative, margin, mc_m[which][new], mt_m[which][new], x_c[new]
+            )
             store.add(mc_m, mt_m, new_lo, n_rows, u, low)
         off, first = store.offset[m_c, m_t], store.first[m_c, m_t]
     _cache_put(key, store, store.cost)
@@ -746,14 +756,23 @@ def _sums_thresholds(
     pc, pt, p0 = rates
     uc, ic = np.unique(mc_all, return_inverse=True)
     ut, it = np.unique(mt_all, return_inverse=True)
-    # Control births: each tail of each m_c leaves out at most tol / 4.
+    # Control births: each tail of each m_c leaves out at most tol / 4 (Fisher's rows).
     pmf_c = _binomial_table(uc, pc)
     eps = tol / 4
     lo_c = (np.cumsum(pmf_c, axis=1) <= eps).sum(axis=1)
     top = (np.cumsum(pmf_c[:, ::-1], axis=1) <= eps).sum(axis=1) - (int(uc.max()) - uc)
     hi_c = uc - top
     lo_c, hi_c = np.minimum(lo_c, hi_c), np.maximum(lo_c, hi_c)
-    rows = (hi_c - lo_c + 1)[ic]
+    lo_p, hi_p = lo_c[ic], hi_c[ic]
+    if analysis_key[1] is not _FISHER_FUNCTION:
+        # Searched rows: each tail of pair i leaves out at most tol / (4 P w_i), so that
+        # sum_i w_i * (both tails) <= tol / 2 still, with fewer rows for the light pairs.
+        eps_p = (tol / (4 * weights.size * weights))[:, None]
+        lo_p = (np.cumsum(pmf_c, axis=1)[ic] <= eps_p).sum(axis=1)
+        top_p = (np.cumsum(pmf_c[:, ::-1], axis=1)[ic] <= eps_p).sum(axis=1) - (int(uc.max()) - mc_all)
+        hi_p = mc_all - top_p
+        lo_p, hi_p = np.minimum(lo_p, hi_p), np.maximum(lo_p, hi_p)
+    rows = hi_p - lo_p + 1
     # The work: about 8 evaluations a row for a search; every table of the rows for Fisher.
     work = int((rows * (mt_all + 1) if analysis_key[1] is _FISHER_FUNCTION else rows * 8).sum())
     if work > MAX_EXACT_CELLS:
@@ -761,11 +780,10 @@ def _sums_thresholds(
             f"exact enumeration needs about {work:,} table evaluations (more than "
             f"{MAX_EXACT_CELLS:,}); use simulate_power for a design this large."
         )
-    lo_p = lo_c[ic]
     u, low, offs, store = _threshold_rows(
-        analysis_key, mc_all, mt_all, lo_p, hi_c[ic], alpha, alternative, margin
+        analysis_key, mc_all, mt_all, lo_p, hi_p, alpha, alternative, margin
     )
-    counts = (hi_c - lo_c + 1)[ic]
+    counts = rows
     # Flat indices (faster than 2-D fancy indexing on long row arrays).
     w_row = np.repeat(weights, counts) * pmf_c.take(np.repeat(ic * pmf_c.shape[1] + lo_p, counts) + offs)
     width = int(ut.max()) + 2

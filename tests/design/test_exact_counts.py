@@ -396,3 +396,14 @@ def test_fisher_fast_path_equals_the_whole_matrices(pc, pt, n_c, n_t, kwargs) ->
     if pc == 0.04:
         store = ec._CACHE[("thresholds", "fisher", ec._FISHER_FUNCTION, 0.05, "two-sided", 0.0)][0]
         assert store.extra  # the irregular cells were used
+
+
+def test_refuses_a_design_too_large_to_enumerate(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rplsim.design import exact_counts as ec
+
+    monkeypatch.setattr(ec, "MAX_EXACT_CELLS", 1000)
+    for analysis in ("chi2", "fisher"):
+        with pytest.raises(
+            InvalidArgumentError, match=r"n_control == 40, n_treatment == 40: .*simulate_power"
+        ):
+            exact_power_counts(0.6, 0.8, 40, 40, dropout=0.1, block_size=4, analysis=analysis)

@@ -265,12 +265,15 @@ def _decisions(
     treatment for "two-sided", every rejection for "smaller"); for the sums, "good" is ``upper``
     (two-sided), ``upper | lower`` (one-sided) and "any" is ``upper | lower``.
     """
+    # One buffer: the arm counts are its rows and strata_counts (one stratum) a view of it.
+    buf = np.empty((4, x_t.size), dtype=np.int64)
+    buf[0], buf[1], buf[2], buf[3] = x_t, n_t, x_c, n_c
     data = LookData(
-        x_t=x_t,
-        n_t=n_t,
-        x_c=x_c,
-        n_c=n_c,
-        strata_counts=np.stack([x_t, n_t, x_c, n_c], axis=1)[:, :, None],  # one stratum
+        x_t=buf[0],
+        n_t=buf[1],
+        x_c=buf[2],
+        n_c=buf[3],
+        strata_counts=buf.T[:, :, None],
         alternative=alternative,
         margin=margin,
     )
@@ -393,57 +396,72 @@ def _thresholds(
     """
     rows = m_c.size
     cand_u, cand_l = _candidates(function, alpha, alternative, margin, m_c, m_t, x_c)
-    # Side "up" searches the first true x of upper; side "down" the first true y = m_t - x
-    # of lower (the same search, mirrored). One-sided tests have one side only.
     up_on, down_on = alternative != "smaller", alternative != "larger"
-    take = (up_on, down_on)
-    mt_s = np.concatenate([m_t for on in take if on])
-    mc_s = np.concatenate([m_c for on in take if on])
-    xc_s = np.concatenate([x_c for on in take if on])
-    is_up = np.concatenate([np.full(rows, side == 0) for side, on in enumerate(take) if on])
-    cand = np.concatenate([c for c, on in ((cand_u, up_on), (m_t - cand_l, down_on)) if on])
-    lo = np.full(mt_s.size, -1, dtype=np.int64)  # false (by convention at -1)
-    hi = mt_s + 1  # true (by convention at m_t + 1)
-    # First round: the candidate and its left neighbour, in one call.
-    p2 = np.clip(cand, 0, mt_s)
-    p1 = p2 - 1
-    y = np.concatenate([np.maximum(p1, 0), p2])
-    up2 = np.concatenate([is_up, is_up])
-    mt2 = np.concatenate([mt_s, mt_s])
+    # First round, one call: U's candidate and its left neighbour, L's and its right one.
+    cu = np.clip(cand_u, 0, m_t)
+    cl = np.clip(cand_l, 0, m_t)
+    probes = ([cu - 1, cu] if up_on else []) + ([cl + 1, cl] if down_on else [])
+    k = len(probes)
+    x = np.minimum(np.maximum(np.concatenate(probes), 0), np.tile(m_t, k))
     upper, lower = _decisions(
-        function, alternative, margin, alpha, np.concatenate([xc_s, xc_s]),
-        np.concatenate([mc_s, mc_s]), np.where(up2, y, mt2 - y), mt2,
-    )  # fmt: skip
-    res = np.where(up2, upper, lower)
-    res1 = res[: mt_s.size] & (p1 >= 0)
-    res2 = res[mt_s.size :]
-    if np.any(res1 & ~res2):
-        raise _NotConvexError
-    hi = np.where(res1, p1, np.where(res2, p2, hi))
-    lo = np.where(~res2, p2, np.where(~res1, p1, lo))
-    last_true = res1
-    step = np.ones(mt_s.size, dtype=np.int64)
-    active = np.flatnonzero(hi - lo > 1)
-    while active.size:
-        # Gallop away from the candidate (steps 1, 2, 4, ...), bisect once bracketed.
-        a_lo, a_hi = lo[active], hi[active]
-        mid = (a_lo + a_hi) // 2
-        s = step[active]
-        pr = np.where(last_true[active], np.maximum(mid, a_hi - s), np.minimum(mid, a_lo + s))
-        step[active] = 2 * s
-        up_side = is_up[active]
-        m_ta = mt_s[active]
-        upper, lower = _decisions(
-            function, alternative, margin, alpha, xc_s[active], mc_s[active],
-            np.where(up_side, pr, m_ta - pr), m_ta,
-        )  # fmt: skip
-        r = np.where(up_side, upper, lower)
-        hi[active] = np.where(r, pr, a_hi)
-        lo[active] = np.where(r, a_lo, pr)
-        last_true[active] = r
-        active = active[hi[active] - lo[active] > 1]
-    u = hi[:rows] if up_on else m_t + 1
-    low = m_t - hi[-rows:] if down_on else np.full(rows, -1, dtype=np.int64)
+        function, alternative, margin, alpha, np.tile(x_c, k), np.tile(m_c, k), x, np.tile(m_t, k)
+    )
+    # Brackets per side in its own coordinate (upper: x; lower: y = m_t - x), each searching the
+    # first true: lo is false (or -1), hi true (or m_t + 1).
+    brackets = []
+    at = 0
+    for on, res, first_probe in ((up_on, upper, cu - 1), (down_on, lower, m_t - cl - 1)):
+        if not on:
+            brackets.append((m_t, m_t + 1))
+            continue
+        r1 = res[at : at + rows] & (first_probe >= 0)
+        r2 = res[at + rows : at + 2 * rows]
+        at += 2 * rows
+        if np.any(r1 & ~r2):
+            raise _NotConvexError
+        p1, p2 = first_probe, first_probe + 1
+        brackets.append(
+            (np.where(~r2, p2, np.where(~r1, p1, -1)), np.where(r1, p1, np.where(r2, p2, m_t + 1)))
+        )
+    (lo_u, hi_u), (lo_l, hi_l) = brackets
+    left_u = np.flatnonzero(hi_u - lo_u > 1)
+    left_l = np.flatnonzero(hi_l - lo_l > 1)
+    if left_u.size or left_l.size:
+        # The rest (candidate off by more than one): gallop away from it (steps 1, 2, 4, ...)
+        # and bisect once bracketed, both sides in lockstep.
+        which = np.concatenate([left_u, left_l])
+        is_up = np.arange(which.size) < left_u.size
+        lo = np.concatenate([lo_u[left_u], lo_l[left_l]])
+        hi = np.concatenate([hi_u[left_u], hi_l[left_l]])
+        mt_s, mc_s, xc_s = m_t[which], m_c[which], x_c[which]
+        last_true = np.concatenate(
+            [hi_u[left_u] <= cu[left_u] - 1, hi_l[left_l] <= m_t[left_l] - cl[left_l] - 1]
+        )
+        step = np.ones(which.size, dtype=np.int64)
+        active = np.arange(which.size)
+        while active.size:
+            a_lo, a_hi = lo[active], hi[active]
+            mid = (a_lo + a_hi) // 2
+            st = step[active]
+            pr = np.where(last_true[active], np.maximum(mid, a_hi - st), np.minimum(mid, a_lo + st))
+            step[active] = 2 * st
+            up_side = is_up[active]
+            m_ta = mt_s[active]
+            upper, lower = _decisions(
+                function, alternative, margin, alpha, xc_s[active], mc_s[active],
+                np.where(up_side, pr, m_ta - pr), m_ta,
+            )  # fmt: skip
+            r = np.where(up_side, upper, lower)
+            hi[active] = np.where(r, pr, a_hi)
+            lo[active] = np.where(r, a_lo, pr)
+            last_true[active] = r
+            active = active[hi[active] - lo[active] > 1]
+        hi_u = np.array(hi_u, copy=True)
+        hi_l = np.array(hi_l, copy=True)
+        hi_u[left_u] = hi[: left_u.size]
+        hi_l[left_l] = hi[left_u.size :]
+    u = np.asarray(hi_u, dtype=np.int64)
+    low = np.asarray(m_t - hi_l, dtype=np.int64)
     _guard(function, alpha, alternative, margin, m_c, m_t, x_c, u, low)
     return u, low
 
@@ -613,9 +631,9 @@ class _ThresholdStore:
     all its pairs up at once."""
 
     def __init__(self) -> None:
-        self.offset = np.full((0, 0), -1, dtype=np.int64)
-        self.first = np.zeros((0, 0), dtype=np.int64)
-        self.count = np.zeros((0, 0), dtype=np.int64)
+        self.offset = np.full((0, 0), -1, dtype=np.int32)
+        self.first = np.zeros((0, 0), dtype=np.int32)
+        self.count = np.zeros((0, 0), dtype=np.int32)
         self.u = np.zeros(0, dtype=np.int32)
         self.low = np.zeros(0, dtype=np.int32)
         self.used = 0
@@ -624,7 +642,7 @@ class _ThresholdStore:
         # Each carries the generation of its pair's rows: a pair searched again on more rows
         # gets a new generation, and its older cells no longer count.
         self.extra: list[tuple[_IntArray, _IntArray, _IntArray, _IntArray, _Matrix, _IntArray]] = []
-        self.generation = np.zeros((0, 0), dtype=np.int64)
+        self.generation = np.zeros((0, 0), dtype=np.int32)
         self.calls = 0
 
     @property
@@ -635,9 +653,9 @@ class _ThresholdStore:
         old = self.offset.shape[0]
         if m_max < old:
             return
-        size = max(m_max + 1, 2 * old)
+        size = max(m_max + 1, old + old // 4)
         for name, fill in (("offset", -1), ("first", 0), ("count", 0), ("generation", 0)):
-            new = np.full((size, size), fill, dtype=np.int64)
+            new = np.full((size, size), fill, dtype=np.int32)  # the pool stays < 2**31 (cache bound)
             new[:old, :old] = getattr(self, name)
             setattr(self, name, new)
 
@@ -680,7 +698,7 @@ def _threshold_rows(
     seen = off >= 0
     miss = ~(seen & (first <= lo) & (hi < first + count))
     if miss.any():
-        # A pair seen on fewer rows is searched again on the union of both ranges.
+        # A pair seen on fewer rows is stored again on the union of both ranges.
         new_lo = np.where(seen, np.minimum(lo, first), lo)[miss]
         new_hi = np.where(seen, np.maximum(hi, first + count - 1), hi)[miss]
         n_rows = new_hi - new_lo + 1
@@ -696,7 +714,17 @@ def _threshold_rows(
                 gen = np.full(e_pair.size, store.calls)
                 store.extra.append((mc_m[e_pair], mt_m[e_pair], e_xc, e_xt, e_up, gen))
         else:
-            u, low = _thresholds(analysis_key[1], alpha, alternative, margin, mc_m[which], mt_m[which], x_c)
+            # Rows already searched are copied, only the others searched.
+            f_m, c_m = first[miss][which], count[miss][which]
+            known = seen[miss][which] & (x_c >= f_m) & (x_c < f_m + c_m)
+            u = np.empty(x_c.size, dtype=np.int64)
+            low = np.empty(x_c.size, dtype=np.int64)
+            old = off[miss][which][known] + x_c[known] - f_m[known]
+            u[known], low[known] = store.u[old], store.low[old]
+            new = ~known
+            u[new], low[new] = _thresholds(
+                analysis_key[1], alpha, alternative, margin, mc_m[which][new], mt_m[which][new], x_c[new]
+            )
             store.add(mc_m, mt_m, new_lo, n_rows, u, low)
         off, first = store.offset[m_c, m_t], store.first[m_c, m_t]
     _cache_put(key, store, store.cost)
@@ -728,23 +756,34 @@ def _sums_thresholds(
     pc, pt, p0 = rates
     uc, ic = np.unique(mc_all, return_inverse=True)
     ut, it = np.unique(mt_all, return_inverse=True)
-    # Control births: each tail of each m_c leaves out at most tol / 4.
+    # Control births: each tail of each m_c leaves out at most tol / 4 (Fisher's rows).
     pmf_c = _binomial_table(uc, pc)
     eps = tol / 4
     lo_c = (np.cumsum(pmf_c, axis=1) <= eps).sum(axis=1)
     top = (np.cumsum(pmf_c[:, ::-1], axis=1) <= eps).sum(axis=1) - (int(uc.max()) - uc)
     hi_c = uc - top
     lo_c, hi_c = np.minimum(lo_c, hi_c), np.maximum(lo_c, hi_c)
-    if int(((hi_c - lo_c + 1)[ic]).sum()) * 8 > MAX_EXACT_CELLS:
+    lo_p, hi_p = lo_c[ic], hi_c[ic]
+    if analysis_key[1] is not _FISHER_FUNCTION:
+        # Searched rows: each tail of pair i leaves out at most tol / (4 P w_i), so that
+        # sum_i w_i * (both tails) <= tol / 2 still, with fewer rows for the light pairs.
+        eps_p = (tol / (4 * weights.size * weights))[:, None]
+        lo_p = (np.cumsum(pmf_c, axis=1)[ic] <= eps_p).sum(axis=1)
+        top_p = (np.cumsum(pmf_c[:, ::-1], axis=1)[ic] <= eps_p).sum(axis=1) - (int(uc.max()) - mc_all)
+        hi_p = mc_all - top_p
+        lo_p, hi_p = np.minimum(lo_p, hi_p), np.maximum(lo_p, hi_p)
+    rows = hi_p - lo_p + 1
+    # The work: about 8 evaluations a row for a search; every table of the rows for Fisher.
+    work = int((rows * (mt_all + 1) if analysis_key[1] is _FISHER_FUNCTION else rows * 8).sum())
+    if work > MAX_EXACT_CELLS:
         raise InvalidArgumentError(
-            f"exact enumeration needs more than {MAX_EXACT_CELLS:,} table evaluations; use "
-            "simulate_power for a design this large."
+            f"exact enumeration needs about {work:,} table evaluations (more than "
+            f"{MAX_EXACT_CELLS:,}); use simulate_power for a design this large."
         )
-    lo_p = lo_c[ic]
     u, low, offs, store = _threshold_rows(
-        analysis_key, mc_all, mt_all, lo_p, hi_c[ic], alpha, alternative, margin
+        analysis_key, mc_all, mt_all, lo_p, hi_p, alpha, alternative, margin
     )
-    counts = (hi_c - lo_c + 1)[ic]
+    counts = rows
     # Flat indices (faster than 2-D fancy indexing on long row arrays).
     w_row = np.repeat(weights, counts) * pmf_c.take(np.repeat(ic * pmf_c.shape[1] + lo_p, counts) + offs)
     width = int(ut.max()) + 2
@@ -1001,15 +1040,18 @@ def _exact_power_counts(
     power = rejection = type1 = covered = 0.0
     cells = 0
     done = False
-    if engine != "full" and (entry.function in _CONVEX_FUNCTIONS or entry.function is _FISHER_FUNCTION):
-        try:
-            power, rejection, type1, covered, cells = _sums_thresholds(*args)
-            done = True
-        except _NotConvexError:
-            if engine == "thresholds":
-                raise
-    if not done:
-        power, rejection, type1, covered, cells = _sums_full(*args)
+    try:
+        if engine != "full" and (entry.function in _CONVEX_FUNCTIONS or entry.function is _FISHER_FUNCTION):
+            try:
+                power, rejection, type1, covered, cells = _sums_thresholds(*args)
+                done = True
+            except _NotConvexError:
+                if engine == "thresholds":
+                    raise
+        if not done:
+            power, rejection, type1, covered, cells = _sums_full(*args)
+    except InvalidArgumentError as exc:
+        raise InvalidArgumentError(f"n_control == {n_c}, n_treatment == {n_t}: {exc}") from None
     max_error = float(max(0.0, 1.0 - covered))
     t = np.arange(p_treated.size)
     keep = 1.0 - dropout

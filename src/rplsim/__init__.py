@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from rplsim.scenario import STRATA, Scenario, load_scenario, scenario_from_dict
     from rplsim.timeline import TimelineResult, simulate_timeline, simulate_twin
     from rplsim.trial.curve import PowerCurve, power_curve
-    from rplsim.trial.exact import ExactPower, exact_power
+    from rplsim.trial.exact import ExactPower, ExactSampleSize, exact_power, exact_sample_size
     from rplsim.trial.power import PowerResult, find_sample_size, simulate_power
     from rplsim.trial.simulation import trial_design
     from rplsim.trial.solve import Solution, solve
@@ -83,7 +83,9 @@ _LAZY: dict[str, str] = {
     "PowerCurve": "rplsim.trial.curve",
     "power_curve": "rplsim.trial.curve",
     "ExactPower": "rplsim.trial.exact",
+    "ExactSampleSize": "rplsim.trial.exact",
     "exact_power": "rplsim.trial.exact",
+    "exact_sample_size": "rplsim.trial.exact",
     "PowerResult": "rplsim.trial.power",
     "find_sample_size": "rplsim.trial.power",
     "simulate_power": "rplsim.trial.power",
@@ -100,6 +102,7 @@ __all__ = [
     "CalibrationWarning",
     "ConvergenceError",
     "ExactPower",
+    "ExactSampleSize",
     "Feasibility",
     "InvalidArgumentError",
     "PowerCurve",
@@ -118,6 +121,7 @@ __all__ = [
     "calibrate",
     "check_random_state",
     "exact_power",
+    "exact_sample_size",
     "exact_power_counts",
     "feasibility",
     "find_sample_size",

@@ -394,7 +394,11 @@ def test_shipped_superiority_scenarios_analytic_n(name: str, fleiss: float, n_an
     assert _fleiss_n(t.control_lbr, t.treatment_lbr) == pytest.approx(fleiss, abs=0.01)
     ss = sample_size(t.control_lbr, t.treatment_lbr, alpha=t.alpha, power=t.power)
     assert ss.n_control == math.ceil(fleiss) == n_analysed
-    assert analytic_n_per_arm(sc) == math.ceil(n_analysed / (1 - t.dropout))
+    # The scenario's n is sized with its own test (issue 13): the normal formula for chi2,
+    # the exact Fisher sum for fisher (yamada_4plus).
+    own = sample_size(t.control_lbr, t.treatment_lbr, alpha=t.alpha, power=t.power, method=t.analysis)
+    assert own.method == ("exact" if t.analysis == "fisher" else "normal")
+    assert analytic_n_per_arm(sc) == math.ceil(own.n_control / (1 - t.dropout))
 
 
 def test_noninferiority_scenario_analytic_n() -> None:

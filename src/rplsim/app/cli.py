@@ -390,7 +390,7 @@ def cmd_power(args: argparse.Namespace) -> int:
     if args.output is None:
         return 0
     frames = {
-        "power": pd.DataFrame([tr.power.as_dict()]),
+        "power": tr.power_table(),
         "curve": tr.curve,
         "feasibility": tr.feasibility.as_frame(),
     }
@@ -484,7 +484,17 @@ def _print_trial(sc: Scenario, tr: TrialStage) -> None:
     if tr.searched:
         print(tr.curve.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
     print(tr.feasibility.as_frame().to_string(index=False))
-    print(answer_sentence(sc, tr.power, tr.feasibility, markdown=False, searched=tr.searched))
+    print(
+        answer_sentence(
+            sc,
+            tr.power,
+            tr.feasibility,
+            markdown=False,
+            searched=tr.searched,
+            exact=tr.exact,
+            stays_from=tr.stays_from,
+        )
+    )
     if tr.sensitivity is not None:
         print(tr.sensitivity.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
 

@@ -37,7 +37,9 @@ def run_trial_stage(
         "funnel": tr.funnel,
         "sensitivity": tr.sensitivity,
         "points": list(tr.points),
-        "answer": answer_sentence(scenario, tr.power, tr.feasibility),
+        "answer": answer_sentence(
+            scenario, tr.power, tr.feasibility, searched=tr.searched, exact=tr.exact, stays_from=tr.stays_from
+        ),
     }
 
 

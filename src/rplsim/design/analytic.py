@@ -229,7 +229,14 @@ def power_two_proportions(
 
 
 def _search_n(
-    pc: float, pt: float, alpha: float, power: float, alternative: str, ratio: float, start: int
+    pc: float,
+    pt: float,
+    alpha: float,
+    power: float,
+    alternative: str,
+    ratio: float,
+    start: int,
+    sawtooth: bool = True,
 ) -> tuple[int, float, str]:
     """Smallest control-arm size whose exact (saw-toothed) power reaches ``power``, from ``start``."""
 
@@ -268,7 +275,7 @@ def _search_n(
         p = pw(n)
     notes = ""
     # The exact power is saw-toothed in n: report where it next dips below target.
-    for m in range(n + 1, math.floor(1.2 * n) + 1):
+    for m in range(n + 1, math.floor(1.2 * n) + 1 if sawtooth else n + 1):
         if work + (m + 1) * (arm_size(ratio, m) + 1) > _EXACT_MAX_TABLES:
             break  # the answer is found; the note is a courtesy, not worth the bound
         pm = pw(m)
@@ -290,6 +297,7 @@ def sample_size(
     ratio: float = 1.0,
     looks: int = 1,
     boundary: str = "obrien-fleming",
+    sawtooth: bool = True,
 ) -> SampleSize:
     """Patients needed to compare two proportions with the given power.
 
@@ -319,6 +327,10 @@ def sample_size(
     boundary : str, default "obrien-fleming"
         Boundary of a group-sequential design, one of
         :data:`rplsim.sequential.BOUNDARIES`.
+    sawtooth : bool, default True
+        ``"exact"`` only: also look up to +20% for the next n whose power dips below target
+        (reported in ``notes``). The look costs up to 0.2 n more exact powers; a grid of many
+        sizes (the sensitivity grid) leaves it out.
 
     Returns
     -------
@@ -363,7 +375,7 @@ def sample_size(
 
     if m.searched:
         start = math.ceil(m.fixed_n(pc, pt, alpha, power, alternative, ratio, 0.0))
-        n1, achieved, notes = _search_n(pc, pt, alpha, power, alternative, ratio, start)
+        n1, achieved, notes = _search_n(pc, pt, alpha, power, alternative, ratio, start, sawtooth)
         n2 = arm_size(ratio, n1)
         return SampleSize(
             n_control=n1, n_treatment=n2, n_total=n1 + n2, achieved_power=achieved, notes=notes, **common

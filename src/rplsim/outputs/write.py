@@ -133,7 +133,7 @@ def _write_stages(w: _Writer, result: RunResult) -> None:
 def _write_trial(w: _Writer, scenario: Scenario, tr: TrialStage) -> None:
     """Power, power curve, feasibility and sensitivity tables and their figures."""
     assert scenario.trial is not None
-    w.table("power", pd.DataFrame([tr.power.as_dict()]))
+    w.table("power", tr.power_table())
     w.table("power_curve", tr.curve)
     w.table("feasibility", tr.feasibility.as_frame())
     sens = tr.sensitivity
@@ -171,9 +171,19 @@ def render_run(folder: ResultsFolder, result: RunResult) -> str:
     answer = plain = None
     if result.trial is not None:
         tr = result.trial
-        answer = answer_sentence(sc, tr.power, tr.feasibility, searched=tr.searched)
+        answer = answer_sentence(
+            sc, tr.power, tr.feasibility, searched=tr.searched, exact=tr.exact, stays_from=tr.stays_from
+        )
         # the terminal gets the scenario's words as written, not Markdown-escaped
-        plain = answer_sentence(sc, tr.power, tr.feasibility, markdown=False, searched=tr.searched)
+        plain = answer_sentence(
+            sc,
+            tr.power,
+            tr.feasibility,
+            markdown=False,
+            searched=tr.searched,
+            exact=tr.exact,
+            stays_from=tr.stays_from,
+        )
     w = _Writer(folder)
     _write_stages(w, result)
     if result.trial is not None:

@@ -57,7 +57,7 @@ def _n_per_arm(scenario: Scenario, pc: float, pt: float) -> tuple[float, str]:
     if trial.design == "superiority" and pt <= pc:
         return math.inf, ""
     try:
-        ss = analytic_sample_size(trial, pc, pt)
+        ss = analytic_sample_size(trial, pc, pt, sawtooth=False)  # a grid: no saw-tooth notes
     except (ScenarioError, CalibrationError, ValueError):
         return math.nan, ""
     return float(inflate_for_dropout(ss.n_control, trial.dropout)), ss.method

@@ -9,6 +9,7 @@ renderer can take them as its input.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,6 +23,8 @@ from rplsim.planning.feasibility import Feasibility, feasibility, screening_funn
 from rplsim.planning.sensitivity import reference_points, sensitivity_grid
 from rplsim.scenario import Scenario
 from rplsim.timeline.simulation import TimelineResult, simulate_timeline
+from rplsim.trial.exact import ExactPower, ExactSampleSize, exact_power, exact_sample_size
+from rplsim.trial.formulas import analytic_power
 from rplsim.trial.power import (
     PowerResult,
     analytic_sample_size,
@@ -30,6 +33,7 @@ from rplsim.trial.power import (
     simulate_power,
 )
 from rplsim.trial.simulation import trial_design
+from rplsim.trial.solve import exact_applies
 
 __all__ = [
     "DEFAULT_REPLICATES",
@@ -98,6 +102,13 @@ class TrialStage:
         The control x treatment grid (None when not asked for).
     points : tuple of (label, control rate, treatment rate)
         The reference points drawn on the sensitivity heat map.
+    exact : ExactPower or None
+        Exact power and type-I error at the chosen n, for designs the exact enumeration covers
+        (one look, count path; :func:`rplsim.trial.solve.exact_applies`); ``power`` is then the
+        simulation that checks it.
+    exact_n : ExactSampleSize or None
+        The exact sample-size search (its n is the chosen n; also the n from which power stays
+        above target), when the n was searched on the exact path; ``curve`` is then exact power.
     """
 
     analytic: SampleSize
@@ -108,6 +119,30 @@ class TrialStage:
     funnel: pd.DataFrame
     sensitivity: pd.DataFrame | None
     points: tuple[tuple[str, float, float], ...]
+    exact: ExactPower | None = None
+    exact_n: ExactSampleSize | None = None
+
+    @property
+    def stays_from(self) -> int | None:
+        """The n from which exact power stays at or above target (up to +20%), if searched."""
+        return self.exact_n.n_stays_above if self.exact_n is not None else None
+
+    def power_table(self) -> pd.DataFrame:
+        """``power.csv``: the simulated point's columns, then the exact ones when there are any.
+
+        ``exact_power``, ``exact_type1_error`` and ``exact_max_error`` (the enumeration's bound
+        on what it left out), and ``n_stays_above`` after an exact search.
+        """
+        row = self.power.as_dict()
+        if self.exact is not None:
+            row |= {
+                "exact_power": self.exact.power,
+                "exact_type1_error": self.exact.type1_error,
+                "exact_max_error": self.exact.max_error,
+            }
+        if self.exact_n is not None:
+            row["n_stays_above"] = self.exact_n.n_stays_above
+        return pd.DataFrame([row])
 
 
 @dataclass(frozen=True)
@@ -203,8 +238,15 @@ def size_trial(
     n = n_per_arm if n_per_arm is not None else (t.n_per_arm if scenario_n else None)
     curve: pd.DataFrame | None = None
     found: PowerResult | None = None
+    exact_n: ExactSampleSize | None = None
+    use_exact = exact_applies(scenario)
+    searched = n is None
     if n is not None:
         say(f"  simulated power at {n} per arm ({reps} trials)")
+    elif use_exact:
+        say("  exact sample-size search")
+        exact_n = exact_sample_size(scenario)
+        n = exact_n.n_per_arm
     else:
         say(f"  sample-size search ({reps} trials per point)")
         n, curve, found = find_sample_size(scenario, replicates=reps, workers=workers, return_result=True)
@@ -215,7 +257,10 @@ def size_trial(
         if found is not None
         else simulate_power(scenario, n_per_arm=n, replicates=reps, workers=workers, progress=progress)
     )
-    if curve is not None:
+    exact = exact_power(scenario, n) if use_exact else None
+    if exact_n is not None:
+        curve = exact_curve(scenario, n, exact_n)
+    elif curve is not None:
         curve = _with_chosen(curve, power)
     feas = feasibility(scenario, power)
     grid = None
@@ -226,12 +271,45 @@ def size_trial(
         analytic=analytic,
         power=power,
         curve=curve if curve is not None else pd.DataFrame([curve_row(power)]),
-        searched=curve is not None,
+        searched=searched,
         feasibility=feas,
         funnel=screening_funnel(feas),
         sensitivity=grid,
         points=tuple(reference_points(scenario)),
+        exact=exact,
+        exact_n=exact_n,
     )
+
+
+def exact_curve(scenario: Scenario, n: int, exact_n: ExactSampleSize) -> pd.DataFrame:
+    """Exact power around the exact n, in the columns of the search's curve.
+
+    From 0.8 n to the end of the saw-tooth window (1.2 x the n from which power stays above
+    target), about 13 points plus n itself; ``ci_low == ci_high == power`` (no Monte-Carlo
+    error), ``replicates`` 0, ``method`` "exact".
+    """
+    t = scenario.require_trial()
+    design = trial_design(scenario)
+    top = max(math.floor(1.2 * exact_n.n_stays_above), n + 2)
+    lo = max(2, math.floor(0.8 * n))
+    step = max(1, (top - lo) // 12)
+    rows = []
+    for m in sorted({*range(lo, top + 1, step), n, exact_n.n_stays_above}):
+        ex = exact_power(scenario, m)
+        keep = 1 - t.dropout
+        rows.append(
+            {
+                "n_per_arm": m,
+                "power": ex.power,
+                "ci_low": ex.power,
+                "ci_high": ex.power,
+                "analytic_power": analytic_power(t, design, m * keep, ex.n_treatment / m),
+                "replicates": 0,
+                "method": "exact",
+                "type1_error": ex.type1_error,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def run_stages(

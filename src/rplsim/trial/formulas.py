@@ -89,7 +89,9 @@ def _analytic_power_raw(trial: TrialParams, design: TrialDesign, n_c: float, rat
     return group_sequential_power(fixed, z_a, gs)
 
 
-def analytic_sample_size(trial: TrialParams, p_control: float, p_treatment: float) -> SampleSize:
+def analytic_sample_size(
+    trial: TrialParams, p_control: float, p_treatment: float, *, sawtooth: bool = True
+) -> SampleSize:
     """The formula's sample size (analysed women) of ``trial`` at these arm rates.
 
     Raises
@@ -109,6 +111,7 @@ def analytic_sample_size(trial: TrialParams, p_control: float, p_treatment: floa
             ratio=trial.allocation_ratio,
             looks=trial.looks,
             boundary=trial.boundary,
+            sawtooth=sawtooth,
         )
     except InvalidArgumentError as exc:  # the scenario's values, so a scenario error
         raise ScenarioError(str(exc)) from exc

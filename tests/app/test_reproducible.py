@@ -138,9 +138,13 @@ def test_calibration_same_bytes_for_one_and_two_blas_threads(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(
+    os.environ.get("RPLSIM_FULL_RERUN") != "1",
+    reason="about 100 s, above the suite's budget: set RPLSIM_FULL_RERUN=1 to run it",
+)
 def test_shipped_scenarios_full_rerun_byte_identical(tmp_path):
     """The full version: every shipped scenario at its own replicates, with its PNGs, run in
-    two separate processes (no cache shared): the same CSV bytes (~2 min)."""
+    two separate processes (no cache shared): the same CSV bytes (97 s measured 2026-12-02)."""
     for f in SHIPPED:
         for run in ("a", "b"):
             _run_process(["run", str(f), "--out", str(tmp_path / run / f.stem)], tmp_path, threads=1)

@@ -62,6 +62,8 @@ _EXACT_MAX_N = 3000
 # The exact search's work, in 2x2 tables summed over the n it evaluates (2-10 s here): the
 # one-by-one search near 1,500 per arm took 7 minutes before this bound.
 _EXACT_MAX_TABLES = 10_000_000
+#: From this control-arm size on, the exact search bisects instead of stepping by one.
+_BISECT_FROM = 200
 
 
 @dataclass(frozen=True)
@@ -268,6 +270,23 @@ def _search_n(
     while p >= power and n > 2 and pw(n - 1) >= power:
         n -= 1
         p = pw(n)
+    if p < power and n >= _BISECT_FROM:
+        # Large n: Fisher's saw-tooth in n is small there, so bisect between n and a size
+        # known to reach the target instead of stepping one n at a time (each step sorts
+        # ~2 n^2 tables); the crossing found has power below target one n below it (checked
+        # by the walk down after), though a dip further down could hide a smaller n.
+        hi = n + max(1, n // 16)
+        while pw(min(hi, _EXACT_MAX_N)) < power:
+            if hi >= _EXACT_MAX_N:
+                raise too_big()
+            n, hi = hi, hi + max(1, hi // 16)
+        while hi - n > 1:
+            mid = (n + hi) // 2
+            n, hi = (mid, hi) if pw(mid) < power else (n, mid)
+        n, p = hi, pw(hi)
+        while n > 2 and pw(n - 1) >= power:
+            n -= 1
+            p = pw(n)
     while p < power:
         n += 1
         if n > _EXACT_MAX_N:

@@ -38,6 +38,11 @@ SEARCH_POWER_GAP = 0.2
 #: ... and evaluates at most this many n (then refuses, pointing to a coarser tool).
 MAX_SEARCH_POINTS = 2_000
 
+STRIDE_POWER_GAP = 0.05
+"""The search strides (1/20 of the way to the formula's n) while exact power is more than this
+below target, then steps one n at a time: far wider than the few points an exact test's
+power dips between neighbouring n."""
+
 
 @dataclass(frozen=True)
 class ExactPower:
@@ -300,6 +305,11 @@ def exact_sample_size(scenario: Scenario, *, tol: float = EXACT_TOLERANCE) -> Ex
     while low > 2 and at(low).power > target - SEARCH_POWER_GAP:
         low = max(2, low // 2)
     n = low
+    # Stride up while power is well below target (saw-tooth dips of exact tests are a few
+    # points of power, STRIDE_POWER_GAP is wider), then one n at a time to the first crossing.
+    stride = max(1, (start - low) // 20)
+    while n + stride <= start and at(n + stride).power < target - STRIDE_POWER_GAP:
+        n += stride
     while at(n).power < target:
         n += 1
     first = n

@@ -183,7 +183,7 @@ def calibration_panel(tab: pd.DataFrame, max_rows: int = 60, clip: float = 5.0) 
 def power_curve(
     curve: pd.DataFrame, chosen_n: float | None = None, target_power: float | None = None
 ) -> Figure:
-    """Simulated power against women per arm, with its Monte-Carlo CI.
+    """Power against women per arm: simulated with its Monte-Carlo CI, or exact (``method``).
 
     Parameters
     ----------
@@ -203,16 +203,20 @@ def power_curve(
     fig = _figure(7.0, 4.5)
     ax = fig.add_subplot()
     x = c["n_per_arm"].to_numpy(float)
-    ax.fill_between(
-        x,
-        c["ci_low"].to_numpy(float),
-        c["ci_high"].to_numpy(float),
-        color=OK,
-        alpha=0.2,
-        lw=0,
-        label="simulated, 95% Monte-Carlo CI",
-    )
-    ax.plot(x, c["power"].to_numpy(float), "o-", color=OK, ms=4, label="simulated power")
+    exact = "method" in c.columns and bool((c["method"] == "exact").all())
+    if exact:  # no Monte-Carlo error to draw; steps show an exact test's saw-tooth
+        ax.plot(x, c["power"].to_numpy(float), "o-", color=OK, ms=4, label="exact power")
+    else:
+        ax.fill_between(
+            x,
+            c["ci_low"].to_numpy(float),
+            c["ci_high"].to_numpy(float),
+            color=OK,
+            alpha=0.2,
+            lw=0,
+            label="simulated, 95% Monte-Carlo CI",
+        )
+        ax.plot(x, c["power"].to_numpy(float), "o-", color=OK, ms=4, label="simulated power")
     if "analytic_power" in c.columns and c["analytic_power"].notna().any():
         ax.plot(x, c["analytic_power"].to_numpy(float), "--", color="black", lw=1.2, label="analytic power")
     if target_power is not None:

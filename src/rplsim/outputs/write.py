@@ -55,12 +55,19 @@ def summary_lines(result: RunResult) -> list[str]:
         f"{c['mean_wait_hours']:.2f} h"
     )
     if result.trial is not None:
-        p = result.trial.power
+        p, ex = result.trial.power, result.trial.exact
+        simulated = (
+            f"{p.power:.3f} (95% CI {p.power_ci[0]:.3f}-{p.power_ci[1]:.3f}; {p.replicates:,} "
+            f"simulated trials), type-I error {p.type1_error:.4f}"
+        )
+        head = (
+            f"exact {ex.power:.4f}, exact type-I error {ex.type1_error:.4f}; simulated check {simulated}"
+            if ex is not None
+            else simulated
+        )
         out.append(
-            f"power: {p.power:.3f} (95% CI {p.power_ci[0]:.3f}-{p.power_ci[1]:.3f}) at "
-            f"{p.n_control}/{p.n_treatment} randomised ({p.replicates:,} simulated trials); "
-            f"type-I error {p.type1_error:.4f}; analytic "
-            f"power {p.analytic_power:.3f}"
+            f"power: {head}; at {p.n_control}/{p.n_treatment} randomised; analytic power "
+            f"{p.analytic_power:.3f}"
         )
     return out
 

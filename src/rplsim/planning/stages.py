@@ -23,7 +23,7 @@ from rplsim.planning.feasibility import Feasibility, feasibility, screening_funn
 from rplsim.planning.sensitivity import reference_points, sensitivity_grid
 from rplsim.scenario import Scenario
 from rplsim.timeline.simulation import TimelineResult, simulate_timeline
-from rplsim.trial.exact import ExactPower, ExactSampleSize, exact_power, exact_sample_size
+from rplsim.trial.exact import ExactPower, ExactSampleSize, exact_applies, exact_power, exact_sample_size
 from rplsim.trial.formulas import analytic_power
 from rplsim.trial.power import (
     PowerResult,
@@ -33,7 +33,6 @@ from rplsim.trial.power import (
     simulate_power,
 )
 from rplsim.trial.simulation import trial_design
-from rplsim.trial.solve import exact_applies
 
 __all__ = [
     "DEFAULT_REPLICATES",
@@ -104,7 +103,7 @@ class TrialStage:
         The reference points drawn on the sensitivity heat map.
     exact : ExactPower or None
         Exact power and type-I error at the chosen n, for designs the exact enumeration covers
-        (one look, count path; :func:`rplsim.trial.solve.exact_applies`); ``power`` is then the
+        (one look, count path; :func:`rplsim.trial.exact.exact_applies`); ``power`` is then the
         simulation that checks it.
     exact_n : ExactSampleSize or None
         The exact sample-size search (its n is the chosen n; also the n from which power stays

@@ -164,7 +164,7 @@ def power_curve(
     chosen_n : int, optional
         The n to mark (default ``trial.n_per_arm``; for a placebo-rate curve, its n).
     method : {"auto", "exact", "simulated"}, default "auto"
-        "auto": exact where :func:`rplsim.trial.solve.exact_applies`, else simulated.
+        "auto": exact where :func:`rplsim.trial.exact.exact_applies`, else simulated.
     replicates : int, optional
         Simulated trials per point (default ``trial.replicates``).
     seed : int, optional

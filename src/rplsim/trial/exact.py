@@ -27,7 +27,14 @@ from rplsim.stats.registry import get_analysis
 from rplsim.trial.formulas import analytic_n_per_arm, treatment_size
 from rplsim.trial.simulation import trial_design
 
-__all__ = ["ExactPower", "ExactSampleSize", "exact_power", "exact_sample_size"]
+__all__ = [
+    "ExactPower",
+    "ExactSampleSize",
+    "exact_applies",
+    "exact_power",
+    "exact_sample_size",
+    "not_covered",
+]
 
 # Analyses that read only the arm totals (so several eligible strata change nothing).
 _TOTALS_ONLY = ("chi2", "fisher")
@@ -97,6 +104,39 @@ class ExactPower:
         return asdict(self)
 
 
+def not_covered(scenario: Scenario) -> str | None:
+    """Why :func:`exact_power` does not cover the scenario's trial, or None when it does.
+
+    Covered: a fixed design (one look) analysed on the count path, chi2 or fisher (they read
+    only the arm totals), or another count analysis (CMH) in one eligible stratum.
+    """
+    trial = scenario.require_trial()
+    if trial.looks > 1:
+        return (
+            f"{scenario.name}: trial.looks == {trial.looks}: exact power covers fixed designs "
+            "(one look) only; use simulate_power for a group-sequential design."
+        )
+    if get_analysis(trial.analysis).path != "counts":
+        return (
+            f'{scenario.name}: trial.analysis == "{trial.analysis}" reads each woman\'s '
+            "covariates (the patient path): exact power is for the count path (chi2, fisher); "
+            "use simulate_power for this analysis."
+        )
+    strata = trial_design(scenario).strata
+    if trial.analysis not in _TOTALS_ONLY and len(strata) > 1:
+        return (
+            f'{scenario.name}: trial.analysis == "{trial.analysis}" over {len(strata)} '
+            f"eligible strata ({', '.join(strata)}): exact power covers it in one stratum "
+            "only; use simulate_power, or a population of one stratum."
+        )
+    return None
+
+
+def exact_applies(scenario: Scenario) -> bool:
+    """Whether :func:`exact_power` covers the scenario's trial (see :func:`not_covered`)."""
+    return not_covered(scenario) is None
+
+
 def exact_power(
     scenario: Scenario, n_per_arm: int | None = None, *, tol: float = EXACT_TOLERANCE
 ) -> ExactPower:
@@ -136,25 +176,10 @@ def exact_power(
             )
         n_per_arm = trial.n_per_arm
     n_c = check_integer("n_per_arm", n_per_arm, 2)
-    if trial.looks > 1:
-        raise ScenarioError(
-            f"{scenario.name}: trial.looks == {trial.looks}: exact power covers fixed designs "
-            "(one look) only; use simulate_power for a group-sequential design."
-        )
-    entry = get_analysis(trial.analysis)
-    if entry.path != "counts":
-        raise ScenarioError(
-            f'{scenario.name}: trial.analysis == "{trial.analysis}" reads each woman\'s '
-            "covariates (the patient path): exact power is for the count path (chi2, fisher); "
-            "use simulate_power for this analysis."
-        )
+    why = not_covered(scenario)
+    if why is not None:
+        raise ScenarioError(why)
     design = trial_design(scenario)
-    if trial.analysis not in _TOTALS_ONLY and len(design.strata) > 1:
-        raise ScenarioError(
-            f'{scenario.name}: trial.analysis == "{trial.analysis}" over {len(design.strata)} '
-            f"eligible strata ({', '.join(design.strata)}): exact power covers it in one stratum "
-            "only; use simulate_power, or a population of one stratum."
-        )
     n_t = treatment_size(trial, n_c)
     w = design.stratum_weights
     # The rates the count path draws from: each arm's births are binomial at the stratum

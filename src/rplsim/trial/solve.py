@@ -40,16 +40,14 @@ from rplsim._core.limits import MAX_N_PER_ARM
 from rplsim._core.rng import SeedLike, root_entropy
 from rplsim._core.validation import check_choice, check_integer, check_power
 from rplsim.design.exact import check_rate
-from rplsim.design.methods import get_method, resolve_method
 from rplsim.exceptions import InvalidArgumentError, ScenarioError
 from rplsim.scenario import Scenario
-from rplsim.stats.registry import get_analysis
-from rplsim.trial.exact import exact_power
-from rplsim.trial.formulas import inflate_for_dropout, treatment_size
+from rplsim.trial.exact import exact_applies, exact_power, exact_sample_size
+from rplsim.trial.formulas import treatment_size
 from rplsim.trial.power import find_sample_size, power_with, simulate_power
 from rplsim.trial.simulation import trial_design
 
-__all__ = ["FROM_SCENARIO", "SOLVE_METHODS", "UNKNOWNS", "Solution", "exact_applies", "solve"]
+__all__ = ["FROM_SCENARIO", "SOLVE_METHODS", "UNKNOWNS", "Solution", "solve"]
 
 #: The default of every argument of :func:`solve`: take the scenario's value.
 FROM_SCENARIO: Final = "scenario"
@@ -65,12 +63,6 @@ _RATE_EDGE = 1e-3
 # so 1e-8 in the rate is well inside 1e-6 in power.
 _EXACT_XTOL = 1e-8
 _SIMULATED_XTOL = 1e-3
-# Saw-tooth window: power must stay >= target from n to n * (1 + this) (issue 13: +20%).
-SAWTOOTH_WINDOW = 0.20
-# Below the first crossing found, smaller n reaching the target are looked for within 10%.
-_LOOK_BELOW = 0.10
-# Exact evaluations of one n search (each ~10-1000 ms): a bound, not a hope.
-MAX_EXACT_EVALUATIONS = 400
 # Grid of placebo rates scanned when the odds ratio is held (power is then not monotone).
 _OR_GRID_STEP = 0.025
 
@@ -147,18 +139,6 @@ class Solution:
         ci = d.pop("power_ci")
         d["ci_low"], d["ci_high"] = (None, None) if ci is None else ci
         return d
-
-
-def exact_applies(scenario: Scenario) -> bool:
-    """Whether :func:`rplsim.exact_power` covers the scenario's trial (the rules it checks).
-
-    A fixed design (one look) analysed on the count path: chi2 or fisher (they read only the
-    arm totals), or another count analysis (CMH) in one eligible stratum.
-    """
-    trial = scenario.require_trial()
-    if trial.looks > 1 or get_analysis(trial.analysis).path != "counts":
-        return False
-    return trial.analysis in ("chi2", "fisher") or len(trial_design(scenario).strata) == 1
 
 
 @dataclass(frozen=True)
@@ -320,7 +300,7 @@ def solve(
     elif unknown == "n_per_arm":
         assert target is not None
         if ev.exact:
-            n, stable, note = _exact_n(base, target, ev)
+            n, stable, note = _exact_n(base, target)
         else:
             n, _curve = find_sample_size(
                 base, target, replicates=ev.replicates, seed=ev.entropy, workers=ev.workers
@@ -365,96 +345,19 @@ def solve(
 
 
 # ----------------------------------------------------------------------------- n (exact)
-def _start_n(scenario: Scenario, target: float) -> int:
-    """The formula's n of the scenario's test (normal for fisher), inflated for dropout."""
-    trial = scenario.require_trial()
-    design = trial_design(scenario)
-    try:
-        # The exact method's fixed_n is the normal formula: the start of its search.
-        m = get_method(resolve_method(trial.analysis, trial.margin or 0.0))
-        n = m.fixed_n(
-            design.p_control,
-            design.p_treatment,
-            trial.alpha,
-            target,
-            trial.alternative,
-            trial.allocation_ratio,
-            trial.margin or 0.0,
-        )
-    except (ValueError, ArithmeticError, InvalidArgumentError):
-        return 50
-    if not math.isfinite(n) or n <= 0:
-        return 50
-    return max(2, min(inflate_for_dropout(math.ceil(n), trial.dropout), MAX_N_PER_ARM))
-
-
-def _exact_n(scenario: Scenario, target: float, ev: _Evaluator) -> tuple[int, int, str]:
-    """(smallest n reaching target, stable n, note) by exact power over integers."""
-    known: dict[int, float] = {}
-
-    def pw(n: int) -> float:
-        if n not in known:
-            if len(known) >= MAX_EXACT_EVALUATIONS:
-                raise ScenarioError(
-                    f"{scenario.name}: the exact sample-size search stopped after "
-                    f"{MAX_EXACT_EVALUATIONS} evaluations (last n == {n}); use "
-                    'solve(..., method="simulated").'
-                )
-            known[n] = ev(scenario, n).power
-        return known[n]
-
-    design = trial_design(scenario)
-    n = _start_n(scenario, target)
-    # Bracket a crossing: lo below target (or 1), hi at or above it, by doubling steps.
-    if pw(n) >= target:
-        hi, step, lo = n, max(1, n // 20), n
-        while lo > 2 and pw(lo) >= target:
-            hi, lo = lo, max(2, lo - step)
-            step *= 2
-        if pw(lo) >= target:
-            hi = lo
-    else:
-        lo, step, hi = n, max(1, n // 20), n
-        while pw(hi) < target:
-            lo, hi = hi, hi + step
-            step *= 2
-            if hi > MAX_N_PER_ARM:
-                raise ScenarioError(
-                    f"{scenario.name}: exact power never reaches {target:g}: at {lo:,} per arm it is "
-                    f"{known[lo]:.3f} (control rate {design.p_control:.3f}, treatment "
-                    f"{design.p_treatment:.3f})."
-                )
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if pw(mid) >= target:
-            hi = mid
-        else:
-            lo = mid
-    # The saw-tooth: a smaller n just below the crossing found may reach the target too.
-    for m in range(max(2, math.floor(hi / (1 + _LOOK_BELOW))), hi):
-        if pw(m) >= target:
-            hi = m
-            break
-    first = hi
-    # From first, power must stay >= target up to +20%; else restart after the dip.
-    stable, dips, m = first, [], first + 1
-    while m <= math.floor(stable * (1 + SAWTOOTH_WINDOW)):
-        if pw(m) < target:
-            dips.append(m)
-            stable = m + 1
-            while pw(stable) < target:
-                stable += 1
-            m = stable
-        m += 1
+def _exact_n(scenario: Scenario, target: float) -> tuple[int, int, str]:
+    """(smallest n reaching target, stable n, note): :func:`exact_sample_size` at ``target``,
+    the one exact n search (``rplsim run`` and ``rplsim power`` use it too)."""
+    es = exact_sample_size(power_with(scenario, power=target))
     note = ""
-    if dips:
-        shown = ", ".join(f"{d} ({known[d]:.4f})" for d in dips[:5])
+    if es.dips:
+        shown = ", ".join(str(d) for d in es.dips[:5])
         note = (
-            f"saw-tooth: exact power first reaches {target:g} at n == {first} ({known[first]:.4f}) "
-            f"but falls below it again at n == {shown}; it stays at or above target from n == "
-            f"{stable} to +{SAWTOOTH_WINDOW:.0%}."
+            f"saw-tooth: exact power first reaches {target:g} at n == {es.n_per_arm} "
+            f"({es.power:.4f}) but falls below it again at n == {shown}; it stays at or above "
+            f"target from n == {es.n_stays_above} to +20%."
         )
-    return first, stable, note
+    return es.n_per_arm, es.n_stays_above, note
 
 
 # ----------------------------------------------------------------------------- rates

@@ -473,7 +473,7 @@ def _solution_text(sol: Any) -> str:
 
 def _print_trial(sc: Scenario, tr: TrialStage) -> None:
     """What ``rplsim power`` prints: analytic n, search curve, feasibility, answer, grid."""
-    from rplsim.outputs.report import answer_sentence  # deferred: rplsim.outputs loads matplotlib
+    from rplsim.outputs.report import stage_answer  # deferred: rplsim.outputs loads matplotlib
 
     assert sc.trial is not None
     ss = tr.analytic
@@ -484,17 +484,7 @@ def _print_trial(sc: Scenario, tr: TrialStage) -> None:
     if tr.searched:
         print(tr.curve.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
     print(tr.feasibility.as_frame().to_string(index=False))
-    print(
-        answer_sentence(
-            sc,
-            tr.power,
-            tr.feasibility,
-            markdown=False,
-            searched=tr.searched,
-            exact=tr.exact,
-            stays_from=tr.stays_from,
-        )
-    )
+    print(stage_answer(sc, tr, markdown=False))
     if tr.sensitivity is not None:
         print(tr.sensitivity.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
 

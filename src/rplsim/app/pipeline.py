@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rplsim.app.services import run_scenario, size_trial
-from rplsim.outputs.report import answer_sentence
+from rplsim.outputs.report import answer_sentence, stage_answer
 from rplsim.planning.stages import DEFAULT_REPLICATES
 from rplsim.scenario import Scenario
 
@@ -37,9 +37,7 @@ def run_trial_stage(
         "funnel": tr.funnel,
         "sensitivity": tr.sensitivity,
         "points": list(tr.points),
-        "answer": answer_sentence(
-            scenario, tr.power, tr.feasibility, searched=tr.searched, exact=tr.exact, stays_from=tr.stays_from
-        ),
+        "answer": stage_answer(scenario, tr),
     }
 
 

@@ -22,13 +22,21 @@ import pandas as pd
 
 from rplsim.outputs.escape import markdown_text, one_line
 from rplsim.planning.feasibility import Feasibility
+from rplsim.planning.stages import TrialStage
 from rplsim.scenario import Scenario
 from rplsim.scenario.schema import iter_params
 from rplsim.scenario.tomlio import format_value
 from rplsim.trial.exact import ExactPower
 from rplsim.trial.power import PowerResult
 
-__all__ = ["answer_sentence", "build_report", "format_value", "markdown_table", "scenario_assumptions"]
+__all__ = [
+    "answer_sentence",
+    "build_report",
+    "format_value",
+    "markdown_table",
+    "scenario_assumptions",
+    "stage_answer",
+]
 
 ASSUMPTION_MARKERS = ("ASSUMPTION", "not in the paper")
 
@@ -255,6 +263,20 @@ def answer_sentence(
     return (
         f"With {arms}, the {kind} power to show {what} is {b}{shown:.1%}{b} {how}"
         f"{short}; it needs {cost}, {rates}"
+    )
+
+
+def stage_answer(scenario: Scenario, stage: TrialStage, *, markdown: bool = True) -> str:
+    """:func:`answer_sentence` of a sized trial stage: its power, feasibility, whether its n was
+    searched, and its exact power and saw-tooth n where it has them."""
+    return answer_sentence(
+        scenario,
+        stage.power,
+        stage.feasibility,
+        markdown=markdown,
+        searched=stage.searched,
+        exact=stage.exact,
+        stays_from=stage.stays_from,
     )
 
 

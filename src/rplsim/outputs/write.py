@@ -16,7 +16,7 @@ import pandas as pd
 
 from rplsim.outputs import plots
 from rplsim.outputs.folder import ResultsFolder, results_folder
-from rplsim.outputs.report import Link, answer_sentence, build_report
+from rplsim.outputs.report import Link, build_report, stage_answer
 from rplsim.paper import paper_funnel
 from rplsim.planning.stages import RunResult, TrialStage
 from rplsim.scenario import Scenario, scenario_path
@@ -178,19 +178,9 @@ def render_run(folder: ResultsFolder, result: RunResult) -> str:
     answer = plain = None
     if result.trial is not None:
         tr = result.trial
-        answer = answer_sentence(
-            sc, tr.power, tr.feasibility, searched=tr.searched, exact=tr.exact, stays_from=tr.stays_from
-        )
+        answer = stage_answer(sc, tr)
         # the terminal gets the scenario's words as written, not Markdown-escaped
-        plain = answer_sentence(
-            sc,
-            tr.power,
-            tr.feasibility,
-            markdown=False,
-            searched=tr.searched,
-            exact=tr.exact,
-            stays_from=tr.stays_from,
-        )
+        plain = stage_answer(sc, tr, markdown=False)
     w = _Writer(folder)
     _write_stages(w, result)
     if result.trial is not None:

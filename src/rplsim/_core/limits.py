@@ -20,6 +20,7 @@ __all__ = [
     "MAX_N_PER_ARM",
     "MAX_REPLICATES",
     "MAX_SCENARIO_BYTES",
+    "MAX_SEED",
     "MAX_WORKERS",
     "SAY_ESTIMATE_SECONDS",
 ]
@@ -32,6 +33,10 @@ MAX_NESTING_DEPTH = 16
 
 MAX_EXTENDS_DEPTH = 16
 """At most this many files in one ``extends`` chain, the scenario itself included."""
+
+MAX_SEED = 2**63 - 1
+"""Largest root seed (``scenario.seed``, ``--seed``): numpy's SeedSequence takes any; the manifest's
+JSON readers take an int64."""
 
 MAX_COHORT_N = 50_000_000
 """Women per generated cohort (``cohort.n``, ``rplsim cohort -n``, ``timeline -n``)."""

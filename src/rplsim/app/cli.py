@@ -26,6 +26,7 @@ from rplsim._core.limits import (
     MAX_COHORT_N,
     MAX_N_PER_ARM,
     MAX_REPLICATES,
+    MAX_SEED,
     MAX_WORKERS,
     SAY_ESTIMATE_SECONDS,
 )
@@ -37,6 +38,7 @@ from rplsim.exceptions import ResultsExistError, RplsimError, ScenarioError, Swe
 from rplsim.planning.stages import TrialStage, size_trial
 from rplsim.scenario import NO_TRIAL, Scenario, load_scenario
 from rplsim.scenario.tomlio import echo_text
+from rplsim.scenario.trial_params import SWEEP_BLOCK
 from rplsim.timeline.simulation import simulate_timeline
 
 __all__ = ["main"]
@@ -71,15 +73,6 @@ def _with_seed(args: argparse.Namespace) -> list[str]:
 
 def _load(args: argparse.Namespace, **keys: str) -> Scenario:
     return load_scenario(args.scenario, _with_seed(args), flags=_flags(args, **keys))
-
-
-SEED_MAX = 2**63 - 1
-"""Largest root seed (``--seed``, ``scenario.seed``): numpy's SeedSequence takes any, the manifest's JSON
-readers an int64."""
-
-REPLICATE_BATCH = 1024
-"""``--batch`` is a multiple of this (:data:`rplsim.trial.simulation.REPLICATE_BLOCK`, not imported
-here: the trial stage loads numpy's random machinery, which checking a flag does not need)."""
 
 
 def _int_flag(flag: str, value: int | None, low: int, high: int | None = None, why: str = "") -> None:
@@ -140,7 +133,7 @@ def _check_args(args: argparse.Namespace) -> None:
     Each problem is one line naming the flag; the maximums are those of :mod:`rplsim._core.limits`.
     """
     cmd = args.command
-    _int_flag("--seed", getattr(args, "seed", None), 0, SEED_MAX)
+    _int_flag("--seed", getattr(args, "seed", None), 0, MAX_SEED)
     if cmd in ("cohort", "timeline"):
         _int_flag("-n", args.n, 1, MAX_COHORT_N, " (MAX_COHORT_N)")
     if cmd in ("calibrate", "run"):
@@ -155,12 +148,8 @@ def _check_args(args: argparse.Namespace) -> None:
         _int_flag("--replicates", args.replicates, 1, MAX_REPLICATES, " (MAX_REPLICATES)")
         _int_flag("--workers", args.workers, 1, MAX_WORKERS, " (MAX_WORKERS)")
         _int_flag("--n-per-arm", args.n_per_arm, 2, MAX_N_PER_ARM, " (MAX_N_PER_ARM)")
-    if (
-        cmd == "sweep"
-        and args.batch is not None
-        and (args.batch < REPLICATE_BATCH or args.batch % REPLICATE_BATCH)
-    ):
-        raise ScenarioError(f"--batch == {args.batch}, must be a positive multiple of {REPLICATE_BATCH}.")
+    if cmd == "sweep" and args.batch is not None and (args.batch < SWEEP_BLOCK or args.batch % SWEEP_BLOCK):
+        raise ScenarioError(f"--batch == {args.batch}, must be a positive multiple of {SWEEP_BLOCK}.")
     if cmd == "power":
         _check_power_questions(args)
     if cmd == "sweep" and args.resume and args.force:

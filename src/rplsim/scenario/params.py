@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rplsim._core.limits import MAX_SEED
 from rplsim.scenario.cohort_params import Moments
 from rplsim.scenario.schema import param
 
@@ -35,7 +36,7 @@ class ScenarioMeta:
     seed: int = param(
         20250604,
         lo=0,
-        hi=2**63 - 1,
+        hi=MAX_SEED,
         doc="root seed of every random stream",
         source="ASSUMPTION: any fixed integer; the paper's publication date",
     )

@@ -26,6 +26,7 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
+from rplsim._core.limits import MAX_SEED
 from rplsim.scenario import CohortParams, Scenario, TrialParams, scenario_from_dict
 from rplsim.testing.invalid import invalid_scenarios
 from rplsim.testing.perturb import (
@@ -40,7 +41,6 @@ from rplsim.testing.perturb import (
 
 __all__ = ["cohort_params", "invalid_scenarios", "scenarios", "seeds", "trial_designs"]
 
-SEED_MAX = 2**63 - 1
 SECTIONS: tuple[str, ...] = (
     "scenario",
     "cohort",
@@ -61,7 +61,7 @@ def seeds() -> st.SearchStrategy[int]:
     -------
     SearchStrategy of int
     """
-    return st.integers(min_value=0, max_value=SEED_MAX)
+    return st.integers(min_value=0, max_value=MAX_SEED)
 
 
 # ----------------------------------------------------------------------------- trials

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
@@ -27,51 +26,6 @@ def _log_binom_coef(n: int) -> NDArray[np.float64]:
     k = np.arange(n + 1)
     out: NDArray[np.float64] = special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
     return out
-
-
-@functools.lru_cache(maxsize=64)
-def _rejection(
-    n1: int, n2: int, alpha: float, alternative: str
-) -> tuple[NDArray[np.bool_], NDArray[np.int64]]:
-    """Which tables Fisher's test rejects at these arm sizes (rows: control events, columns:
-    total events), and the treated count of each cell.
-
-    It depends on the sizes, the level and the side only, not on the rates: a sample-size
-    search over many rate pairs (the sensitivity grid) reuses it.
-    """
-    total = n1 + n2
-    x = np.arange(n1 + 1)[:, None]  # control events
-    s = np.arange(total + 1)[None, :]  # total events
-    y = s - x
-    valid = (y >= 0) & (y <= n2)
-    yc = np.clip(y, 0, n2)
-    lc1, lc2, lcn = _log_binom_coef(n1), _log_binom_coef(n2), _log_binom_coef(total)
-    with np.errstate(invalid="ignore"):
-        log_h = lc1[x] + lc2[yc] - lcn[s]
-    h = np.where(valid, np.exp(log_h), 0.0)  # hypergeometric pmf of x given s, by column
-
-    if alternative == "two-sided":
-        # Offsetting column j by 2j sorts each column within one global sort; then the
-        # p-value is the cumulative sum up to the last entry <= the observed pmf.
-        offset = 2.0 * np.arange(total + 1)[None, :]
-        keys = (h + offset).T.ravel()
-        order = np.argsort(keys, kind="stable")
-        sorted_keys = keys[order]
-        cums = np.cumsum(h.T.ravel()[order])
-        col_start = np.searchsorted(sorted_keys, 2.0 * np.arange(total + 1), side="left")
-        idx = np.searchsorted(sorted_keys, (h * (1.0 + 1e-7) + offset).T.ravel(), side="right")
-        before = np.where(col_start > 0, cums[np.maximum(col_start - 1, 0)], 0.0)
-        pval = (cums[idx - 1] - before[np.arange(total + 1).repeat(n1 + 1)]).reshape(total + 1, n1 + 1).T
-    elif alternative == "larger":
-        pval = np.cumsum(h, axis=0)  # P(X_control <= x | s)
-    else:
-        pval = np.cumsum(h[::-1], axis=0)[::-1]  # P(X_control >= x | s)
-
-    # Tolerance as in scipy: floating-point p-values a hair above alpha still count.
-    reject = valid & (pval <= alpha * (1.0 + 1e-7))
-    reject.setflags(write=False)
-    yc.setflags(write=False)
-    return reject, yc
 
 
 def exact_power(
@@ -122,10 +76,37 @@ def exact_power(
     n1 = check_integer("n_control", n_control, error=InvalidArgumentError)
     n2 = check_integer("n_treatment", n_treatment, error=InvalidArgumentError)
     check_choice("alternative", alternative, ALTERNATIVES)
-    reject, yc = _rejection(n1, n2, float(alpha), alternative)
-    lc1, lc2 = _log_binom_coef(n1), _log_binom_coef(n2)
-    x = np.arange(n1 + 1)[:, None]
+    total = n1 + n2
+    x = np.arange(n1 + 1)[:, None]  # control events
+    s = np.arange(total + 1)[None, :]  # total events
+    y = s - x
+    valid = (y >= 0) & (y <= n2)
+    yc = np.clip(y, 0, n2)
+    lc1, lc2, lcn = _log_binom_coef(n1), _log_binom_coef(n2), _log_binom_coef(total)
+    with np.errstate(invalid="ignore"):
+        log_h = lc1[x] + lc2[yc] - lcn[s]
+    h = np.where(valid, np.exp(log_h), 0.0)  # hypergeometric pmf of x given s, by column
+
+    if alternative == "two-sided":
+        # Offsetting column j by 2j sorts each column within one global sort; then the
+        # p-value is the cumulative sum up to the last entry <= the observed pmf.
+        offset = 2.0 * np.arange(total + 1)[None, :]
+        keys = (h + offset).T.ravel()
+        order = np.argsort(keys, kind="stable")
+        sorted_keys = keys[order]
+        cums = np.cumsum(h.T.ravel()[order])
+        col_start = np.searchsorted(sorted_keys, 2.0 * np.arange(total + 1), side="left")
+        idx = np.searchsorted(sorted_keys, (h * (1.0 + 1e-7) + offset).T.ravel(), side="right")
+        before = np.where(col_start > 0, cums[np.maximum(col_start - 1, 0)], 0.0)
+        pval = (cums[idx - 1] - before[np.arange(total + 1).repeat(n1 + 1)]).reshape(total + 1, n1 + 1).T
+    elif alternative == "larger":
+        pval = np.cumsum(h, axis=0)  # P(X_control <= x | s)
+    else:
+        pval = np.cumsum(h[::-1], axis=0)[::-1]  # P(X_control >= x | s)
+
     log_b1 = lc1 + np.arange(n1 + 1) * math.log(pc) + (n1 - np.arange(n1 + 1)) * math.log1p(-pc)
     log_b2 = lc2 + np.arange(n2 + 1) * math.log(pt) + (n2 - np.arange(n2 + 1)) * math.log1p(-pt)
-    prob = np.exp(log_b1[x] + log_b2[yc])
+    prob = np.where(valid, np.exp(log_b1[x] + log_b2[yc]), 0.0)
+    # Tolerance as in scipy: floating-point p-values a hair above alpha still count.
+    reject = valid & (pval <= alpha * (1.0 + 1e-7))
     return float(np.clip(prob[reject].sum(), 0.0, 1.0))

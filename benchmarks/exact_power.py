@@ -1,6 +1,6 @@
 """Benchmark (not a test): exact count-path power of the paper's design (issue 13, item 7).
 
-    python benchmarks/exact_power.py [--runs 5] [--fisher] [--compare]
+    python benchmarks/exact_power.py [--runs 5] [--fisher] [--compare] [--sequential] [--designs]
 
 Times ``rplsim.exact_power(paper, 85)`` (scenarios/paper.toml as shipped: 85 per arm
 randomised, 10% dropout, permuted blocks of 4, two-sided chi2 at 5%) with the rejection-matrix
@@ -11,7 +11,11 @@ Targets (issue 13): one exact power <= 50 ms, the curve <= 2 s, the search <= 1 
 also times the same design analysed with Fisher's test (whole matrices: Fisher's two-sided test
 is not convex, see rplsim.design.exact_counts). ``--compare`` prints max |threshold path - whole
 matrices| of power, rejection and type-I error over a grid of designs (the decisions are the
-same; only the summation order and the tails left out differ).
+same; only the summation order and the tails left out differ). ``--sequential`` times the
+exact recursion of scenarios/group_sequential.toml without its dropout (3 looks, O'Brien-Fleming)
+against ``simulate_power`` with 10,000 replicates. ``--designs`` prints, for every shipped
+scenario with a trial, the exact n, its exact power and type-I error, the n from which power stays
+above target and the search's time (or why the design is simulated).
 """
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--fisher", action="store_true")
     ap.add_argument("--compare", action="store_true")
+    ap.add_argument("--sequential", action="store_true")
+    ap.add_argument("--designs", action="store_true")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     paper = rplsim.load_scenario(ROOT / "scenarios" / "paper.toml")
@@ -113,7 +119,58 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{n:5d}  {pts[n]:.6f}")
     if args.compare:
         _compare()
+    if args.sequential:
+        _sequential(args.runs)
+    if args.designs:
+        _designs()
     return 0
+
+
+def _sequential(runs: int) -> None:
+    """Exact vs simulated power of the shipped group-sequential design without dropout."""
+    sc = power_with(rplsim.load_scenario(ROOT / "scenarios" / "group_sequential.toml"), dropout=0.0)
+    med, low, ex = _time(lambda: rplsim.exact_power(sc, 126), runs, cold=True)
+    t0 = time.perf_counter()
+    sim = rplsim.simulate_power(sc, 126, replicates=10_000)
+    t_sim = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    es = exact_sample_size(sc)
+    t_search = time.perf_counter() - t0
+    assert isinstance(ex, rplsim.ExactPower)
+    print(
+        f"\ngroup_sequential, no dropout, 126/arm (3 looks): exact power {ex.power:.6f}, type-I "
+        f"{ex.type1_error:.6f}, stop {[round(p, 4) for p in ex.stop_probability]}, expected n "
+        f"{ex.expected_women:.1f} (H1) / {ex.expected_women_null:.1f} (H0) in {med * 1000:.1f} ms "
+        f"(min {low * 1000:.1f}); simulated {sim.power:.4f} [{sim.power_ci[0]:.4f}, "
+        f"{sim.power_ci[1]:.4f}], type-I {sim.type1_error:.4f} in {t_sim:.2f} s; exact n "
+        f"{es.n_per_arm} (stays above from {es.n_stays_above}) in {t_search:.2f} s"
+    )
+
+
+def _designs() -> None:
+    """Exact n, power, type-I error and stays-above of every shipped scenario with a trial."""
+    from rplsim.trial.exact import not_covered
+
+    print(f"\n{'scenario':<20} {'exact n':>7} {'power':>8} {'type-I':>8} {'stays':>6} {'dips':<14} {'s':>6}")
+    for path in sorted(p for p in (ROOT / "scenarios").glob("*.toml") if not p.name.startswith("sweep")):
+        try:
+            sc = rplsim.load_scenario(path)
+        except rplsim.ScenarioError:
+            continue
+        if sc.trial is None:
+            continue
+        why = not_covered(sc)
+        if why is not None:
+            print(f"{sc.name:<20} simulated: {why.split(': ', 2)[1][:80]}")
+            continue
+        exact_counts._clear_cache()
+        t0 = time.perf_counter()
+        es = exact_sample_size(sc)
+        dt = time.perf_counter() - t0
+        print(
+            f"{sc.name:<20} {es.n_per_arm:7d} {es.power:8.4f} {es.type1_error:8.4f} "
+            f"{es.n_stays_above:6d} {list(es.dips)!s:<14} {dt:6.2f}"
+        )
 
 
 def _compare() -> None:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from rplsim.cohort.generate import COLUMNS, generate_cohort
     from rplsim.design.analytic import SampleSize, power_two_proportions, sample_size
     from rplsim.design.exact_counts import exact_power_counts
+    from rplsim.design.exact_sequential import exact_sequential_counts
     from rplsim.design.sequential import SequentialDesign, group_sequential_design
     from rplsim.outcome.model import live_birth_probability, outcome_model
     from rplsim.outputs.write import write_run
@@ -59,6 +60,7 @@ _LAZY: dict[str, str] = {
     "power_two_proportions": "rplsim.design.analytic",
     "sample_size": "rplsim.design.analytic",
     "exact_power_counts": "rplsim.design.exact_counts",
+    "exact_sequential_counts": "rplsim.design.exact_sequential",
     "SequentialDesign": "rplsim.design.sequential",
     "group_sequential_design": "rplsim.design.sequential",
     "live_birth_probability": "rplsim.outcome.model",
@@ -123,6 +125,7 @@ __all__ = [
     "exact_power",
     "exact_power_counts",
     "exact_sample_size",
+    "exact_sequential_counts",
     "feasibility",
     "find_sample_size",
     "generate_cohort",

@@ -10,7 +10,7 @@ import pytest
 import rplsim
 from rplsim import load_scenario
 from rplsim.design.exact_counts import exact_power_counts
-from rplsim.exceptions import ScenarioError
+from rplsim.exceptions import InvalidArgumentError, ScenarioError
 from rplsim.trial import exact as exact_module
 from rplsim.trial.exact import ExactPower, ExactSampleSize, exact_power, exact_sample_size
 from rplsim.trial.power import power_with, simulate_power
@@ -112,3 +112,83 @@ def test_exact_sample_size_reports_the_saw_tooth(paper, monkeypatch: pytest.Monk
 def test_exact_sample_size_refuses_what_exact_power_refuses(paper) -> None:
     with pytest.raises(ScenarioError, match="group-sequential"):
         exact_sample_size(power_with(paper, looks=3))
+
+
+@pytest.fixture(scope="module")
+def sequential() -> rplsim.Scenario:
+    # The shipped group-sequential design (3 looks, O'Brien-Fleming, chi2) without its dropout:
+    # the design the exact recursion covers.
+    return power_with(load_scenario(SCENARIOS / "group_sequential.toml"), dropout=0.0)
+
+
+def test_group_sequential_exact_equals_simulated_within_monte_carlo_error(sequential) -> None:
+    reps = 20_000
+    sim = simulate_power(sequential, n_per_arm=60, replicates=reps, seed=20261)
+    ex = exact_power(sequential, n_per_arm=60)
+    assert ex.looks == 3 and len(ex.stop_probability) == 3
+    pairs = [(sim.power, ex.power), (sim.type1_error, ex.type1_error)]
+    pairs += list(zip(sim.stop_probability, ex.stop_probability, strict=True))
+    for got, want in pairs:  # Z: false-failure rate 1e-5 per comparison, as above
+        assert abs(got - want) <= Z * math.sqrt(want * (1 - want) / reps)
+
+
+def test_group_sequential_exact_sample_size_and_search(sequential) -> None:
+    found = rplsim.find_sample_size(sequential)
+    n, target = found.n_per_arm, sequential.require_trial().power
+    assert found.method == "exact" and found[0] == n == found.exact.n_per_arm
+    assert exact_power(sequential, n).power >= target > exact_power(sequential, n - 1).power
+
+
+def test_find_sample_size_is_exact_where_exact_power_covers_the_design(paper) -> None:
+    es = exact_sample_size(paper)
+    n, curve = rplsim.find_sample_size(paper)  # still unpacks as (n, curve)
+    found = rplsim.find_sample_size(paper)
+    assert n == es.n_per_arm == found.n_per_arm and found.n_stays_above == es.n_stays_above
+    assert found.method == "exact" and found.exact == es and found.result is None
+    row = curve.set_index("n_per_arm").loc[n]
+    assert row["power"] == es.power and row["method"] == "exact" and row["replicates"] == 0
+    n3, _, check = rplsim.find_sample_size(paper, replicates=2_000, return_result=True)
+    assert n3 == n and check.n_control == n and check.replicates == 2_000
+    with pytest.raises(ScenarioError, match="patient path"):
+        rplsim.find_sample_size(power_with(paper, analysis="logistic"), method="exact")
+    with pytest.raises(InvalidArgumentError, match="method"):
+        rplsim.find_sample_size(paper, method="bayes")
+
+
+def _counting_fake(real: ExactPower, curve, calls: list[int]):
+    def fake(scenario, n, *, tol=0.0):
+        calls.append(n)
+        return replace(real, power=curve(n), n_control=n)
+
+    return fake
+
+
+def test_exact_search_goes_past_a_formula_far_below_the_answer(paper, monkeypatch) -> None:
+    # A made-up power curve that reaches 0.8 only at n = 320, four times the formula's n.
+    calls: list[int] = []
+    monkeypatch.setattr(
+        exact_module, "exact_power", _counting_fake(exact_power(paper, 50), lambda n: n / 400, calls)
+    )
+    res = exact_sample_size(paper)
+    assert res.n_per_arm == 320 and res.n_stays_above == 320
+    assert len(set(calls)) < 120  # doubling and bisection, then the +20% window (65 sizes)
+
+
+def test_exact_search_stops_when_power_never_reaches_the_target(paper, monkeypatch) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr(
+        exact_module, "exact_power", _counting_fake(exact_power(paper, 50), lambda n: 0.01, calls)
+    )
+    with pytest.raises(ScenarioError, match=r"power never reaches 0\.80 .* per arm it is 0\.01") as err:
+        exact_sample_size(paper)
+    assert len(err.value.args[0].splitlines()) == 1 and len(calls) <= 3
+
+
+def test_group_sequential_refusals_name_the_reason(sequential) -> None:
+    with pytest.raises(ScenarioError, match="without dropout only"):
+        exact_power(power_with(sequential, dropout=0.1), 60)
+    with pytest.raises(ScenarioError, match="simple randomisation"):
+        exact_power(power_with(sequential, block_size=0), 60)
+    assert (
+        rplsim.find_sample_size(power_with(sequential, block_size=0), replicates=1024).method == "simulated"
+    )

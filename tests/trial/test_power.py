@@ -343,13 +343,13 @@ def test_different_seed_different_result(paper) -> None:
 
 
 def test_find_sample_size_keeps_its_promise() -> None:
-    """find_sample_size: at the returned n the confirm-run power (4 x replicates, same seed)
+    """find_sample_size (simulated): at the returned n the confirm-run power (4 x replicates, same seed)
     reaches the target and one step below does not (exact: re-simulated with the same seed);
     the n is within +-15% of the analytic n inflated for dropout (139 for
     trial_superiority: Fleiss 124.8 -> 125, / 0.9 -> 139)."""
     sc = _scenario("trial_superiority")
     reps = 2 * REPLICATE_BLOCK
-    n, curve = find_sample_size(sc, replicates=reps, seed=15)
+    n, curve = find_sample_size(sc, replicates=reps, seed=15, method="simulated")
     n0 = analytic_n_per_arm(sc)
     assert n0 == 139
     assert abs(n - n0) <= 0.15 * n0
@@ -486,7 +486,7 @@ def test_find_sample_size_stops_when_power_never_reaches_the_target() -> None:
     sc = dataclasses.replace(ok, trial=dataclasses.replace(ok.trial, treatment_lbr=0.5))
     t0 = time.perf_counter()
     with pytest.raises(ScenarioError) as err:
-        find_sample_size(sc, replicates=256, confirm_factor=1)
+        find_sample_size(sc, replicates=256, confirm_factor=1, method="simulated")
     assert time.perf_counter() - t0 < 3  # 0.6 s here; the old loop never returned
     (line,) = str(err.value).splitlines()
     assert re.fullmatch(

@@ -7,6 +7,7 @@ from rplsim.design import arms as _arms
 from rplsim.design import boundaries as _boundaries
 from rplsim.design import exact as _exact
 from rplsim.design import exact_counts as _exact_counts
+from rplsim.design import exact_sequential as _exact_sequential
 from rplsim.design import methods as _methods
 from rplsim.design import recursion as _recursion
 from rplsim.design import sequential as _sequential
@@ -15,6 +16,7 @@ from rplsim.design.arms import *  # noqa: F403
 from rplsim.design.boundaries import *  # noqa: F403
 from rplsim.design.exact import *  # noqa: F403
 from rplsim.design.exact_counts import *  # noqa: F403
+from rplsim.design.exact_sequential import *  # noqa: F403
 from rplsim.design.methods import *  # noqa: F403
 from rplsim.design.recursion import *  # noqa: F403
 from rplsim.design.sequential import *  # noqa: F403
@@ -28,6 +30,7 @@ __all__ = list(
             *_boundaries.__all__,
             *_exact.__all__,
             *_exact_counts.__all__,
+            *_exact_sequential.__all__,
             *_methods.__all__,
             *_recursion.__all__,
             *_sequential.__all__,

@@ -220,9 +220,10 @@ def answer_sentence(
         return markdown_text(s, inline=True) if markdown else one_line(s)
 
     b = "**" if markdown else ""
+    # The expected size of a sequential trial is the exact one when there is one (one number).
+    expected_n = exact.expected_women if exact is not None and exact.looks > 1 else power.expected_n_h1
     seq = (
-        f"; at most, expected {power.expected_n_h1:.0f} randomised if IVIG works "
-        f"({t.looks} looks, {text(t.boundary)})"
+        f"; at most, expected {expected_n:.0f} randomised if IVIG works ({t.looks} looks, {text(t.boundary)})"
         if t.looks > 1
         else ""
     )

@@ -9,7 +9,6 @@ renderer can take them as its input.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,8 +22,7 @@ from rplsim.planning.feasibility import Feasibility, feasibility, screening_funn
 from rplsim.planning.sensitivity import reference_points, sensitivity_grid
 from rplsim.scenario import Scenario
 from rplsim.timeline.simulation import TimelineResult, simulate_timeline
-from rplsim.trial.exact import ExactPower, ExactSampleSize, exact_applies, exact_power, exact_sample_size
-from rplsim.trial.formulas import analytic_power
+from rplsim.trial.exact import ExactPower, ExactSampleSize, exact_applies, exact_power
 from rplsim.trial.power import (
     PowerResult,
     analytic_sample_size,
@@ -103,7 +101,7 @@ class TrialStage:
         The reference points drawn on the sensitivity heat map.
     exact : ExactPower or None
         Exact power and type-I error at the chosen n, for designs the exact enumeration covers
-        (one look, count path; :func:`rplsim.trial.exact.exact_applies`); ``power`` is then the
+        (count path, one look or no dropout; :func:`rplsim.trial.exact.exact_applies`); ``power`` is then the
         simulation that checks it.
     exact_n : ExactSampleSize or None
         The exact sample-size search (its n is the chosen n; also the n from which power stays
@@ -130,7 +128,10 @@ class TrialStage:
         """``power.csv``: the simulated point's columns, then the exact ones when there are any.
 
         ``exact_power``, ``exact_type1_error`` and ``exact_max_error`` (the enumeration's bound
-        on what it left out), and ``n_stays_above`` after an exact search.
+        on what it left out); for a group-sequential design also ``exact_stop_probability``
+        (per look, ";"-joined as ``stop_probability``) and ``exact_expected_n_h1`` /
+        ``exact_expected_n_h0`` (expected women randomised when the trial stops); and
+        ``n_stays_above`` after an exact search.
         """
         row = self.power.as_dict()
         if self.exact is not None:
@@ -139,6 +140,12 @@ class TrialStage:
                 "exact_type1_error": self.exact.type1_error,
                 "exact_max_error": self.exact.max_error,
             }
+            if self.exact.looks > 1:
+                row |= {
+                    "exact_stop_probability": ";".join(f"{x:.4f}" for x in self.exact.stop_probability),
+                    "exact_expected_n_h1": self.exact.expected_women,
+                    "exact_expected_n_h0": self.exact.expected_women_null,
+                }
         if self.exact_n is not None:
             row["n_stays_above"] = self.exact_n.n_stays_above
         return pd.DataFrame([row])
@@ -236,31 +243,24 @@ def size_trial(
     reps = replicates or t.replicates
     n = n_per_arm if n_per_arm is not None else (t.n_per_arm if scenario_n else None)
     curve: pd.DataFrame | None = None
-    found: PowerResult | None = None
     exact_n: ExactSampleSize | None = None
     use_exact = exact_applies(scenario)
     searched = n is None
     if n is not None:
         say(f"  simulated power at {n} per arm ({reps} trials)")
-    elif use_exact:
-        say("  exact sample-size search")
-        exact_n = exact_sample_size(scenario)
-        n = exact_n.n_per_arm
+        power = simulate_power(scenario, n_per_arm=n, replicates=reps, workers=workers, progress=progress)
     else:
-        say(f"  sample-size search ({reps} trials per point)")
-        n, curve, found = find_sample_size(scenario, replicates=reps, workers=workers, return_result=True)
-    # The summary, the tables and the curve's row for n are one computation: the search's
-    # confirming run at n is reused, not simulated again.
-    power = (
-        found
-        if found is not None
-        else simulate_power(scenario, n_per_arm=n, replicates=reps, workers=workers, progress=progress)
-    )
+        say("  exact sample-size search" if use_exact else f"  sample-size search ({reps} trials per point)")
+        # The summary, the tables and the curve's row for n are one computation: the search's
+        # run at n (its confirming run, or the exact search's simulated check) is reused.
+        search = find_sample_size(
+            scenario, replicates=reps, workers=workers, return_result=True, progress=progress
+        )
+        n, curve, power, exact_n = search.n_per_arm, search.curve, search.result, search.exact
+        assert power is not None  # return_result=True
+        if exact_n is None:
+            curve = _with_chosen(search.curve, power)
     exact = exact_power(scenario, n) if use_exact else None
-    if exact_n is not None:
-        curve = exact_curve(scenario, n, exact_n)
-    elif curve is not None:
-        curve = _with_chosen(curve, power)
     feas = feasibility(scenario, power)
     grid = None
     if sensitivity:
@@ -278,37 +278,6 @@ def size_trial(
         exact=exact,
         exact_n=exact_n,
     )
-
-
-def exact_curve(scenario: Scenario, n: int, exact_n: ExactSampleSize) -> pd.DataFrame:
-    """Exact power around the exact n, in the columns of the search's curve.
-
-    From 0.8 n to the end of the saw-tooth window (1.2 x the n from which power stays above
-    target), about 13 points plus n itself; ``ci_low == ci_high == power`` (no Monte-Carlo
-    error), ``replicates`` 0, ``method`` "exact".
-    """
-    t = scenario.require_trial()
-    design = trial_design(scenario)
-    top = max(math.floor(1.2 * exact_n.n_stays_above), n + 2)
-    lo = max(2, math.floor(0.8 * n))
-    step = max(1, (top - lo) // 12)
-    rows = []
-    for m in sorted({*range(lo, top + 1, step), n, exact_n.n_stays_above}):
-        ex = exact_power(scenario, m)
-        keep = 1 - t.dropout
-        rows.append(
-            {
-                "n_per_arm": m,
-                "power": ex.power,
-                "ci_low": ex.power,
-                "ci_high": ex.power,
-                "analytic_power": analytic_power(t, design, m * keep, ex.n_treatment / m),
-                "replicates": 0,
-                "method": "exact",
-                "type1_error": ex.type1_error,
-            }
-        )
-    return pd.DataFrame(rows)
 
 
 def run_stages(

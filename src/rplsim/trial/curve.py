@@ -2,11 +2,11 @@
 
 :func:`power_curve` returns data only (a :class:`PowerCurve`: a table and what it was computed
 for); the figure is :func:`rplsim.outputs.curve_plot.power_curve_figure`. Exact
-(:func:`rplsim.exact_power`) for fixed count-path designs, so the saw-tooth of Fisher's test is
-the curve's, not noise; simulated (:func:`rplsim.simulate_power`) otherwise, with **common
-random numbers**: the same seed at every point, so the points are the same simulated trials
-(the same keyed blocks) and differ only by the design, and the curve is smooth where the
-truth is.
+(:func:`rplsim.exact_power`) for count-path designs it covers (one look, or no dropout), so the
+saw-tooth of Fisher's test is the curve's, not noise; simulated (:func:`rplsim.simulate_power`)
+otherwise, with **common random numbers**: the same seed at every point, so the points are the
+same simulated trials (the same keyed blocks) and differ only by the design, and the curve is
+smooth where the truth is.
 
 Across placebo rates (``control_lbr=...`` at a fixed ``n_per_arm``) the scenario's stated
 effect is held fixed: ``trial.treatment_lbr`` if it gives one (the question "how much power

@@ -4,7 +4,9 @@ The scenario's rates are resolved as :func:`rplsim.simulate_power` resolves them
 rates of eligible women, :func:`rplsim.trial_design`), the arm sizes as it sizes them
 (``n_treatment = ceil(allocation_ratio * n_per_arm)``), and the count path's randomisation,
 dropout and births are summed over exactly by :func:`rplsim.design.exact_power_counts`.
-Group-sequential designs (``trial.looks > 1``) are not covered: they raise, pointing to
+Group-sequential designs (``trial.looks > 1``) without dropout are computed exactly by the
+look-by-look recursion of :func:`rplsim.design.exact_sequential_counts` at the simulation's own
+boundary (:func:`rplsim.trial.formulas.look_thresholds`); with dropout they raise, pointing to
 :func:`rplsim.simulate_power`.
 
 :func:`exact_sample_size` searches n by exact power: the smallest n per arm whose power reaches
@@ -14,25 +16,31 @@ tests have a saw-tooth power curve, Chernick & Liu 2002, Am Stat 56:149).
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from rplsim._core.validation import check_integer
 from rplsim.design.exact_counts import EXACT_TOLERANCE, exact_power_counts
+from rplsim.design.exact_sequential import exact_sequential_counts, treated_transition
 from rplsim.exceptions import InvalidArgumentError, ScenarioError
 from rplsim.scenario import Scenario
 from rplsim.stats.registry import get_analysis
-from rplsim.trial.formulas import analytic_n_per_arm, treatment_size
-from rplsim.trial.simulation import trial_design
+from rplsim.trial.formulas import analytic_n_per_arm, analytic_power, look_thresholds, treatment_size
+from rplsim.trial.randomisation import look_sizes
+from rplsim.trial.simulation import TrialDesign, trial_design
 
 __all__ = [
     "ExactPower",
     "ExactSampleSize",
     "exact_applies",
+    "exact_curve",
     "exact_power",
     "exact_sample_size",
+    "never_reached",
     "not_covered",
 ]
 
@@ -77,6 +85,14 @@ class ExactPower:
     max_error : float
         Probability left out of the enumeration: each exact value lies in
         ``[value, value + max_error]``.
+    looks : int
+        Analyses (1 for a fixed design).
+    stop_probability, stop_probability_null : tuple of float
+        P(stopping for a rejection at each look) at the scenario's rates and under the null
+        (one entry, the rejection, for a fixed design).
+    expected_women, expected_women_null : float
+        Expected women randomised when the trial stops (``n_control + n_treatment`` for a
+        fixed design).
     """
 
     power: float
@@ -98,6 +114,11 @@ class ExactPower:
     block_size: int
     method: str = "exact"
     max_error: float = 0.0
+    looks: int = 1
+    stop_probability: tuple[float, ...] = ()
+    stop_probability_null: tuple[float, ...] = ()
+    expected_women: float = 0.0
+    expected_women_null: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         """The fields as a flat dict (one row of a table)."""
@@ -107,14 +128,24 @@ class ExactPower:
 def not_covered(scenario: Scenario) -> str | None:
     """Why :func:`exact_power` does not cover the scenario's trial, or None when it does.
 
-    Covered: a fixed design (one look) analysed on the count path, chi2 or fisher (they read
-    only the arm totals), or another count analysis (CMH) in one eligible stratum.
+    Covered: a fixed design (one look), or a group-sequential one without dropout and with
+    permuted blocks, analysed on the count path, chi2 or fisher (they read only the arm
+    totals), or another count analysis (CMH) in one eligible stratum.
     """
     trial = scenario.require_trial()
-    if trial.looks > 1:
+    if trial.looks > 1 and trial.dropout > 0:
         return (
-            f"{scenario.name}: trial.looks == {trial.looks}: exact power covers fixed designs "
-            "(one look) only; use simulate_power for a group-sequential design."
+            f"{scenario.name}: trial.looks == {trial.looks} with trial.dropout == {trial.dropout}: "
+            "exact power covers group-sequential designs without dropout only (the recursion "
+            "over looks would also carry the analysed women per arm); use simulate_power, or "
+            "--set trial.dropout=0 for the exact answer without dropout."
+        )
+    if trial.looks > 1 and trial.block_size <= 0:
+        return (
+            f"{scenario.name}: trial.looks == {trial.looks} with simple randomisation "
+            "(trial.block_size == 0): the exact recursion over looks covers permuted blocks "
+            "(with simple randomisation the treated count takes every value, too many states); "
+            "use simulate_power."
         )
     if get_analysis(trial.analysis).path != "counts":
         return (
@@ -145,7 +176,7 @@ def exact_power(
     Parameters
     ----------
     scenario : Scenario
-        Must have a ``[trial]`` section with one look and a count-path analysis.
+        Must have a ``[trial]`` section with a count-path analysis, and one look or no dropout.
     n_per_arm : int, optional
         Randomised control women; default ``trial.n_per_arm``. The treated arm has
         ``ceil(allocation_ratio * n_per_arm)``.
@@ -159,8 +190,8 @@ def exact_power(
     Raises
     ------
     ScenarioError
-        No ``[trial]``, no n (neither given nor ``trial.n_per_arm``), ``trial.looks > 1``, a
-        patient-path analysis (logistic), or CMH over several eligible strata.
+        No ``[trial]``, no n (neither given nor ``trial.n_per_arm``), ``trial.looks > 1`` with
+        dropout, a patient-path analysis (logistic), or CMH over several eligible strata.
 
     Examples
     --------
@@ -188,6 +219,8 @@ def exact_power(
     p_t = float(np.dot(w, design.stratum_rates[1]))
     null = design.stratum_rates[0] if design.stratum_rates_null is None else design.stratum_rates_null
     p_0 = float(np.dot(w, null))
+    if trial.looks > 1:
+        return _exact_sequential(scenario, n_c, n_t, p_c, p_t, p_0)
     try:
         res = exact_power_counts(
             p_c,
@@ -225,6 +258,83 @@ def exact_power(
         block_size=trial.block_size,
         method="exact",
         max_error=res.max_error,
+        stop_probability=(res.rejection,),
+        stop_probability_null=(res.type1_error,),
+        expected_women=float(n_c + n_t),
+        expected_women_null=float(n_c + n_t),
+    )
+
+
+def _exact_sequential(
+    scenario: Scenario, n_c: int, n_t: int, p_c: float, p_t: float, p_0: float
+) -> ExactPower:
+    """:func:`exact_power` of a group-sequential design without dropout (the recursion)."""
+    trial = scenario.require_trial()
+    try:
+        res = exact_sequential_counts(
+            p_c,
+            p_t,
+            n_c,
+            n_t,
+            look_sizes(n_c + n_t, trial.looks).tolist(),
+            look_thresholds(trial).tolist(),
+            analysis=trial.analysis,
+            alternative=trial.alternative,
+            margin=trial.margin or 0.0,
+            block_size=trial.block_size,
+            p_null=p_0,
+        )
+    except InvalidArgumentError as exc:
+        raise ScenarioError(f"{scenario.name}: {exc}") from exc
+    n_total = n_c + n_t
+    # Expected treated women among all randomised (the blocks may move the split).
+    q = treated_transition(0, 0, n_total, n_t / n_c, trial.block_size)
+    treated = float(np.dot(np.arange(q.size), q))
+    return ExactPower(
+        power=res.power,
+        rejection=res.rejection,
+        type1_error=res.type1_error,
+        n_control=n_c,
+        n_treatment=n_t,
+        analysed_mean=float(n_total),
+        analysed_control_mean=n_total - treated,
+        analysed_treatment_mean=treated,
+        p_control=p_c,
+        p_treatment=p_t,
+        p_null=p_0,
+        analysis=trial.analysis,
+        alpha=trial.alpha,
+        alternative=trial.alternative,
+        margin=res.margin,
+        dropout=trial.dropout,
+        block_size=trial.block_size,
+        method="exact",
+        max_error=res.max_error,
+        looks=trial.looks,
+        stop_probability=res.stop_probability,
+        stop_probability_null=res.stop_probability_null,
+        expected_women=res.expected_women,
+        expected_women_null=res.expected_women_null,
+    )
+
+
+def never_reached(
+    scenario: Scenario, design: TrialDesign, target: float, n: int, power: float
+) -> ScenarioError:
+    """The one line of a sample-size search (simulated or exact) that stopped below its target,
+    at the largest n it evaluated."""
+    trial = scenario.require_trial()
+    pc, pt = design.p_control, design.p_treatment
+    wrong_way = pt < pc if trial.alternative != "smaller" else pt > pc
+    if trial.margin:
+        hint = "is the margin too small for these rates?"
+    elif wrong_way:
+        hint = f"is the treated rate {'below' if pt < pc else 'above'} the control rate?"
+    else:
+        hint = "is the effect too small for this design?"
+    return ScenarioError(
+        f"{scenario.name}: power never reaches {target:.2f} (trial.power): at {n:,} per arm it is "
+        f"{power:.2f} (control rate {pc:.3f}, treatment {pt:.3f}) — {hint}"
     )
 
 
@@ -275,6 +385,33 @@ class ExactSampleSize:
     def as_dict(self) -> dict[str, Any]:
         """The fields as a flat dict (one row of a table)."""
         return asdict(self)
+
+
+def _above_start(scenario: Scenario, at: Any, start: int, target: float) -> int:
+    """The largest n above ``start`` found with exact power still more than
+    :data:`STRIDE_POWER_GAP` below target, by doubling steps then bisection.
+
+    First one look at twice the formula's n (at least 50 more): when power there is below
+    target and no higher than at ``start`` (it does not grow with n: the treated rate on the
+    wrong side), the target is never reached and the one line of :func:`never_reached` is
+    raised."""
+    p_start = at(start).power
+    far = max(2 * start, start + 50)
+    try:
+        p_far = at(far).power
+    except ScenarioError:  # too large to enumerate: the search goes on below it
+        p_far = 1.0
+    if p_far < target and p_far <= p_start + 0.01:
+        raise never_reached(scenario, trial_design(scenario), target, far, p_far)
+    lo, step = start, max(1, start // 20)
+    while at(lo + step).power < target - STRIDE_POWER_GAP:
+        lo += step
+        step *= 2
+    hi = lo + step
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if at(mid).power < target - STRIDE_POWER_GAP else (lo, mid)
+    return lo
 
 
 def exact_sample_size(scenario: Scenario, *, tol: float = EXACT_TOLERANCE) -> ExactSampleSize:
@@ -335,6 +472,8 @@ def exact_sample_size(scenario: Scenario, *, tol: float = EXACT_TOLERANCE) -> Ex
     stride = max(1, (start - low) // 20)
     while n + stride <= start and at(n + stride).power < target - STRIDE_POWER_GAP:
         n += stride
+    if at(start).power < target - STRIDE_POWER_GAP:
+        n = _above_start(scenario, at, start, target)
     while at(n).power < target:
         n += 1
     first = n
@@ -363,3 +502,34 @@ def exact_sample_size(scenario: Scenario, *, tol: float = EXACT_TOLERANCE) -> Ex
         method="exact",
         max_error=max(r.max_error for r in cache.values()),
     )
+
+
+def exact_curve(scenario: Scenario, n: int, exact_n: ExactSampleSize) -> pd.DataFrame:
+    """Exact power around the exact n, in the columns of the search's curve.
+
+    From 0.8 n to the end of the saw-tooth window (1.2 x the n from which power stays above
+    target), about 13 points plus n itself; ``ci_low == ci_high == power`` (no Monte-Carlo
+    error), ``replicates`` 0, ``method`` "exact".
+    """
+    t = scenario.require_trial()
+    design = trial_design(scenario)
+    top = max(math.floor(1.2 * exact_n.n_stays_above), n + 2)
+    lo = max(2, math.floor(0.8 * n))
+    step = max(1, (top - lo) // 12)
+    rows = []
+    for m in sorted({*range(lo, top + 1, step), n, exact_n.n_stays_above}):
+        ex = exact_power(scenario, m)
+        keep = 1 - t.dropout
+        rows.append(
+            {
+                "n_per_arm": m,
+                "power": ex.power,
+                "ci_low": ex.power,
+                "ci_high": ex.power,
+                "analytic_power": analytic_power(t, design, m * keep, ex.n_treatment / m),
+                "replicates": 0,
+                "method": "exact",
+                "type1_error": ex.type1_error,
+            }
+        )
+    return pd.DataFrame(rows)

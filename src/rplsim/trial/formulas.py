@@ -4,7 +4,9 @@ analytic power and sample size (:mod:`rplsim.design`) for its design and analysi
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
+import numpy as np
 from scipy import stats
 
 from rplsim.design.analytic import SampleSize, power_two_proportions, sample_size
@@ -22,6 +24,7 @@ __all__ = [
     "analytic_sample_size",
     "default_path",
     "inflate_for_dropout",
+    "look_thresholds",
     "treatment_size",
 ]
 
@@ -29,6 +32,29 @@ __all__ = [
 def treatment_size(trial: TrialParams, n_control: int) -> int:
     """Randomised women in the treatment arm: ``ceil(allocation_ratio * n_control)``."""
     return arm_size(trial.allocation_ratio, n_control)
+
+
+@lru_cache(maxsize=64)  # solving the boundaries once per run, not once per block
+def look_thresholds(trial: TrialParams) -> np.ndarray:
+    """Per-look nominal p thresholds (two-sided p for two-sided tests); read-only (cached).
+
+    The one place the simulation (:func:`rplsim.simulate_power`) and the exact recursion
+    (:func:`rplsim.exact_power`) read a design's boundary from: ``[alpha]`` for a fixed design,
+    else the nominal levels of :func:`rplsim.design.group_sequential_design`.
+    """
+    if trial.looks == 1:
+        out = np.array([trial.alpha])
+    else:
+        gs = group_sequential_design(
+            trial.looks,
+            alpha=trial.alpha,
+            power=trial.power,
+            alternative=trial.alternative,
+            boundary=trial.boundary,
+        )
+        out = np.array(gs.nominal_alpha, dtype=float)
+    out.setflags(write=False)
+    return out
 
 
 def default_path(trial: TrialParams) -> str:

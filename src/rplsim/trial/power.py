@@ -17,7 +17,6 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from functools import lru_cache
 from typing import Any, cast
 
 import numpy as np
@@ -25,19 +24,20 @@ import pandas as pd
 from scipy import stats
 
 from rplsim._core.rng import SeedLike, child_seed, root_entropy
-from rplsim._core.validation import check_integer
-from rplsim.design.sequential import group_sequential_design
+from rplsim._core.validation import check_choice, check_integer
 from rplsim.exceptions import ScenarioError
 from rplsim.scenario import Scenario, TrialParams
 from rplsim.stats.pvalues import Alternative
 from rplsim.stats.registry import ANALYSES, LookData, get_analysis
 from rplsim.timeline import simulate_twin
+from rplsim.trial.exact import ExactSampleSize, exact_curve, exact_sample_size, never_reached, not_covered
 from rplsim.trial.formulas import (
     analytic_n_per_arm,
     analytic_power,
     analytic_sample_size,
     default_path,
     inflate_for_dropout,
+    look_thresholds,
     treatment_size,
 )
 from rplsim.trial.pool import cap_workers, process_pool
@@ -53,7 +53,9 @@ from rplsim.trial.simulation import (
 
 # The names of trial.formulas are listed too: this module was their home.
 __all__ = [
+    "SEARCH_METHODS",
     "PowerResult",
+    "SampleSizeSearch",
     "analytic_n_per_arm",
     "analytic_power",
     "analytic_sample_size",
@@ -138,22 +140,7 @@ class PowerResult:
         return d
 
 
-@lru_cache(maxsize=64)  # solving the boundaries once per run, not once per block
-def _thresholds(trial: TrialParams) -> np.ndarray:
-    """Per-look nominal p thresholds (two-sided p for two-sided tests); read-only (cached)."""
-    if trial.looks == 1:
-        out = np.array([trial.alpha])
-    else:
-        gs = group_sequential_design(
-            trial.looks,
-            alpha=trial.alpha,
-            power=trial.power,
-            alternative=trial.alternative,
-            boundary=trial.boundary,
-        )
-        out = np.array(gs.nominal_alpha, dtype=float)
-    out.setflags(write=False)
-    return out
+_thresholds = look_thresholds  # the old private name
 
 
 def _look_data(trial: TrialParams, sim: TrialBlock, look: int, patients: bool) -> LookData:
@@ -418,6 +405,56 @@ MAX_SEARCH_STEPS = 200
 PROBE_AFTER_STEPS = 10
 
 
+class SampleSizeSearch(tuple):  # type: ignore[type-arg]  # (n, curve) or (n, curve, result)
+    """The answer of :func:`find_sample_size`: a tuple ``(n, curve)`` (``(n, curve, result)``
+    with ``return_result=True``), with named fields, as :class:`os.stat_result` is.
+
+    Attributes
+    ----------
+    n_per_arm : int
+        The n (randomised control women).
+    curve : DataFrame
+        Power at every n evaluated.
+    result : PowerResult or None
+        The simulation at ``n_per_arm`` (the confirming run), when asked for.
+    method : str
+        ``"exact"`` (exact power on the count path) or ``"simulated"``.
+    n_stays_above : int
+        Smallest n from which power stays at or above target for every n up to 20% larger
+        (exact); equal to ``n_per_arm`` for a simulated search (its fitted curve is monotone).
+    exact : ExactSampleSize or None
+        The exact search, when ``method == "exact"``.
+    """
+
+    n_per_arm: int
+    curve: pd.DataFrame
+    result: PowerResult | None
+    method: str
+    n_stays_above: int
+    exact: ExactSampleSize | None
+
+    def __new__(
+        cls,
+        n: int,
+        curve: pd.DataFrame,
+        result: PowerResult | None,
+        *,
+        method: str,
+        n_stays_above: int,
+        exact: ExactSampleSize | None = None,
+        with_result: bool = False,
+    ) -> SampleSizeSearch:
+        obj = super().__new__(cls, (n, curve, result) if with_result else (n, curve))
+        obj.n_per_arm, obj.curve, obj.result = n, curve, result
+        obj.method, obj.n_stays_above, obj.exact = method, n_stays_above, exact
+        return obj
+
+
+SEARCH_METHODS = ("auto", "exact", "simulated")
+"""``method`` of :func:`find_sample_size`: ``auto`` is exact where :func:`rplsim.exact_power`
+covers the design (:func:`rplsim.trial.exact.exact_applies`), simulated elsewhere."""
+
+
 def find_sample_size(
     scenario: Scenario,
     target_power: float | None = None,
@@ -427,29 +464,77 @@ def find_sample_size(
     workers: int = 1,
     confirm_factor: int = 4,
     return_result: bool = False,
+    method: str = "auto",
+    progress: Callable[[int], None] | None = None,
 ) -> Any:
-    """Smallest control-arm size whose simulated power reaches ``target_power``.
+    """Smallest control-arm size whose power reaches ``target_power``: exact on the count
+    path, simulated elsewhere.
 
-    Robust to Monte-Carlo noise: (1) start from the analytic n (inflated for dropout);
+    **Exact** (``method="auto"`` on a design :func:`rplsim.exact_power` covers: one look, or
+    several without dropout, chi2/fisher, or CMH in one stratum): the n of
+    :func:`rplsim.exact_sample_size`, the smallest n whose exact power reaches the target, and
+    ``n_stays_above``, the smallest from which it stays there up to +20% (the saw-tooth of
+    exact tests); the curve is exact power around n (``method`` "exact", ``replicates`` 0).
+    With ``return_result=True`` the simulation at n (``replicates`` trials) is the check.
+
+    **Simulated** (``method="simulated"``, or a design exact power does not cover: the
+    logistic analysis, CMH over several strata, sequential with dropout), robust to
+    Monte-Carlo noise: (1) start from the analytic n (inflated for dropout);
     (2) simulate power on a bracket of n around it with common random numbers (same seed at
     every n, so the curve is smooth); (3) fit power ≈ Φ(a + b·√n) by weighted least squares on
     the probit scale and solve for the target; (4) confirm with ``confirm_factor`` × more
     replicates at the candidate, stepping up by one until the *lower* 95% bound is not needed:
     the point estimate must reach the target and the step below must not.
 
+    Parameters
+    ----------
+    method : {"auto", "exact", "simulated"}, default "auto"
+        ``exact`` raises for a design exact power does not cover.
+    progress : callable, optional
+        Called with the trials done of the exact search's checking simulation.
+
     Returns
     -------
-    n : int
-        Control-arm size (randomised, before dropout).
-    curve : DataFrame
-        ``n_per_arm, power, ci_low, ci_high, analytic_power, replicates`` at every n evaluated.
-    result : PowerResult
-        Only with ``return_result=True``: the confirming run at ``n`` itself, so a caller that
-        reports the power at ``n`` reuses this computation instead of repeating it.
+    SampleSizeSearch
+        Unpacks as ``n, curve`` (``n, curve, result`` with ``return_result=True``):
+
+        n : int
+            Control-arm size (randomised, before dropout).
+        curve : DataFrame
+            ``n_per_arm, power, ci_low, ci_high, analytic_power, replicates`` at every n
+            evaluated (exact: also ``method`` and ``type1_error``).
+        result : PowerResult
+            Only with ``return_result=True``: the simulation at ``n`` itself (the simulated
+            search's confirming run), so a caller that reports the power at ``n`` reuses this
+            computation instead of repeating it.
+
+        and names ``method``, ``n_stays_above`` and ``exact`` (see :class:`SampleSizeSearch`).
+
+    Examples
+    --------
+    >>> n, curve = find_sample_size(load_scenario("scenarios/paper.toml"))  # doctest: +SKIP
+    >>> find_sample_size(load_scenario("scenarios/yamada_4plus.toml")).n_stays_above  # doctest: +SKIP
     """
     trial = scenario.require_trial()
+    check_choice("method", method, SEARCH_METHODS)
     target = float(target_power or trial.power)
     reps = check_integer("replicates", trial.replicates if replicates is None else replicates)
+    why = not_covered(scenario)
+    if method == "exact" and why is not None:
+        raise ScenarioError(why)
+    if method != "simulated" and why is None:
+        sized = scenario if target == trial.power else power_with(scenario, power=target)
+        found = exact_sample_size(sized)
+        n = found.n_per_arm
+        check = None
+        if return_result:
+            check = simulate_power(
+                scenario, n_per_arm=n, replicates=reps, seed=seed, workers=workers, progress=progress
+            )
+        return SampleSizeSearch(
+            n, exact_curve(sized, n, found), check, method="exact",
+            n_stays_above=found.n_stays_above, exact=found, with_result=return_result,
+        )  # fmt: skip
     design = trial_design(scenario)
     n0 = analytic_n_per_arm(scenario, design)
     rows: list[dict[str, Any]] = []
@@ -489,9 +574,9 @@ def find_sample_size(
             far = max(4 * max(grid), 2 * cand)
             p_far = evaluate(far, reps, record=False)
             if p_far < target:
-                raise _never_reached(scenario, design, target, far, p_far)
+                raise never_reached(scenario, design, target, far, p_far)
         if steps == MAX_SEARCH_STEPS:  # a bound, not a hope: the look far above can be noise
-            raise _never_reached(scenario, design, target, cand, p_c)
+            raise never_reached(scenario, design, target, cand, p_c)
         cand += step
         steps += 1
         p_c = evaluate(cand, big)
@@ -503,28 +588,10 @@ def find_sample_size(
         .drop_duplicates("n_per_arm", keep="last")
         .reset_index(drop=True)
     )
-    if return_result:
-        return cand, curve, known[cand, big]
-    return cand, curve
-
-
-def _never_reached(
-    scenario: Scenario, design: TrialDesign, target: float, n: int, power: float
-) -> ScenarioError:
-    """The one line of a sample-size search that stopped below its target, at the largest n."""
-    trial = scenario.require_trial()
-    pc, pt = design.p_control, design.p_treatment
-    wrong_way = pt < pc if trial.alternative != "smaller" else pt > pc
-    if trial.margin:
-        hint = "is the margin too small for these rates?"
-    elif wrong_way:
-        hint = f"is the treated rate {'below' if pt < pc else 'above'} the control rate?"
-    else:
-        hint = "is the effect too small for this design?"
-    return ScenarioError(
-        f"{scenario.name}: power never reaches {target:.2f} (trial.power): at {n:,} per arm it is "
-        f"{power:.2f} (control rate {pc:.3f}, treatment {pt:.3f}) — {hint}"
-    )
+    return SampleSizeSearch(
+        cand, curve, known[cand, big], method="simulated", n_stays_above=cand,
+        with_result=return_result,
+    )  # fmt: skip
 
 
 def power_with(scenario: Scenario, **trial_changes: Any) -> Scenario:

@@ -11,15 +11,15 @@ scenario's values (:data:`FROM_SCENARIO`) or are given. The answer is
 - ``control_lbr``: the largest placebo rate at which ``n_per_arm`` still has power ``power``
   (the smallest for ``alternative == "smaller"``).
 
-**Exact** (:func:`rplsim.exact_power`) for fixed count-path designs (one look; chi2 or fisher,
-or any count analysis in one eligible stratum): exact power is a polynomial in the rates, so a
-rate is found by :func:`scipy.optimize.brentq` to within 1e-6 in power; ``n`` by a search over
-integers (exact power is saw-toothed in ``n``: the smallest ``n`` reaching the target is
-reported, and ``stable_n``, from which power stays at or above target for every ``n`` up to
-+20%). **Simulated** (:func:`rplsim.simulate_power`) otherwise, with common random numbers (the
-same seed at every evaluation, so the keyed blocks are the same trials): ``n`` by
-:func:`rplsim.find_sample_size`, a rate by brentq on the simulated power (a step function of
-the rate; to 0.001), with the 95% Wilson interval of the power at the answer.
+**Exact** (:func:`rplsim.exact_power`) for count-path designs with one look, or several without
+dropout (chi2 or fisher, or any count analysis in one eligible stratum): exact power is a
+polynomial in the rates, so a rate is found by :func:`scipy.optimize.brentq` to within 1e-6 in
+power; ``n`` by a search over integers (exact power is saw-toothed in ``n``: the smallest ``n``
+reaching the target is reported, and ``stable_n``, from which power stays at or above target for
+every ``n`` up to +20%). **Simulated** (:func:`rplsim.simulate_power`) otherwise, with common
+random numbers (the same seed at every evaluation, so the keyed blocks are the same trials):
+``n`` by :func:`rplsim.find_sample_size`, a rate by brentq on the simulated power (a step
+function of the rate; to 0.001), with the 95% Wilson interval of the power at the answer.
 
 When the placebo rate moves, the scenario's stated effect is held fixed: ``trial.treatment_lbr``
 if the scenario gives it, else ``trial.ivig_odds_ratio`` (the treated rate then follows the

@@ -27,7 +27,7 @@ from rplsim._core.validation import check_integer
 from rplsim.design.exact_counts import EXACT_TOLERANCE, exact_power_counts
 from rplsim.design.exact_sequential import exact_sequential_counts, treated_transition
 from rplsim.exceptions import InvalidArgumentError, ScenarioError
-from rplsim.scenario import Scenario
+from rplsim.scenario import Scenario, TrialParams
 from rplsim.stats.registry import get_analysis
 from rplsim.trial.formulas import analytic_n_per_arm, analytic_power, look_thresholds, treatment_size
 from rplsim.trial.randomisation import look_sizes
@@ -238,18 +238,37 @@ def exact_power(
         )
     except InvalidArgumentError as exc:
         raise ScenarioError(f"{scenario.name}: {exc}") from exc
+    return _exact_result(
+        trial,
+        res,
+        n_c,
+        n_t,
+        (p_c, p_t, p_0),
+        analysed_mean=res.analysed_mean,
+        analysed_control_mean=res.analysed_control_mean,
+        analysed_treatment_mean=res.analysed_treatment_mean,
+        stop_probability=(res.rejection,),
+        stop_probability_null=(res.type1_error,),
+        expected_women=float(n_c + n_t),
+        expected_women_null=float(n_c + n_t),
+    )
+
+
+def _exact_result(
+    trial: TrialParams, res: Any, n_c: int, n_t: int, rates: tuple[float, float, float], **fields: Any
+) -> ExactPower:
+    """An :class:`ExactPower` from an enumeration's result ``res`` (its power, rejection, type-I
+    error, margin and max_error), the rates the count path draws from (control, treated,
+    treated under H0) and the trial's design; ``fields`` are the rest."""
     return ExactPower(
         power=res.power,
         rejection=res.rejection,
         type1_error=res.type1_error,
         n_control=n_c,
         n_treatment=n_t,
-        analysed_mean=res.analysed_mean,
-        analysed_control_mean=res.analysed_control_mean,
-        analysed_treatment_mean=res.analysed_treatment_mean,
-        p_control=p_c,
-        p_treatment=p_t,
-        p_null=p_0,
+        p_control=rates[0],
+        p_treatment=rates[1],
+        p_null=rates[2],
         analysis=trial.analysis,
         alpha=trial.alpha,
         alternative=trial.alternative,
@@ -258,10 +277,7 @@ def exact_power(
         block_size=trial.block_size,
         method="exact",
         max_error=res.max_error,
-        stop_probability=(res.rejection,),
-        stop_probability_null=(res.type1_error,),
-        expected_women=float(n_c + n_t),
-        expected_women_null=float(n_c + n_t),
+        **fields,
     )
 
 
@@ -290,26 +306,15 @@ def _exact_sequential(
     # Expected treated women among all randomised (the blocks may move the split).
     q = treated_transition(0, 0, n_total, n_t / n_c, trial.block_size)
     treated = float(np.dot(np.arange(q.size), q))
-    return ExactPower(
-        power=res.power,
-        rejection=res.rejection,
-        type1_error=res.type1_error,
-        n_control=n_c,
-        n_treatment=n_t,
+    return _exact_result(
+        trial,
+        res,
+        n_c,
+        n_t,
+        (p_c, p_t, p_0),
         analysed_mean=float(n_total),
         analysed_control_mean=n_total - treated,
         analysed_treatment_mean=treated,
-        p_control=p_c,
-        p_treatment=p_t,
-        p_null=p_0,
-        analysis=trial.analysis,
-        alpha=trial.alpha,
-        alternative=trial.alternative,
-        margin=res.margin,
-        dropout=trial.dropout,
-        block_size=trial.block_size,
-        method="exact",
-        max_error=res.max_error,
         looks=trial.looks,
         stop_probability=res.stop_probability,
         stop_probability_null=res.stop_probability_null,

@@ -12,7 +12,7 @@ from scipy import stats
 from rplsim.design.analytic import SampleSize, power_two_proportions, sample_size
 from rplsim.design.arms import arm_size
 from rplsim.design.methods import ANALYSIS_METHOD
-from rplsim.design.sequential import group_sequential_design, group_sequential_power
+from rplsim.design.sequential import SequentialDesign, group_sequential_design, group_sequential_power
 from rplsim.exceptions import InvalidArgumentError, ScenarioError
 from rplsim.scenario import Scenario, TrialParams
 from rplsim.stats.registry import get_analysis
@@ -34,6 +34,17 @@ def treatment_size(trial: TrialParams, n_control: int) -> int:
     return arm_size(trial.allocation_ratio, n_control)
 
 
+def _sequential_design(trial: TrialParams) -> SequentialDesign:
+    """The group-sequential design of ``trial`` (its looks, alpha, power, sides, boundary)."""
+    return group_sequential_design(
+        trial.looks,
+        alpha=trial.alpha,
+        power=trial.power,
+        alternative=trial.alternative,
+        boundary=trial.boundary,
+    )
+
+
 @lru_cache(maxsize=64)  # solving the boundaries once per run, not once per block
 def look_thresholds(trial: TrialParams) -> np.ndarray:
     """Per-look nominal p thresholds (two-sided p for two-sided tests); read-only (cached).
@@ -45,14 +56,7 @@ def look_thresholds(trial: TrialParams) -> np.ndarray:
     if trial.looks == 1:
         out = np.array([trial.alpha])
     else:
-        gs = group_sequential_design(
-            trial.looks,
-            alpha=trial.alpha,
-            power=trial.power,
-            alternative=trial.alternative,
-            boundary=trial.boundary,
-        )
-        out = np.array(gs.nominal_alpha, dtype=float)
+        out = np.array(_sequential_design(trial).nominal_alpha, dtype=float)
     out.setflags(write=False)
     return out
 
@@ -102,13 +106,7 @@ def _analytic_power_raw(trial: TrialParams, design: TrialDesign, n_c: float, rat
     )
     if trial.looks == 1:
         return fixed
-    gs = group_sequential_design(
-        trial.looks,
-        alpha=trial.alpha,
-        power=trial.power,
-        alternative=trial.alternative,
-        boundary=trial.boundary,
-    )
+    gs = _sequential_design(trial)
     # ppf(1 - a), not design's isf(a): they differ in the last digits, and the shipped
     # results were computed with this one.
     z_a = float(stats.norm.ppf(1 - trial.alpha / (2 if trial.alternative == "two-sided" else 1)))

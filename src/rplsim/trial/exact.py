@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from rplsim._core.validation import check_integer
-from rplsim.design.exact_counts import EXACT_TOLERANCE, exact_power_counts
-from rplsim.design.exact_sequential import exact_sequential_counts, treated_transition
+from rplsim.design.exact_counts import EXACT_TOLERANCE, exact_power_counts, randomised_treated_distribution
+from rplsim.design.exact_sequential import exact_sequential_counts
 from rplsim.exceptions import InvalidArgumentError, ScenarioError
 from rplsim.scenario import Scenario, TrialParams
 from rplsim.stats.registry import get_analysis
@@ -304,7 +304,7 @@ def _exact_sequential(
         raise ScenarioError(f"{scenario.name}: {exc}") from exc
     n_total = n_c + n_t
     # Expected treated women among all randomised (the blocks may move the split).
-    q = treated_transition(0, 0, n_total, n_t / n_c, trial.block_size)
+    q = randomised_treated_distribution(n_total, n_t / n_c, trial.block_size)
     treated = float(np.dot(np.arange(q.size), q))
     return _exact_result(
         trial,

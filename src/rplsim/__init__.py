@@ -35,8 +35,10 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from rplsim.outputs.write import write_run
     from rplsim.paper import CONFLICTS, paper_funnel
     from rplsim.planning.feasibility import Feasibility, feasibility
+    from rplsim.planning.protocol import ProtocolSummary, protocol_summary
     from rplsim.planning.sensitivity import sensitivity_grid
     from rplsim.planning.stages import RunResult, TrialStage, run_stages, size_trial
+    from rplsim.planning.tornado import assumption_ranges
     from rplsim.scenario import STRATA, Scenario, load_scenario, scenario_from_dict
     from rplsim.timeline import TimelineResult, simulate_timeline, simulate_twin
     from rplsim.trial.curve import PowerCurve, power_curve
@@ -71,6 +73,9 @@ _LAZY: dict[str, str] = {
     "Feasibility": "rplsim.planning.feasibility",
     "feasibility": "rplsim.planning.feasibility",
     "sensitivity_grid": "rplsim.planning.sensitivity",
+    "ProtocolSummary": "rplsim.planning.protocol",
+    "protocol_summary": "rplsim.planning.protocol",
+    "assumption_ranges": "rplsim.planning.tornado",
     "RunResult": "rplsim.planning.stages",
     "TrialStage": "rplsim.planning.stages",
     "run_stages": "rplsim.planning.stages",
@@ -109,6 +114,7 @@ __all__ = [
     "InvalidArgumentError",
     "PowerCurve",
     "PowerResult",
+    "ProtocolSummary",
     "ResultsExistError",
     "RplsimError",
     "RunResult",
@@ -120,6 +126,7 @@ __all__ = [
     "TimelineResult",
     "TrialStage",
     "__version__",
+    "assumption_ranges",
     "calibrate",
     "check_random_state",
     "exact_power",
@@ -136,6 +143,7 @@ __all__ = [
     "paper_funnel",
     "power_curve",
     "power_two_proportions",
+    "protocol_summary",
     "run_stages",
     "sample_size",
     "scenario_from_dict",

@@ -152,6 +152,13 @@ def _add_run(sub: Any) -> None:
         help="calibration cohorts (default 200) and simulated trials per power point "
         f"(default trial.replicates); 2 to {MAX_CALIBRATION_REPLICATES:,}",
     )
+    r.add_argument(
+        "--format",
+        default="png,svg",
+        metavar="FORMATS",
+        help="figure formats, comma-separated, of png, svg, pdf (default png,svg; report.html "
+        "inlines the SVGs, and links the PNGs without svg)",
+    )
 
 
 def _add_inputs(sub: Any) -> None:
@@ -212,7 +219,16 @@ def _add_power(sub: Any) -> None:
         "--workers", type=int, default=1, help=f"processes (same numbers for any; at most {MAX_WORKERS})"
     )
     w.add_argument(
-        "--sensitivity", action="store_true", help="also the grid control x treatment rate -> n per arm"
+        "--sensitivity",
+        action="store_true",
+        help="also the grid control x treatment rate -> n per arm, and n at the ends of each "
+        "assumption's range",
+    )
+    w.add_argument(
+        "--summary",
+        action="store_true",
+        help="print the protocol's sample-size section: the design table, the paragraph and "
+        "(group-sequential) the boundary table",
     )
     w.add_argument(
         "--solve",

@@ -152,6 +152,13 @@ def _check_args(args: argparse.Namespace) -> None:
         raise ScenarioError(f"--batch == {args.batch}, must be a positive multiple of {SWEEP_BLOCK}.")
     if cmd == "power":
         _check_power_questions(args)
+    if cmd == "run":
+        from rplsim.figures import check_formats  # deferred: matplotlib
+
+        try:
+            args.formats = check_formats(args.format)
+        except ValueError as exc:
+            raise ScenarioError(f"--format {echo_text(args.format) or chr(39) * 2}: {exc}") from None
     if cmd == "sweep" and args.resume and args.force:
         raise ScenarioError(
             "--resume and --force together: --resume keeps the finished points, --force "
@@ -290,6 +297,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             replicates=args.replicates,
             say=lambda m: _say(args, m),
             command=sys.argv,
+            formats=args.formats,
         )
         print(f"== {sc.name}\n{summary}")
         _say(args, f"wrote {out}/ in {time.perf_counter() - t0:.1f} s")
@@ -375,6 +383,9 @@ def cmd_power(args: argparse.Namespace) -> int:
         if bar:
             bar.close()
     _print_trial(sc, tr)
+    if args.summary:
+        print()
+        print(tr.protocol(sc))
     curves = _power_curves(args, sc, tr.power.n_control)
     if args.output is None:
         return 0

@@ -49,6 +49,7 @@ def run_pipeline(
     replicates: int | None = None,
     say: Callable[[str], None] = print,
     command: Sequence[str] = (),
+    formats: Sequence[str] = ("png", "svg"),
 ) -> str:
     """Run every stage of ``scenario`` and write the results folder ``out``.
 
@@ -69,10 +70,14 @@ def run_pipeline(
         Progress messages.
     command : sequence of str
         The command line, for the manifest.
+    formats : sequence of str
+        Figure formats (default PNG and SVG).
 
     Returns
     -------
     str
         The answer and a line per stage (also at the top of ``report.md``).
     """
-    return run_scenario(scenario, out, force=force, replicates=replicates, say=say, command=command)
+    return run_scenario(
+        scenario, out, force=force, replicates=replicates, say=say, command=command, formats=formats
+    )

@@ -27,6 +27,7 @@ def run_scenario(
     replicates: int | None = None,
     say: Callable[[str], None] = print,
     command: Sequence[str] = (),
+    formats: Sequence[str] = ("png", "svg"),
 ) -> str:
     """Compute every stage of ``scenario`` and write the results folder ``out``.
 
@@ -44,6 +45,8 @@ def run_scenario(
         Progress messages, and the notes on what a killed run left beside ``out``.
     command : sequence of str
         The command line, for the manifest.
+    formats : sequence of str
+        Figure formats (``rplsim run --format``; :data:`rplsim.figures.FIGURE_FORMATS`).
 
     Returns
     -------
@@ -61,4 +64,4 @@ def run_scenario(
     # before minutes of work, the manifest's start time is the run's, and an interrupt at any
     # stage cleans up the same way.
     with results_folder(out, force=force, manifest=manifest, say=say) as folder:
-        return render_run(folder, run_stages(scenario, replicates=replicates, say=say))
+        return render_run(folder, run_stages(scenario, replicates=replicates, say=say), formats)

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from rplsim._core.display import Displayed
 from rplsim._core.validation import check_alpha, check_choice, check_integer, check_power
 from rplsim._core.vocabulary import ALTERNATIVES
 from rplsim.design.arms import arm_size
@@ -66,8 +67,8 @@ _EXACT_MAX_TABLES = 10_000_000
 _BISECT_FROM = 200
 
 
-@dataclass(frozen=True)
-class SampleSize:
+@dataclass(frozen=True, repr=False)
+class SampleSize(Displayed):
     """The sample size of a two-arm trial comparing proportions, and how it was obtained.
 
     Attributes
@@ -123,6 +124,23 @@ class SampleSize:
     def as_dict(self) -> dict[str, Any]:
         """Return the result as a flat ``dict`` (one row of a results table)."""
         return asdict(self)
+
+    def _display_title(self) -> str:
+        return f"Sample size ({self.method}, {self.alternative} alpha {self.alpha:g}, power {self.power:.0%})"
+
+    def _display_rows(self) -> list[tuple[str, str]]:
+        rows = [
+            ("n per arm", f"{self.n_control} control, {self.n_treatment} treated ({self.n_total} in all)"),
+            ("rates", f"control {self.p_control:.1%}, treated {self.p_treatment:.1%}"),
+            ("achieved power", f"{self.achieved_power:.4f}"),
+        ]
+        if self.looks > 1:
+            rows.append(("looks", f"{self.looks} ({self.boundary}), inflation {self.inflation_factor:.3f}"))
+        if self.margin:
+            rows.append(("margin", f"{self.margin:g}"))
+        if self.notes:
+            rows.append(("notes", self.notes))
+        return rows
 
 
 def _check_common(

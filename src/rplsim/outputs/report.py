@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
 from rplsim.outputs.escape import markdown_text, one_line
 from rplsim.planning.feasibility import Feasibility
+from rplsim.planning.protocol import ProtocolSummary
 from rplsim.planning.stages import TrialStage
 from rplsim.scenario import Scenario
 from rplsim.scenario.schema import iter_params
@@ -30,10 +32,15 @@ from rplsim.trial.exact import ExactPower
 from rplsim.trial.power import PowerResult
 
 __all__ = [
+    "Block",
+    "FigureFiles",
     "answer_sentence",
     "build_report",
+    "dose_cost_note",
     "format_value",
     "markdown_table",
+    "render_markdown",
+    "report_blocks",
     "scenario_assumptions",
     "stage_answer",
 ]
@@ -138,39 +145,6 @@ def _link(item: Link) -> tuple[str, str]:
     return p.stem.replace("_", " "), p.as_posix()
 
 
-def _misses_section(calibration: pd.DataFrame) -> list[str]:
-    within = calibration["within"].astype(bool)
-    followed = calibration["followed"].astype(bool)
-    header = ["target", "source", "paper", "simulated", "tolerance"]
-    out = [
-        f"{len(calibration)} targets; the tolerance is the 99% prediction interval of one "
-        "cohort of the paper's size, so about 1% miss by chance.",
-        "",
-    ]
-    missed = calibration[~within & followed]
-    out.append(f"**Followed readings outside tolerance ({len(missed)})**")
-    out.append("")
-    if len(missed):
-        out.append(markdown_table(missed[header].itertuples(index=False), header))
-    else:
-        out.append("none")
-    out.append("")
-    # Every reading rplsim does not follow is listed, inside its tolerance or not: the gap
-    # between the two readings is the point, whether or not one cohort could tell them apart.
-    other = calibration[~followed]
-    out.append(
-        f"**Readings of paper conflicts that rplsim does not follow ({len(other)}; "
-        f"{int((~within & ~followed).sum())} outside tolerance)**"
-    )
-    out.append("")
-    if len(other):
-        cols = [*header, "within"]
-        out.append(markdown_table(other[cols].itertuples(index=False), cols))
-    else:
-        out.append("none")
-    return out
-
-
 def answer_sentence(
     scenario: Scenario,
     power: PowerResult,
@@ -183,11 +157,12 @@ def answer_sentence(
 ) -> str:
     """The answer of a trial stage in one sentence.
 
-    After a search (``searched``): "A trial would need N women randomised per arm (M in all;
-    a + b expected analysed after D dropout), S RPL women screened, ... with P power". For a
-    fixed n (``--n-per-arm``, ``trial.n_per_arm``): "With N women randomised per arm (...), the
-    power is P ...", and "below the T target" when it is. ``N`` and ``P`` are those of
-    ``power``: the same object every table and figure of the run shows.
+    Short sentences, one quantity each. After a search (``searched``): "A trial would need N
+    women randomised per arm (M in all; a + b expected analysed after D dropout) to show ...
+    with P power (...)."; for a fixed n (``--n-per-arm``, ``trial.n_per_arm``): "With N women
+    randomised per arm (...), the power to show ... is P (...)", and "below the T target" when
+    it is. Then the women to screen and years, the IVIG, and the rates it assumes. ``N`` and
+    ``P`` are those of ``power``: the same object every table and figure of the run shows.
 
     Parameters
     ----------
@@ -220,16 +195,9 @@ def answer_sentence(
         return markdown_text(s, inline=True) if markdown else one_line(s)
 
     b = "**" if markdown else ""
-    # The expected size of a sequential trial is the exact one when there is one (one number).
-    expected_n = exact.expected_women if exact is not None and exact.looks > 1 else power.expected_n_h1
-    seq = (
-        f"; at most, expected {expected_n:.0f} randomised if IVIG works ({t.looks} looks, {text(t.boundary)})"
-        if t.looks > 1
-        else ""
-    )
     keep = 1 - t.dropout
     arms = (
-        f"{b}{power.n_control} women randomised per arm{b} ({power.n_total} in all{seq}; "
+        f"{b}{power.n_control} women randomised per arm{b} ({power.n_total} in all; "
         f"{power.n_control * keep:.0f} + {power.n_treatment * keep:.0f} expected analysed after "
         f"{t.dropout:.0%} dropout)"
     )
@@ -243,28 +211,36 @@ def answer_sentence(
             f"simulated check {power.power:.1%}, 95% CI {power.power_ci[0]:.1%}-"
             f"{power.power_ci[1]:.1%}, {power.replicates:,} trials)"
         )
-    if stays_from is not None and stays_from != power.n_control:
-        how += f"; power stays at or above the target from {stays_from} per arm on (to +20%)"
-    cost = (
-        f"{b}{feas.n_screened:,} RPL women screened{b}, "
-        f"{b}{feas.years_to_recruit:.1f} years at {feas.centres} centre(s){b} and "
-        f"{feas.ivig_grams_total / 1000:,.1f} kg of IVIG ({feas.ivig_cost_total:,.0f} "
-        f"{text(feas.currency)})"
-    )
-    rates = (
-        f"under the assumption that placebo gives a live-birth rate of "
-        f"{power.p_control:.1%} and IVIG {power.p_treatment:.1%} in eligible women "
-        f"({text(t.population)}, >= {t.min_previous_miscarriages} losses)."
-    )
+    centres = f"{feas.centres} centre" if feas.centres == 1 else f"{feas.centres} centres"
+    sentences = []
     if searched:
-        return (
-            f"A trial would need {arms}, {cost}, to show {what} with {shown:.1%} {kind} power {how}, {rates}"
+        sentences.append(f"A trial would need {arms} to show {what} with {shown:.1%} {kind} power {how}.")
+    else:
+        short = f", below the {t.power:.0%} target" if shown < t.power else ""
+        sentences.append(f"With {arms}, the {kind} power to show {what} is {b}{shown:.1%}{b} {how}{short}.")
+    if stays_from is not None and stays_from != power.n_control:
+        sentences.append(f"Exact power stays at or above the target from {stays_from} per arm on (to +20%).")
+    if t.looks > 1:
+        # The expected size of a sequential trial is the exact one when there is one (one number).
+        expected_n = exact.expected_women if exact is not None and exact.looks > 1 else power.expected_n_h1
+        sentences.append(
+            f"With {t.looks} looks ({text(t.boundary)}) the expected number randomised is "
+            f"{expected_n:.0f} if IVIG works."
         )
-    short = f", below the {t.power:.0%} target" if shown < t.power else ""
-    return (
-        f"With {arms}, the {kind} power to show {what} is {b}{shown:.1%}{b} {how}"
-        f"{short}; it needs {cost}, {rates}"
+    sentences.append(
+        f"It means screening {b}{feas.n_screened:,} RPL women{b}: "
+        f"{b}{feas.years_to_recruit:.1f} years at {centres}{b}."
     )
+    sentences.append(
+        f"IVIG for the trial: {feas.ivig_grams_total / 1000:,.1f} kg ({feas.ivig_cost_total:,.0f} "
+        f"{text(feas.currency)})."
+    )
+    sentences.append(
+        f"This assumes {text(t.comparator)} gives a live-birth rate of {power.p_control:.1%} and IVIG "
+        f"{power.p_treatment:.1%} in eligible women ({text(t.population)}, >= "
+        f"{t.min_previous_miscarriages} losses)."
+    )
+    return " ".join(sentences)
 
 
 def stage_answer(scenario: Scenario, stage: TrialStage, *, markdown: bool = True) -> str:
@@ -281,6 +257,357 @@ def stage_answer(scenario: Scenario, stage: TrialStage, *, markdown: bool = True
     )
 
 
+class FigureFiles(NamedTuple):
+    """One figure of a results folder: its name, caption and files (PNG first)."""
+
+    name: str
+    caption: str
+    files: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block of a report, before it is written as Markdown or HTML.
+
+    ``kind`` is ``"h1"``, ``"h2"``, ``"h3"``, ``"p"`` (plain text), ``"md"`` (text already in
+    Markdown, with ``html`` its HTML-safe plain twin), ``"list"`` (``items``), ``"table"``
+    (``header``, ``rows``, ``caption``) or ``"figure"`` (``figure``, ``number``). Text is plain:
+    each renderer escapes it for its format, so the two formats cannot say different things.
+    """
+
+    kind: str
+    text: str = ""
+    html: str = ""
+    items: tuple[str, ...] = ()
+    header: tuple[str, ...] = ()
+    rows: tuple[tuple[Any, ...], ...] = ()
+    caption: str = ""
+    figure: FigureFiles | None = None
+    number: int = 0
+    code: tuple[bool, ...] = field(default=())
+
+
+def _misses_blocks(calibration: pd.DataFrame, note: str = "") -> list[Block]:
+    within = calibration["within"].astype(bool)
+    followed = calibration["followed"].astype(bool)
+    header = ["target", "source", "paper", "simulated", "tolerance"]
+    if "reason" in calibration.columns:
+        header.append("reason")
+    out = [
+        Block(
+            "p",
+            f"{len(calibration)} targets; the tolerance is the 99% prediction interval of one "
+            "cohort of the paper's size, so about 1% miss by chance.",
+        )
+    ]
+    missed = calibration[~within & followed]
+    out.append(Block("h3", f"Followed readings outside tolerance ({len(missed)})"))
+    if len(missed):
+        out.append(Block("table", header=tuple(header), rows=tuple(missed[header].itertuples(index=False))))
+    else:
+        out.append(Block("p", "none"))
+    if note:
+        out.append(Block("p", note))
+    # Every reading rplsim does not follow is listed, inside its tolerance or not: the gap
+    # between the two readings is the point, whether or not one cohort could tell them apart.
+    other = calibration[~followed]
+    out.append(
+        Block(
+            "h3",
+            f"Readings of paper conflicts that rplsim does not follow ({len(other)}; "
+            f"{int((~within & ~followed).sum())} outside tolerance)",
+        )
+    )
+    if len(other):
+        cols = [*header, "within"]
+        out.append(Block("table", header=tuple(cols), rows=tuple(other[cols].itertuples(index=False))))
+    else:
+        out.append(Block("p", "none"))
+    return out
+
+
+def dose_cost_note(
+    calibration: pd.DataFrame, feas: Feasibility | None, grams_per_treated: float | None
+) -> str:
+    """The sentence that ties the IVIG-dose misses of the calibration to the trial's IVIG cost.
+
+    Empty when no IVIG-dose target misses or there is no trial. The cost is the simulated
+    protocol's dose times the price; a dose distribution narrower or shifted from the paper's
+    Table 1 moves the cost estimate with it, so the report says so where the misses are listed.
+
+    Examples
+    --------
+    >>> dose_cost_note(pd.DataFrame({"target": [], "within": [], "followed": []}), None, None)
+    ''
+    """
+    if feas is None or grams_per_treated is None or not len(calibration):
+        return ""
+    dose = calibration[calibration["target"].astype(str).str.startswith("total IVIG dose")]
+    missed = dose[~dose["within"].astype(bool) & dose["followed"].astype(bool)]
+    if not len(missed):
+        return ""
+
+    def row(stat: str, stratum: str) -> pd.Series | None:
+        r = dose[dose["target"].astype(str).str.startswith(f"total IVIG dose {stat} {stratum}")]
+        return r.iloc[0] if len(r) else None
+
+    parts = []
+    for stratum in ("KA", "IA"):
+        mean, sd = row("mean", stratum), row("SD", stratum)
+        if mean is not None and sd is not None:
+            parts.append(
+                f"{stratum}: mean {mean['simulated']:.0f} g simulated vs {mean['paper']:.0f} g in the paper, "
+                f"SD {sd['simulated']:.0f} vs {sd['paper']:.0f} g"
+            )
+    detail = f" ({'; '.join(parts)}; Table 1)" if parts else ""
+    return (
+        f"{len(missed)} of these misses are IVIG doses{detail}, and the dose feeds the cost estimate: "
+        f"the trial's {feas.ivig_grams_total / 1000:,.1f} kg of IVIG ({feas.ivig_cost_total:,.0f} "
+        f"{one_line(feas.currency)}) is {grams_per_treated:.0f} g per treated woman from the simulated "
+        "protocol times the women treated. The simulated doses vary less than the paper's, so the cost "
+        "of a single woman varies more in a clinic than here; the total is the protocol's dose, not the "
+        "paper's observed one."
+    )
+
+
+def _n_text(n: float) -> str:
+    return f"{n:,.0f}" if math.isfinite(n) else "not reachable"
+
+
+def _tornado_blocks(frame: pd.DataFrame, figure: FigureFiles | None, number: int) -> list[Block]:
+    """The ranked assumptions: the tornado figure and its table."""
+    out = []
+    first = frame.iloc[0]
+    method = str(first["method"])
+    out.append(
+        Block(
+            "p",
+            f"The assumption that moves n most is the {first['label']} ({first['key']}): over "
+            f"{first['low']:g} to {first['high']:g} the trial needs {_n_text(first['n_low'])} to "
+            f"{_n_text(first['n_high'])} women randomised per arm ({method} n; "
+            f"{_n_text(first['n_base'])} at the scenario's {first['base']:g}).",
+        )
+    )
+    if figure is not None:
+        out.append(Block("figure", figure=figure, number=number))
+    rows = tuple(
+        (
+            r.label,
+            r.key,
+            f"{r.low:g} to {r.high:g}",
+            f"{r.base:g}",
+            f"{_n_text(r.n_low)} / {_n_text(r.n_high)}",
+            f"{_n_text(r.screened_low)} / {_n_text(r.screened_high)}",
+            r.source,
+        )
+        for r in frame.itertuples(index=False)
+    )
+    out.append(
+        Block(
+            "table",
+            header=(
+                "assumption",
+                "key",
+                "range",
+                "scenario",
+                "n per arm at low / high",
+                "women screened at low / high",
+                "range from",
+            ),
+            rows=rows,
+            caption=f"n per arm by the {method} method; the scenario's own: {_n_text(first['n_base'])} "
+            f"per arm (the headline: {int(first['headline_n'])}).",
+            code=(False, True, False, False, False, False, False),
+        )
+    )
+    return out
+
+
+def _protocol_blocks(summary: ProtocolSummary) -> list[Block]:
+    out = [
+        Block(
+            "table",
+            header=("item", "value", "source"),
+            rows=tuple(summary.design.itertuples(index=False)),
+        ),
+        Block("p", summary.paragraph),
+    ]
+    if summary.boundaries is not None:
+        b = summary.boundaries
+        rows = tuple(
+            (
+                int(r.look),
+                f"{r.information_fraction:.3f}",
+                int(r.n_randomised),
+                f"{r.z_efficacy:.3f}",
+                f"{r.nominal_p:.4f}",
+                f"{r.cumulative_alpha:.4f}",
+                f"{r.stop_h0:.4f}",
+                f"{r.stop_h1:.4f}",
+            )
+            for r in b.itertuples(index=False)
+        )
+        out.append(Block("h3", "Boundaries and stopping"))
+        out.append(
+            Block(
+                "table",
+                header=(
+                    "look",
+                    "information",
+                    "randomised",
+                    "z (efficacy)",
+                    "nominal p",
+                    "cumulative alpha",
+                    "P(stop) under H0",
+                    "P(stop) if IVIG works",
+                ),
+                rows=rows,
+                caption=f"Efficacy boundaries of the design (z and nominal p per look, alpha spent up to "
+                f"it); stopping probabilities {summary.boundaries_method}.",
+            )
+        )
+    return out
+
+
+def report_blocks(
+    scenario: Scenario,
+    *,
+    summary_lines: Sequence[str],
+    calibration: pd.DataFrame | None = None,
+    answer: str | None = None,
+    answer_plain: str | None = None,
+    assumptions: Sequence[str] | None = None,
+    figures: Sequence[Link | FigureFiles] = (),
+    tables: Sequence[Link] = (),
+    protocol: ProtocolSummary | None = None,
+    ranges: pd.DataFrame | None = None,
+    dose_note: str = "",
+) -> list[Block]:
+    """The report of a run as a list of :class:`Block` (what :func:`build_report` and
+    :func:`rplsim.outputs.html.build_html` write; see :func:`build_report` for the parameters).
+
+    ``ranges`` (the tornado table, :func:`rplsim.planning.tornado.assumption_ranges`) puts the
+    assumptions that have a range first, ranked; the figure named ``assumptions`` goes with it.
+    """
+    meta = scenario.scenario
+    out = [Block("h1", f"rplsim report: {meta.name}")]
+    if meta.description:
+        out.append(Block("p", meta.description))
+    out.append(Block("p", f"Seed {meta.seed}; scenario digest {scenario.digest()[:12]}."))
+    out.append(Block("h2", "The answer"))
+    if answer:
+        out.append(Block("md", answer, html=answer_plain or answer))
+    else:
+        out.append(
+            Block(
+                "p",
+                "No answer in this run: no stage that sizes a trial has run (the scenario has no "
+                "[trial] section, or that stage is not implemented yet).",
+            )
+        )
+    if protocol is not None:
+        out += [Block("h2", "Sample size for the protocol"), *_protocol_blocks(protocol)]
+    figs = [f if isinstance(f, FigureFiles) else _legacy_figure(f) for f in figures]
+    tornado = next((f for f in figs if f.name == "assumptions"), None)
+    rest = [f for f in figs if f is not tornado]
+    number = 1
+    ranged: set[str] = set()
+    if ranges is not None and len(ranges):
+        out.append(Block("h2", "What drives the answer"))
+        out += _tornado_blocks(ranges, tornado, number)
+        ranged = set(ranges["key"])
+        number += tornado is not None
+    if summary_lines:
+        out += [Block("h2", "Summary"), Block("list", items=tuple(summary_lines))]
+    if calibration is not None:
+        out += [Block("h2", "Calibration misses"), *_misses_blocks(calibration, dose_note)]
+    listed = tuple(assumptions or ())
+    keyed = [(path, value, src) for path, value, src in _assumed(scenario) if path not in ranged]
+    title = "Other assumptions this rests on" if ranged else "Assumptions this rests on"
+    out.append(Block("h2", title))
+    if listed or keyed:
+        out.append(Block("list", items=listed))
+        out.append(
+            Block(
+                "table",
+                header=("key", "value", "source"),
+                rows=tuple(keyed),
+                code=(True, False, False),
+            )
+        )
+    else:
+        out.append(Block("p", "none"))
+    if rest:
+        out.append(Block("h2", "Figures"))
+        for f in rest:
+            out.append(Block("figure", figure=f, number=number))
+            number += 1
+    if tables:
+        out.append(Block("h2", "Tables"))
+        out.append(Block("list", items=tuple(f"{c}\t{p}" for c, p in map(_link, tables))))
+    return out
+
+
+def _legacy_figure(item: Link) -> FigureFiles:
+    caption, path = _link(item)
+    return FigureFiles(PurePath(path).stem, caption, (path,))
+
+
+def _md_cell(value: Any, code: bool) -> str:
+    if code and isinstance(value, str) and value:
+        return f"`{value.replace('`', '')}`"
+    return _cell(value)
+
+
+def render_markdown(blocks: Sequence[Block]) -> str:
+    """The blocks as Markdown (every plain text escaped by :func:`markdown_text`)."""
+    out: list[str] = []
+    for b in blocks:
+        if b.kind in ("h1", "h2", "h3"):
+            out += ["#" * int(b.kind[1]) + " " + markdown_text(b.text, inline=True), ""]
+        elif b.kind == "p":
+            out += [markdown_text(b.text), ""]
+        elif b.kind == "md":
+            out += [b.text, ""]
+        elif b.kind == "list":
+            if not b.items:
+                continue
+            for item in b.items:
+                caption, tab, path = item.partition("\t")
+                text = (
+                    f"[{markdown_text(caption, inline=True)}]({path})"
+                    if tab
+                    else markdown_text(item, inline=True)
+                )
+                out.append(f"- {text}")
+            out.append("")
+        elif b.kind == "table":
+            if not b.rows:
+                continue
+            code = b.code or (False,) * len(b.header)
+            lines = [
+                "| " + " | ".join(_cell(h) for h in b.header) + " |",
+                "|" + "|".join("---" for _ in b.header) + "|",
+            ]
+            lines += [
+                "| " + " | ".join(_md_cell(v, c) for v, c in zip(r, code, strict=True)) + " |" for r in b.rows
+            ]
+            out += [*lines, ""]
+            if b.caption:
+                out += [f"*{markdown_text(b.caption, inline=True)}*", ""]
+        elif b.kind == "figure" and b.figure is not None:
+            f = b.figure
+            first = f.files[0]
+            links = ", ".join(f"[{PurePath(p).suffix[1:].upper()}]({p})" for p in f.files)
+            out += [
+                f"![{markdown_text(f.caption, inline=True)}]({first})",
+                "",
+                f"**Figure {b.number}.** {markdown_text(f.caption, inline=True)} ({links})",
+                "",
+            ]
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
 def build_report(
     scenario: Scenario,
     *,
@@ -288,10 +615,18 @@ def build_report(
     calibration: pd.DataFrame | None = None,
     answer: str | None = None,
     assumptions: Sequence[str] | None = None,
-    figures: Sequence[Link] = (),
+    figures: Sequence[Link | FigureFiles] = (),
     tables: Sequence[Link] = (),
+    protocol: ProtocolSummary | None = None,
+    ranges: pd.DataFrame | None = None,
+    dose_note: str = "",
 ) -> str:
-    """The one-page Markdown report of a run (``report.md``).
+    """The Markdown report of a run (``report.md``), summary first.
+
+    The answer; the protocol's sample-size section (design table, paragraph, boundary table of
+    a sequential design); what drives the answer (the tornado and its ranked table); the stages'
+    summary; the calibration misses; every other assumption; the figures with numbered
+    captions; the tables.
 
     Parameters
     ----------
@@ -303,53 +638,45 @@ def build_report(
         The table of :func:`rplsim.calibrate`; its misses are listed, split into followed
         readings and the 'not followed' readings of paper conflicts.
     answer : str, optional
-        The answer in a sentence or two, as Markdown (its scenario words already escaped, as
-        :func:`answer_sentence` does), e.g. "a trial would need 230 women per arm, 2,900
-        screened, 4.1 years at 3 centres, if placebo gives 60% live births".
+        The answer in a few short sentences, as Markdown (its scenario words already escaped, as
+        :func:`answer_sentence` does).
     assumptions : sequence of str, optional
         Extra assumptions of this run, listed before the scenario's own
         (:func:`scenario_assumptions`).
-    figures, tables : sequence of path or (caption, path)
-        Files of the results folder, linked by the relative path given.
+    figures : sequence of path, (caption, path) or FigureFiles
+        Figures of the results folder, linked by the relative path given, numbered in order.
+    tables : sequence of path or (caption, path)
+        Tables of the results folder.
+    protocol : ProtocolSummary, optional
+        From :func:`rplsim.planning.protocol.protocol_summary`.
+    ranges : pandas.DataFrame, optional
+        From :func:`rplsim.planning.tornado.assumption_ranges`.
+    dose_note : str
+        :func:`dose_cost_note`, put under the calibration misses.
 
     Returns
     -------
     str
         Markdown text ending in a newline.
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario
+    >>> text = build_report(load_scenario("scenarios/paper.toml"), summary_lines=["cohort: 466 women"])
+    >>> text.splitlines()[0]
+    '# rplsim report: paper'
     """
-    meta = scenario.scenario
-    out = [f"# rplsim report: {markdown_text(meta.name, inline=True)}", ""]
-    if meta.description:
-        out += [markdown_text(meta.description), ""]
-    out += [f"Seed {meta.seed}; scenario digest `{scenario.digest()[:12]}`.", ""]
-    out += [
-        "## The answer",
-        "",
-        answer
-        if answer
-        else "No answer in this run: no stage that "
-        "sizes a trial has run (the scenario has no [trial] section, or that stage is not "
-        "implemented yet).",
-        "",
-    ]
-    if summary_lines:
-        out += ["## Summary", "", *[f"- {markdown_text(s)}" for s in summary_lines], ""]
-    if calibration is not None:
-        out += ["## Calibration misses", "", *_misses_section(calibration), ""]
-    # the schema's own key names go in code spans (no escaping needed, none is scenario text)
-    listed = [markdown_text(a) for a in assumptions or ()] + [
-        f"`{path}` = {markdown_text(value, inline=True)} ({markdown_text(src, inline=True)})"
-        for path, value, src in _assumed(scenario)
-    ]
-    out += ["## Assumptions this rests on", ""]
-    out += [f"- {a}" for a in listed] if listed else ["none"]
-    out.append("")
-    if figures:
-        out += ["## Figures", ""]
-        for caption, path in map(_link, figures):
-            out += [f"![{markdown_text(caption, inline=True)}]({path})", ""]
-    if tables:
-        out += ["## Tables", ""]
-        out += [f"- [{markdown_text(caption, inline=True)}]({path})" for caption, path in map(_link, tables)]
-        out.append("")
-    return "\n".join(out).rstrip("\n") + "\n"
+    return render_markdown(
+        report_blocks(
+            scenario,
+            summary_lines=summary_lines,
+            calibration=calibration,
+            answer=answer,
+            assumptions=assumptions,
+            figures=figures,
+            tables=tables,
+            protocol=protocol,
+            ranges=ranges,
+            dose_note=dose_note,
+        )
+    )

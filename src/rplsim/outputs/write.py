@@ -14,14 +14,39 @@ from typing import Any
 
 import pandas as pd
 
+from rplsim import figures
 from rplsim.outputs import plots
 from rplsim.outputs.folder import ResultsFolder, results_folder
-from rplsim.outputs.report import Link, build_report, stage_answer
+from rplsim.outputs.html import build_html
+from rplsim.outputs.report import (
+    FigureFiles,
+    Link,
+    dose_cost_note,
+    render_markdown,
+    report_blocks,
+    stage_answer,
+)
 from rplsim.paper import paper_funnel
 from rplsim.planning.stages import RunResult, TrialStage
 from rplsim.scenario import Scenario, scenario_path
+from rplsim.trial.curve import design_label
 
-__all__ = ["render_run", "run_manifest", "summary_lines", "write_run"]
+__all__ = ["FIGURE_ORDER", "figure_captions", "render_run", "run_manifest", "summary_lines", "write_run"]
+
+#: The order of the figures in the report: the answer's first, the model's checks after.
+FIGURE_ORDER = (
+    "assumptions",
+    "power_curve",
+    "sensitivity",
+    "screening_funnel",
+    "calibration",
+    "ivig_dose",
+    "timeline",
+    "paper_funnel",
+)
+
+#: Misses named one by one in the terminal summary before "and K more".
+MISSES_LISTED = 10
 
 
 def _n_text(n: float) -> str:
@@ -43,7 +68,10 @@ def summary_lines(result: RunResult) -> list[str]:
     counts = cohort["stratum"].value_counts().reindex(["KN", "KA", "IN", "IA"])
     out = [f"cohort: {len(cohort)} women, strata " + ", ".join(f"{k} {v}" for k, v in counts.items())]
     missed = cal[~cal["within"] & cal["followed"]]
-    out.append(f"calibration: {len(cal)} targets, {len(missed)} outside the 99% tolerance (listed below)")
+    names = [str(t) for t in missed["target"].iloc[:MISSES_LISTED]]
+    more = f" and {len(missed) - MISSES_LISTED} more (calibration.csv)" if len(missed) > MISSES_LISTED else ""
+    listed = f": {', '.join(names)}{more}" if names else ""
+    out.append(f"calibration: {len(cal)} targets, {len(missed)} outside the 99% tolerance{listed}")
     an = tl.outcomes[tl.outcomes["analysed"]]
     lbr = an.groupby("stratum", observed=True)["outcome"].apply(lambda s: (s == "live_birth").mean())
     c = tl.clinic
@@ -106,12 +134,57 @@ def run_manifest(
     return manifest
 
 
+def figure_captions(result: RunResult) -> dict[str, str]:
+    """The caption of every figure of a run, by figure name (numbers from the run itself)."""
+    cal = result.calibration
+    missed = int((~cal["within"].astype(bool) & cal["followed"].astype(bool)).sum())
+    out = {
+        "calibration": f"Calibration against the paper: each of the {len(cal)} targets, by the table it comes "
+        f"from; the distance of the simulated value from the paper's in units of its 99% tolerance "
+        f"(inside the band: within; {missed} followed readings outside).",
+        "ivig_dose": "Total IVIG dose per treated woman in the simulated timeline, by stratum, against "
+        "the paper's Table 1.",
+        "timeline": "The index pregnancies of the first women of the cohort through the protocol: one row "
+        "a woman (stratum, IVIG or not), one marker an event, by gestational week.",
+        "paper_funnel": "The paper's enrolment (Figure 1) as a flow diagram: women seen, excluded at each "
+        "step, and analysed.",
+    }
+    tr = result.trial
+    if tr is not None:
+        t = result.scenario.require_trial()
+        method = "exact" if tr.exact_n is not None else "simulated"
+        out |= {
+            "power_curve": f"Power against women randomised per arm ({method}); the chosen n "
+            f"({tr.power.n_control} per arm) and the {t.power:.0%} target marked.",
+            "sensitivity": "Women randomised per arm needed over the placebo and IVIG live-birth rates "
+            "(formula inflated for dropout; the scenario's own cell outlined, its n the run's); "
+            "literature rates marked.",
+            "screening_funnel": "The trial's screening funnel: women to screen at each step and the share "
+            "assumed to pass it, down to the women randomised.",
+        }
+        if tr.assumptions is not None and len(tr.assumptions):
+            a = tr.assumptions
+            out["assumptions"] = (
+                f"What drives the answer: women randomised per arm (left) and women to screen (right) at "
+                f"the low and high end of each assumption's range, the others at the scenario's values "
+                f"({a['method'].iloc[0]} n; the line is the scenario's own n). Ranked by how far n moves."
+            )
+    return out
+
+
 class _Writer:
     """The results folder of one run, with the figure and table links of its report."""
 
-    def __init__(self, folder: ResultsFolder) -> None:
+    def __init__(
+        self,
+        folder: ResultsFolder,
+        formats: Sequence[str] = figures.DEFAULT_FORMATS,
+        captions: dict[str, str] | None = None,
+    ) -> None:
         self.folder = folder
-        self.figures: list[Link] = []
+        self.formats = tuple(formats)
+        self.captions = captions or {}
+        self.figures: list[FigureFiles] = []
         self.tables: list[Link] = []
 
     def table(self, name: str, df: pd.DataFrame, caption: str | None = None) -> None:
@@ -119,8 +192,17 @@ class _Writer:
         self.tables.append((caption or name.replace("_", " "), f"{name}.csv"))
 
     def figure(self, name: str, fig: Any) -> None:
-        plots.save_png(fig, self.folder.path(f"{name}.png"))
-        self.figures.append((name.replace("_", " "), f"{name}.png"))
+        files = tuple(f"{name}.{fmt}" for fmt in self.formats)
+        for f in files:
+            self.folder.path(f)  # registered for the manifest
+        figures.save_figure(fig, self.folder.path(files[0]).with_suffix(""), self.formats)
+        caption = self.captions.get(name, name.replace("_", " "))
+        self.figures.append(FigureFiles(name, caption, files))
+
+    def read(self, name: str) -> str | None:
+        """The text of a file already written, or None."""
+        p = self.folder.tmp / name
+        return p.read_text(encoding="utf-8") if p.exists() else None
 
 
 def _write_stages(w: _Writer, result: RunResult) -> None:
@@ -159,14 +241,18 @@ def _write_trial(w: _Writer, scenario: Scenario, tr: TrialStage) -> None:
     w.figure("screening_funnel", plots.funnel_chart(tr.funnel, title="Screening funnel of the trial"))
 
 
-def render_run(folder: ResultsFolder, result: RunResult) -> str:
-    """Write the tables, figures and ``report.md`` of ``result`` into an open results folder.
+def render_run(
+    folder: ResultsFolder, result: RunResult, formats: Sequence[str] = figures.DEFAULT_FORMATS
+) -> str:
+    """Write the tables, figures, ``report.md`` and ``report.html`` of ``result`` into an open folder.
 
     Parameters
     ----------
     folder : ResultsFolder
         From :func:`rplsim.outputs.folder.results_folder` (which adds the manifest on closing).
     result : RunResult
+    formats : sequence of str
+        Figure formats (:data:`rplsim.figures.FIGURE_FORMATS`; default PNG and SVG).
 
     Returns
     -------
@@ -176,30 +262,57 @@ def render_run(folder: ResultsFolder, result: RunResult) -> str:
     sc = result.scenario
     summary = summary_lines(result)
     answer = plain = None
-    if result.trial is not None:
-        tr = result.trial
+    protocol = ranges = None
+    note = ""
+    tr = result.trial
+    if tr is not None:
         answer = stage_answer(sc, tr)
         # the terminal gets the scenario's words as written, not Markdown-escaped
         plain = stage_answer(sc, tr, markdown=False)
-    w = _Writer(folder)
+        protocol = tr.protocol(sc)
+        ranges = tr.assumptions
+        note = dose_cost_note(
+            result.calibration, tr.feasibility, tr.power.extra.get("ivig_grams_per_treated_woman")
+        )
+    w = _Writer(folder, formats, figure_captions(result))
     _write_stages(w, result)
-    if result.trial is not None:
-        _write_trial(w, sc, result.trial)
-    folder.text(
-        "report.md",
-        build_report(
-            sc,
-            summary_lines=summary,
-            calibration=result.calibration,
-            answer=answer,
-            figures=w.figures,
-            tables=w.tables,
-        ),
+    if tr is not None:
+        _write_trial(w, sc, tr)
+        if tr.assumptions is not None:
+            w.table("assumptions", tr.assumptions, "assumption ranges (tornado)")
+            w.figure("assumptions", figures.tornado(tr.assumptions, subtitle=_subtitle(sc)))
+    order = {name: i for i, name in enumerate(FIGURE_ORDER)}
+    figs = sorted(w.figures, key=lambda f: order.get(f.name, len(order)))
+    blocks = report_blocks(
+        sc,
+        summary_lines=summary,
+        calibration=result.calibration,
+        answer=answer,
+        answer_plain=plain,
+        figures=figs,
+        tables=[*w.tables, ("report as a web page", "report.html")],
+        protocol=protocol,
+        ranges=ranges,
+        dose_note=note,
     )
+    folder.text("report.md", render_markdown(blocks))
+    folder.text("report.html", build_html(blocks, w.read))
     return "\n".join(([plain] if plain else []) + summary)
 
 
-def write_run(result: RunResult, out: str | Path, *, force: bool = False, command: Sequence[str] = ()) -> str:
+def _subtitle(sc: Scenario) -> str:
+    """A figure's second title line: the scenario and its design."""
+    return design_label(sc) if sc.trial is not None else sc.name
+
+
+def write_run(
+    result: RunResult,
+    out: str | Path,
+    *,
+    force: bool = False,
+    command: Sequence[str] = (),
+    formats: Sequence[str] = figures.DEFAULT_FORMATS,
+) -> str:
     """Write the results folder ``out`` of a computed run (atomically).
 
     Parameters
@@ -212,6 +325,8 @@ def write_run(result: RunResult, out: str | Path, *, force: bool = False, comman
         Replace ``out`` if it exists.
     command : sequence of str
         The command line, for the manifest.
+    formats : sequence of str
+        Figure formats (default PNG and SVG).
 
     Returns
     -------
@@ -225,4 +340,4 @@ def write_run(result: RunResult, out: str | Path, *, force: bool = False, comman
     """
     manifest = run_manifest(result.scenario, result.calibration_replicates, result.trial_replicates, command)
     with results_folder(out, force=force, manifest=manifest) as folder:
-        return render_run(folder, result)
+        return render_run(folder, result, formats)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from rplsim._core.display import Displayed
 from rplsim.scenario import Scenario
 from rplsim.trial.power import PowerResult
 from rplsim.trial.simulation import trial_design
@@ -40,8 +41,8 @@ the sizes here (< 1e7 women) is > 1e-7 relative: 1e-9 separates the two with roo
 sides."""
 
 
-@dataclass(frozen=True)
-class Feasibility:
+@dataclass(frozen=True, repr=False)
+class Feasibility(Displayed):
     """A trial design's real-world size (see the module doc)."""
 
     n_randomised: int
@@ -78,6 +79,26 @@ class Feasibility:
         out = pd.DataFrame(rows, columns=["quantity", "value", "unit"])
         out["value"] = pd.Series([v for _, v, _ in rows], dtype=object)
         return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """:meth:`as_frame` (``feasibility.csv``)."""
+        return self.as_frame()
+
+    def _display_title(self) -> str:
+        return "Feasibility"
+
+    def _display_rows(self) -> list[tuple[str, str]]:
+        return [
+            ("randomised", f"{self.n_randomised:,} ({self.n_control:,} control, {self.n_treatment:,} IVIG)"),
+            ("women to screen", f"{self.n_screened:,}"),
+            ("years to recruit", f"{self.years_to_recruit:.1f} at {_centres(self.centres)}"),
+            ("IVIG", f"{self.ivig_grams_total / 1000:,.1f} kg, {self.ivig_cost_total:,.0f} {self.currency}"),
+        ]
+
+
+def _centres(n: int) -> str:
+    """``"1 centre"``, ``"3 centres"``."""
+    return f"{n} centre" if n == 1 else f"{n} centres"
 
 
 def whole_women(x: float) -> int:

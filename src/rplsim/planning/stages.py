@@ -10,16 +10,20 @@ renderer can take them as its input.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import pandas as pd
 
+from rplsim._core.display import Displayed
 from rplsim.calibration.compare import calibrate
 from rplsim.cohort.generate import generate_cohort
 from rplsim.design.analytic import SampleSize
 from rplsim.exceptions import ScenarioError
 from rplsim.planning.feasibility import Feasibility, feasibility, screening_funnel
+from rplsim.planning.protocol import ProtocolSummary, protocol_summary
 from rplsim.planning.sensitivity import reference_points, sensitivity_grid
+from rplsim.planning.tornado import assumption_ranges
 from rplsim.scenario import Scenario
 from rplsim.timeline.simulation import TimelineResult, simulate_timeline
 from rplsim.trial.exact import ExactPower, ExactSampleSize, exact_applies, exact_power
@@ -74,8 +78,8 @@ def sensitivity_replicates(replicates: int) -> int:
     return max(200, min(replicates, 2000))
 
 
-@dataclass(frozen=True)
-class TrialStage:
+@dataclass(frozen=True, repr=False)
+class TrialStage(Displayed):
     """The sized trial of a scenario (see :func:`size_trial`).
 
     Attributes
@@ -106,6 +110,12 @@ class TrialStage:
     exact_n : ExactSampleSize or None
         The exact sample-size search (its n is the chosen n; also the n from which power stays
         above target), when the n was searched on the exact path; ``curve`` is then exact power.
+    assumptions : pandas.DataFrame or None
+        n and women screened at the low and high end of each assumption's range, the one that
+        moves n most first (:func:`rplsim.planning.tornado.assumption_ranges`; with the
+        sensitivity grid).
+    scenario : Scenario or None
+        The scenario sized (for :meth:`summary`).
     """
 
     analytic: SampleSize
@@ -118,6 +128,70 @@ class TrialStage:
     points: tuple[tuple[str, float, float], ...]
     exact: ExactPower | None = None
     exact_n: ExactSampleSize | None = None
+    assumptions: pd.DataFrame | None = None
+    scenario: Scenario | None = None
+
+    def protocol(self, scenario: Scenario | None = None) -> ProtocolSummary:
+        """The protocol's sample-size section (:func:`rplsim.planning.protocol.protocol_summary`)."""
+        sc = scenario or self.scenario
+        if sc is None:
+            raise ScenarioError("TrialStage.protocol: pass the scenario this stage was sized for.")
+        return protocol_summary(sc, self)
+
+    def summary(self) -> ProtocolSummary:  # type: ignore[override]
+        """The design table, the sample-size paragraph and (sequential) the boundary table.
+
+        Examples
+        --------
+        >>> from rplsim import load_scenario, size_trial
+        >>> st = size_trial(load_scenario("scenarios/paper.toml"), replicates=1024, sensitivity=False)
+        >>> print(st.summary().paragraph[:40])
+        A total of 166 women (83 per arm) with r
+        """
+        return self.protocol()
+
+    def to_frame(self) -> pd.DataFrame:
+        """:meth:`power_table` (``power.csv``)."""
+        return self.power_table()
+
+    def plot(self, kind: str = "curve") -> Any:
+        """A figure of the stage: ``"curve"`` (power against n), ``"sensitivity"`` (heat map),
+        ``"assumptions"`` (tornado) or ``"funnel"`` (screening flow); a matplotlib Figure."""
+        from rplsim import figures
+
+        t = self.scenario.trial if self.scenario is not None else None
+        target = t.power if t is not None else 0.80
+        if kind == "curve":
+            return figures.power_curve(self.curve, chosen_n=self.power.n_control, target_power=target)
+        if kind == "sensitivity" and self.sensitivity is not None:
+            grid = self.sensitivity[self.sensitivity["label"] == ""]
+            return figures.sensitivity_heatmap(grid, points=list(self.points))
+        if kind == "assumptions" and self.assumptions is not None:
+            return figures.tornado(self.assumptions)
+        if kind == "funnel":
+            return figures.flow_diagram(self.funnel, title="Screening funnel of the trial")
+        raise ValueError(
+            f"kind == {kind!r}, must be 'curve', 'sensitivity' or 'assumptions' (when computed) or 'funnel'."
+        )
+
+    def _display_title(self) -> str:
+        name = self.scenario.name if self.scenario is not None else "trial"
+        return f"Trial stage: {name}"
+
+    def _display_rows(self) -> list[tuple[str, str]]:
+        p, ex = self.power, self.exact
+        rows = [("randomised per arm", f"{p.n_control} control, {p.n_treatment} IVIG")]
+        if ex is not None:
+            rows.append(("power", f"{ex.power:.4f} exact (simulated {p.power:.4f})"))
+        else:
+            rows.append(
+                ("power", f"{p.power:.4f} simulated (95% CI {p.power_ci[0]:.4f}-{p.power_ci[1]:.4f})")
+            )
+        rows += [
+            ("women to screen", f"{self.feasibility.n_screened:,}"),
+            ("years to recruit", f"{self.feasibility.years_to_recruit:.1f}"),
+        ]
+        return rows
 
     @property
     def stays_from(self) -> int | None:
@@ -151,8 +225,8 @@ class TrialStage:
         return pd.DataFrame([row])
 
 
-@dataclass(frozen=True)
-class RunResult:
+@dataclass(frozen=True, repr=False)
+class RunResult(Displayed):
     """Every stage of a run, in memory (see :func:`run_stages`).
 
     Attributes
@@ -176,6 +250,28 @@ class RunResult:
     calibration: pd.DataFrame
     timeline: TimelineResult
     trial: TrialStage | None
+
+    def summary(self) -> Any:  # type: ignore[override]
+        """The trial's protocol summary (:meth:`TrialStage.summary`), or the stages' table
+        without a ``[trial]``."""
+        if self.trial is not None:
+            return self.trial.protocol(self.scenario)
+        return Displayed.summary(self)
+
+    def _display_title(self) -> str:
+        return f"Run of {self.scenario.name}"
+
+    def _display_rows(self) -> list[tuple[str, str]]:
+        cal = self.calibration
+        missed = int((~cal["within"].astype(bool) & cal["followed"].astype(bool)).sum())
+        rows = [
+            ("cohort", f"{len(self.cohort):,} women"),
+            ("calibration", f"{len(cal)} targets, {missed} outside tolerance"),
+            ("timeline", f"{len(self.timeline.outcomes):,} pregnancies"),
+        ]
+        if self.trial is not None:
+            rows += self.trial._display_rows()
+        return rows
 
 
 def _with_chosen(curve: pd.DataFrame, power: PowerResult) -> pd.DataFrame:
@@ -266,7 +362,7 @@ def size_trial(
     if sensitivity:
         say("  sensitivity grid")
         grid = sensitivity_grid(scenario, replicates=sensitivity_replicates(reps), chosen=power)
-    return TrialStage(
+    stage = TrialStage(
         analytic=analytic,
         power=power,
         curve=curve if curve is not None else pd.DataFrame([curve_row(power)]),
@@ -277,7 +373,12 @@ def size_trial(
         points=tuple(reference_points(scenario)),
         exact=exact,
         exact_n=exact_n,
+        scenario=scenario,
     )
+    if sensitivity:
+        say("  assumption ranges (tornado)")
+        stage = replace(stage, assumptions=assumption_ranges(scenario, stage))
+    return stage
 
 
 def run_stages(

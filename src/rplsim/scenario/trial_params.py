@@ -91,9 +91,24 @@ class TrialParams:
     n_per_arm: int | None = param(
         None, lo=2, hi=MAX_N_PER_ARM, doc="fixed control-arm size; absent = found by search"
     )
+    comparator: str = param(
+        "placebo",
+        doc="what the IVIG arm is compared with, as the report and the protocol paragraph name it "
+        '(e.g. "placebo", "women with normal immunity")',
+    )
+    control_lbr_source: str = param(
+        "", doc="where control_lbr comes from, quoted in the design table and the protocol paragraph"
+    )
+    treatment_lbr_source: str = param(
+        "",
+        doc="where treatment_lbr (or ivig_odds_ratio) comes from, quoted in the design table and the "
+        "protocol paragraph",
+    )
 
     def _rules(self) -> list[str]:
         out = []
+        if not self.comparator.strip():
+            out.append('comparator == "", must name the control arm, e.g. "placebo".')
         if self.block_size > 0:
             t = self.block_size * self.allocation_ratio / (1 + self.allocation_ratio)
             if abs(t - round(t)) > 1e-9:
@@ -189,6 +204,57 @@ class SensitivityParams:
         doc="IVIG live-birth rates",
     )
     simulate_points: int = param(3, lo=0, hi=50, doc="grid points checked by simulation")
+    # The ranges of the tornado (assumptions.png): n at the low and the high end of each, the
+    # others at the scenario's values. Defaults: EVIDENCE.md, or labelled assumptions.
+    control_lbr_range: list[float] = param(
+        [0.35, 0.63],
+        lo=0,
+        hi=1,
+        lo_open=True,
+        hi_open=True,
+        min_len=2,
+        doc="low and high placebo live-birth rate of the tornado",
+        source="Yang & Meng 2020 review, Table 2: placebo-arm LBRs of the RPL IVIG trials lie between "
+        "about 35% and 63% (EVIDENCE.md)",
+    )
+    treatment_lbr_range: list[float] = param(
+        [0.748, 0.858],
+        lo=0,
+        hi=1,
+        lo_open=True,
+        hi_open=True,
+        min_len=2,
+        doc="low and high IVIG live-birth rate of the tornado (held as a rate, whichever of "
+        "treatment_lbr / ivig_odds_ratio the trial gives)",
+        source="Table 3: Jeffreys 95% interval of 159/197 IVIG-treated abnormal women, Beta(159.5, 38.5)",
+    )
+    dropout_range: list[float] = param(
+        [0.05, 0.20],
+        lo=0,
+        hi=0.9,
+        min_len=2,
+        doc="low and high dropout of the tornado",
+        source="ASSUMPTION: a prospective trial loses 5-20% (the retrospective study lost 290 of 819)",
+    )
+    consent_share_range: list[float] = param(
+        [0.3, 0.7],
+        lo=0,
+        hi=1,
+        lo_open=True,
+        min_len=2,
+        doc="low and high consent share of the tornado (moves the women screened, not n)",
+        source="ASSUMPTION: 30-70% of eligible women accept randomisation to placebo",
+    )
+
+    def _rules(self) -> list[str]:
+        out = []
+        for name in ("control_lbr_range", "treatment_lbr_range", "dropout_range", "consent_share_range"):
+            v = getattr(self, name)
+            if len(v) != 2 or not v[0] < v[1]:
+                out.append(
+                    f"{name} == {v}, must be two values [low, high] with low < high, e.g. [0.35, 0.63]."
+                )
+        return out
 
 
 # Replicates are simulated in keyed blocks of rplsim.trial.REPLICATE_BLOCK; trial.py imports this

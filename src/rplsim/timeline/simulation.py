@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import simpy
 
+from rplsim._core.display import Displayed
 from rplsim._core.rng import SeedLike
 from rplsim.outcome.model import FATES
 from rplsim.scenario import Scenario
@@ -55,8 +56,8 @@ CAUSE_EVENTS: dict[str, tuple[str, str]] = {
 }
 
 
-@dataclass(frozen=True)
-class TimelineResult:
+@dataclass(frozen=True, repr=False)
+class TimelineResult(Displayed):
     """What :func:`simulate_timeline` returns.
 
     Attributes
@@ -76,6 +77,36 @@ class TimelineResult:
     events: pd.DataFrame
     outcomes: pd.DataFrame
     clinic: dict[str, Any] = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The outcomes, one row a woman."""
+        return self.outcomes
+
+    def _display_title(self) -> str:
+        return f"Timeline of {len(self.outcomes):,} pregnancies"
+
+    def _display_rows(self) -> list[tuple[str, str]]:
+        o = self.outcomes
+        rows = [("pregnancies", f"{len(o):,}, {len(self.events):,} events")]
+        if len(o) and "outcome" in o:
+            rows.append(("live births", f"{(o['outcome'] == 'live_birth').mean():.1%}"))
+        c = self.clinic
+        if c:
+            rows.append(
+                (
+                    "infusions",
+                    f"{c.get('infusions', 0):,}, {c.get('total_ivig_grams', 0) / 1000:,.1f} kg IVIG",
+                )
+            )
+            rows.append(("chair utilisation", f"{c.get('chair_utilisation', 0):.1%}"))
+        return rows
+
+    def plot(self, n: int = 12) -> Any:
+        """The first ``n`` women's timelines (a matplotlib Figure, :func:`rplsim.figures.timeline_chart`)."""
+        from rplsim.figures import timeline_chart
+
+        ids = self.outcomes["patient_id"].iloc[:n]
+        return timeline_chart(self.events[self.events["patient_id"].isin(ids)], self.outcomes)
 
 
 def simulate_timeline(

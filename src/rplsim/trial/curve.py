@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rplsim._core.display import Displayed
 from rplsim._core.limits import MAX_N_PER_ARM
 from rplsim._core.rng import SeedLike
 from rplsim._core.validation import check_integer
@@ -54,8 +55,8 @@ CURVE_COLUMNS = (
 MAX_CURVE_POINTS = 1000
 
 
-@dataclass(frozen=True, eq=False)
-class PowerCurve:
+@dataclass(frozen=True, eq=False, repr=False)
+class PowerCurve(Displayed):
     """Power of one design at several n per arm, or at several placebo rates.
 
     Attributes
@@ -101,6 +102,41 @@ class PowerCurve:
         meta = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "table"}
         meta["rows"] = self.table.to_dict(orient="records")
         return meta
+
+    def to_frame(self) -> pd.DataFrame:
+        """The curve's table (columns :data:`CURVE_COLUMNS`)."""
+        return self.table
+
+    def plot(self) -> Any:
+        """The figure of the curve (a matplotlib Figure, :func:`rplsim.figures.power_curve`).
+
+        A curve across placebo rates is drawn by
+        :func:`rplsim.outputs.curve_plot.power_curve_figure` (``rplsim power --plot``).
+        """
+        from rplsim.figures import power_curve as _figure
+
+        return _figure(
+            self.table,
+            chosen_n=self.chosen_n if self.chosen_n is not None else int(self.table["n_per_arm"].iloc[0]),
+            target_power=self.target_power,
+            subtitle=self.design,
+        )
+
+    def _display_title(self) -> str:
+        return f"Power curve ({self.method}): {self.design}"
+
+    def _display_rows(self) -> list[tuple[str, str]]:
+        t = self.table
+        x = t[self.x]
+        fmt = "{:.0f}" if self.x == "n_per_arm" else "{:.1%}"
+        rows = [
+            ("points", f"{len(t)}, {self.x} {fmt.format(x.min())} to {fmt.format(x.max())}"),
+            ("power", f"{t['power'].min():.3f} to {t['power'].max():.3f} (target {self.target_power:.0%})"),
+        ]
+        reach = t[t["reaches_target"].astype(bool)]
+        if len(reach):
+            rows.append(("first reaching target", f"{self.x} {fmt.format(reach[self.x].iloc[0])}"))
+        return rows
 
 
 def design_label(scenario: Scenario) -> str:

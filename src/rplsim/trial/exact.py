@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rplsim._core.display import Displayed
 from rplsim._core.validation import check_integer
 from rplsim.design.exact_counts import EXACT_TOLERANCE, exact_power_counts, randomised_treated_distribution
 from rplsim.design.exact_sequential import exact_sequential_counts
@@ -59,8 +60,8 @@ below target, then steps one n at a time: far wider than the few points an exact
 power dips between neighbouring n."""
 
 
-@dataclass(frozen=True)
-class ExactPower:
+@dataclass(frozen=True, repr=False)
+class ExactPower(Displayed):
     """Exact operating characteristics of a scenario's fixed trial (count path).
 
     Attributes
@@ -123,6 +124,30 @@ class ExactPower:
     def as_dict(self) -> dict[str, Any]:
         """The fields as a flat dict (one row of a table)."""
         return asdict(self)
+
+    def to_frame(self) -> pd.DataFrame:
+        """:meth:`as_dict` as a one-row DataFrame."""
+        return pd.DataFrame([self.as_dict()])
+
+    def _display_title(self) -> str:
+        return f"Exact power ({self.analysis}, {self.alternative} alpha {self.alpha:g})"
+
+    def _display_rows(self) -> list[tuple[str, str]]:
+        rows = [
+            ("power", f"{self.power:.4f} (exact; at most {self.max_error:.1e} left out)"),
+            ("randomised", f"{self.n_control} control, {self.n_treatment} IVIG"),
+            ("type-I error", f"{self.type1_error:.4f}"),
+            ("live-birth rates", f"control {self.p_control:.1%}, IVIG {self.p_treatment:.1%}"),
+            ("dropout", f"{self.dropout:.0%}"),
+        ]
+        if self.looks > 1:
+            rows.append(
+                (
+                    "expected randomised",
+                    f"{self.expected_women:.1f} if IVIG works, {self.expected_women_null:.1f} under H0",
+                )
+            )
+        return rows
 
 
 def not_covered(scenario: Scenario) -> str | None:
@@ -343,8 +368,8 @@ def never_reached(
     )
 
 
-@dataclass(frozen=True)
-class ExactSampleSize:
+@dataclass(frozen=True, repr=False)
+class ExactSampleSize(Displayed):
     """The sample size of a scenario's fixed trial by exact power (count path).
 
     Attributes
@@ -390,6 +415,24 @@ class ExactSampleSize:
     def as_dict(self) -> dict[str, Any]:
         """The fields as a flat dict (one row of a table)."""
         return asdict(self)
+
+    def to_frame(self) -> pd.DataFrame:
+        """:meth:`as_dict` as a one-row DataFrame."""
+        return pd.DataFrame([self.as_dict()])
+
+    def _display_title(self) -> str:
+        return f"Exact sample size ({self.analysis}, target power {self.target:.0%})"
+
+    def _display_rows(self) -> list[tuple[str, str]]:
+        rows = [
+            ("n per arm", f"{self.n_per_arm} control, {self.n_treatment} IVIG (randomised)"),
+            ("exact power", f"{self.power:.4f}"),
+            ("exact type-I error", f"{self.type1_error:.4f}"),
+        ]
+        if self.n_stays_above != self.n_per_arm:
+            rows.append(("power stays above target from", f"{self.n_stays_above} per arm (to +20%)"))
+        rows.append(("searched", f"n = {self.searched_from} to {self.searched_to}"))
+        return rows
 
 
 def _above_start(scenario: Scenario, at: Any, start: int, target: float) -> int:

@@ -25,6 +25,7 @@ __all__ = [
     "default_path",
     "inflate_for_dropout",
     "look_thresholds",
+    "sequential_design",
     "treatment_size",
 ]
 
@@ -34,8 +35,12 @@ def treatment_size(trial: TrialParams, n_control: int) -> int:
     return arm_size(trial.allocation_ratio, n_control)
 
 
-def _sequential_design(trial: TrialParams) -> SequentialDesign:
-    """The group-sequential design of ``trial`` (its looks, alpha, power, sides, boundary)."""
+def sequential_design(trial: TrialParams) -> SequentialDesign:
+    """The group-sequential design of ``trial`` (its looks, alpha, power, sides, boundary).
+
+    The boundaries :func:`look_thresholds` gives the simulation and the exact recursion, and
+    the boundary table of the protocol summary (:func:`rplsim.planning.protocol.protocol_summary`).
+    """
     return group_sequential_design(
         trial.looks,
         alpha=trial.alpha,
@@ -56,7 +61,7 @@ def look_thresholds(trial: TrialParams) -> np.ndarray:
     if trial.looks == 1:
         out = np.array([trial.alpha])
     else:
-        out = np.array(_sequential_design(trial).nominal_alpha, dtype=float)
+        out = np.array(sequential_design(trial).nominal_alpha, dtype=float)
     out.setflags(write=False)
     return out
 
@@ -106,7 +111,7 @@ def _analytic_power_raw(trial: TrialParams, design: TrialDesign, n_c: float, rat
     )
     if trial.looks == 1:
         return fixed
-    gs = _sequential_design(trial)
+    gs = sequential_design(trial)
     # ppf(1 - a), not design's isf(a): they differ in the last digits, and the shipped
     # results were computed with this one.
     z_a = float(stats.norm.ppf(1 - trial.alpha / (2 if trial.alternative == "two-sided" else 1)))

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from rplsim._core.display import Displayed
 from rplsim._core.rng import SeedLike, child_seed, root_entropy
 from rplsim._core.validation import check_choice, check_integer
 from rplsim.exceptions import ScenarioError
@@ -88,8 +89,8 @@ def wilson_interval(k: float, n: float, level: float = 0.95) -> tuple[float, flo
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-@dataclass(frozen=True)
-class PowerResult:
+@dataclass(frozen=True, repr=False)
+class PowerResult(Displayed):
     """Simulated operating characteristics of one trial design.
 
     Attributes
@@ -105,6 +106,8 @@ class PowerResult:
         Mean number of randomised women at stopping (sequential designs; = n_total otherwise).
     stop_probability : tuple of float
         Under H1, share of trials stopping (for efficacy) at each look.
+    stop_probability_null : tuple of float
+        The same under H0 (both arms at the control rate): the type-I error spent at each look.
     mean_ivig_grams_per_woman : float
         IVIG grams per randomised woman (treated arm's mean dose × its share).
     """
@@ -129,6 +132,7 @@ class PowerResult:
     seconds: float
     path: str
     extra: dict[str, Any] = field(default_factory=dict)
+    stop_probability_null: tuple[float, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """Flat record (CIs split into low/high) for a one-row DataFrame."""
@@ -136,8 +140,38 @@ class PowerResult:
         d["power_ci_low"], d["power_ci_high"] = d.pop("power_ci")
         d["type1_ci_low"], d["type1_ci_high"] = d.pop("type1_ci")
         d["stop_probability"] = ";".join(f"{x:.4f}" for x in self.stop_probability)
+        d["stop_probability_null"] = ";".join(f"{x:.4f}" for x in self.stop_probability_null)
         d.update(d.pop("extra"))
         return d
+
+    def to_frame(self) -> pd.DataFrame:
+        """:meth:`as_dict` as a one-row DataFrame (a row of ``power.csv``)."""
+        return pd.DataFrame([self.as_dict()])
+
+    def _display_title(self) -> str:
+        return f"Simulated power ({self.analysis}, {self.replicates:,} trials)"
+
+    def _display_rows(self) -> list[tuple[str, str]]:
+        lo, hi = self.power_ci
+        rows = [
+            ("power", f"{self.power:.4f} (95% CI {lo:.4f}-{hi:.4f})"),
+            ("randomised", f"{self.n_control} control, {self.n_treatment} IVIG ({self.n_total} in all)"),
+            ("live-birth rates", f"control {self.p_control:.1%}, IVIG {self.p_treatment:.1%}"),
+            (
+                "type-I error",
+                f"{self.type1_error:.4f} (95% CI {self.type1_ci[0]:.4f}-{self.type1_ci[1]:.4f})",
+            ),
+            ("analytic power", f"{self.analytic_power:.4f}"),
+            ("alpha", f"{self.alpha:g}"),
+        ]
+        if len(self.stop_probability) > 1:
+            rows.append(
+                (
+                    "expected randomised",
+                    f"{self.expected_n_h1:.1f} if IVIG works, {self.expected_n_h0:.1f} under H0",
+                )
+            )
+        return rows
 
 
 _thresholds = look_thresholds  # the old private name
@@ -354,6 +388,7 @@ def simulate_power(
     k_power = int(res["good"].sum())
     k_type1 = int(res["any0"].sum())
     stop_prob = tuple(float(np.mean(res["any"] & (res["stop"] == j))) for j in range(trial.looks))
+    stop_null = tuple(float(np.mean(res["any0"] & (res["stop0"] == j))) for j in range(trial.looks))
     keep = 1 - trial.dropout
     analytic = analytic_power(trial, design, n_c * keep, n_t / n_c)
     grams_t = _ivig_grams_per_treated(scenario, design, entropy)
@@ -374,6 +409,7 @@ def simulate_power(
         expected_n_h1=float(sizes[res["stop"]].mean()),
         expected_n_h0=float(sizes[res["stop0"]].mean()),
         stop_probability=stop_prob,
+        stop_probability_null=stop_null,
         mean_ivig_grams_per_woman=grams_t * n_t / (n_c + n_t),
         seconds=time.perf_counter() - t0,
         path=path,
@@ -405,7 +441,7 @@ MAX_SEARCH_STEPS = 200
 PROBE_AFTER_STEPS = 10
 
 
-class SampleSizeSearch(tuple):  # type: ignore[type-arg]  # (n, curve) or (n, curve, result)
+class SampleSizeSearch(Displayed, tuple):  # type: ignore[type-arg]  # (n, curve) or (n, curve, result)
     """The answer of :func:`find_sample_size`: a tuple ``(n, curve)`` (``(n, curve, result)``
     with ``return_result=True``), with named fields, as :class:`os.stat_result` is.
 
@@ -448,6 +484,34 @@ class SampleSizeSearch(tuple):  # type: ignore[type-arg]  # (n, curve) or (n, cu
         obj.n_per_arm, obj.curve, obj.result = n, curve, result
         obj.method, obj.n_stays_above, obj.exact = method, n_stays_above, exact
         return obj
+
+    def __repr__(self) -> str:
+        return Displayed.__repr__(self)
+
+    def _display_title(self) -> str:
+        return f"Sample-size search ({self.method})"
+
+    def _display_rows(self) -> list[tuple[str, str]]:
+        rows = [("n per arm", f"{self.n_per_arm} randomised control women")]
+        if self.n_stays_above != self.n_per_arm:
+            rows.append(("power stays above target from", f"{self.n_stays_above} per arm (to +20%)"))
+        rows.append(("points evaluated", f"{len(self.curve)}"))
+        if self.result is not None:
+            rows.append(("simulated power at n", f"{self.result.power:.4f}"))
+        return rows
+
+    def to_frame(self) -> pd.DataFrame:
+        """The curve of the search (power at every n evaluated)."""
+        return self.curve
+
+    def plot(self, *, target_power: float = 0.80) -> Any:
+        """The power curve of the search, the chosen n and ``target_power`` marked.
+
+        Returns a matplotlib Figure (:func:`rplsim.figures.power_curve`).
+        """
+        from rplsim.figures import power_curve as _figure
+
+        return _figure(self.curve, chosen_n=self.n_per_arm, target_power=target_power)
 
 
 SEARCH_METHODS = ("auto", "exact", "simulated")

@@ -1,0 +1,424 @@
+"""The sample-size section of a protocol: a design table, the paragraph, the boundary table.
+
+:func:`protocol_summary` reads a sized trial (:class:`~rplsim.planning.stages.TrialStage`) and
+its scenario and writes what a statistician pastes into a protocol, as rpact's ``summary()``
+does for its designs: the hypotheses, the test, its sidedness and level, the assumed rates with
+their sources, allocation, dropout, looks, the randomised and analysed n, the power (exact where
+the design is enumerated, simulated otherwise, with its interval) and the type-I error; the
+sample-size paragraph; and, for a group-sequential design, the boundary table.
+
+It computes nothing new: every number is a field of the stage (its ``power``, ``exact``,
+``feasibility``) or of the design's boundaries (:func:`rplsim.trial.formulas.sequential_design`,
+the same object the simulation and the exact recursion read their thresholds from), so the
+summary, ``report.md``, ``report.html`` and ``power.csv`` show one number for one quantity.
+"""
+
+from __future__ import annotations
+
+import html
+import textwrap
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from rplsim.scenario import Scenario
+from rplsim.scenario.schema import iter_params
+from rplsim.scenario.trial_params import POPULATION_STRATA
+from rplsim.stats.registry import get_analysis
+from rplsim.trial.formulas import sequential_design
+from rplsim.trial.randomisation import look_sizes
+
+if TYPE_CHECKING:
+    from rplsim.planning.stages import TrialStage
+
+__all__ = ["BOUNDARY_COLUMNS", "DESIGN_COLUMNS", "ProtocolSummary", "protocol_summary"]
+
+DESIGN_COLUMNS = ("item", "value", "source")
+BOUNDARY_COLUMNS = (
+    "look",
+    "information_fraction",
+    "n_randomised",
+    "z_efficacy",
+    "nominal_p",
+    "cumulative_alpha",
+    "stop_h0",
+    "stop_h1",
+)
+
+_BOUNDARY_NAMES = {
+    "obrien-fleming": "O'Brien-Fleming",
+    "pocock": "Pocock",
+    "ld-obrien-fleming": "Lan-DeMets O'Brien-Fleming-type alpha spending",
+    "ld-pocock": "Lan-DeMets Pocock-type alpha spending",
+}
+_TESTS = {
+    "chi2": "Pearson chi-square test",
+    "fisher": "Fisher's exact test",
+    "cmh": "Cochran-Mantel-Haenszel test stratified by immune stratum",
+    "logistic": "Wald test of the arm in a logistic regression on age and BMI",
+}
+#: Who each ``trial.population`` is, in a protocol's words.
+_WHO = {
+    "abnormal": "abnormal cellular immunity",
+    "idiopathic-abnormal": "unexplained RPL and abnormal cellular immunity",
+    "known-abnormal": "a known cause of RPL and abnormal cellular immunity",
+    "idiopathic": "unexplained RPL",
+    "all": "normal or abnormal cellular immunity",
+}
+
+
+@dataclass(frozen=True, repr=False)
+class ProtocolSummary:
+    """What a protocol's sample-size section says about one sized trial.
+
+    Attributes
+    ----------
+    scenario : str
+        The scenario's name.
+    design : pandas.DataFrame
+        Columns :data:`DESIGN_COLUMNS`: one row a design item (hypotheses, test, α, rates, n,
+        power, …), its value as text, and where it comes from.
+    paragraph : str
+        The sample-size paragraph, in plain text.
+    boundaries : pandas.DataFrame or None
+        Group-sequential designs: columns :data:`BOUNDARY_COLUMNS`, one row a look (z and
+        nominal p of the efficacy boundary, the type-I error spent up to the look, women
+        randomised at the look, and the probability of stopping there under H0 and under H1).
+    boundaries_method : str
+        How the stopping probabilities were computed (``"exact"`` or ``"simulated, N trials"``).
+    expected_n : tuple of float or None
+        Expected women randomised (if IVIG works, under H0) for a sequential design.
+    comparator : str
+        The control arm, as ``trial.comparator`` names it.
+    """
+
+    scenario: str
+    design: pd.DataFrame
+    paragraph: str
+    boundaries: pd.DataFrame | None
+    boundaries_method: str
+    expected_n: tuple[float, float] | None
+    comparator: str
+
+    def to_frame(self) -> pd.DataFrame:
+        """The design table (columns :data:`DESIGN_COLUMNS`)."""
+        return self.design
+
+    def __repr__(self) -> str:
+        first = self.paragraph.split(". ")[0]
+        return f"<ProtocolSummary {self.scenario}: {first}.>"
+
+    def __str__(self) -> str:
+        width = int(self.design["item"].str.len().max())
+        lines = [f"Sample size: {self.scenario}", ""]
+        for r in self.design.itertuples(index=False):
+            src = f"  [{r.source}]" if r.source else ""
+            lines.append(f"  {r.item.ljust(width)}  {r.value}{src}")
+        lines += ["", *textwrap.wrap(self.paragraph, 100)]
+        if self.boundaries is not None:
+            lines += ["", f"Boundaries (stopping probabilities {self.boundaries_method}):"]
+            lines.append(self.boundaries.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in r) + "</tr>"
+            for r in self.design.itertuples(index=False)
+        )
+        out = (
+            f"<table><caption>Sample size: {html.escape(self.scenario)}</caption>"
+            f"<thead><tr><th>item</th><th>value</th><th>source</th></tr></thead><tbody>{rows}</tbody></table>"
+            f"<p>{html.escape(self.paragraph)}</p>"
+        )
+        if self.boundaries is not None:
+            out += self.boundaries.to_html(index=False, float_format=lambda x: f"{x:.4f}")
+        return out
+
+
+def _source(path: str, scenario: Scenario) -> str:
+    """The schema's source text of a ``[trial]``/``[recruitment]`` key (the default's basis)."""
+    for info in iter_params(type(scenario)):
+        if info.path == path:
+            return info.source
+    return ""  # pragma: no cover - every path asked for is in the schema
+
+
+def _sided(alternative: str) -> str:
+    return "two-sided" if alternative == "two-sided" else "one-sided"
+
+
+def _hypotheses(scenario: Scenario) -> str:
+    t = scenario.require_trial()
+    if t.design == "non-inferiority":
+        m = f"{t.margin:g}"
+        return f"H0: p_IVIG - p_control <= -{m}; H1: p_IVIG - p_control > -{m}"
+    if t.alternative == "two-sided":
+        return "H0: p_IVIG = p_control; H1: p_IVIG != p_control"
+    if t.alternative == "larger":
+        return "H0: p_IVIG <= p_control; H1: p_IVIG > p_control"
+    return "H0: p_IVIG >= p_control; H1: p_IVIG < p_control"
+
+
+def _test(scenario: Scenario) -> str:
+    t = scenario.require_trial()
+    if t.analysis == "chi2" and t.design == "non-inferiority":
+        return "Farrington-Manning score test"
+    return _TESTS.get(t.analysis, get_analysis(t.analysis).description or t.analysis)
+
+
+def _allocation(scenario: Scenario) -> str:
+    t = scenario.require_trial()
+    ratio = f"{t.allocation_ratio:g}:1 (IVIG:control)"
+    blocks = f"permuted blocks of {t.block_size}" if t.block_size else "simple randomisation"
+    return f"{ratio}, {blocks}"
+
+
+def _looks(scenario: Scenario) -> str:
+    t = scenario.require_trial()
+    if t.looks == 1:
+        return "one final analysis"
+    name = _BOUNDARY_NAMES.get(t.boundary, t.boundary)
+    return f"{t.looks} analyses at equal information, {name} efficacy boundaries (no futility stop)"
+
+
+def _treatment_value(scenario: Scenario, p_treatment: float) -> str:
+    t = scenario.require_trial()
+    if t.ivig_odds_ratio is not None:
+        return f"{p_treatment:.1%} (odds ratio {t.ivig_odds_ratio:g} against control)"
+    return f"{p_treatment:.1%}"
+
+
+def _rate_sources(scenario: Scenario) -> tuple[str, str]:
+    t = scenario.require_trial()
+    control = t.control_lbr_source or _source("trial.control_lbr", scenario)
+    key = "trial.ivig_odds_ratio" if t.ivig_odds_ratio is not None else "trial.treatment_lbr"
+    treatment = t.treatment_lbr_source or f"the scenario's {key}"
+    return control, treatment
+
+
+def _power_rows(stage: TrialStage) -> list[tuple[str, str, str]]:
+    p, ex = stage.power, stage.exact
+    sim = f"{p.power:.1%} (95% CI {p.power_ci[0]:.1%}-{p.power_ci[1]:.1%}; {p.replicates:,} simulated trials)"
+    sim_t1 = f"{p.type1_error:.2%} (95% CI {p.type1_ci[0]:.2%}-{p.type1_ci[1]:.2%})"
+    if ex is None:  # simulated only
+        return [
+            ("Power", sim, "simulation of the whole trial (Wilson interval)"),
+            ("Type-I error", sim_t1, "the same simulated trials, both arms at the control rate"),
+        ]
+    bound = f"; at most {ex.max_error:.1e} of probability left out" if ex.max_error else ""
+    return [
+        ("Power", f"{ex.power:.2%} exact", f"enumeration of every outcome{bound}"),
+        ("Power, simulated check", sim, "simulation of the whole trial (Wilson interval)"),
+        (
+            "Type-I error",
+            f"{ex.type1_error:.2%} exact; simulated {p.type1_error:.2%}, 95% CI "
+            f"{p.type1_ci[0]:.2%}-{p.type1_ci[1]:.2%}",
+            "enumeration under H0; the same simulated trials under H0",
+        ),
+    ]
+
+
+def _expected_n(stage: TrialStage) -> tuple[tuple[float, float] | None, str]:
+    """(expected randomised if IVIG works, under H0) of a sequential design, and its method."""
+    p, ex = stage.power, stage.exact
+    if len(p.stop_probability) <= 1:
+        return None, ""
+    if ex is not None and ex.looks > 1:
+        return (ex.expected_women, ex.expected_women_null), "exact"
+    return (p.expected_n_h1, p.expected_n_h0), f"simulated, {p.replicates:,} trials"
+
+
+def _boundaries(scenario: Scenario, stage: TrialStage) -> tuple[pd.DataFrame | None, str]:
+    t = scenario.require_trial()
+    if t.looks == 1:
+        return None, ""
+    d = sequential_design(t)
+    p, ex = stage.power, stage.exact
+    if ex is not None and ex.looks > 1:
+        h1, h0, method = ex.stop_probability, ex.stop_probability_null, "exact"
+    else:
+        h1, h0 = p.stop_probability, p.stop_probability_null
+        method = f"simulated, {p.replicates:,} trials"
+    sizes = look_sizes(p.n_total, t.looks)
+    frame = pd.DataFrame(
+        {
+            "look": range(1, t.looks + 1),
+            "information_fraction": d.information_fractions,
+            "n_randomised": [int(s) for s in sizes],
+            "z_efficacy": d.efficacy_z,
+            "nominal_p": d.nominal_alpha,
+            "cumulative_alpha": d.cumulative_alpha,
+            "stop_h0": list(h0) if h0 else [float("nan")] * t.looks,
+            "stop_h1": list(h1),
+        }
+    )
+    return frame, method
+
+
+def _paragraph(scenario: Scenario, stage: TrialStage, expected: tuple[float, float] | None) -> str:
+    t = scenario.require_trial()
+    p, ex = stage.power, stage.exact
+    keep = 1 - t.dropout
+    comparator = t.comparator
+    control_src, treatment_src = _rate_sources(scenario)
+    strata = " + ".join(POPULATION_STRATA[t.population])
+    alloc = "1:1" if t.allocation_ratio == 1 else f"{t.allocation_ratio:g}:1 (IVIG:{comparator})"
+    who = (
+        f"women with recurrent pregnancy loss (>= {t.min_previous_miscarriages} losses) and "
+        f"{_WHO.get(t.population, t.population)} (strata {strata})"
+    )
+    kind = "exact" if ex is not None else "simulated"
+    shown = ex.power if ex is not None else p.power
+    sided = _sided(t.alternative)
+    test = f"a {sided} {_test(scenario)} at alpha = {t.alpha:g}"
+    if t.design == "non-inferiority":
+        aim = (
+            f"to show, with {test}, that the live-birth rate with IVIG is not lower than that of "
+            f"{comparator} by more than {t.margin * 100:.0f} percentage points"
+        )
+    else:
+        aim = (
+            f"to detect a difference of {abs(p.p_treatment - p.p_control) * 100:.1f} percentage points "
+            f"with {test}"
+        )
+    arms = (
+        f"{p.n_control} per arm"
+        if p.n_control == p.n_treatment
+        else f"{p.n_control} control, {p.n_treatment} IVIG"
+    )
+    out = [
+        f"A total of {p.n_total} women ({arms}) with {who[len('women with ') :]} will be randomised {alloc} "
+        f"to IVIG or {comparator}.",
+        f"Assuming a live-birth rate of {p.p_control:.1%} with {comparator} (based on {control_src}) and "
+        f"{p.p_treatment:.1%} with IVIG (based on {treatment_src}), and {t.dropout:.0%} of randomised women "
+        f"without an outcome, the expected {p.n_control * keep:.0f} + {p.n_treatment * keep:.0f} analysed "
+        f"women give {shown:.1%} {kind} power {aim}.",
+    ]
+    if ex is not None:
+        out.append(
+            f"Power and type-I error ({ex.type1_error:.2%}) are exact, by enumeration of every trial outcome; "
+            f"a simulation of {p.replicates:,} trials gives {p.power:.1%} (95% CI "
+            f"{p.power_ci[0]:.1%}-{p.power_ci[1]:.1%})."
+        )
+    else:
+        out.append(
+            f"Power is from {p.replicates:,} simulated trials (95% CI {p.power_ci[0]:.1%}-{p.power_ci[1]:.1%}); "
+            f"the simulated type-I error is {p.type1_error:.2%}."
+        )
+    if stage.stays_from is not None and stage.stays_from != p.n_control:
+        out.append(
+            f"Exact power saw-tooths with n; it stays at or above {t.power:.0%} from {stage.stays_from} per arm on."
+        )
+    if t.looks > 1 and expected is not None:
+        name = _BOUNDARY_NAMES.get(t.boundary, t.boundary)
+        out.append(
+            f"The trial has {t.looks} analyses at equal information with {name} efficacy boundaries "
+            f"(no futility stop); the expected number randomised is {expected[0]:.0f} if IVIG works as "
+            f"assumed and {expected[1]:.0f} if it does not."
+        )
+    if stage.searched:
+        out.append(f"This is the smallest n per arm whose {kind} power reaches the {t.power:.0%} target.")
+    elif shown < t.power:
+        out.append(f"The n per arm is fixed by the scenario; its power is below the {t.power:.0%} target.")
+    return " ".join(out)
+
+
+def protocol_summary(scenario: Scenario, stage: TrialStage) -> ProtocolSummary:
+    """The protocol's sample-size section of a sized trial.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The scenario the stage was sized for (its ``[trial]`` and ``[recruitment]``).
+    stage : TrialStage
+        From :func:`rplsim.size_trial` or a run's ``trial``.
+
+    Returns
+    -------
+    ProtocolSummary
+        Prints as text; ``_repr_html_`` in a notebook; ``to_frame()`` is the design table.
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario, size_trial
+    >>> sc = load_scenario("scenarios/paper.toml")
+    >>> s = protocol_summary(sc, size_trial(sc, replicates=1024, sensitivity=False))
+    >>> s.paragraph.startswith("A total of")
+    True
+    >>> s.design.columns.tolist()
+    ['item', 'value', 'source']
+    """
+    t = scenario.require_trial()
+    p, f = stage.power, stage.feasibility
+    control_src, treatment_src = _rate_sources(scenario)
+    keep = 1 - t.dropout
+    expected, exp_method = _expected_n(stage)
+    rows: list[tuple[str, str, str]] = [
+        ("Design", f"randomised, IVIG vs {t.comparator}, {t.design}", "trial.design, trial.comparator"),
+        (
+            "Population",
+            f"{t.population} ({' + '.join(POPULATION_STRATA[t.population])}), >= {t.min_previous_miscarriages} losses",
+            "trial.population",
+        ),
+        ("Hypotheses", _hypotheses(scenario), "p = live-birth rate of the index pregnancy"),
+        ("Test", _test(scenario), f"trial.analysis = {t.analysis}: {get_analysis(t.analysis).description}"),
+        (
+            "Sidedness, alpha",
+            f"{_sided(t.alternative)}, alpha = {t.alpha:g}",
+            "trial.alternative, trial.alpha",
+        ),
+        ("Target power", f"{t.power:.0%}", "trial.power"),
+        (f"Live-birth rate, {t.comparator}", f"{p.p_control:.1%}", control_src),
+        ("Live-birth rate, IVIG", _treatment_value(scenario, p.p_treatment), treatment_src),
+    ]
+    if t.margin is not None:
+        rows.append(
+            ("Non-inferiority margin", f"{t.margin:.0%} (absolute)", _source("trial.margin", scenario))
+        )
+    rows += [
+        ("Allocation", _allocation(scenario), _source("trial.block_size", scenario)),
+        (
+            "Dropout",
+            f"{t.dropout:.0%} of randomised women without an outcome",
+            _source("trial.dropout", scenario),
+        ),
+        ("Analyses", _looks(scenario), "trial.looks, trial.boundary"),
+        (
+            "Randomised",
+            f"{p.n_control} {t.comparator} + {p.n_treatment} IVIG = {p.n_total}",
+            "sample-size search" if stage.searched else "trial.n_per_arm",
+        ),
+        (
+            "Analysed (expected)",
+            f"{p.n_control * keep:.1f} + {p.n_treatment * keep:.1f} = {p.n_total * keep:.1f}",
+            "randomised x (1 - dropout)",
+        ),
+        *_power_rows(stage),
+    ]
+    if expected is not None:
+        rows.append(
+            (
+                "Expected randomised",
+                f"{expected[0]:.1f} if IVIG works, {expected[1]:.1f} under H0",
+                exp_method,
+            )
+        )
+    rows += [
+        ("Women to screen", f"{f.n_screened:,}", "screening funnel (recruitment.*)"),
+        (
+            "Years to recruit",
+            f"{f.years_to_recruit:.1f} at {f.centres} {'centre' if f.centres == 1 else 'centres'}",
+            "recruitment.centres, recruitment.rpl_women_per_centre_year",
+        ),
+    ]
+    boundaries, method = _boundaries(scenario, stage)
+    return ProtocolSummary(
+        scenario=scenario.name,
+        design=pd.DataFrame(rows, columns=list(DESIGN_COLUMNS)),
+        paragraph=_paragraph(scenario, stage, expected),
+        boundaries=boundaries,
+        boundaries_method=method,
+        expected_n=expected,
+        comparator=t.comparator,
+    )

@@ -37,7 +37,17 @@ __all__ = [
     "row",
 ]
 
-CALIBRATION_COLUMNS = ("target", "source", "paper", "simulated", "mc_se", "tolerance", "within", "followed")
+CALIBRATION_COLUMNS = (
+    "target",
+    "source",
+    "paper",
+    "simulated",
+    "mc_se",
+    "tolerance",
+    "within",
+    "followed",
+    "centre",
+)
 Z99 = float(stats.norm.ppf(0.995))
 
 
@@ -53,6 +63,7 @@ class CalibrationRow:
     tolerance: float
     within: bool
     followed: bool
+    centre: float = math.nan  # middle of the band ``within`` is judged on (the figure's zero)
 
 
 def row(
@@ -113,9 +124,11 @@ def row(
         lo, hi = lo - precision / 2, hi + precision / 2
         within = bool(lo <= paper_value <= hi)
         tol = float(hi - lo) / 2
+        centre = float(hi + lo) / 2
     else:
         tol = Z99 * sd * math.sqrt(1 + 1 / r)
         within = bool(abs(paper_value - mean) <= tol + 1e-12)
+        centre = mean
     return CalibrationRow(
         target=target,
         source=source,
@@ -125,6 +138,7 @@ def row(
         tolerance=tol,
         within=within,
         followed=followed,
+        centre=centre,
     )
 
 

@@ -13,8 +13,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from rplsim.outputs.escape import plain_title
-from rplsim.outputs.figure import FONT, GREY, MISS, OK, SMALL, new_figure, require_columns, wrapped_label
+from rplsim._core.text import plain_title
+from rplsim.figures.base import FONT, SMALL, new_figure, require_columns, wrapped_label
+from rplsim.figures.palette import GREY, MISS, OK
 from rplsim.trial.curve import PowerCurve
 
 __all__ = ["power_curve_figure"]
@@ -71,7 +72,7 @@ def power_curve_figure(curve: PowerCurve) -> Figure:
     ax.set_ylim(max(0.0, lo - 0.05), min(1.0, float(np.nanmax(pw)) + 0.05) if pw.size else 1.0)
     ax.grid(alpha=0.3)
     ax.tick_params(labelsize=SMALL)
-    ax.legend(fontsize=SMALL, loc="best")
+    ax.legend(fontsize=SMALL, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     what = "power against n per arm" if curve.x == "n_per_arm" else f"power at {curve.n_per_arm} per arm"
     ax.set_title(
         plain_title(f"{what} ({curve.method})") + "\n" + wrapped_label(curve.design, 90), fontsize=FONT

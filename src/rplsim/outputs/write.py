@@ -208,15 +208,27 @@ class _Writer:
 def _write_stages(w: _Writer, result: RunResult) -> None:
     """Cohort, calibration and timeline: tables and figures, in the order of the report."""
     tl = result.timeline
+    name = result.scenario.name
     w.table("cohort", result.cohort)
     w.table("calibration", result.calibration, "calibration against the paper")
-    w.figure("calibration", plots.calibration_panel(result.calibration))
+    w.figure(
+        "calibration",
+        plots.calibration_panel(
+            result.calibration,
+            subtitle=f"{name}: {result.calibration_replicates:,} simulated cohorts of the paper's size",
+        ),
+    )
     w.table("events", tl.events, "timeline events")
     w.table("outcomes", tl.outcomes)
     w.table("clinic", pd.DataFrame([tl.clinic]), "clinic load")
-    w.figure("ivig_dose", plots.ivig_dose_histogram(tl.outcomes))
-    w.figure("timeline", plots.timeline_chart(tl.events))
-    w.figure("paper_funnel", plots.funnel_chart(paper_funnel(), title="The paper's enrolment (Figure 1)"))
+    w.figure("ivig_dose", plots.ivig_dose_histogram(tl.outcomes, subtitle=name))
+    w.figure("timeline", plots.timeline_chart(tl.events, tl.outcomes, subtitle=name))
+    w.figure(
+        "paper_funnel",
+        plots.flow_diagram(
+            paper_funnel(), title="The paper's enrolment (Figure 1)", subtitle="Han et al. 2025"
+        ),
+    )
 
 
 def _write_trial(w: _Writer, scenario: Scenario, tr: TrialStage) -> None:
@@ -230,15 +242,34 @@ def _write_trial(w: _Writer, scenario: Scenario, tr: TrialStage) -> None:
         w.table("sensitivity", sens)
     w.figure(
         "power_curve",
-        plots.power_curve(tr.curve, chosen_n=tr.power.n_control, target_power=scenario.trial.power),
+        plots.power_curve(
+            tr.curve,
+            chosen_n=tr.power.n_control,
+            target_power=scenario.trial.power,
+            subtitle=design_label(scenario),
+        ),
     )
     if sens is not None:
         refs = sens[sens["label"] != ""]
         points = [
             (f"{r.label}: {_n_text(r.n_per_arm)}", r.control_lbr, r.treatment_lbr) for r in refs.itertuples()
         ]
-        w.figure("sensitivity", plots.sensitivity_heatmap(sens[sens["label"] == ""], points=points))
-    w.figure("screening_funnel", plots.funnel_chart(tr.funnel, title="Screening funnel of the trial"))
+        formulas = ", ".join(
+            sorted({m for m in sens["n_method"] if isinstance(m, str) and m not in ("", "run")})
+        )
+        w.figure(
+            "sensitivity",
+            plots.sensitivity_heatmap(
+                sens[sens["label"] == ""],
+                points=points,
+                method=f"the {formulas} formula, inflated for {scenario.trial.dropout:.0%} dropout",
+                subtitle=design_label(scenario),
+            ),
+        )
+    w.figure(
+        "screening_funnel",
+        plots.flow_diagram(tr.funnel, title="Screening flow of the trial", subtitle=design_label(scenario)),
+    )
 
 
 def render_run(

@@ -166,7 +166,25 @@ def feasibility(scenario: Scenario, power: PowerResult) -> Feasibility:
 
 
 def screening_funnel(f: Feasibility) -> pd.DataFrame:
-    """The trial's funnel as ``step, n`` rows (for the funnel chart)."""
+    """The trial's funnel as ``step, n, share, lost, basis`` rows (for the flow diagram).
+
+    ``share`` is the fraction of the step before that passes into the step (NaN on the first):
+    the eligible share exactly, the others as the ratio of the whole-women counts (each count
+    is rounded up, so a ratio can differ from its scenario value in the third decimal).
+    ``lost`` says why the others leave before the step; ``basis`` names the scenario key and
+    the paper's number the share comes from.
+
+    Examples
+    --------
+    >>> f = Feasibility(100, 50, 50, 10.0, 1000, 830, 536, 200, 1.0, 1, 0.0, 0.0, "EUR", 0.373)
+    >>> screening_funnel(f)[["n", "share"]].round(2).to_dict("list")
+    {'n': [1000, 830, 536, 200, 100], 'share': [nan, 0.83, 0.65, 0.37, 0.5]}
+    """
+    counts = [f.n_screened, f.n_worked_up, f.n_pregnant, f.n_eligible, f.n_randomised]
+
+    def ratio(a: int, b: int) -> float:
+        return a / b if b else math.nan
+
     return pd.DataFrame(
         {
             "step": [
@@ -176,6 +194,27 @@ def screening_funnel(f: Feasibility) -> pd.DataFrame:
                 "eligible",
                 "randomised",
             ],
-            "n": [f.n_screened, f.n_worked_up, f.n_pregnant, f.n_eligible, f.n_randomised],
+            "n": counts,
+            "share": [
+                math.nan,
+                ratio(f.n_worked_up, f.n_screened),
+                ratio(f.n_pregnant, f.n_worked_up),
+                f.eligible_share,
+                ratio(f.n_randomised, f.n_eligible),
+            ],
+            "lost": [
+                "",
+                "work-up incomplete",
+                "no index pregnancy at the centre",
+                "not eligible",
+                "do not consent",
+            ],
+            "basis": [
+                f"RPL women seen at {f.centres} centre(s)",
+                "recruitment.workup_share (Figure 1: 819/987)",
+                "recruitment.pregnancy_share (Figure 1: 529/819)",
+                "trial.population and losses filter (cohort model)",
+                "recruitment.consent_share (assumption)",
+            ],
         }
     )

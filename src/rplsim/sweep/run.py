@@ -321,25 +321,61 @@ def _write_manifest(plan: SweepPlan, out: Path, res: SweepResult, command: Seque
 
 
 # ----------------------------------------------------------------------------- the figure
+AXIS_LABELS = {
+    "trial.n_per_arm": "women randomised per arm",
+    "trial.control_lbr": "placebo live-birth rate",
+    "trial.treatment_lbr": "IVIG live-birth rate",
+    "trial.ivig_odds_ratio": "IVIG odds ratio",
+    "trial.dropout": "dropout (share of randomised women)",
+    "trial.analysis": "analysis",
+    "trial.alpha": "significance level (alpha)",
+    "trial.power": "target power",
+    "trial.looks": "number of looks",
+    "trial.boundary": "stopping boundary",
+    "trial.allocation_ratio": "allocation ratio (IVIG : placebo)",
+    "trial.margin": "non-inferiority margin",
+    "trial.block_size": "randomisation block size",
+    "trial.alternative": "alternative hypothesis",
+    "recruitment.consent_share": "consent share",
+    "recruitment.centres": "centres",
+}
+"""Plain-language names of the scenario keys a sweep usually varies (figure axes and legends)."""
+
+
+def axis_label(key: str) -> str:
+    """A readable name for a dotted scenario key (:data:`AXIS_LABELS`, else its last part).
+
+    Examples
+    --------
+    >>> axis_label("trial.n_per_arm"), axis_label("cohort.mean_age")
+    ('women randomised per arm', 'mean age')
+    """
+    return AXIS_LABELS.get(key, key.rpartition(".")[2].replace("_", " "))
+
+
 def sweep_figure(table: pd.DataFrame, plan: SweepPlan) -> Figure:
-    """Power (95% CI) and n per arm (or type-I error, when n is fixed) across the grid.
+    """Power (95% CI, with the formula's power dashed) and n per arm or type-I error across the grid.
 
     The x axis is the first numeric axis with more than one value (else the first axis); one
-    line per combination of the other axes. Every text from the scenario or the grid (its
-    name, axis names and string values) is drawn as written
-    (:func:`rplsim.outputs.escape.plain_title`): a ``$`` in a name or a value is never mathtext,
-    so bad TeX there cannot fail the figure after every point has been computed.
+    line per combination of the other axes. The right panel shows the n per arm when it
+    varies with something other than the x axis (labelled "analytic" only when the formula
+    chose it), else the simulated type-I error. Every text from the scenario or the grid is
+    drawn as written (:func:`rplsim._core.text.plain_title`): a ``$`` is never mathtext.
     """
-    from rplsim.outputs.escape import plain_title
+    from rplsim._core.text import plain_title
 
-    fig = Figure(figsize=(10, 4.2), layout="constrained")
+    fig = Figure(figsize=(11, 4.4), layout="constrained")
     FigureCanvasAgg(fig)
     ax_p, ax_r = fig.subplots(1, 2)
     axes = [a for a in plan.axes if a in table.columns]
     numeric = [a for a in axes if pd.api.types.is_numeric_dtype(table[a]) and table[a].nunique() > 1]
     x = numeric[0] if numeric else (axes[0] if axes else "point_index")
     others = [a for a in axes if a != x]
-    right = "n_per_arm" if table["n_per_arm"].nunique() > 1 else "type1_error"
+    n_is_x = x == "trial.n_per_arm"
+    right = "n_per_arm" if table["n_per_arm"].nunique() > 1 and not n_is_x else "type1_error"
+    analytic_n = plan.n_per_arm is None and "trial.n_per_arm" not in axes
+    trial = plan.base.trial
+    analytic_n = analytic_n and (trial is None or trial.n_per_arm is None)
     cats = None if pd.api.types.is_numeric_dtype(table[x]) else sorted(table[x].astype(str).unique())
     groups = table.groupby(others, sort=True) if others else [((), table)]
     for name, g in groups:
@@ -347,37 +383,51 @@ def sweep_figure(table: pd.DataFrame, plan: SweepPlan) -> Figure:
         xs = g[x].to_numpy() if cats is None else [cats.index(str(v)) for v in g[x]]
         label = plain_title(
             ", ".join(
-                f"{a.rpartition('.')[2]}={v}"
+                f"{axis_label(a)} {v}"
                 for a, v in zip(others, name if isinstance(name, tuple) else (name,), strict=True)
             )
         )
         err = np.vstack([g["power"] - g["power_ci_low"], g["power_ci_high"] - g["power"]])
-        line = ax_p.errorbar(xs, g["power"], yerr=err, marker="o", capsize=3, label=label or None)
+        line = ax_p.errorbar(xs, g["power"], yerr=err, marker="o", capsize=3, label=label or "simulated")
+        colour = line.lines[0].get_color()
+        if "analytic_power" in g.columns and g["analytic_power"].notna().any():
+            ax_p.plot(xs, g["analytic_power"], ls="--", lw=1, color=colour, alpha=0.8)
         if right == "type1_error":
             err0 = np.vstack([g["type1_error"] - g["type1_ci_low"], g["type1_ci_high"] - g["type1_error"]])
-            ax_r.errorbar(xs, g[right], yerr=err0, marker="o", capsize=3, color=line.lines[0].get_color())
+            ax_r.errorbar(xs, g[right], yerr=err0, marker="o", capsize=3, color=colour)
         else:
-            ax_r.plot(xs, g[right], marker="o", color=line.lines[0].get_color())
-    trial = plan.base.trial
+            ax_r.plot(xs, g[right], marker="o", color=colour)
     if trial is not None:
-        ax_p.axhline(trial.power, color="#7f7f7f", ls="--", lw=1)
+        ax_p.axhline(trial.power, color="#7f7f7f", ls=":", lw=1)
         if right == "type1_error":
-            ax_r.axhline(trial.alpha, color="#7f7f7f", ls="--", lw=1)
+            ax_r.axhline(trial.alpha, color="#7f7f7f", ls=":", lw=1)
     for ax in (ax_p, ax_r):
-        ax.set_xlabel(plain_title(x))
+        ax.set_xlabel(plain_title(axis_label(x)))
         if cats is not None:
             ax.set_xticks(range(len(cats)), [plain_title(c, 40) for c in cats])
         ax.grid(alpha=0.3)
-    ax_p.set_ylabel("simulated power (95% Wilson CI)")
-    ax_r.set_ylabel(
-        "control-arm n (analytic, inflated for dropout)"
-        if right == "n_per_arm"
-        else "type-I error (95% Wilson CI)"
-    )
+    ax_p.set_ylabel("power (simulated, 95% Wilson CI; dashed: formula)")
+    if right == "n_per_arm":
+        how = "formula n, inflated for dropout" if analytic_n else "as set"
+        ax_r.set_ylabel(f"women randomised per arm ({how})")
+    else:
+        ax_r.set_ylabel("type-I error (simulated, 95% Wilson CI)")
     n_lines = len(groups) if others else 1
+    handles, labels = ax_p.get_legend_handles_labels()
     if others and n_lines <= 12:
-        legend_title = plain_title(", ".join(a.rpartition(".")[2] for a in others))
-        ax_p.legend(fontsize=8, title=legend_title, title_fontsize=8)
+        from matplotlib.lines import Line2D
+
+        handles = [*handles, Line2D([], [], ls=":", color="#7f7f7f")]
+        labels = [*labels, f"target power {trial.power:g}" if trial is not None else ""]
+        fig.legend(
+            handles,
+            labels,
+            loc="outside right upper",
+            fontsize=8,
+            frameon=False,
+            title=plain_title(", ".join(axis_label(a) for a in others)),
+            title_fontsize=8,
+        )
     fig.suptitle(
         f"{plain_title(plan.base.scenario.name)}: {len(table)} points, {plan.replicates:,} replicates each",
         fontsize=10,

@@ -64,11 +64,21 @@ def _assert_same(a: Path, b: Path) -> None:
 
 
 class _NoFigures:
-    """Stands in for :mod:`rplsim.outputs.plots` in :mod:`rplsim.outputs.write` (module doc)."""
+    """Stands in for :mod:`rplsim.outputs.plots` and :mod:`rplsim.figures` in
+    :mod:`rplsim.outputs.write` (module doc)."""
+
+    DEFAULT_FORMATS = ("png", "svg")
 
     @staticmethod
     def save_png(fig: object, path: str | Path) -> None:
         Path(path).write_bytes(b"")  # the manifest lists every figure's file
+
+    @staticmethod
+    def save_figure(fig: object, stem: str | Path, formats: tuple[str, ...] = ("png", "svg")) -> list[Path]:
+        paths = [Path(f"{stem}.{fmt}") for fmt in formats]
+        for p in paths:
+            p.write_bytes(b"")
+        return paths
 
     def __getattr__(self, name: str):
         return lambda *args, **kwargs: None
@@ -81,6 +91,7 @@ def test_shipped_scenarios_rerun_byte_identical(tmp_path, monkeypatch, capsys):
     from rplsim.outputs import write
 
     monkeypatch.setattr(write, "plots", _NoFigures())
+    monkeypatch.setattr(write, "figures", _NoFigures())
     assert len(SHIPPED) >= 6
     for f in SHIPPED:
         for run in ("a", "b"):

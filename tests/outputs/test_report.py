@@ -65,7 +65,7 @@ def test_build_report_sections(paper):
     assert "age mean KN" not in misses and "n KN |" not in misses
     assert "Abstract \\| section 2.1" in other, "pipes inside cells are escaped"
     assumptions = _section(text, "Assumptions this rests on")
-    assert assumptions.index("placebo live-birth rate 60%") < assumptions.index("`cohort.ivf_share` = ")
+    assert assumptions.index("placebo live-birth rate 60%") < assumptions.index("| `cohort.ivf_share` |")
     assert "![Power curve](figures/power.png)" in text
     assert "(figures/calibration.png)" in text
     assert "- [calibration](calibration.csv)" in text

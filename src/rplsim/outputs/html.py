@@ -35,7 +35,8 @@ h1 { font-size: 1.6rem; margin-bottom: .3rem; } h2 { font-size: 1.25rem; margin-
 table { border-collapse: collapse; margin: .6rem 0; font-size: .9rem; }
 th, td { border: 1px solid #d0d0d0; padding: .25rem .5rem; text-align: left; vertical-align: top; }
 th { background: #f3f4f6; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
-caption, .caption { caption-side: bottom; text-align: left; color: #555; font-size: .85rem; padding: .3rem 0; }
+caption, .caption { caption-side: bottom; text-align: left; color: #555; font-size: .85rem;
+       padding: .3rem 0; }
 figure { margin: 1rem 0; } figure svg { width: 100%; height: auto; }
 figcaption { font-size: .9rem; color: #333; } .answer { background: #f5f8ff; border-left: 4px solid #1f5fa8;
        padding: .6rem .9rem; } code { font-size: .85rem; }
@@ -59,7 +60,8 @@ def inline_svg(svg: str, prefix: str) -> str:
 
     Examples
     --------
-    >>> s = '<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><g id="a" clip-path="url(#a)"/></svg>'
+    >>> s = '<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg">'
+    >>> s += '<g id="a" clip-path="url(#a)"/></svg>'
     >>> inline_svg(s, "f1")
     '<svg><g id="f1-a" clip-path="url(#f1-a)"/></svg>'
     """

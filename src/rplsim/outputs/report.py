@@ -237,7 +237,7 @@ def answer_sentence(
     )
     sentences.append(
         f"This assumes {text(t.comparator)} gives a live-birth rate of {power.p_control:.1%} and IVIG "
-        f"{power.p_treatment:.1%} in eligible women ({text(t.population)}, >= "
+        f"{power.p_treatment:.1%} in eligible women ({text(t.population)}, ≥ "
         f"{t.min_previous_miscarriages} losses)."
     )
     return " ".join(sentences)
@@ -355,9 +355,10 @@ def dose_cost_note(
     for stratum in ("KA", "IA"):
         mean, sd = row("mean", stratum), row("SD", stratum)
         if mean is not None and sd is not None:
+            off = mean["simulated"] / mean["paper"] - 1
             parts.append(
-                f"{stratum}: mean {mean['simulated']:.0f} g simulated vs {mean['paper']:.0f} g in the paper, "
-                f"SD {sd['simulated']:.0f} vs {sd['paper']:.0f} g"
+                f"{stratum}: mean {mean['simulated']:.0f} g simulated vs {mean['paper']:.0f} g in the paper "
+                f"({off:+.0%}), SD {sd['simulated']:.0f} vs {sd['paper']:.0f} g"
             )
     detail = f" ({'; '.join(parts)}; Table 1)" if parts else ""
     return (
@@ -577,7 +578,7 @@ def render_markdown(blocks: Sequence[Block]) -> str:
                 text = (
                     f"[{markdown_text(caption, inline=True)}]({path})"
                     if tab
-                    else markdown_text(item, inline=True)
+                    else markdown_text(item)
                 )
                 out.append(f"- {text}")
             out.append("")

@@ -139,8 +139,8 @@ def figure_captions(result: RunResult) -> dict[str, str]:
     cal = result.calibration
     missed = int((~cal["within"].astype(bool) & cal["followed"].astype(bool)).sum())
     out = {
-        "calibration": f"Calibration against the paper: each of the {len(cal)} targets, by the table it comes "
-        f"from; the distance of the simulated value from the paper's in units of its 99% tolerance "
+        "calibration": f"Calibration against the paper: each of the {len(cal)} targets, by the table it "
+        f"comes from; the distance of the simulated value from the paper's in units of its 99% tolerance "
         f"(inside the band: within; {missed} followed readings outside).",
         "ivig_dose": "Total IVIG dose per treated woman in the simulated timeline, by stratum, against "
         "the paper's Table 1.",

@@ -152,12 +152,12 @@ def _hypotheses(scenario: Scenario) -> str:
     t = scenario.require_trial()
     if t.design == "non-inferiority":
         m = f"{t.margin:g}"
-        return f"H0: p_IVIG - p_control <= -{m}; H1: p_IVIG - p_control > -{m}"
+        return f"H0: p_IVIG − p_control ≤ −{m}; H1: p_IVIG − p_control > −{m}"
     if t.alternative == "two-sided":
-        return "H0: p_IVIG = p_control; H1: p_IVIG != p_control"
+        return "H0: p_IVIG = p_control; H1: p_IVIG ≠ p_control"
     if t.alternative == "larger":
-        return "H0: p_IVIG <= p_control; H1: p_IVIG > p_control"
-    return "H0: p_IVIG >= p_control; H1: p_IVIG < p_control"
+        return "H0: p_IVIG ≤ p_control; H1: p_IVIG > p_control"
+    return "H0: p_IVIG ≥ p_control; H1: p_IVIG < p_control"
 
 
 def _test(scenario: Scenario) -> str:
@@ -265,14 +265,14 @@ def _paragraph(scenario: Scenario, stage: TrialStage, expected: tuple[float, flo
     strata = " + ".join(POPULATION_STRATA[t.population])
     alloc = "1:1" if t.allocation_ratio == 1 else f"{t.allocation_ratio:g}:1 (IVIG:{comparator})"
     who = (
-        f"women with recurrent pregnancy loss (>= {t.min_previous_miscarriages} losses) and "
+        f"women with recurrent pregnancy loss (≥ {t.min_previous_miscarriages} losses) and "
         f"{_WHO.get(t.population, t.population)} (strata {strata})"
     )
     kind = "exact" if ex is not None else "simulated"
     shown = ex.power if ex is not None else p.power
     sided = _sided(t.alternative)
     test = f"a {sided} {_test(scenario)} at alpha = {t.alpha:g}"
-    if t.design == "non-inferiority":
+    if t.design == "non-inferiority" and t.margin is not None:
         aim = (
             f"to show, with {test}, that the live-birth rate with IVIG is not lower than that of "
             f"{comparator} by more than {t.margin * 100:.0f} percentage points"
@@ -297,18 +297,21 @@ def _paragraph(scenario: Scenario, stage: TrialStage, expected: tuple[float, flo
     ]
     if ex is not None:
         out.append(
-            f"Power and type-I error ({ex.type1_error:.2%}) are exact, by enumeration of every trial outcome; "
+            f"Power and type-I error ({ex.type1_error:.2%}) are exact, by enumeration of every trial "
+            "outcome; "
             f"a simulation of {p.replicates:,} trials gives {p.power:.1%} (95% CI "
             f"{p.power_ci[0]:.1%}-{p.power_ci[1]:.1%})."
         )
     else:
         out.append(
-            f"Power is from {p.replicates:,} simulated trials (95% CI {p.power_ci[0]:.1%}-{p.power_ci[1]:.1%}); "
+            f"Power is from {p.replicates:,} simulated trials (95% CI "
+            f"{p.power_ci[0]:.1%}-{p.power_ci[1]:.1%}); "
             f"the simulated type-I error is {p.type1_error:.2%}."
         )
     if stage.stays_from is not None and stage.stays_from != p.n_control:
         out.append(
-            f"Exact power saw-tooths with n; it stays at or above {t.power:.0%} from {stage.stays_from} per arm on."
+            f"Exact power saw-tooths with n; it stays at or above {t.power:.0%} from "
+            f"{stage.stays_from} per arm on."
         )
     if t.looks > 1 and expected is not None:
         name = _BOUNDARY_NAMES.get(t.boundary, t.boundary)
@@ -358,11 +361,12 @@ def protocol_summary(scenario: Scenario, stage: TrialStage) -> ProtocolSummary:
         ("Design", f"randomised, IVIG vs {t.comparator}, {t.design}", "trial.design, trial.comparator"),
         (
             "Population",
-            f"{t.population} ({' + '.join(POPULATION_STRATA[t.population])}), >= {t.min_previous_miscarriages} losses",
+            f"{t.population} ({' + '.join(POPULATION_STRATA[t.population])}), "
+            f"≥ {t.min_previous_miscarriages} losses",
             "trial.population",
         ),
         ("Hypotheses", _hypotheses(scenario), "p = live-birth rate of the index pregnancy"),
-        ("Test", _test(scenario), f"trial.analysis = {t.analysis}: {get_analysis(t.analysis).description}"),
+        ("Test", _test(scenario), f"trial.analysis = {t.analysis}"),
         (
             "Sidedness, alpha",
             f"{_sided(t.alternative)}, alpha = {t.alpha:g}",
@@ -392,7 +396,7 @@ def protocol_summary(scenario: Scenario, stage: TrialStage) -> ProtocolSummary:
         (
             "Analysed (expected)",
             f"{p.n_control * keep:.1f} + {p.n_treatment * keep:.1f} = {p.n_total * keep:.1f}",
-            "randomised x (1 - dropout)",
+            "randomised × (1 − dropout)",
         ),
         *_power_rows(stage),
     ]

@@ -251,7 +251,7 @@ class RunResult(Displayed):
     timeline: TimelineResult
     trial: TrialStage | None
 
-    def summary(self) -> Any:  # type: ignore[override]
+    def summary(self) -> Any:
         """The trial's protocol summary (:meth:`TrialStage.summary`), or the stages' table
         without a ``[trial]``."""
         if self.trial is not None:

@@ -105,8 +105,7 @@ class TimelineResult(Displayed):
         """The first ``n`` women's timelines (a matplotlib Figure, :func:`rplsim.figures.timeline_chart`)."""
         from rplsim.figures import timeline_chart
 
-        ids = self.outcomes["patient_id"].iloc[:n]
-        return timeline_chart(self.events[self.events["patient_id"].isin(ids)], self.outcomes)
+        return timeline_chart(self.events, self.outcomes, max_patients=n)
 
 
 def simulate_timeline(

@@ -289,6 +289,8 @@ BAD_ARGS = [
         "--seed == -1, must be an integer from 0 to 9,223,372,036,854,775,807.",
     ),
     (["cohort", str(PAPER), "--seed", str(2**63)], f"--seed == {2**63}, must be an integer from 0"),
+    (["run", str(PAPER), "--format", "png,jpg"], "--format png,jpg: figure format 'jpg' is not one of png"),
+    (["run", str(PAPER), "--format", ","], "--format ,: figure formats ',' name no format"),
 ]
 
 
@@ -423,3 +425,16 @@ def test_power_curves_write_their_tables_and_figures(tmp_path, capsys):
     for name in ("p_power_vs_n", "p_power_vs_control"):
         assert (tmp_path / f"{name}.csv").read_text().count("\n") == 4  # header + 3 rows
         assert (tmp_path / f"{name}.png").stat().st_size > 10_000
+
+
+# ----------------------------------------------------------------------------- issue 14
+def test_power_summary_prints_the_protocol_section(capsys):
+    """``power --summary``: the design table, then the paragraph, with the numbers of the run
+    it prints above (one computation)."""
+    argv = ["--quiet", "power", str(PAPER), "--n-per-arm", "83", "--replicates", "1024", "--summary"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    section = out.split("Sample size: paper", 1)[1]
+    for item in ("Hypotheses", "Test", "Sidedness, alpha", "Dropout", "Randomised", "Type-I error"):
+        assert f"  {item}" in section
+    assert "A total of 166 women (83 per arm)" in " ".join(section.split())

@@ -1,20 +1,23 @@
 """rplsim.outputs.write: a run's folder keeps hostile scenario text as data (issue 20, item 5).
 
-One tiny run (60 women, 2 replicates, 0.4 s) is rendered once, its figures built but not
-drawn (drawing is matplotlib's time, and no figure of a run shows scenario text; the figure
-text tests are in test_escape.py and test_plots.py); the tests read the files it wrote.
+One tiny run (60 women, 2 replicates, 0.4 s) is rendered once, with its figures (PNG and SVG:
+``report.html`` inlines the SVGs, so the page is tested with matplotlib's real output); the
+tests read the files it wrote. The report's structure (issue 14: summary first, captions,
+report.html self-contained) is tested on the same run.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 
 import pandas as pd
 import pytest
 
 from rplsim import load_scenario
+from rplsim.figures import base as figures_base
 from rplsim.outputs import write
-from rplsim.outputs.write import write_run
+from rplsim.outputs.write import FIGURE_ORDER, write_run
 from rplsim.planning.stages import run_stages
 
 from ..conftest import SCENARIOS
@@ -31,9 +34,15 @@ def hostile_run(tmp_path_factory):
     )
     out = tmp_path_factory.mktemp("run") / "hostile"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(write.plots, "save_png", lambda fig, path: path.write_bytes(b"figure"))
+        # Real figures, drawn cheaply: PNGs at 40 dpi, and the 140-target calibration panel
+        # (2 s to draw; tested in tests/figures) replaced by a small real figure.
+        mp.setattr(figures_base, "DPI", 40)
+        mp.setattr(write.plots, "calibration_panel", lambda tab, **kw: write.plots.power_curve(_CURVE))
         text = write_run(run_stages(sc, replicates=2), out)
     return out, text
+
+
+_CURVE = pd.DataFrame({"n_per_arm": [10, 20], "power": [0.3, 0.6], "ci_low": [0.2, 0.5], "ci_high": [0.4, 0.7]})
 
 
 def _cells(path, column):
@@ -80,3 +89,72 @@ def test_report_links_every_figure_and_table(hostile_run):
     report = (out / "report.md").read_text(encoding="utf-8")
     for name in ("calibration.png", "sensitivity.png", "feasibility.csv", "clinic.csv"):
         assert (out / name).exists() and f"]({name})" in report
+
+
+# ----------------------------------------------------------------------------- issue 14
+def _sections(report: str) -> list[str]:
+    return [line[3:] for line in report.splitlines() if line.startswith("## ")]
+
+
+def test_report_is_summary_first(hostile_run):
+    out, _ = hostile_run
+    report = (out / "report.md").read_text(encoding="utf-8")
+    heads = _sections(report)
+    assert heads[:3] == ["The answer", "Sample size for the protocol", "What drives the answer"]
+    assert heads.index("Summary") > heads.index("What drives the answer")
+    protocol = report.split("## Sample size for the protocol\n\n", 1)[1]
+    assert protocol.startswith("| item | value | source |")
+    assert "A total of " in protocol.split("## ", 1)[0]
+    drives = report.split("## What drives the answer\n\n", 1)[1].split("\n## ", 1)[0]
+    assert "**Figure 1.**" in drives and "(assumptions.png)" in drives
+    assert "`trial.control_lbr`" in drives, "the ranked table names each assumption's key"
+
+
+def test_every_figure_in_png_and_svg_with_a_numbered_caption(hostile_run):
+    out, _ = hostile_run
+    report = (out / "report.md").read_text(encoding="utf-8")
+    numbers = [int(m) for m in re.findall(r"^\*\*Figure (\d+)\.\*\*", report, flags=re.M)]
+    assert numbers == list(range(1, len(FIGURE_ORDER) + 1))
+    for name in FIGURE_ORDER:
+        assert (out / f"{name}.png").read_bytes()[:4] == b"\x89PNG" and (out / f"{name}.svg").exists()
+        assert f"[PNG]({name}.png), [SVG]({name}.svg)" in report
+
+
+_REFERENCE = re.compile(r"""(?:href|src)\s*=\s*["']([^"']*)["']|url\(\s*["']?([^)"']*)|@import""", re.I)
+
+
+def test_report_html_is_self_contained(hostile_run):
+    """No reference leaves the folder: every href/src/url() is a fragment or a file of the
+    folder (the PNG/SVG links under each figure), no @import, no script; the figures are inline
+    SVG. The currency's "http://x" is on the page only as escaped text."""
+    out, _ = hostile_run
+    page = (out / "report.html").read_text(encoding="utf-8")
+    refs = [a or b for a, b in _REFERENCE.findall(page)]
+    assert refs, "the figure links are references"
+    for ref in refs:
+        # an image inside a matplotlib SVG (the heat map) is a data: URI: inside the page too
+        assert ref.startswith(("#", "data:image/")) or (out / ref).is_file(), ref[:80]
+    assert "@import" not in page and "<script" not in page.lower()
+    assert "xmlns" not in page and "<metadata" not in page
+    assert page.count("<svg") == len(FIGURE_ORDER) and "@media print" in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_report_html_says_what_report_md_says(hostile_run):
+    import html
+
+    out, _ = hostile_run
+    page = html.unescape((out / "report.html").read_text(encoding="utf-8"))
+    report = (out / "report.md").read_text(encoding="utf-8")
+    paragraph = report.split("## Sample size for the protocol", 1)[1].split("\n\n")[2]
+    assert paragraph.startswith("A total of")
+    assert html.unescape(paragraph.replace("\\", "")) in page
+    for head in _sections(report):
+        assert f"<h2>{html.unescape(head)}</h2>" in page
+
+
+def test_figure_ids_do_not_collide_across_inline_svgs(hostile_run):
+    out, _ = hostile_run
+    page = (out / "report.html").read_text(encoding="utf-8")
+    ids = re.findall(r'\bid="([^"]+)"', page)
+    assert len(ids) == len(set(ids))

@@ -84,7 +84,8 @@ class ProtocolSummary:
     boundaries : pandas.DataFrame or None
         Group-sequential designs: columns :data:`BOUNDARY_COLUMNS`, one row a look (z and
         nominal p of the efficacy boundary, the type-I error spent up to the look, women
-        randomised at the look, and the probability of stopping there under H0 and under H1).
+        randomised at the look, and the probability of stopping there — a rejection in either
+        direction — under H0 and under H1).
     boundaries_method : str
         How the stopping probabilities were computed (``"exact"`` or ``"simulated, N trials"``).
     expected_n : tuple of float or None

@@ -294,6 +294,7 @@ def size_trial(
     scenario_n: bool = True,
     workers: int = 1,
     sensitivity: bool = True,
+    assumptions: bool | None = None,
     progress: Callable[[int], None] | None = None,
     say: Callable[[str], None] = _silent,
 ) -> TrialStage:
@@ -315,6 +316,9 @@ def size_trial(
     sensitivity : bool
         Also compute the sensitivity grid, with :func:`sensitivity_replicates` trials per
         checked point.
+    assumptions : bool, optional
+        Also n at the ends of each assumption's range (the tornado,
+        :func:`rplsim.planning.tornado.assumption_ranges`); default: as ``sensitivity``.
     progress : callable, optional
         Called with the trials done of the final power simulation.
     say : callable
@@ -375,7 +379,7 @@ def size_trial(
         exact_n=exact_n,
         scenario=scenario,
     )
-    if sensitivity:
+    if sensitivity if assumptions is None else assumptions:
         say("  assumption ranges (tornado)")
         stage = replace(stage, assumptions=assumption_ranges(scenario, stage))
     return stage

@@ -236,7 +236,22 @@ def _tornado_panel(ax: Axes, df: pd.DataFrame, which: str, title: str) -> None:
             )
     ax.axvline(base, color="black", lw=1.2)
     ax.set_xlim(edge_lo, edge_hi)
-    ax.set_yticks(y, [wrapped_label(t, 22) for t in df["label"]], fontsize=SMALL)
+    # the row's name above its bar: the bar-end labels start where tick labels would sit
+    for k, label in enumerate(df["label"]):
+        ax.text(
+            0.01,
+            y[k] + 0.42,
+            plain_title(label),
+            transform=ax.get_yaxis_transform(),
+            ha="left",
+            va="bottom",
+            fontsize=SMALL,
+            weight="bold",
+            bbox={"fc": "white", "ec": "none", "pad": 1.0},
+            zorder=6,
+        )
+    ax.set_yticks([])
+    ax.set_ylim(-0.6, len(df) - 0.25)
     ax.set_xlabel(title, fontsize=FONT)
     ax.set_title(f"{title}: base {base:,.0f}", fontsize=FONT)
     ax.tick_params(axis="x", labelsize=SMALL)
@@ -275,11 +290,10 @@ def tornado(frame: pd.DataFrame, *, subtitle: str = "") -> Figure:
         df["n_low"].to_numpy(float), df["n_high"].to_numpy(float), df["n_base"].to_numpy(float)
     )
     df = df.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
-    fig = new_figure(14.0, 1.9 + 0.62 * max(len(df), 2))
-    axes = fig.subplots(1, 2)
+    fig = new_figure(14.0, 2.0 + 0.8 * max(len(df), 2))
+    axes = fig.subplots(1, 2, gridspec_kw={"wspace": 0.18})
     _tornado_panel(axes[0], df, "n", "women randomised per arm")
     _tornado_panel(axes[1], df, "screened", "women screened in total")
-    axes[1].set_yticklabels([])
     methods = ", ".join(dict.fromkeys(str(m) for m in df["method"] if str(m)))
     fig.legend(
         handles=[

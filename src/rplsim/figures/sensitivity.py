@@ -131,7 +131,7 @@ def sensitivity_heatmap(
     cb = fig.colorbar(im, ax=ax, location="bottom", pad=0.02, shrink=0.6, aspect=40)
     cb.set_label("women randomised per arm (log scale)", fontsize=SMALL)
     cb.ax.tick_params(labelsize=SMALL)
-    handles: list[Any] = [Patch(fc="#eeeeee", ec=GREY, label="–: IVIG not better than placebo")]
+    handles: list[Any] = [Patch(fc="#eeeeee", ec=GREY, label="–: no n reaches the target power")]
     for label, c_lbr, t_lbr in points or ():
         j, i = _cell_of(ctrl, c_lbr), _cell_of(trt, t_lbr)
         if i is not None and j is not None:
@@ -148,7 +148,7 @@ def sensitivity_heatmap(
                     ls="none",
                     marker="o",
                     ms=5,
-                    mfc=GREY,
+                    mfc="none",
                     mec=GREY,
                     label=wrapped_label(f"{label} (placebo {c_lbr:.1%}, IVIG {t_lbr:.1%}; off the grid)", 40),
                 )

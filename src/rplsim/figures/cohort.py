@@ -111,7 +111,7 @@ def pick_patients(
     >>> pick_patients(ev, out, 2)
     [0, 2]
     """
-    ids = events["patient_id"].drop_duplicates().tolist()
+    ids: list[object] = events["patient_id"].drop_duplicates().tolist()
     if outcomes is None or "stratum" not in outcomes.columns:
         return ids[:max_patients]
     stratum = outcomes.drop_duplicates("patient_id").set_index("patient_id")["stratum"].astype(str)

@@ -223,7 +223,7 @@ def _tornado_panel(ax: Axes, df: pd.DataFrame, which: str, title: str) -> None:
                 ec="white",
             )
             n_text = f"{v:,.0f}" if math.isfinite(v) else "not reachable"
-            text = plain_title(f"{r['label']} {_value_text(float(r[end]))} → {n_text}")
+            text = plain_title(f"{_value_text(float(r[end]))} → {n_text}")  # the row heading names it
             right_side = drawn >= base
             ax.text(
                 drawn + (0.01 if right_side else -0.01) * span,
@@ -291,7 +291,7 @@ def tornado(frame: pd.DataFrame, *, subtitle: str = "") -> Figure:
     )
     df = df.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
     fig = new_figure(14.0, 2.0 + 0.8 * max(len(df), 2))
-    axes = fig.subplots(1, 2, gridspec_kw={"wspace": 0.18})
+    axes = fig.subplots(1, 2, gridspec_kw={"wspace": 0.08})
     _tornado_panel(axes[0], df, "n", "women randomised per arm")
     _tornado_panel(axes[1], df, "screened", "women screened in total")
     methods = ", ".join(dict.fromkeys(str(m) for m in df["method"] if str(m)))
@@ -299,8 +299,12 @@ def tornado(frame: pd.DataFrame, *, subtitle: str = "") -> Figure:
         handles=[
             Patch(color=SWING_LOW, label="assumption at the low end of its range"),
             Patch(color=SWING_HIGH, label="assumption at the high end of its range"),
-            Patch(fc="white", ec="black", hatch="//", label="target power not reachable"),
-        ],
+        ]
+        + (
+            [Patch(fc="white", ec="black", hatch="//", label="target power not reachable")]
+            if not np.isfinite(df[["n_low", "n_high", "screened_low", "screened_high"]].to_numpy(float)).all()
+            else []
+        ),
         loc="outside lower center",
         ncol=3,
         fontsize=SMALL,
@@ -308,6 +312,6 @@ def tornado(frame: pd.DataFrame, *, subtitle: str = "") -> Figure:
     )
     head = "Which assumption moves the sample size most"
     if methods:
-        head += f" (n from {methods})"
+        head += f" (sample size: {methods})"
     set_title(fig, head, subtitle, 120)
     return fig

@@ -111,7 +111,7 @@ def pick_patients(
     >>> pick_patients(ev, out, 2)
     [0, 2]
     """
-    ids = list(pd.unique(events["patient_id"]))
+    ids: list[object] = events["patient_id"].drop_duplicates().tolist()
     if outcomes is None or "stratum" not in outcomes.columns:
         return ids[:max_patients]
     stratum = outcomes.drop_duplicates("patient_id").set_index("patient_id")["stratum"].astype(str)
@@ -235,7 +235,7 @@ def timeline_chart(
     ax.set_yticks(list(rows.values()), [_row_label(pid, info) for pid in rows], fontsize=SMALL)
     ax.set_ylim(-0.7, len(ids) - 0.3)
     ax.set_xlabel(
-        "gestational age (weeks since the last menstrual period; < 0: before conception)", fontsize=FONT
+        "weeks since the last menstrual period (gestational age; conception at about week 2)", fontsize=FONT
     )
     ax.set_ylabel("patient · stratum · arm" if info is not None else "patient", fontsize=FONT)
     ax.grid(axis="x", alpha=0.3)

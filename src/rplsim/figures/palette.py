@@ -52,8 +52,8 @@ EVENT_STYLE: dict[str, tuple[str, str, float, int]] = {
     "antibiotics": ("8", "#44AA99", 70, 2),
     "surgery": ("H", "#332288", 70, 2),
     "conservative_care": ("d", "#DDCC77", 70, 2),
-    "oocyte_retrieval": ("<", "#117733", 60, 3),
-    "embryo_transfer": (">", "#999933", 60, 3),
+    "oocyte_retrieval": ("<", "#117733", 110, 3),
+    "embryo_transfer": (">", "#999933", 110, 3),
     "conception": ("o", "#009E73", 55, 4),
     "confirmation": ("s", "#56B4E9", 28, 5),
     "ivig_infusion": ("v", "#0072B2", 34, 5),
@@ -77,9 +77,11 @@ HOLLOW_EVENTS = frozenset(
         "antibiotics",
         "surgery",
         "conservative_care",
+        "oocyte_retrieval",
+        "embryo_transfer",
     }
 )
-"""Treatment starts: drawn hollow, so the conception or infusion at the same week shows through."""
+"""Treatment starts and IVF steps: hollow, so a conception or infusion in the same week shows through."""
 
 EVENT_LABEL = {
     "aspirin_lmwh_start": "aspirin + LMWH start",

@@ -62,7 +62,7 @@ def power_curve(
     >>> c = pd.DataFrame({"n_per_arm": [60, 80], "power": [0.7, 0.82],
     ...     "ci_low": [0.68, 0.8], "ci_high": [0.72, 0.84]})
     >>> fig = power_curve(c, chosen_n=80, target_power=0.8, subtitle="chi2, two-sided alpha 0.05")
-    >>> fig.axes[0].get_ylim()[0] > 0.5
+    >>> bool(fig.axes[0].get_ylim()[0] > 0.5)
     True
     """
     require_columns(curve, ("n_per_arm", "power", "ci_low", "ci_high"), "power_curve")
@@ -81,7 +81,7 @@ def power_curve(
     shown = [pw, lo, hi] if not exact else [pw]
     if "analytic_power" in c.columns and c["analytic_power"].notna().any():
         ap = c["analytic_power"].to_numpy(float)
-        ax.plot(x, ap, "--", color="black", lw=1.0, label="normal-approximation formula")
+        ax.plot(x, ap, "--", color="black", lw=1.0, label="power by the sample-size formula")
         shown.append(ap)
     if target_power is not None:
         ax.axhline(target_power, color=TARGET, lw=1, ls=":", label=f"target power {target_power:.0%}")

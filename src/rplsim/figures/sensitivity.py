@@ -131,7 +131,7 @@ def sensitivity_heatmap(
     cb = fig.colorbar(im, ax=ax, location="bottom", pad=0.02, shrink=0.6, aspect=40)
     cb.set_label("women randomised per arm (log scale)", fontsize=SMALL)
     cb.ax.tick_params(labelsize=SMALL)
-    handles: list[Any] = [Patch(fc="#eeeeee", ec=GREY, label="–: IVIG not better than placebo")]
+    handles: list[Any] = [Patch(fc="#eeeeee", ec=GREY, label="–: no n reaches the target power")]
     for label, c_lbr, t_lbr in points or ():
         j, i = _cell_of(ctrl, c_lbr), _cell_of(trt, t_lbr)
         if i is not None and j is not None:
@@ -148,7 +148,7 @@ def sensitivity_heatmap(
                     ls="none",
                     marker="o",
                     ms=5,
-                    mfc=GREY,
+                    mfc="none",
                     mec=GREY,
                     label=wrapped_label(f"{label} (placebo {c_lbr:.1%}, IVIG {t_lbr:.1%}; off the grid)", 40),
                 )
@@ -223,7 +223,7 @@ def _tornado_panel(ax: Axes, df: pd.DataFrame, which: str, title: str) -> None:
                 ec="white",
             )
             n_text = f"{v:,.0f}" if math.isfinite(v) else "not reachable"
-            text = plain_title(f"{r['label']} {_value_text(float(r[end]))} → {n_text}")
+            text = plain_title(f"{_value_text(float(r[end]))} → {n_text}")  # the row heading names it
             right_side = drawn >= base
             ax.text(
                 drawn + (0.01 if right_side else -0.01) * span,
@@ -236,7 +236,22 @@ def _tornado_panel(ax: Axes, df: pd.DataFrame, which: str, title: str) -> None:
             )
     ax.axvline(base, color="black", lw=1.2)
     ax.set_xlim(edge_lo, edge_hi)
-    ax.set_yticks(y, [wrapped_label(t, 22) for t in df["label"]], fontsize=SMALL)
+    # the row's name above its bar: the bar-end labels start where tick labels would sit
+    for k, label in enumerate(df["label"]):
+        ax.text(
+            0.01,
+            y[k] + 0.42,
+            plain_title(label),
+            transform=ax.get_yaxis_transform(),
+            ha="left",
+            va="bottom",
+            fontsize=SMALL,
+            weight="bold",
+            bbox={"fc": "white", "ec": "none", "pad": 1.0},
+            zorder=6,
+        )
+    ax.set_yticks([])
+    ax.set_ylim(-0.6, len(df) - 0.25)
     ax.set_xlabel(title, fontsize=FONT)
     ax.set_title(f"{title}: base {base:,.0f}", fontsize=FONT)
     ax.tick_params(axis="x", labelsize=SMALL)
@@ -275,18 +290,21 @@ def tornado(frame: pd.DataFrame, *, subtitle: str = "") -> Figure:
         df["n_low"].to_numpy(float), df["n_high"].to_numpy(float), df["n_base"].to_numpy(float)
     )
     df = df.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
-    fig = new_figure(14.0, 1.9 + 0.62 * max(len(df), 2))
-    axes = fig.subplots(1, 2)
+    fig = new_figure(14.0, 2.0 + 0.8 * max(len(df), 2))
+    axes = fig.subplots(1, 2, gridspec_kw={"wspace": 0.08})
     _tornado_panel(axes[0], df, "n", "women randomised per arm")
     _tornado_panel(axes[1], df, "screened", "women screened in total")
-    axes[1].set_yticklabels([])
     methods = ", ".join(dict.fromkeys(str(m) for m in df["method"] if str(m)))
     fig.legend(
         handles=[
             Patch(color=SWING_LOW, label="assumption at the low end of its range"),
             Patch(color=SWING_HIGH, label="assumption at the high end of its range"),
-            Patch(fc="white", ec="black", hatch="//", label="target power not reachable"),
-        ],
+        ]
+        + (
+            [Patch(fc="white", ec="black", hatch="//", label="target power not reachable")]
+            if not np.isfinite(df[["n_low", "n_high", "screened_low", "screened_high"]].to_numpy(float)).all()
+            else []
+        ),
         loc="outside lower center",
         ncol=3,
         fontsize=SMALL,
@@ -294,6 +312,6 @@ def tornado(frame: pd.DataFrame, *, subtitle: str = "") -> Figure:
     )
     head = "Which assumption moves the sample size most"
     if methods:
-        head += f" (n from {methods})"
+        head += f" (sample size: {methods})"
     set_title(fig, head, subtitle, 120)
     return fig

@@ -49,6 +49,9 @@ FIGURE_ORDER = (
 MISSES_LISTED = 10
 
 
+_FORMULA = {"normal": "normal-approximation"}  # sensitivity n_method -> its name in a title
+
+
 def _n_text(n: float) -> str:
     return f"{n:,.0f} randomised per arm" if math.isfinite(n) else "no n (IVIG not better)"
 
@@ -255,7 +258,9 @@ def _write_trial(w: _Writer, scenario: Scenario, tr: TrialStage) -> None:
             (f"{r.label}: {_n_text(r.n_per_arm)}", r.control_lbr, r.treatment_lbr) for r in refs.itertuples()
         ]
         formulas = ", ".join(
-            sorted({m for m in sens["n_method"] if isinstance(m, str) and m not in ("", "run")})
+            sorted(
+                {_FORMULA.get(m, m) for m in sens["n_method"] if isinstance(m, str) and m not in ("", "run")}
+            )
         )
         w.figure(
             "sensitivity",

@@ -381,12 +381,7 @@ def sweep_figure(table: pd.DataFrame, plan: SweepPlan) -> Figure:
     for name, g in groups:
         g = g.sort_values(x)
         xs = g[x].to_numpy() if cats is None else [cats.index(str(v)) for v in g[x]]
-        label = plain_title(
-            ", ".join(
-                f"{axis_label(a)} {v}"
-                for a, v in zip(others, name if isinstance(name, tuple) else (name,), strict=True)
-            )
-        )
+        label = plain_title(", ".join(str(v) for v in (name if isinstance(name, tuple) else (name,))))
         err = np.vstack([g["power"] - g["power_ci_low"], g["power_ci_high"] - g["power"]])
         line = ax_p.errorbar(xs, g["power"], yerr=err, marker="o", capsize=3, label=label or "simulated")
         colour = line.lines[0].get_color()
@@ -406,12 +401,12 @@ def sweep_figure(table: pd.DataFrame, plan: SweepPlan) -> Figure:
         if cats is not None:
             ax.set_xticks(range(len(cats)), [plain_title(c, 40) for c in cats])
         ax.grid(alpha=0.3)
-    ax_p.set_ylabel("power (simulated, 95% Wilson CI; dashed: formula)")
+    ax_p.set_ylabel("power\n(simulated, 95% Wilson CI; dashed: formula)")
     if right == "n_per_arm":
         how = "formula n, inflated for dropout" if analytic_n else "as set"
-        ax_r.set_ylabel(f"women randomised per arm ({how})")
+        ax_r.set_ylabel(f"women randomised per arm\n({how})")
     else:
-        ax_r.set_ylabel("type-I error (simulated, 95% Wilson CI)")
+        ax_r.set_ylabel("type-I error\n(simulated, 95% Wilson CI)")
     n_lines = len(groups) if others else 1
     handles, labels = ax_p.get_legend_handles_labels()
     if others and n_lines <= 12:
@@ -422,10 +417,11 @@ def sweep_figure(table: pd.DataFrame, plan: SweepPlan) -> Figure:
         fig.legend(
             handles,
             labels,
-            loc="outside right upper",
+            loc="outside lower center",
+            ncol=min(len(labels), 5),
             fontsize=8,
             frameon=False,
-            title=plain_title(", ".join(axis_label(a) for a in others)),
+            title=plain_title(", ".join(a.rpartition(".")[2].replace("_", " ") for a in others)),
             title_fontsize=8,
         )
     fig.suptitle(

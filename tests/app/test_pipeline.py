@@ -19,7 +19,7 @@ def _tables(folder):
 
 
 @pytest.mark.slow
-def test_results_tables_are_byte_identical_for_a_seed(tmp_path):
+def test_results_tables_are_byte_identical_for_a_seed(tmp_path, no_figures):
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
     for out, seed in ((a, "7"), (b, "7"), (c, "8")):
         assert main(["run", str(SCENARIOS / "paper.toml"), "--out", str(out), "--seed", seed, *ARGS]) == 0

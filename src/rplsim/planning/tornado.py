@@ -14,8 +14,8 @@ base line compare like with like. It is the exact sample-size search
 :data:`EXACT_N_LIMIT` per arm by the formula (the search's cost grows with n squared: about a
 second at 170 per arm for the chi-square test, 8 s at 270 for the Farrington-Manning test); the
 scenario's own n is then the run's headline n, the same search. Otherwise every n is the
-analytic formula inflated for dropout (:func:`rplsim.trial.formulas.analytic_n_per_arm`), the
-base included, and the run's headline n (exact or simulated) is given beside it
+analytic formula inflated for dropout (:func:`rplsim.trial.formulas.analytic_n_per_arm`, without
+its saw-tooth check, as the sensitivity heat map), the base included, and the run's headline n (exact or simulated) is given beside it
 (``headline_n``), not mixed into the bars.
 """
 
@@ -32,7 +32,7 @@ from rplsim.planning.feasibility import feasibility
 from rplsim.scenario import Scenario, SensitivityParams
 from rplsim.scenario.schema import iter_params
 from rplsim.trial.exact import exact_applies, exact_sample_size
-from rplsim.trial.formulas import analytic_n_per_arm, treatment_size
+from rplsim.trial.formulas import analytic_sample_size, inflate_for_dropout, treatment_size
 from rplsim.trial.power import power_with
 from rplsim.trial.simulation import trial_design
 
@@ -68,9 +68,12 @@ def _formula_n(scenario: Scenario) -> float:
     if t.design == "superiority" and t.treatment_lbr is not None and t.treatment_lbr <= t.control_lbr:
         return math.inf
     try:
-        return float(analytic_n_per_arm(scenario))
+        design = trial_design(scenario)
+        # no saw-tooth notes (as the heat map's formula): a check costs seconds for Fisher
+        ss = analytic_sample_size(t, design.p_control, design.p_treatment, sawtooth=False)
     except (ScenarioError, CalibrationError, ValueError):
         return math.inf
+    return float(inflate_for_dropout(ss.n_control, t.dropout))
 
 
 def _exact_n(scenario: Scenario) -> float:

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rplsim import generate_cohort
-from rplsim.cohort.generate import _marker_given_flag, _side_threshold, cytotoxicity_high
+from rplsim.cohort.generate import _marker_given_flag, _side_threshold
 from rplsim.scenario import LogitNormal
 
 PERCENTS = ("nk_percent", "nk_cytotoxicity_50", "nk_cytotoxicity_25", "nk_cytotoxicity_12_5")
@@ -60,8 +60,20 @@ def test_every_flag_is_its_cut_off_on_the_rounded_value(paper, seed, n, nk, c50,
     cut = _cutoffs(imm)
     assert (df.nk_high == (df.nk_percent > cut["nk_percent"])).all()
     assert (df.th1_th2_high == (df.th1_th2_ratio > cut["th1_th2_ratio"])).all()
-    c = [df[f"nk_cytotoxicity_{r}"].to_numpy() for r in ("50", "25", "12_5")]
-    assert (df.nk_cytotoxicity_high.to_numpy() == cytotoxicity_high(*c, params)).all()
+    above = np.column_stack(
+        [
+            df.nk_cytotoxicity_50 > c50,
+            df.nk_cytotoxicity_25 > c25,
+            df.nk_cytotoxicity_12_5 > c12,
+        ]
+    )
+    expected = {
+        "any": above.any(axis=1),
+        "all": above.all(axis=1),
+        "majority": above.sum(axis=1) >= 2,
+        "50:1": above[:, 0],
+    }[rule]
+    assert (df.nk_cytotoxicity_high.to_numpy() == expected).all()
     for col in (*PERCENTS, "th1_th2_ratio"):  # the flags read the values as written
         decimals = 2 if col == "th1_th2_ratio" else 1
         np.testing.assert_array_equal(df[col], np.round(df[col], decimals))

@@ -93,6 +93,16 @@ def test_with_outcomes_adds_the_twins_columns_row_for_row(tmp_path, paper):
     assert (df["outcome_week"] == df["outcome_week"].round(1)).all()
 
 
+def test_outcome_schema_is_every_outcome_column_of_the_twin(paper):
+    from rplsim.outcome.model import FATES
+
+    twin = simulate_twin(generate_cohort(paper, n=20), paper)
+    in_cohort = {"patient_id", "stratum", "conception"}  # already columns of the cohort
+    assert [c.column for c in OUTCOME_SCHEMA] == [c for c in twin.columns if c not in in_cohort]
+    levels = next(c.generated for c in OUTCOME_SCHEMA if c.column == "outcome")
+    assert all(f'"{f}"' in levels for f in FATES)
+
+
 def test_cohort_and_calibrate_emit_no_calibration_warning(tmp_path, paper, capsys):
     """Any warning is an error here: main() would exit 1 and calibrate() raise; the parity SD
     that {0, 1} cannot reach is a row of the table instead (a miss with its reason)."""

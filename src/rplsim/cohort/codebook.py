@@ -253,24 +253,49 @@ OUTCOME_SCHEMA: tuple[ColumnSpec, ...] = (
         "",
         "category",
         None,
-        "fate of the index pregnancy (live birth, miscarriage, chemical pregnancy, stillbirth) "
-        "from the outcome model",
-        "Tables 2 and 3, section 2.2",
+        f"fate of the index pregnancy, {_levels('live_birth', 'miscarriage', 'stillbirth', 'chemical')}, "
+        "from the outcome model (logistic in age, BMI and losses per stratum)",
+        "Tables 2 and 3; section 2.2 (7 chemical pregnancies, 3 stillbirths)",
     ),
-    ColumnSpec("outcome_week", "weeks", "float", 1, "gestational week the pregnancy ends", "Section 2.2"),
+    ColumnSpec(
+        "outcome_week", "weeks", "float", 1, "gestational week the pregnancy ends", "Section 2.2; ASSUMPTION"
+    ),
     ColumnSpec(
         "analysed",
         "",
         "bool",
         None,
-        "in the paper's analysed set (neither chemical pregnancy nor stillbirth, adherent)",
+        "in the paper's denominator: a live birth or miscarriage of a woman who followed the protocol",
         "Section 2.2",
     ),
-    ColumnSpec("on_ivig", "", "bool", None, "treated with IVIG by the protocol", "Section 2.3"),
-    ColumnSpec("adherent", "", "bool", None, "followed the treatment protocol", "Figure 1: 53 did not"),
+    ColumnSpec(
+        "on_ivig", "", "bool", None, "received IVIG (abnormal immunity, by the protocol)", "Section 2.3"
+    ),
+    ColumnSpec(
+        "adherent",
+        "",
+        "bool",
+        None,
+        "followed the treatment protocol",
+        "Figure 1: 53 did not (`outcome.adherence`)",
+    ),
     ColumnSpec("ivig_infusions", "", "int", 0, "infusions given, every 3-4 weeks to week 30", "Section 2.3"),
-    ColumnSpec("ivig_grams", "g", "float", 1, "ivig_infusions × 0.4 g/kg × weight_kg", "Section 2.3"),
-    ColumnSpec("ivig_cost", "currency", "float", 2, "ivig_grams × `clinic.ivig_price_per_g`", "ASSUMPTION"),
+    ColumnSpec(
+        "ivig_grams",
+        "g",
+        "float",
+        1,
+        "ivig_infusions × the dose, 0.4 g/kg × weight_kg (rounded up to `protocol.dose_rounding_g`)",
+        "Section 2.3",
+    ),
+    ColumnSpec(
+        "ivig_cost",
+        "`clinic.currency`",
+        "float",
+        2,
+        "ivig_grams × `clinic.ivig_price_per_g`",
+        "ASSUMPTION (the paper gives no price)",
+    ),
     ColumnSpec("karyotyped", "", "bool", None, "a lost pregnancy's abortus was karyotyped", "Table 3"),
     ColumnSpec("euploid", "", "bool", None, "the karyotyped abortus was euploid", "Table 3"),
 )

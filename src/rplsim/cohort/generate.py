@@ -243,11 +243,14 @@ def generate_cohort(
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`COLUMNS`. ``etiology`` is "known" | "idiopathic", ``immunity`` "normal" |
-        "abnormal", ``stratum`` "KN" | "KA" | "IN" | "IA" (categoricals), ages in years, BMI in
-        kg/m², height in m, weight in kg, markers in their units, flags boolean,
-        ``immune_profile`` one of the seven combinations or "none", ``known_cause`` a cause or
-        "none", ``conception`` "natural" | "ivf".
+        Columns :data:`COLUMNS`, described one by one in the codebook (``docs/cohort.md``,
+        :func:`rplsim.cohort.codebook.cohort_codebook`). ``etiology`` is "known" |
+        "idiopathic", ``immunity`` "normal" | "abnormal", ``stratum`` "KN" | "KA" | "IN" | "IA"
+        (categoricals), ages in years (0.1), BMI in kg/m² (0.1), height in m (0.001), weight in
+        kg (0.1), percentages in (0, 100) to 0.1, the Th1/Th2 ratio to 0.01, flags boolean (the
+        cut-offs applied to the rounded values), ``immune_profile`` one of the seven
+        combinations or "none", ``known_cause`` a cause or "none", ``conception`` "natural" |
+        "ivf".
 
     Raises
     ------

@@ -58,8 +58,8 @@ def test_parquet_without_pyarrow_is_one_line_exit_2_nothing_written(tmp_path, mo
     monkeypatch.setitem(sys.modules, "pyarrow", None)  # `import pyarrow` raises ImportError
     monkeypatch.chdir(tmp_path)
     _no_generation(monkeypatch)
-    for extra in ([], ["-o", str(tmp_path / "c.parquet")]):
-        assert main(["cohort", str(PAPER), "--format", "parquet", *extra]) == 2
+    for extra in (["--format", "parquet"], ["--format", "parquet", "-o", "c.pq"], ["-o", "c.parquet"]):
+        assert main(["cohort", str(PAPER), *extra]) == 2
         assert capsys.readouterr().err.splitlines() == [PARQUET_MISSING]
     assert list(tmp_path.iterdir()) == []
 
@@ -78,6 +78,10 @@ def test_parquet_keeps_values_and_types(tmp_path, monkeypatch, paper):
     back = pd.read_parquet(tmp_path / "cohort.parquet")  # the default name follows the format
     pd.testing.assert_frame_equal(back, generate_cohort(paper, n=50), check_categorical=False)
     assert isinstance(back["stratum"].dtype, pd.CategoricalDtype)
+    # -o NAME.parquet without --format: the format follows the name
+    assert main(["--quiet", "cohort", str(PAPER), "-n", "7", "-o", "x.parquet", "--with-outcomes"]) == 0
+    back = pd.read_parquet(tmp_path / "x.parquet")
+    assert len(back) == 7 and isinstance(back["outcome"].dtype, pd.CategoricalDtype)
 
 
 def test_with_outcomes_adds_the_twins_columns_row_for_row(tmp_path, paper):

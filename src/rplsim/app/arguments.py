@@ -170,9 +170,9 @@ def _add_inputs(sub: Any) -> None:
     c.add_argument(
         "--format",
         choices=("csv", "parquet"),
-        default="csv",
-        help="csv (default) or parquet (keeps the column types; needs pyarrow: "
-        "pip install 'rplsim[parquet]')",
+        default=None,
+        help="csv (default; parquet when -o ends in .parquet) or parquet (keeps the column "
+        "types; needs pyarrow: pip install 'rplsim[parquet]')",
     )
     c.add_argument(
         "--with-outcomes",

@@ -221,16 +221,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
 PARQUET_MISSING = "rplsim cohort: --format parquet needs pyarrow; pip install 'rplsim[parquet]'"
 
 
+def cohort_format(args: argparse.Namespace) -> str:
+    """``--format``, else parquet when ``-o`` ends in .parquet, else csv."""
+    if args.format is not None:
+        return str(args.format)
+    return "parquet" if str(args.output or "").lower().endswith(".parquet") else "csv"
+
+
 def cohort_output(args: argparse.Namespace) -> str:
     """Where ``rplsim cohort`` writes: ``-o``, else stdout for CSV and cohort.parquet for Parquet."""
     if args.output is not None:
         return str(args.output)
-    return "-" if args.format == "csv" else "cohort.parquet"
+    return "-" if cohort_format(args) == "csv" else "cohort.parquet"
 
 
 def _check_cohort_format(args: argparse.Namespace) -> None:
     """``--format parquet`` needs pyarrow and a file (it is binary); checked before any work."""
-    if args.codebook or args.format != "parquet":
+    if args.codebook or cohort_format(args) != "parquet":
         return
     try:
         import pyarrow  # noqa: F401
@@ -271,7 +278,7 @@ def cmd_cohort(args: argparse.Namespace) -> int:
     if args.with_outcomes:
         df = cohort_with_outcomes(df, sc)
     target = cohort_output(args)
-    if args.format == "parquet":
+    if cohort_format(args) == "parquet":
         from rplsim.outputs.folder import atomic_file  # deferred: loads matplotlib
 
         with atomic_file(target) as tmp:

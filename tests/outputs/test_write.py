@@ -42,7 +42,9 @@ def hostile_run(tmp_path_factory):
     return out, text
 
 
-_CURVE = pd.DataFrame({"n_per_arm": [10, 20], "power": [0.3, 0.6], "ci_low": [0.2, 0.5], "ci_high": [0.4, 0.7]})
+_CURVE = pd.DataFrame(
+    {"n_per_arm": [10, 20], "power": [0.3, 0.6], "ci_low": [0.2, 0.5], "ci_high": [0.4, 0.7]}
+)
 
 
 def _cells(path, column):

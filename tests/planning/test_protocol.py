@@ -105,7 +105,7 @@ def test_fixed_design_has_no_boundary_table(paper_stage):
 
 
 def test_text_and_html_show_the_same_paragraph(paper_stage):
-    sc, st = paper_stage
+    _, st = paper_stage
     s = st.summary()
     text, page = str(s), s._repr_html_()
     assert " ".join(text.split()).count(s.paragraph.split(". ")[0]) == 1

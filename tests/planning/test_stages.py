@@ -23,7 +23,9 @@ def fisher_search():
     over += ["sensitivity.control_lbr=[0.45, 0.55]", "sensitivity.treatment_lbr=[0.807, 0.9]"]
     sc = load_scenario(SCENARIOS / "paper.toml", over)
     # the tornado's exact Fisher searches (40 s) are not what these tests are about
-    return sc, size_trial(sc, replicates=REPLICATE_BLOCK, scenario_n=False, sensitivity=True, assumptions=False)
+    return sc, size_trial(
+        sc, replicates=REPLICATE_BLOCK, scenario_n=False, sensitivity=True, assumptions=False
+    )
 
 
 def test_summary_power_is_the_curves_row(fisher_search) -> None:

@@ -22,7 +22,9 @@ __all__ = ["EXAMPLES", "SOLVABLE", "ArgError", "build_parser", "parse_range"]
 EXAMPLES = {
     "run": "rplsim run scenarios/paper.toml\n  rplsim run scenarios/paper.toml --set "
     "cohort.n=1000 --seed 7 --out /tmp/paper7 --force",
-    "cohort": "rplsim cohort scenarios/paper.toml -n 10000 -o cohort.csv",
+    "cohort": "rplsim cohort scenarios/paper.toml -n 10000 -o cohort.csv\n  rplsim cohort "
+    "scenarios/paper.toml --format parquet --with-outcomes  (writes cohort.parquet)\n"
+    "  rplsim cohort scenarios/paper.toml --codebook > cohort.md",
     "calibrate": "rplsim calibrate scenarios/paper.toml --replicates 500 -o calibration.csv",
     "validate": "rplsim validate scenarios/*.toml",
     "check": "rplsim check scenarios/paper.toml\n  rplsim check my.toml --examples 100 "
@@ -163,10 +165,32 @@ def _add_run(sub: Any) -> None:
 
 def _add_inputs(sub: Any) -> None:
     """The arguments of ``cohort``, ``calibrate``, ``validate``, ``check`` and ``timeline``."""
-    c = _subcommand(sub, "cohort", "generate a cohort and write it as CSV")
+    c = _subcommand(sub, "cohort", "generate a cohort and write it as CSV or Parquet")
     _add_scenario_args(c)
     c.add_argument("-n", type=int, default=None, help=f"women (default cohort.n; at most {MAX_COHORT_N:,})")
-    c.add_argument("-o", "--output", default="-", help="CSV file (default: stdout)")
+    c.add_argument(
+        "-o",
+        "--output",
+        default=None,
+        help="output file; - is stdout (default: stdout for csv, cohort.parquet for parquet)",
+    )
+    c.add_argument(
+        "--format",
+        choices=("csv", "parquet"),
+        default=None,
+        help="csv (default; parquet when -o ends in .parquet) or parquet (keeps the column "
+        "types; needs pyarrow: pip install 'rplsim[parquet]')",
+    )
+    c.add_argument(
+        "--with-outcomes",
+        action="store_true",
+        help="add the index pregnancy's outcome columns (the vectorised timeline), see --codebook",
+    )
+    c.add_argument(
+        "--codebook",
+        action="store_true",
+        help="print the codebook of the columns (Markdown) and exit without generating",
+    )
 
     k = _subcommand(sub, "calibrate", "compare the scenario with the paper's targets")
     _add_scenario_args(k)

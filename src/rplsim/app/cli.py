@@ -179,8 +179,10 @@ def _check_args(args: argparse.Namespace) -> None:
     if cmd in ("run", "sweep") and args.out is not None:
         check_output_folder("--out", args.out)
     files: list[tuple[str, str | None]] = []
-    if cmd == "cohort" and args.output != "-":
-        files.append(("-o/--output", args.output))
+    if cmd == "cohort":
+        _check_cohort_format(args)
+        if not args.codebook and cohort_output(args) != "-":
+            files.append(("-o/--output", cohort_output(args)))
     if cmd == "calibrate":
         files.append(("-o/--output", args.output))
     if cmd == "power" and args.output is not None:
@@ -223,14 +225,77 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 2 if bad else 0
 
 
+PARQUET_MISSING = "rplsim cohort: --format parquet needs pyarrow; pip install 'rplsim[parquet]'"
+
+
+def cohort_format(args: argparse.Namespace) -> str:
+    """``--format``, else parquet when ``-o`` ends in .parquet, else csv."""
+    if args.format is not None:
+        return str(args.format)
+    return "parquet" if str(args.output or "").lower().endswith(".parquet") else "csv"
+
+
+def cohort_output(args: argparse.Namespace) -> str:
+    """Where ``rplsim cohort`` writes: ``-o``, else stdout for CSV and cohort.parquet for Parquet."""
+    if args.output is not None:
+        return str(args.output)
+    return "-" if cohort_format(args) == "csv" else "cohort.parquet"
+
+
+def _check_cohort_format(args: argparse.Namespace) -> None:
+    """``--format parquet`` needs pyarrow and a file (it is binary); checked before any work."""
+    if args.codebook or cohort_format(args) != "parquet":
+        return
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise ScenarioError(PARQUET_MISSING) from None
+    if cohort_output(args) == "-":
+        raise ScenarioError("-o -: --format parquet is binary, give -o FILE (default cohort.parquet).")
+
+
+def cohort_with_outcomes(cohort: pd.DataFrame, sc: Scenario) -> pd.DataFrame:
+    """The cohort with its index pregnancy's outcome columns (codebook: ``OUTCOME_SCHEMA``).
+
+    The join is made here, above both stages: the outcomes come from the vectorised timeline
+    (:func:`rplsim.timeline.simulate_twin`, the same per-woman draws as ``rplsim timeline``),
+    one row per woman in the cohort's order, rounded to the codebook's precisions.
+    """
+    from rplsim.cohort.codebook import OUTCOME_SCHEMA, round_column
+    from rplsim.timeline import simulate_twin
+
+    out = simulate_twin(cohort, sc)
+    if not (out["patient_id"].to_numpy() == cohort["patient_id"].to_numpy()).all():
+        raise AssertionError("the twin's rows are not the cohort's")  # pragma: no cover
+    extra = {c.column: out[c.column] for c in OUTCOME_SCHEMA}
+    for c in OUTCOME_SCHEMA:
+        if c.dtype == "float":
+            extra[c.column] = pd.Series(round_column(out[c.column].to_numpy(float), c), index=out.index)
+    return pd.concat([cohort, pd.DataFrame(extra).set_index(cohort.index)], axis=1)
+
+
 def cmd_cohort(args: argparse.Namespace) -> int:
     sc = _load(args)
+    if args.codebook:
+        from rplsim.cohort.codebook import cohort_codebook
+
+        sys.stdout.write(cohort_codebook(sc.cohort))
+        return 0
     df = generate_cohort(sc, n=args.n)
-    if args.output == "-":
+    if args.with_outcomes:
+        df = cohort_with_outcomes(df, sc)
+    target = cohort_output(args)
+    if cohort_format(args) == "parquet":
+        from rplsim.outputs.folder import atomic_file  # deferred: loads matplotlib
+
+        with atomic_file(target) as tmp:
+            df.to_parquet(tmp, index=False)
+    elif target == "-":
         _write_csv(df, sys.stdout)
+        return 0
     else:
-        _write_csv(df, args.output)
-        _say(args, f"wrote {len(df)} women to {args.output}")
+        _write_csv(df, target)
+    _say(args, f"wrote {len(df)} women to {target}")
     return 0
 
 

@@ -8,6 +8,7 @@ from scipy import stats
 
 from rplsim import paper
 from rplsim.calibration.rows import CalibrationRow, row
+from rplsim.cohort.model import CohortModel, cohort_model
 from rplsim.scenario import STRATA, Scenario
 
 __all__ = ["PRINTED_PRECISION", "cohort_targets"]
@@ -101,8 +102,11 @@ def _size_rows(scenario: Scenario, counts: np.ndarray) -> list[CalibrationRow]:
     return rows
 
 
-def _table1_rows(df: pd.DataFrame, strat: np.ndarray, reps: np.ndarray, n_rep: int) -> list[CalibrationRow]:
-    """Table 1: mean, SD, min, max per stratum and the ANOVA F of each covariate."""
+def _table1_rows(
+    df: pd.DataFrame, strat: np.ndarray, reps: np.ndarray, n_rep: int, model: CohortModel
+) -> list[CalibrationRow]:
+    """Table 1: mean, SD, min, max per stratum and the ANOVA F of each covariate; an SD the
+    model's support cannot reach (parity on {0, 1}) is a miss with its reason."""
     rows: list[CalibrationRow] = []
     key = reps * 4 + strat
     for var, cells in paper.TABLE1.items():
@@ -121,6 +125,7 @@ def _table1_rows(df: pd.DataFrame, strat: np.ndarray, reps: np.ndarray, n_rep: i
                         sub[col].to_numpy(),
                         skewed=stat in ("min", "max"),
                         precision=PRINTED_PRECISION.get(var, 0.0),
+                        reason=model.unreachable_reason(var, s) if stat == "SD" else "",
                     )
                 )
         f_val, p_val = paper.ANOVA_F[var]
@@ -229,6 +234,6 @@ def cohort_targets(
     counts = np.bincount(reps * 4 + strat, minlength=n_rep * 4).reshape(n_rep, 4)
     return [
         *_size_rows(scenario, counts),
-        *_table1_rows(df, strat, reps, n_rep),
+        *_table1_rows(df, strat, reps, n_rep, cohort_model(scenario.cohort)),
         *_immune_rows(df, strat, reps, n_rep),
     ]

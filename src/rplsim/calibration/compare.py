@@ -73,10 +73,12 @@ def calibrate(scenario: Scenario, replicates: int = 200, seed: SeedLike = None) 
     Returns
     -------
     pandas.DataFrame
-        Columns ``target, source, paper, simulated, mc_se, tolerance, within, followed``: the
-        paper's value, the mean over replicates, its Monte-Carlo SE, the tolerance (module
-        doc) and whether the paper's value is within it. ``followed`` is False on rows that show
-        the reading of a paper conflict rplsim does *not* follow (a miss there is expected).
+        Columns ``target, source, paper, simulated, mc_se, tolerance, within, followed,
+        reason``: the paper's value, the mean over replicates, its Monte-Carlo SE, the tolerance
+        (module doc) and whether the paper's value is within it. ``followed`` is False on rows
+        that show the reading of a paper conflict rplsim does *not* follow (a miss there is
+        expected). ``reason`` is empty, except on a target the model cannot reach by
+        construction (the parity SD on {0, 1}), a miss that says why.
 
     Examples
     --------
@@ -91,7 +93,7 @@ def calibrate(scenario: Scenario, replicates: int = 200, seed: SeedLike = None) 
     rows: list[CalibrationRow | dict[str, Any]] = [*cohort_targets(scenario, df, reps, int(replicates))]
     for group in _TARGET_GROUPS:
         rows.extend(group(scenario, df, reps, int(replicates), seed))
-    records = [asdict(r) if isinstance(r, CalibrationRow) else r for r in rows]
+    records = [asdict(r) if isinstance(r, CalibrationRow) else {"reason": "", **r} for r in rows]
     return pd.DataFrame(records, columns=list(CALIBRATION_COLUMNS))
 
 

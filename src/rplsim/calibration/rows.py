@@ -10,7 +10,9 @@ value lies in the central 99% of the replicates (empirical quantiles), widened b
 paper's reporting precision (Table 1 prints ages in whole years and BMI to 0.1 kg/m², so a
 printed maximum of 45 covers 45.0-45.5 and one of 39.3 covers 39.25-39.35), and ``tolerance``
 is that interval's half-width. A correct model therefore misses about 1% of the targets by
-chance.
+chance. A target the model cannot reach by construction (an SD that a two-point support does not
+allow) is a miss whatever the replicates say, and its ``reason`` column says why; ``reason`` is
+empty on every other row.
 
 Order-free statistics: the mean and SD over replicates are sums computed with
 :func:`math.fsum` (the correctly rounded sum, whatever the order of the terms), and quantiles
@@ -47,6 +49,7 @@ CALIBRATION_COLUMNS = (
     "within",
     "followed",
     "centre",
+    "reason",
 )
 Z99 = float(stats.norm.ppf(0.995))
 
@@ -64,6 +67,7 @@ class CalibrationRow:
     within: bool
     followed: bool
     centre: float = math.nan  # middle of the band ``within`` is judged on (the figure's zero)
+    reason: str = ""
 
 
 def row(
@@ -75,6 +79,7 @@ def row(
     skewed: bool = False,
     followed: bool = True,
     precision: float = 0.0,
+    reason: str = "",
 ) -> CalibrationRow:
     """One calibration row from the per-replicate values of a statistic (see module doc).
 
@@ -93,6 +98,9 @@ def row(
         False on rows showing a reading of a paper conflict that rplsim does not follow.
     precision : float
         The paper's printing precision, widening a skewed interval by half of it.
+    reason : str
+        Why the model cannot meet this target at all (e.g. an SD the support cannot reach);
+        such a row is a miss whatever the replicates say, and the reason is shown with it.
 
     Returns
     -------
@@ -103,6 +111,8 @@ def row(
     >>> r = row("x", "Table 0", 1.0, np.array([0.9, 1.0, 1.1]))
     >>> r.within, round(r.simulated, 6)
     (True, 1.0)
+    >>> row("x", "Table 0", 1.0, np.array([0.9, 1.0, 1.1]), reason="unreachable").within
+    False
     """
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
@@ -117,6 +127,7 @@ def row(
             tolerance=np.nan,
             within=False,
             followed=followed,
+            reason=reason,
         )
     mean, sd = order_free_mean_sd(v)
     if skewed:
@@ -136,9 +147,10 @@ def row(
         simulated=mean,
         mc_se=sd / math.sqrt(r),
         tolerance=tol,
-        within=within,
+        within=within and not reason,
         followed=followed,
         centre=centre,
+        reason=reason,
     )
 
 

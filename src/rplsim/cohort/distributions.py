@@ -9,7 +9,8 @@ would pile mass on the bounds and shift both moments, so instead:
 * integer variables (previous miscarriages, parity) use the maximum-entropy distribution on
   {min, ..., max} with the target mean and variance, p_k ∝ exp(a k + b k²) — the least
   committal pmf with those two moments. With two support points the mean fixes the variance;
-  then the mean is met and the SD miss is reported.
+  then the mean is met and the SD miss is reported once, as a row of the calibration table
+  (:attr:`DiscretePmf.sd_reason`), not as a warning on every command.
 
 Solutions are cached: a scenario's parameters are solved once per process.
 """
@@ -18,14 +19,13 @@ from __future__ import annotations
 
 import functools
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import optimize, special, stats
 
-from rplsim.exceptions import CalibrationError, CalibrationWarning
+from rplsim.exceptions import CalibrationError
 
 __all__ = [
     "DiscretePmf",
@@ -228,11 +228,35 @@ def bounded_for_moments(
 
 @dataclass(frozen=True)
 class DiscretePmf:
-    """A pmf on the integers ``support``; ``exact_sd`` False when only the mean could be met."""
+    """A pmf on the integers ``support``; ``exact_sd`` False when only the mean could be met.
+
+    ``target_sd`` is the SD that was asked for (None when not known).
+    """
 
     support: tuple[int, ...]
     probs: tuple[float, ...]
     exact_sd: bool = True
+    target_sd: float | None = None
+
+    @property
+    def sd_reason(self) -> str:
+        """Why the SD misses its target ("" when it is met): the support cannot reach it.
+
+        Examples
+        --------
+        >>> discrete_maxent(0.11, 0.32, 0, 1).sd_reason
+        'unreachable on the support {0, 1}: a mean of 0.11 allows an SD of at most 0.313'
+        """
+        target = self.target_sd
+        if self.exact_sd or target is None or abs(self.sd() - target) <= 1e-6 * target:
+            return ""
+        lo, hi = self.support[0], self.support[-1]
+        where = f"{{{lo}, {hi}}}" if len(self.support) == 2 else f"{{{lo}, ..., {hi}}}"
+        bound = "at most" if target > self.sd() else "at least"
+        return (
+            f"unreachable on the support {where}: a mean of {self.mean():.4g} allows an SD of "
+            f"{bound} {self.sd():.3f}"
+        )
 
     def mean(self) -> float:
         """Mean of the pmf."""
@@ -257,8 +281,10 @@ def discrete_maxent(mean: float, sd: float, lo: int, hi: int) -> DiscretePmf:
 
     Returns the pmf p_k ∝ exp(a·z + b·z²) (z the standardised support) whose mean and variance
     are the targets. If no pmf on the support reaches the SD (two points, or an SD beyond what
-    the support allows), the mean is met exactly, the SD as closely as the support allows, a
-    :class:`CalibrationWarning` names the miss and ``exact_sd`` is False.
+    the support allows), the mean is met exactly, the SD as closely as the support allows,
+    ``exact_sd`` is False and :attr:`DiscretePmf.sd_reason` says why. It never warns: it is a
+    pure function of its arguments, solved once per process (cached), and the miss is reported
+    by the calibration table.
 
     Examples
     --------
@@ -287,7 +313,7 @@ def discrete_maxent(mean: float, sd: float, lo: int, hi: int) -> DiscretePmf:
 
     if len(k) == 2:
         p1 = (mean - lo) / (hi - lo)
-        out = DiscretePmf((lo, hi), (1 - p1, p1), exact_sd=False)
+        out = DiscretePmf((lo, hi), (1 - p1, p1), exact_sd=False, target_sd=float(sd))
     else:
 
         def resid(theta: np.ndarray) -> np.ndarray:
@@ -298,7 +324,7 @@ def discrete_maxent(mean: float, sd: float, lo: int, hi: int) -> DiscretePmf:
             resid, x0=[0.0, 0.0], xtol=1e-15, ftol=1e-15, gtol=1e-15, method="lm", max_nfev=5000
         )
         p = pmf(sol.x)
-        out = DiscretePmf(tuple(range(lo, hi + 1)), tuple(map(float, p)))
+        out = DiscretePmf(tuple(range(lo, hi + 1)), tuple(map(float, p)), target_sd=float(sd))
         m, s = out.mean(), out.sd()
         if abs(m - mean) > 1e-7 * max(1, mean) or abs(s - sd) > 1e-6 * sd:
             # SD out of reach: meet the mean exactly with the closest SD (one-parameter tilt).
@@ -313,14 +339,9 @@ def discrete_maxent(mean: float, sd: float, lo: int, hi: int) -> DiscretePmf:
                     f"no pmf on {{{lo}, ..., {hi}}} has mean {mean} and SD {sd}."
                 ) from None
             p = pmf(np.array([a, b]))
-            out = DiscretePmf(tuple(range(lo, hi + 1)), tuple(map(float, p)), exact_sd=False)
-    if not out.exact_sd and abs(out.sd() - sd) > 1e-6 * sd:
-        warnings.warn(
-            f"on {{{lo}, ..., {hi}}} a mean of {mean} allows an SD of {out.sd():.4f}, not {sd}: "
-            f"the mean is met and the SD misses by {out.sd() - sd:+.4f}.",
-            CalibrationWarning,
-            stacklevel=2,
-        )
+            out = DiscretePmf(
+                tuple(range(lo, hi + 1)), tuple(map(float, p)), exact_sd=False, target_sd=float(sd)
+            )
     return out
 
 

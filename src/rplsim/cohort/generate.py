@@ -9,15 +9,22 @@ Order of the draws for one woman: stratum → age, BMI, height → previous misc
 immune profile (depends on etiology and, in the known group, on 2–3 vs ≥ 4 losses: Figure 6A)
 → continuous markers conditioned on the profile's flags (so flags are exactly the cut-offs
 applied to the values) → known cause → conception mode.
+
+Every number is rounded to its column's precision (:mod:`rplsim.cohort.codebook`) as it is
+drawn, and the markers are drawn on the side of the cut-off *after rounding*, so a flag is
+always the cut-off applied to the value as written. Percentages (NK level, the three
+cytotoxicities) are logit-normal, bounded to (0, 100) by their law.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from rplsim._core.rng import SeedLike, child_generator, root_entropy
 from rplsim._core.validation import check_integer
+from rplsim.cohort.codebook import COHORT_SCHEMA
 from rplsim.cohort.distributions import sample_discrete, sample_truncnorm
 from rplsim.cohort.model import PROFILE_FLAGS, PROFILE_NAMES, CohortModel, cohort_model
 from rplsim.exceptions import CalibrationError, ScenarioError
@@ -38,37 +45,36 @@ __all__ = [
 ]
 
 BLOCK = 8192
-COLUMNS: tuple[str, ...] = (
-    "patient_id",
-    "etiology",
-    "immunity",
-    "stratum",
-    "age",
-    "bmi",
-    "height_m",
-    "weight_kg",
-    "previous_miscarriages",
-    "parity",
-    "nk_percent",
-    "nk_cytotoxicity_50",
-    "nk_cytotoxicity_25",
-    "nk_cytotoxicity_12_5",
-    "th1_th2_ratio",
-    "nk_high",
-    "nk_cytotoxicity_high",
-    "th1_th2_high",
-    "immune_profile",
-    "known_cause",
-    "conception",
-)
+COLUMNS: tuple[str, ...] = tuple(c.column for c in COHORT_SCHEMA)
+_DECIMALS: dict[str, int] = {c.column: c.decimals for c in COHORT_SCHEMA if c.decimals is not None}
 _MAX_REJECTION_ROUNDS = 500
 
 
-def _lognormal_given_flag(
-    u: np.ndarray, median: float, gsd: float, cutoff: float, high: np.ndarray
+def _side_threshold(cutoff: float, decimals: int) -> tuple[float, float]:
+    """(t, g): a value rounds to more than ``cutoff`` iff it is >= t; g is the smallest such
+    rounded value (so g - 10**-decimals is the largest rounded value at or below the cut-off)."""
+    q = 10.0**-decimals
+    g = float(np.round((np.floor(cutoff / q + 1e-9) + 1) * q, decimals))
+    return g - q / 2, g
+
+
+def _marker_given_flag(
+    u: np.ndarray, law: str, median: float, gsd: float, cutoff: float, decimals: int, high: np.ndarray
 ) -> np.ndarray:
-    mu, s = np.log(median), np.log(gsd)
-    c = (np.log(cutoff) - mu) / s
+    """One marker drawn on the side of ``cutoff`` that ``high`` gives, rounded to ``decimals``.
+
+    ``law`` "logit": a percentage, 100·expit(N(logit(median/100), log gsd)), bounded to (0, 100)
+    by its law; "log": log-normal. The draw is truncated at the value that *rounds* across the
+    cut-off, so the rounded value is on the flag's side ("abnormal when > cut-off").
+    """
+    t, g = _side_threshold(cutoff, decimals)
+    to_z, from_z = (
+        ((lambda x: special.logit(x / 100)), (lambda z: 100 * special.expit(z)))
+        if law == "logit"
+        else (np.log, np.exp)
+    )
+    mu, s = float(to_z(median)), float(np.log(gsd))
+    c = (float(to_z(t)) - mu) / s
     # One call per side of the cut-off with scalar bounds: the same bits as per-woman bounds,
     # without the normal CDF of a bound for every woman.
     z = np.empty(u.size)
@@ -76,9 +82,10 @@ def _lognormal_given_flag(
         idx = np.flatnonzero(high == side)
         if idx.size:
             z[idx] = sample_truncnorm(u[idx], np.float64(mu), np.float64(s), np.float64(a), np.float64(b))
-    x = np.exp(z)
-    # A value must land strictly on its side of the cut-off ("abnormal when > cut-off").
-    return np.where(high, np.maximum(x, np.nextafter(cutoff, np.inf)), np.minimum(x, cutoff))
+    x = np.round(from_z(z), decimals)
+    # A draw at exactly t may round either way: put it on its side (measure zero, round-off).
+    out: np.ndarray = np.where(high, np.maximum(x, g), np.minimum(x, np.round(g - 10.0**-decimals, decimals)))
+    return out
 
 
 def _cytotoxicity_rule(c: np.ndarray, cut: np.ndarray, rule: str) -> np.ndarray:
@@ -105,17 +112,19 @@ def cytotoxicity_high(c50: np.ndarray, c25: np.ndarray, c12: np.ndarray, params:
 def _cytotoxicity_given_flag(g: np.random.Generator, params: CohortParams, high: np.ndarray) -> np.ndarray:
     imm = params.immune
     ln = [imm.cytotoxicity_50, imm.cytotoxicity_25, imm.cytotoxicity_12_5]
-    mu = np.log([x.median for x in ln])
+    mu = special.logit(np.array([x.median for x in ln]) / 100)
     s = np.log([x.gsd for x in ln])
+    decimals = _DECIMALS["nk_cytotoxicity_50"]
     rho = imm.cytotoxicity_correlation
     chol = np.linalg.cholesky(np.full((3, 3), rho) + (1 - rho) * np.eye(3))
     cut = np.array([imm.cytotoxicity_50_cutoff, imm.cytotoxicity_25_cutoff, imm.cytotoxicity_12_5_cutoff])
     out = np.empty((high.size, 3))
     todo = np.arange(high.size)
-    # Rejection on the correlated log-normal: exact conditioning on the rule, whatever it is.
+    # Rejection on the correlated logit-normal, rule applied to the rounded values: exact
+    # conditioning on the rule as the table shows it, whatever the rule is.
     for _ in range(_MAX_REJECTION_ROUNDS):
         z = g.standard_normal((todo.size, 3)) @ chol.T
-        c = np.exp(mu + s * z)
+        c = np.round(100 * special.expit(mu + s * z), decimals)
         ok = _cytotoxicity_rule(c, cut, imm.cytotoxicity_rule) == high[todo]
         out[todo[ok]] = c[ok]
         todo = todo[~ok]
@@ -158,10 +167,11 @@ def _block(
     n = BLOCK
     u = g.random((n, 9))
     stratum = np.searchsorted(strata_cdf, u[:, 0], side="right").clip(0, 3)
-    age = _truncnorm_by_stratum(u[:, 1], model.age, stratum)
+    age = np.round(_truncnorm_by_stratum(u[:, 1], model.age, stratum), _DECIMALS["age"])
     bmi = _truncnorm_by_stratum(u[:, 2], model.bmi, stratum)
     if params.bmi_family == "lognormal":
         bmi = np.exp(bmi)
+    bmi = np.round(bmi, _DECIMALS["bmi"])
     misc = sample_discrete(u[:, 4], model.misc_cdf, model.misc_lo, stratum)
     abnormal = (stratum == 1) | (stratum == 3)
     prow = np.where(stratum == 3, 2, np.where(misc >= 4, 1, 0))
@@ -176,14 +186,28 @@ def _block(
     out["cause"] = np.where(known, cause, len(KNOWN_CAUSES))
     out["ivf"] = u[:, 8] < params.ivf_share
     h = model.height
-    out["height_m"] = sample_truncnorm(u[:, 3], h[0], h[1], h[2], h[3])
+    out["height_m"] = np.round(sample_truncnorm(u[:, 3], h[0], h[1], h[2], h[3]), _DECIMALS["height_m"])
     flags = PROFILE_FLAGS[prof]
     imm = params.immune
     um = g.random((n, 2))
-    nk = _lognormal_given_flag(
-        um[:, 0], imm.nk_percent.median, imm.nk_percent.gsd, imm.nk_cutoff, flags[:, 0]
+    nk = _marker_given_flag(
+        um[:, 0],
+        "logit",
+        imm.nk_percent.median,
+        imm.nk_percent.gsd,
+        imm.nk_cutoff,
+        _DECIMALS["nk_percent"],
+        flags[:, 0],
     )
-    th = _lognormal_given_flag(um[:, 1], imm.th1_th2.median, imm.th1_th2.gsd, imm.th1_th2_cutoff, flags[:, 2])
+    th = _marker_given_flag(
+        um[:, 1],
+        "log",
+        imm.th1_th2.median,
+        imm.th1_th2.gsd,
+        imm.th1_th2_cutoff,
+        _DECIMALS["th1_th2_ratio"],
+        flags[:, 2],
+    )
     cyto = _cytotoxicity_given_flag(g, params, flags[:, 1])
     out.update(nk_percent=nk, c50=cyto[:, 0], c25=cyto[:, 1], c12=cyto[:, 2], th1_th2_ratio=th)
     return out
@@ -219,11 +243,14 @@ def generate_cohort(
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`COLUMNS`. ``etiology`` is "known" | "idiopathic", ``immunity`` "normal" |
-        "abnormal", ``stratum`` "KN" | "KA" | "IN" | "IA" (categoricals), ages in years, BMI in
-        kg/m², height in m, weight in kg, markers in their units, flags boolean,
-        ``immune_profile`` one of the seven combinations or "none", ``known_cause`` a cause or
-        "none", ``conception`` "natural" | "ivf".
+        Columns :data:`COLUMNS`, described one by one in the codebook (``docs/cohort.md``,
+        :func:`rplsim.cohort.codebook.cohort_codebook`). ``etiology`` is "known" |
+        "idiopathic", ``immunity`` "normal" | "abnormal", ``stratum`` "KN" | "KA" | "IN" | "IA"
+        (categoricals), ages in years (0.1), BMI in kg/m² (0.1), height in m (0.001), weight in
+        kg (0.1), percentages in (0, 100) to 0.1, the Th1/Th2 ratio to 0.01, flags boolean (the
+        cut-offs applied to the rounded values), ``immune_profile`` one of the seven
+        combinations or "none", ``known_cause`` a cause or "none", ``conception`` "natural" |
+        "ivf".
 
     Raises
     ------
@@ -338,7 +365,7 @@ def cohort_frame(d: dict[str, np.ndarray], params: CohortParams) -> pd.DataFrame
     # Flags are recomputed from the values: they equal the profile's by construction, and
     # computing them from the values is what makes that checkable.
     assert np.array_equal(flags, np.column_stack([nk_high, cyto_high, th_high]))
-    weight = d["bmi"] * d["height_m"] ** 2
+    weight = np.round(d["bmi"] * d["height_m"] ** 2, _DECIMALS["weight_kg"])
     # copy=False: the arrays are fresh and ours, so pandas need not copy them into one 2-D
     # block (a second pass over every float column, ~5% of a 10^6-woman cohort).
     return pd.DataFrame(

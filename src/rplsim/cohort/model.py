@@ -55,6 +55,13 @@ class CohortModel:
     profile_cdf: np.ndarray  # (3, 7): rows KA 2-3 losses, KA >= 4, IA
     cause_cdf: np.ndarray  # (6,)
     misc_band_probs: np.ndarray  # (4, 2): P(2-3), P(>=4) per stratum
+    # ((variable, stratum), reason) of each Table 1 SD the support cannot reach: solved once
+    # here and reported by the calibration table, never warned.
+    unreachable: tuple[tuple[tuple[str, str], str], ...] = ()
+
+    def unreachable_reason(self, variable: str, stratum: str) -> str:
+        """Why ``variable``'s SD in ``stratum`` cannot be met ("" when it is)."""
+        return dict(self.unreachable).get((variable, stratum), "")
 
 
 def _tn_row(m: Moments | Height, family: str = "normal") -> np.ndarray:
@@ -128,7 +135,13 @@ def _cohort_model_cached(params: CohortParams) -> CohortModel:
     misc_cdf, misc_lo, misc_pmfs = _pmf_table(params.previous_miscarriages)
     if misc_lo.min() < 0:
         raise ScenarioError("cohort.previous_miscarriages: min must be >= 0.")
-    parity_cdf, parity_lo, _ = _pmf_table(params.parity)
+    parity_cdf, parity_lo, parity_pmfs = _pmf_table(params.parity)
+    unreachable = tuple(
+        ((var, s), p.sd_reason)
+        for var, pmfs in (("previous_miscarriages", misc_pmfs), ("parity", parity_pmfs))
+        for s, p in zip(STRATA, pmfs, strict=True)
+        if p.sd_reason
+    )
     profile_cdf, band = _profile_rows(params, misc_pmfs)
     causes = np.array([getattr(params.known_causes, c) for c in KNOWN_CAUSES], dtype=float)
     cause_cdf = np.cumsum(causes / causes.sum())
@@ -145,6 +158,7 @@ def _cohort_model_cached(params: CohortParams) -> CohortModel:
         profile_cdf=profile_cdf,
         cause_cdf=cause_cdf,
         misc_band_probs=band,
+        unreachable=unreachable,
     )
 
 

@@ -575,11 +575,7 @@ def render_markdown(blocks: Sequence[Block]) -> str:
                 continue
             for item in b.items:
                 caption, tab, path = item.partition("\t")
-                text = (
-                    f"[{markdown_text(caption, inline=True)}]({path})"
-                    if tab
-                    else markdown_text(item)
-                )
+                text = f"[{markdown_text(caption, inline=True)}]({path})" if tab else markdown_text(item)
                 out.append(f"- {text}")
             out.append("")
         elif b.kind == "table":

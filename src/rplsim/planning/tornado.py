@@ -14,9 +14,9 @@ base line compare like with like. It is the exact sample-size search
 :data:`EXACT_N_LIMIT` per arm by the formula (the search's cost grows with n squared: about a
 second at 170 per arm for the chi-square test, 8 s at 270 for the Farrington-Manning test); the
 scenario's own n is then the run's headline n, the same search. Otherwise every n is the
-analytic formula inflated for dropout (:func:`rplsim.trial.formulas.analytic_n_per_arm`, without
-its saw-tooth check, as the sensitivity heat map), the base included, and the run's headline n (exact or simulated) is given beside it
-(``headline_n``), not mixed into the bars.
+analytic formula inflated for dropout (:func:`rplsim.trial.formulas.analytic_n_per_arm`,
+without its saw-tooth check, as the sensitivity heat map), the base included, and the run's
+headline n (exact or simulated) is given beside it (``headline_n``), not mixed into the bars.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ __all__ = [
     "Immune",
     "KnownCauses",
     "LogNormal",
+    "LogitNormal",
     "Moments",
     "PerStratumMoments",
     "ProfileWeights",
@@ -144,6 +145,23 @@ class LogNormal:
 
 
 @dataclass(frozen=True, kw_only=True)
+class LogitNormal:
+    """A percentage: logit-normal on (0, 100), 100·expit(N(logit(median/100), log gsd)).
+
+    Bounded by its law (never clipped); ``gsd`` is the geometric SD of the odds
+    value / (100 - value), as a log-normal's is of the value.
+    """
+
+    median: float = param(lo=0, lo_open=True, hi=100, hi_open=True, unit="%", doc="median of the marker")
+    gsd: float = param(
+        lo=1,
+        lo_open=True,
+        hi=10,
+        doc="geometric standard deviation of the odds value / (100 - value)",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
 class ProfileWeights:
     """Relative frequency of the seven abnormal profiles among abnormal women (normalised)."""
 
@@ -172,16 +190,22 @@ class Immune:
     """``[cohort.immune]``: the continuous markers, their cut-offs and the profile mix."""
 
     nk_cutoff: float = param(
-        16.1, lo=0, unit="% of lymphocytes", doc="NK (CD56+) high above", source="Section 2.1"
+        16.1,
+        lo=0,
+        hi=100,
+        hi_open=True,
+        unit="% of lymphocytes",
+        doc="NK (CD56+) high above",
+        source="Section 2.1",
     )
     cytotoxicity_50_cutoff: float = param(
-        34.3, lo=0, unit="%", doc="NK cytotoxicity E:T 50:1", source="Section 2.1"
+        34.3, lo=0, hi=100, hi_open=True, unit="%", doc="NK cytotoxicity E:T 50:1", source="Section 2.1"
     )
     cytotoxicity_25_cutoff: float = param(
-        23.8, lo=0, unit="%", doc="NK cytotoxicity E:T 25:1", source="Section 2.1"
+        23.8, lo=0, hi=100, hi_open=True, unit="%", doc="NK cytotoxicity E:T 25:1", source="Section 2.1"
     )
     cytotoxicity_12_5_cutoff: float = param(
-        9.6, lo=0, unit="%", doc="NK cytotoxicity E:T 12.5:1", source="Section 2.1"
+        9.6, lo=0, hi=100, hi_open=True, unit="%", doc="NK cytotoxicity E:T 12.5:1", source="Section 2.1"
     )
     th1_th2_cutoff: float = param(36.2, lo=0, doc="TNF-a+/IL-10+ CD4+ ratio high above", source="Section 2.1")
     cytotoxicity_rule: str = param(
@@ -190,25 +214,37 @@ class Immune:
         doc="how the three E:T ratios make one 'high cytotoxicity' flag",
         source="ASSUMPTION: the paper lists three cut-offs without the rule; 'any' ratio above",
     )
-    nk_percent: LogNormal = param(
-        LogNormal(median=12.0, gsd=1.45),
-        doc="NK % of lymphocytes",
-        source="ASSUMPTION: RPL cohorts report ~12 +- 5 %",
+    # The percentages are logit-normal (bounded to (0, 100)). Their medians are the former
+    # log-normal's; each gsd is re-derived so the law's share above its cut-off is the former
+    # log-normal's, gsd = exp((logit(c/100) - logit(m/100)) / z) with z = log(c/m) / log(gsd_old)
+    # (nk 1.45 -> 1.54, 50:1 1.45 -> 1.70, 25:1 1.5 -> 1.67, 12.5:1 1.6 -> 1.67), so with the
+    # same correlation (a Gaussian copula) the joint shares above the cut-offs are kept too.
+    nk_percent: LogitNormal = param(
+        LogitNormal(median=12.0, gsd=1.54),
+        doc="NK % of lymphocytes: logit-normal on (0, 100), gsd of the odds",
+        source="ASSUMPTION: RPL cohorts report ~12 +- 5 %; gsd keeps the former log-normal's "
+        "share above the cut-off",
     )
-    cytotoxicity_50: LogNormal = param(
-        LogNormal(median=26.0, gsd=1.45), doc="cytotoxicity at 50:1", source="ASSUMPTION"
+    cytotoxicity_50: LogitNormal = param(
+        LogitNormal(median=26.0, gsd=1.70),
+        doc="cytotoxicity at 50:1: logit-normal on (0, 100), gsd of the odds",
+        source="ASSUMPTION: gsd keeps the former log-normal's share above the cut-off",
     )
-    cytotoxicity_25: LogNormal = param(
-        LogNormal(median=18.0, gsd=1.5), doc="cytotoxicity at 25:1", source="ASSUMPTION"
+    cytotoxicity_25: LogitNormal = param(
+        LogitNormal(median=18.0, gsd=1.67),
+        doc="cytotoxicity at 25:1: logit-normal on (0, 100), gsd of the odds",
+        source="ASSUMPTION: gsd keeps the former log-normal's share above the cut-off",
     )
-    cytotoxicity_12_5: LogNormal = param(
-        LogNormal(median=7.5, gsd=1.6), doc="cytotoxicity at 12.5:1", source="ASSUMPTION"
+    cytotoxicity_12_5: LogitNormal = param(
+        LogitNormal(median=7.5, gsd=1.67),
+        doc="cytotoxicity at 12.5:1: logit-normal on (0, 100), gsd of the odds",
+        source="ASSUMPTION: gsd keeps the former log-normal's share above the cut-off",
     )
     cytotoxicity_correlation: float = param(
         0.8,
         lo=0,
         hi=0.99,
-        doc="correlation of the three log cytotoxicities",
+        doc="correlation of the three logit cytotoxicities",
         source="ASSUMPTION: the same cells at three dilutions",
     )
     th1_th2: LogNormal = param(LogNormal(median=22.0, gsd=1.5), doc="Th1/Th2 ratio", source="ASSUMPTION")

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
+from scipy import special
 
 from rplsim._core.keys import get_dotted
 from rplsim.cohort.distributions import truncnorm_for_moments
@@ -288,9 +289,10 @@ def _cytotoxicity_ok(imm: Any) -> bool:
     rho = imm.cytotoxicity_correlation
     chol = np.linalg.cholesky(np.full((3, 3), rho) + (1 - rho) * np.eye(3))
     z = np.random.default_rng(0).standard_normal((4000, 3)) @ chol.T
-    logc = np.log([x.median for x in ln]) + np.log([x.gsd for x in ln]) * z
-    above = logc > np.log(
-        [imm.cytotoxicity_50_cutoff, imm.cytotoxicity_25_cutoff, imm.cytotoxicity_12_5_cutoff]
+    # the generator's law: logit-normal percentages (rplsim.cohort.generate)
+    logit_c = special.logit(np.array([x.median for x in ln]) / 100) + np.log([x.gsd for x in ln]) * z
+    above = logit_c > special.logit(
+        np.array([imm.cytotoxicity_50_cutoff, imm.cytotoxicity_25_cutoff, imm.cytotoxicity_12_5_cutoff]) / 100
     )
     high = {"any": above.any(axis=1), "all": above.all(axis=1), "majority": above.sum(axis=1) >= 2}.get(
         imm.cytotoxicity_rule, above[:, 0]

@@ -24,7 +24,6 @@ import warnings
 from concurrent.futures import ProcessPoolExecutor
 
 from rplsim._core.limits import MAX_WORKERS
-from rplsim.exceptions import CalibrationWarning
 
 __all__ = ["cap_workers", "die_with_parent", "process_pool"]
 
@@ -117,9 +116,9 @@ def _watch_parent(ppid: int) -> None:
 def _worker_init(parent: int) -> None:
     die_with_parent(parent)
     # Ctrl-C reaches the whole process group: let the parent shut the pool down instead of
-    # every worker printing a traceback. Calibration warnings are the parent's to show.
+    # every worker printing a traceback. (No calibration warning to silence: an unreachable
+    # moment is a row of the calibration table, not a warning.)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    warnings.simplefilter("ignore", CalibrationWarning)
 
 
 def process_pool(workers: int) -> ProcessPoolExecutor:

@@ -1,0 +1,42 @@
+"""The calibration table's ``reason`` column: targets the model cannot reach by construction."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+import pytest
+
+from rplsim import calibrate
+from rplsim.cohort.distributions import discrete_maxent
+from rplsim.cohort.model import cohort_model
+
+
+@pytest.fixture(scope="module")
+def table(paper) -> pd.DataFrame:
+    return calibrate(paper, replicates=5, seed=2)
+
+
+def test_parity_sd_on_two_points_is_a_miss_with_its_reason(table):
+    """Table 1: KA parity 0.11 ± 0.32 on {0, 1}, where the mean fixes the SD at
+    sqrt(0.11 · 0.89) = 0.3129; IA 0.15 ± 0.35 gives 0.3571."""
+    rows = table.set_index("target")
+    ka, ia = rows.loc["parity SD KA"], rows.loc["parity SD IA"]
+    assert not ka["within"] and not ia["within"]
+    assert ka["reason"] == "unreachable on the support {0, 1}: a mean of 0.11 allows an SD of at most 0.313"
+    assert ia["reason"] == "unreachable on the support {0, 1}: a mean of 0.15 allows an SD of at least 0.357"
+
+
+def test_reason_is_empty_on_every_ordinary_row(table):
+    assert table["reason"].map(type).eq(str).all()
+    assert set(table.loc[table["reason"] != "", "target"]) == {"parity SD KA", "parity SD IA"}
+
+
+def test_reachable_moments_have_no_reason(paper):
+    """The same parity on {0, 1, 2} can reach its SD: no reason, and the miss disappears."""
+    par = paper.cohort.parity
+    wider = dataclasses.replace(par, KA=dataclasses.replace(par.KA, max=2))
+    model = cohort_model(dataclasses.replace(paper.cohort, parity=wider))
+    assert model.unreachable_reason("parity", "KA") == ""
+    assert model.unreachable_reason("parity", "IA") != ""
+    assert discrete_maxent(0.11, 0.32, 0, 2).sd_reason == ""

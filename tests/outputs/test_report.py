@@ -123,7 +123,7 @@ def test_report_escapes_scenario_text(tmp_path):
     assert "&lt;script&gt;alert(1)&lt;/script&gt; # big \\| \\*x\\*" in text
     assert "- \\- not a nested list &lt;b&gt;" in text
     assert "![a \\[caption\\](http://evil)](f.png)" in text
-    assert "- `cohort.ivf_share` = 0.35 (ASSUMPTION" in text
+    assert "| `cohort.ivf_share` | 0.35 | ASSUMPTION" in text
 
 
 def test_markdown_table_escapes_cells():

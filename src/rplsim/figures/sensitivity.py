@@ -170,7 +170,9 @@ def sensitivity_heatmap(
 
 
 # ----------------------------------------------------------------------------- tornado
-TORNADO_COLUMNS = (
+#: The columns the tornado reads: those of rplsim.planning.tornado.TORNADO_COLUMNS less
+#: ``headline_n`` and ``source`` (named here because figures/ sits below planning/).
+TORNADO_NEEDS = (
     "key",
     "label",
     "low",
@@ -284,7 +286,7 @@ def tornado(frame: pd.DataFrame, *, subtitle: str = "") -> Figure:
     >>> len(tornado(f).axes)
     2
     """
-    require_columns(frame, TORNADO_COLUMNS, "tornado")
+    require_columns(frame, TORNADO_NEEDS, "tornado")
     df = frame.reset_index(drop=True).copy()
     df["swing"] = _swing(
         df["n_low"].to_numpy(float), df["n_high"].to_numpy(float), df["n_base"].to_numpy(float)

@@ -236,8 +236,8 @@ def answer_sentence(
         f"{text(feas.currency)})."
     )
     sentences.append(
-        f"This assumes {text(t.comparator)} gives a live-birth rate of {power.p_control:.1%} and IVIG "
-        f"{power.p_treatment:.1%} in eligible women ({text(t.population)}, ≥ "
+        f"This assumes a live-birth rate of {power.p_control:.1%} with {text(t.comparator)} and "
+        f"{power.p_treatment:.1%} with IVIG in eligible women ({text(t.population)}, ≥ "
         f"{t.min_previous_miscarriages} losses)."
     )
     return " ".join(sentences)

@@ -62,7 +62,7 @@ def power_curve(
     >>> c = pd.DataFrame({"n_per_arm": [60, 80], "power": [0.7, 0.82],
     ...     "ci_low": [0.68, 0.8], "ci_high": [0.72, 0.84]})
     >>> fig = power_curve(c, chosen_n=80, target_power=0.8, subtitle="chi2, two-sided alpha 0.05")
-    >>> fig.axes[0].get_ylim()[0] > 0.5
+    >>> bool(fig.axes[0].get_ylim()[0] > 0.5)
     True
     """
     require_columns(curve, ("n_per_arm", "power", "ci_low", "ci_high"), "power_curve")

@@ -72,6 +72,14 @@ class TimelineResult(Displayed):
     clinic : dict
         ``chairs, infusions, chair_utilisation, mean_wait_hours, max_wait_hours,
         horizon_weeks, total_ivig_grams, total_ivig_cost, currency``.
+
+    Examples
+    --------
+    >>> from rplsim import generate_cohort, load_scenario
+    >>> sc = load_scenario("scenarios/paper.toml", {"cohort": {"n": 60}})
+    >>> res = simulate_timeline(generate_cohort(sc, seed=1), sc, seed=1)
+    >>> len(res.outcomes), res.to_frame().shape, res.clinic["chairs"] > 0
+    (60, (60, 14), True)
     """
 
     events: pd.DataFrame

@@ -83,6 +83,13 @@ class PowerCurve(Displayed):
         The scenario's name.
     replicates, seed : int or None
         Simulated only: trials per point and the one root seed of every point.
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario, power_curve
+    >>> c = power_curve(load_scenario("scenarios/paper.toml"), n=range(60, 101, 20))
+    >>> c.method, c.to_frame()["n_per_arm"].tolist()
+    ('exact', [60, 80, 100])
     """
 
     table: pd.DataFrame

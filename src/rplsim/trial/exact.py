@@ -94,6 +94,13 @@ class ExactPower(Displayed):
     expected_women, expected_women_null : float
         Expected women randomised when the trial stops (``n_control + n_treatment`` for a
         fixed design).
+
+    Examples
+    --------
+    >>> from rplsim import exact_power, load_scenario
+    >>> res = exact_power(load_scenario("scenarios/paper.toml"), n_per_arm=85)
+    >>> res.n_control, res.looks, round(res.power, 3), res.to_frame().shape
+    (85, 1, 0.811, (1, 24))
     """
 
     power: float
@@ -394,6 +401,13 @@ class ExactSampleSize(Displayed):
         Exact power was evaluated at every n in this range.
     method : str
         ``"exact"``.
+
+    Examples
+    --------
+    >>> from rplsim import exact_sample_size, load_scenario
+    >>> res = exact_sample_size(load_scenario("scenarios/paper.toml"))
+    >>> res.n_per_arm, res.n_stays_above, res.power >= res.target
+    (83, 83, True)
     """
 
     n_per_arm: int

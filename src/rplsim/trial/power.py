@@ -110,6 +110,13 @@ class PowerResult(Displayed):
         The same under H0 (both arms at the control rate): the type-I error spent at each look.
     mean_ivig_grams_per_woman : float
         IVIG grams per randomised woman (treated arm's mean dose × its share).
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario, simulate_power
+    >>> r = simulate_power(load_scenario("scenarios/paper.toml"), n_per_arm=80, replicates=1024)
+    >>> r.n_control, r.n_total, r.replicates, r.power_ci[0] < r.power < r.power_ci[1]
+    (80, 160, 1024, True)
     """
 
     analysis: str

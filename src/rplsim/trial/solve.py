@@ -104,6 +104,13 @@ class Solution:
         Power evaluations the solve made.
     note : str
         The saw-tooth, or how a simulated answer was found.
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario
+    >>> s = solve(load_scenario("scenarios/paper.toml"), n_per_arm=None)
+    >>> s.solved, s.value, s.method, s.power >= s.target_power
+    ('n_per_arm', 83, 'exact', True)
     """
 
     solved: str

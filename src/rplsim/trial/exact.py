@@ -227,8 +227,10 @@ def exact_power(
 
     Examples
     --------
-    >>> res = exact_power(load_scenario("scenarios/paper.toml"), n_per_arm=85)  # doctest: +SKIP
-    >>> round(res.power, 4), round(res.type1_error, 4)  # doctest: +SKIP
+    >>> from rplsim import load_scenario
+    >>> res = exact_power(load_scenario("scenarios/paper.toml"), n_per_arm=85)
+    >>> round(res.power, 4), round(res.type1_error, 4)
+    (0.8114, 0.0506)
     """
     trial = scenario.require_trial()
     if n_per_arm is None:
@@ -503,8 +505,10 @@ def exact_sample_size(scenario: Scenario, *, tol: float = EXACT_TOLERANCE) -> Ex
 
     Examples
     --------
-    >>> res = exact_sample_size(load_scenario("scenarios/paper.toml"))  # doctest: +SKIP
-    >>> res.n_per_arm, res.n_stays_above  # doctest: +SKIP
+    >>> from rplsim import load_scenario
+    >>> res = exact_sample_size(load_scenario("scenarios/paper.toml"))
+    >>> res.n_per_arm, res.n_stays_above, res.searched_from < res.n_per_arm < res.searched_to
+    (83, 83, True)
     """
     trial = scenario.require_trial()
     target = float(trial.power)

@@ -339,9 +339,11 @@ def simulate_power(
 
     Examples
     --------
+    >>> from rplsim import load_scenario
     >>> res = simulate_power(load_scenario("scenarios/trial_superiority.toml"),
-    ...                      n_per_arm=100, replicates=2000)  # doctest: +SKIP
-    >>> res.power, res.power_ci  # doctest: +SKIP
+    ...                      n_per_arm=100, replicates=1024)
+    >>> res.n_control, res.replicates, round(res.power, 2), res.power_ci[0] < res.power < res.power_ci[1]
+    (100, 1024, 0.67, True)
     """
     trial = scenario.require_trial()
     design = trial_design(scenario)
@@ -583,7 +585,10 @@ def find_sample_size(
 
     Examples
     --------
-    >>> n, curve = find_sample_size(load_scenario("scenarios/paper.toml"))  # doctest: +SKIP
+    >>> from rplsim import load_scenario
+    >>> n, curve = find_sample_size(load_scenario("scenarios/paper.toml"))
+    >>> n, curve.shape[0] > 1
+    (83, True)
     >>> find_sample_size(load_scenario("scenarios/yamada_4plus.toml")).n_stays_above  # doctest: +SKIP
     """
     trial = scenario.require_trial()

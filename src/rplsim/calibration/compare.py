@@ -81,7 +81,7 @@ def calibrate(scenario: Scenario, replicates: int = 200, seed: SeedLike = None) 
     Examples
     --------
     >>> from rplsim import load_scenario
-    >>> tab = calibrate(load_scenario("scenarios/paper.toml"), replicates=20)
+    >>> tab = calibrate(load_scenario("scenarios/paper.toml"), replicates=5)
     >>> tab.loc[0, ["target", "source"]].tolist(), float(tab.loc[0, "paper"]), tab.within.dtype.kind
     (['n KN', 'Table 1'], 118.0, 'b')
     """

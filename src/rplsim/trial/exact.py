@@ -407,9 +407,9 @@ class ExactSampleSize(Displayed):
     Examples
     --------
     >>> from rplsim import exact_sample_size, load_scenario
-    >>> res = exact_sample_size(load_scenario("scenarios/paper.toml"))
+    >>> res = exact_sample_size(load_scenario("scenarios/paper.toml", {"trial": {"treatment_lbr": 0.9}}))
     >>> res.n_per_arm, res.n_stays_above, res.power >= res.target
-    (83, 83, True)
+    (34, 34, True)
     """
 
     n_per_arm: int

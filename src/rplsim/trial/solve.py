@@ -108,9 +108,9 @@ class Solution:
     Examples
     --------
     >>> from rplsim import load_scenario
-    >>> s = solve(load_scenario("scenarios/paper.toml"), n_per_arm=None)
+    >>> s = solve(load_scenario("scenarios/paper.toml", {"trial": {"treatment_lbr": 0.9}}), n_per_arm=None)
     >>> s.solved, s.value, s.method, s.power >= s.target_power
-    ('n_per_arm', 83, 'exact', True)
+    ('n_per_arm', 34, 'exact', True)
     """
 
     solved: str

@@ -82,8 +82,10 @@ def calibrate(scenario: Scenario, replicates: int = 200, seed: SeedLike = None) 
 
     Examples
     --------
-    >>> tab = calibrate(load_scenario("scenarios/paper.toml"), replicates=50)  # doctest: +SKIP
-    >>> tab[~tab.within & tab.followed]  # doctest: +SKIP
+    >>> from rplsim import load_scenario
+    >>> tab = calibrate(load_scenario("scenarios/paper.toml"), replicates=5)
+    >>> tab.loc[0, ["target", "source"]].tolist(), float(tab.loc[0, "paper"]), tab.within.dtype.kind
+    (['n KN', 'Table 1'], 118.0, 'b')
     """
     check_integer("replicates", replicates, 2)
     n = scenario.cohort.n

@@ -262,8 +262,9 @@ def generate_cohort(
     Examples
     --------
     >>> from rplsim import load_scenario, generate_cohort
-    >>> df = generate_cohort(load_scenario("scenarios/paper.toml"), n=1000, seed=1)  # doctest: +SKIP
-    >>> df.stratum.value_counts(normalize=True).round(2)  # doctest: +SKIP
+    >>> df = generate_cohort(load_scenario("scenarios/paper.toml"), n=1000, seed=1)
+    >>> len(df), df.stratum.value_counts(normalize=True).round(2).sort_index().to_dict()
+    (1000, {'KN': 0.24, 'KA': 0.21, 'IN': 0.34, 'IA': 0.21})
     """
     params = scenario.cohort if isinstance(scenario, Scenario) else scenario
     if not isinstance(params, CohortParams):

@@ -98,6 +98,12 @@ class SampleSize(Displayed):
         Expected total sample size under H0 and H1 (sequential designs only).
     notes : str
         Warnings, e.g. the saw-tooth of the exact power.
+
+    Examples
+    --------
+    >>> ss = sample_size(0.6, 0.8)
+    >>> ss.n_control, ss.n_total, ss.method, ss.achieved_power >= ss.power
+    (82, 164, 'normal', True)
     """
 
     n_control: int

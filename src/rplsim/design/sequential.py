@@ -93,6 +93,12 @@ class SequentialDesign:
     stop_probability_h1 : tuple of float
         Probability of crossing the efficacy boundary (stopping to reject) at each look under
         H1; they sum to ``power``.
+
+    Examples
+    --------
+    >>> d = group_sequential_design(3)
+    >>> d.looks, d.boundary, round(d.cumulative_alpha[-1], 4), d.inflation_factor > 1
+    (3, 'obrien-fleming', 0.05, True)
     """
 
     looks: int

@@ -108,7 +108,7 @@ def pick_patients(
     --------
     >>> ev = pd.DataFrame({"patient_id": [0, 1, 2, 3]})
     >>> out = pd.DataFrame({"patient_id": [0, 1, 2, 3], "stratum": ["KN", "KN", "IA", "IA"]})
-    >>> pick_patients(ev, out, 2)
+    >>> [int(i) for i in pick_patients(ev, out, 2)]
     [0, 2]
     """
     ids: list[object] = events["patient_id"].drop_duplicates().tolist()

@@ -262,6 +262,13 @@ def outcome_model(scenario: Scenario) -> OutcomeModel:
     CalibrationError
         If a target rate cannot be met (e.g. subgroup rates that leave the rest of IA outside
         (0, 1)).
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario
+    >>> m = outcome_model(load_scenario("scenarios/paper.toml"))
+    >>> [round(float(m.stratum_rate(s)[0]), 3) for s in range(4)]  # KN, KA, IN, IA; Table 3
+    [0.814, 0.835, 0.801, 0.78]
     """
     return outcome_model_cached(scenario.cohort, scenario.outcome)
 
@@ -325,6 +332,14 @@ def live_birth_probability(
     ------
     ScenarioError
         If an abnormal woman is untreated and the scenario gives no IVIG effect.
+
+    Examples
+    --------
+    >>> from rplsim import generate_cohort, load_scenario
+    >>> sc = load_scenario("scenarios/paper.toml", {"cohort": {"n": 60}})
+    >>> p = live_birth_probability(outcome_model(sc), generate_cohort(sc, seed=1))
+    >>> p.shape, bool(((p > 0) & (p < 1)).all())
+    ((60,), True)
     """
     stratum = cohort["stratum"].cat.codes.to_numpy()
     profile = cohort["immune_profile"].cat.codes.to_numpy()

@@ -373,6 +373,21 @@ def write_run(
     ------
     ResultsExistError
         If ``out`` exists and ``force`` is False.
+
+    Examples
+    --------
+    Writing the figures takes seconds, so only the refusal to overwrite runs here:
+
+    >>> import tempfile
+    >>> from rplsim import load_scenario, run_stages
+    >>> sc = load_scenario("scenarios/paper.toml", {"cohort": {"n": 60}}).replace(trial=None)
+    >>> run = run_stages(sc, replicates=2)
+    >>> write_run(run, tempfile.mkdtemp())  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ...
+    rplsim.exceptions.ResultsExistError: ...: exists; use --force to replace it or --out DIR.
+    >>> print(write_run(run, tempfile.mkdtemp(), force=True).splitlines()[0])  # doctest: +SKIP
+    cohort: 60 women, strata KN 12, KA 11, IN 28, IA 9
     """
     manifest = run_manifest(result.scenario, result.calibration_replicates, result.trial_replicates, command)
     with results_folder(out, force=force, manifest=manifest) as folder:

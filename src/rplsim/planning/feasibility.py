@@ -43,7 +43,16 @@ sides."""
 
 @dataclass(frozen=True, repr=False)
 class Feasibility(Displayed):
-    """A trial design's real-world size (see the module doc)."""
+    """A trial design's real-world size (see the module doc).
+
+    Examples
+    --------
+    >>> from rplsim import feasibility, load_scenario, simulate_power
+    >>> sc = load_scenario("scenarios/paper.toml")
+    >>> f = feasibility(sc, simulate_power(sc, n_per_arm=80, replicates=1024))
+    >>> f.n_randomised, f.n_eligible, f.to_frame().shape
+    (160, 320, (11, 3))
+    """
 
     n_randomised: int
     n_control: int
@@ -136,6 +145,14 @@ def feasibility(scenario: Scenario, power: PowerResult) -> Feasibility:
         Uses ``[trial]`` (population) and ``[recruitment]``, ``[clinic]`` (price).
     power : PowerResult
         The design (arm sizes) and the IVIG grams per randomised woman.
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario, simulate_power
+    >>> sc = load_scenario("scenarios/paper.toml")
+    >>> f = feasibility(sc, simulate_power(sc, n_per_arm=80, replicates=1024))
+    >>> f.n_screened, f.centres, round(f.years_to_recruit, 1)
+    (1413, 1, 20.0)
     """
     rec = scenario.recruitment
     design = trial_design(scenario)

@@ -92,6 +92,14 @@ class ProtocolSummary:
         Expected women randomised (if IVIG works, under H0) for a sequential design.
     comparator : str
         The control arm, as ``trial.comparator`` names it.
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario, size_trial
+    >>> sc = load_scenario("scenarios/paper.toml")
+    >>> s = protocol_summary(sc, size_trial(sc, n_per_arm=80, replicates=1024, sensitivity=False))
+    >>> s.comparator, s.boundaries is None, s.to_frame().shape
+    ('placebo', True, (18, 3))
     """
 
     scenario: str

@@ -97,6 +97,13 @@ def sensitivity_grid(
         control arm's expected analysed women after dropout, ``n_method`` the formula
         (``normal``, ...) or ``run``; simulated columns NaN where not simulated; ``n_per_arm``
         inf where the treatment is not better.
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario
+    >>> g = sensitivity_grid(load_scenario("scenarios/paper.toml"), simulate=False)
+    >>> g.shape, bool(g["simulated_power"].isna().all())
+    ((52, 10), True)
     """
     if scenario.trial is None:
         raise ScenarioError(f"{scenario.name}: a sensitivity grid needs a [trial] section.")

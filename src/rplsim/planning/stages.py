@@ -116,6 +116,14 @@ class TrialStage(Displayed):
         sensitivity grid).
     scenario : Scenario or None
         The scenario sized (for :meth:`summary`).
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario
+    >>> sc = load_scenario("scenarios/paper.toml")
+    >>> st = size_trial(sc, n_per_arm=80, replicates=1024, sensitivity=False)
+    >>> st.power.n_control, st.exact.n_control, st.sensitivity is None
+    (80, 80, True)
     """
 
     analytic: SampleSize
@@ -241,6 +249,14 @@ class RunResult(Displayed):
     timeline : TimelineResult
     trial : TrialStage or None
         None when the scenario has no ``[trial]`` section.
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario
+    >>> sc = load_scenario("scenarios/paper.toml", {"cohort": {"n": 60}}).replace(trial=None)
+    >>> run = run_stages(sc, replicates=2)
+    >>> len(run.cohort), run.calibration_replicates, run.trial is None
+    (60, 2, True)
     """
 
     scenario: Scenario
@@ -332,6 +348,14 @@ def size_trial(
     ------
     ScenarioError
         If the scenario has no ``[trial]`` section.
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario
+    >>> sc = load_scenario("scenarios/paper.toml")
+    >>> st = size_trial(sc, n_per_arm=80, replicates=1024, sensitivity=False)
+    >>> st.power.replicates, st.feasibility.n_randomised
+    (1024, 160)
     """
     t = scenario.trial
     if t is None:
@@ -403,6 +427,14 @@ def run_stages(
     -------
     RunResult
         Render it with :func:`rplsim.outputs.write.write_run`.
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario
+    >>> sc = load_scenario("scenarios/paper.toml", {"cohort": {"n": 60}}).replace(trial=None)
+    >>> run = run_stages(sc, replicates=2)
+    >>> len(run.timeline.outcomes), len(run.calibration) > 0
+    (60, True)
     """
     cal_reps, trial_reps = stage_replicates(scenario, replicates)
     stages = 4 if scenario.trial else 3

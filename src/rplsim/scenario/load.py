@@ -400,6 +400,16 @@ def scenario_from_dict(
     ------
     ScenarioError
         With one line per problem, each starting with ``label`` (or the flag).
+
+    Examples
+    --------
+    >>> sc = scenario_from_dict({"scenario": {"name": "demo"}, "cohort": {"n": 60}})
+    >>> sc.name, sc.cohort.n, sc.trial is None
+    ('demo', 60, True)
+    >>> scenario_from_dict({"scenario": {"name": "demo"}, "cohort": {"n": -5}})
+    Traceback (most recent call last):
+    ...
+    rplsim.exceptions.ScenarioError: <scenario>: cohort.n == -5, must be in [1, 50000000].
     """
     errors: list[str] = []
     obj: Scenario = build(Scenario, data, "", errors)

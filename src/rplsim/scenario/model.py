@@ -49,6 +49,15 @@ class Scenario:
     ----------
     path : str
         The file it came from ("" for a scenario built in code).
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario
+    >>> sc = load_scenario("scenarios/paper.toml")
+    >>> sc.name, sc.cohort.n, sc.trial.control_lbr
+    ('paper', 466, 0.6)
+    >>> sc.replace(trial=None).trial is None
+    True
     """
 
     scenario: ScenarioMeta = param(doc="what the file is")

@@ -72,6 +72,14 @@ class TimelineResult(Displayed):
     clinic : dict
         ``chairs, infusions, chair_utilisation, mean_wait_hours, max_wait_hours,
         horizon_weeks, total_ivig_grams, total_ivig_cost, currency``.
+
+    Examples
+    --------
+    >>> from rplsim import generate_cohort, load_scenario
+    >>> sc = load_scenario("scenarios/paper.toml", {"cohort": {"n": 60}})
+    >>> res = simulate_timeline(generate_cohort(sc, seed=1), sc, seed=1)
+    >>> len(res.outcomes), res.to_frame().shape, res.clinic["chairs"] > 0
+    (60, (60, 14), True)
     """
 
     events: pd.DataFrame
@@ -141,9 +149,11 @@ def simulate_timeline(
 
     Examples
     --------
-    >>> sc = load_scenario("scenarios/paper.toml")  # doctest: +SKIP
-    >>> res = simulate_timeline(generate_cohort(sc), sc)  # doctest: +SKIP
-    >>> res.outcomes.groupby("stratum").ivig_grams.mean()  # doctest: +SKIP
+    >>> from rplsim import generate_cohort, load_scenario
+    >>> sc = load_scenario("scenarios/paper.toml", {"cohort": {"n": 60}})
+    >>> res = simulate_timeline(generate_cohort(sc, seed=1), sc, seed=1)
+    >>> res.outcomes.groupby("stratum", observed=True).ivig_grams.mean().round().to_dict()
+    {'IA': 145.0, 'IN': 0.0, 'KA': 168.0, 'KN': 0.0}
     """
     seed = scenario.seed if seed is None else seed
     u = patient_uniforms(seed, cohort["patient_id"].to_numpy(), "timeline")

@@ -243,6 +243,14 @@ def simulate_twin(
     -------
     DataFrame
         The columns of ``TimelineResult.outcomes`` except ``chair_wait_hours``.
+
+    Examples
+    --------
+    >>> from rplsim import generate_cohort, load_scenario
+    >>> sc = load_scenario("scenarios/paper.toml", {"cohort": {"n": 60}})
+    >>> out = simulate_twin(generate_cohort(sc, seed=1), sc, seed=1)
+    >>> len(out), "chair_wait_hours" in out.columns
+    (60, False)
     """
     seed = scenario.seed if seed is None else seed
     u = patient_uniforms(seed, cohort["patient_id"].to_numpy(), stage)

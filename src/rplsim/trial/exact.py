@@ -94,6 +94,13 @@ class ExactPower(Displayed):
     expected_women, expected_women_null : float
         Expected women randomised when the trial stops (``n_control + n_treatment`` for a
         fixed design).
+
+    Examples
+    --------
+    >>> from rplsim import exact_power, load_scenario
+    >>> res = exact_power(load_scenario("scenarios/paper.toml"), n_per_arm=85)
+    >>> res.n_control, res.looks, round(res.power, 3), res.to_frame().shape
+    (85, 1, 0.811, (1, 24))
     """
 
     power: float
@@ -220,8 +227,10 @@ def exact_power(
 
     Examples
     --------
-    >>> res = exact_power(load_scenario("scenarios/paper.toml"), n_per_arm=85)  # doctest: +SKIP
-    >>> round(res.power, 4), round(res.type1_error, 4)  # doctest: +SKIP
+    >>> from rplsim import load_scenario
+    >>> res = exact_power(load_scenario("scenarios/paper.toml"), n_per_arm=85)
+    >>> round(res.power, 4), round(res.type1_error, 4)
+    (0.8114, 0.0506)
     """
     trial = scenario.require_trial()
     if n_per_arm is None:
@@ -394,6 +403,13 @@ class ExactSampleSize(Displayed):
         Exact power was evaluated at every n in this range.
     method : str
         ``"exact"``.
+
+    Examples
+    --------
+    >>> from rplsim import exact_sample_size, load_scenario
+    >>> res = exact_sample_size(load_scenario("scenarios/paper.toml", {"trial": {"treatment_lbr": 0.9}}))
+    >>> res.n_per_arm, res.n_stays_above, res.power >= res.target
+    (34, 34, True)
     """
 
     n_per_arm: int
@@ -489,8 +505,10 @@ def exact_sample_size(scenario: Scenario, *, tol: float = EXACT_TOLERANCE) -> Ex
 
     Examples
     --------
-    >>> res = exact_sample_size(load_scenario("scenarios/paper.toml"))  # doctest: +SKIP
-    >>> res.n_per_arm, res.n_stays_above  # doctest: +SKIP
+    >>> from rplsim import load_scenario
+    >>> res = exact_sample_size(load_scenario("scenarios/paper.toml"))
+    >>> res.n_per_arm, res.n_stays_above, res.searched_from < res.n_per_arm < res.searched_to
+    (83, 83, True)
     """
     trial = scenario.require_trial()
     target = float(trial.power)

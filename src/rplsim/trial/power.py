@@ -110,6 +110,13 @@ class PowerResult(Displayed):
         The same under H0 (both arms at the control rate): the type-I error spent at each look.
     mean_ivig_grams_per_woman : float
         IVIG grams per randomised woman (treated arm's mean dose × its share).
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario, simulate_power
+    >>> r = simulate_power(load_scenario("scenarios/paper.toml"), n_per_arm=80, replicates=1024)
+    >>> r.n_control, r.n_total, r.replicates, r.power_ci[0] < r.power < r.power_ci[1]
+    (80, 160, 1024, True)
     """
 
     analysis: str
@@ -332,9 +339,11 @@ def simulate_power(
 
     Examples
     --------
+    >>> from rplsim import load_scenario
     >>> res = simulate_power(load_scenario("scenarios/trial_superiority.toml"),
-    ...                      n_per_arm=100, replicates=2000)  # doctest: +SKIP
-    >>> res.power, res.power_ci  # doctest: +SKIP
+    ...                      n_per_arm=100, replicates=1024)
+    >>> res.n_control, res.replicates, round(res.power, 2), res.power_ci[0] < res.power < res.power_ci[1]
+    (100, 1024, 0.67, True)
     """
     trial = scenario.require_trial()
     design = trial_design(scenario)
@@ -576,7 +585,10 @@ def find_sample_size(
 
     Examples
     --------
-    >>> n, curve = find_sample_size(load_scenario("scenarios/paper.toml"))  # doctest: +SKIP
+    >>> from rplsim import load_scenario
+    >>> n, curve = find_sample_size(load_scenario("scenarios/paper.toml"))
+    >>> n, curve.shape[0] > 1
+    (83, True)
     >>> find_sample_size(load_scenario("scenarios/yamada_4plus.toml")).n_stays_above  # doctest: +SKIP
     """
     trial = scenario.require_trial()

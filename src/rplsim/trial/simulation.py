@@ -226,6 +226,13 @@ def trial_design(scenario: Scenario, trial: TrialParams | None = None) -> TrialD
         If the scenario has no ``[trial]`` section.
     CalibrationError
         If an arm's rate cannot be met.
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario
+    >>> d = trial_design(load_scenario("scenarios/paper.toml"))
+    >>> d.p_control, d.p_treatment, d.strata
+    (0.6, 0.807, ('KA', 'IA'))
     """
     trial = trial or scenario.require_trial()
     return _trial_design_cached(scenario.cohort, scenario.outcome, trial)

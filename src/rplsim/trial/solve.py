@@ -104,6 +104,13 @@ class Solution:
         Power evaluations the solve made.
     note : str
         The saw-tooth, or how a simulated answer was found.
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario
+    >>> s = solve(load_scenario("scenarios/paper.toml", {"trial": {"treatment_lbr": 0.9}}), n_per_arm=None)
+    >>> s.solved, s.value, s.method, s.power >= s.target_power
+    ('n_per_arm', 34, 'exact', True)
     """
 
     solved: str
@@ -244,9 +251,14 @@ def solve(
 
     Examples
     --------
-    >>> s = load_scenario("scenarios/paper.toml")  # doctest: +SKIP
-    >>> solve(s, treatment_lbr=None, n_per_arm=80).value  # doctest: +SKIP
-    >>> solve(s, n_per_arm=None).value  # doctest: +SKIP
+    >>> from rplsim import load_scenario
+    >>> s = load_scenario("scenarios/paper.toml")
+    >>> solve(s, n_per_arm=None).value
+    83
+    >>> round(solve(s, n_per_arm=85, power=None).value, 3)
+    0.811
+    >>> round(solve(s, treatment_lbr=None, n_per_arm=80).value, 3)  # doctest: +SKIP
+    0.81
     """
     t0 = time.perf_counter()
     trial = scenario.require_trial()

@@ -23,8 +23,15 @@ def test_parity_sd_on_two_points_is_a_miss_with_its_reason(table):
     rows = table.set_index("target")
     ka, ia = rows.loc["parity SD KA"], rows.loc["parity SD IA"]
     assert not ka["within"] and not ia["within"]
-    assert ka["reason"] == "unreachable on the support {0, 1}: a mean of 0.11 allows an SD of at most 0.313"
-    assert ia["reason"] == "unreachable on the support {0, 1}: a mean of 0.15 allows an SD of at least 0.357"
+    # and within the printing to 0.01 they agree: sqrt(0.115 · 0.885) = 0.319, sqrt(0.145 · 0.855) = 0.352
+    assert ka["reason"] == (
+        "unreachable on the support {0, 1}: a mean of 0.11 fixes the SD at 0.313, not 0.32 (the two "
+        "agree only within the paper's rounding to 0.01: a mean of 0.115 gives 0.319)"
+    )
+    assert ia["reason"] == (
+        "unreachable on the support {0, 1}: a mean of 0.15 fixes the SD at 0.357, not 0.35 (the two "
+        "agree only within the paper's rounding to 0.01: a mean of 0.145 gives 0.352)"
+    )
 
 
 def test_reason_is_empty_on_every_ordinary_row(table):

@@ -230,14 +230,18 @@ def tornado_frame() -> pd.DataFrame:
     )
 
 
-def test_tornado_puts_the_largest_swing_on_top_and_labels_bar_ends():
+def test_tornado_keeps_the_ranked_order_and_labels_bar_ends():
+    """Rows top to bottom in the frame's order (rplsim.planning.tornado ranks them, the
+    report's table shows the same order); a scenario value outside its range is said."""
     frame = tornado_frame()
     frame.loc[2, "n_low"] = math.inf  # IVIG LBR 0.70 cannot reach the target
+    frame.loc[0, "base"] = 0.3  # dropout 0.3: outside [0.05, 0.2]
     fig = tornado(frame, subtitle="paper")
     left = fig.axes[0]
     headings = [t for t in left.texts if t.get_weight() == "bold"]
     rows = [t.get_text() for t in sorted(headings, key=lambda t: -t.get_position()[1])]  # top first
-    assert rows == ["IVIG LBR", "placebo LBR", "dropout", "consent share"]
+    assert rows == ["dropout (the scenario's 0.3 is outside the range)", "placebo LBR", "IVIG LBR",
+                    "consent share"]  # fmt: skip
     texts = _texts(fig)
     assert "0.7 → not reachable" in texts  # IVIG LBR at its low end
     assert "0.35 → 20" in texts and "0.7 → 283" in texts  # placebo LBR at both ends

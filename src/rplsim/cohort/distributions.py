@@ -244,19 +244,40 @@ class DiscretePmf:
 
         Examples
         --------
-        >>> discrete_maxent(0.11, 0.32, 0, 1).sd_reason
-        'unreachable on the support {0, 1}: a mean of 0.11 allows an SD of at most 0.313'
+        >>> print(discrete_maxent(0.11, 0.32, 0, 1).sd_reason)  # doctest: +NORMALIZE_WHITESPACE
+        unreachable on the support {0, 1}: a mean of 0.11 fixes the SD at 0.313, not 0.32 (the two
+        agree only within the paper's rounding to 0.01: a mean of 0.115 gives 0.319)
         """
         target = self.target_sd
         if self.exact_sd or target is None or abs(self.sd() - target) <= 1e-6 * target:
             return ""
         lo, hi = self.support[0], self.support[-1]
-        where = f"{{{lo}, {hi}}}" if len(self.support) == 2 else f"{{{lo}, ..., {hi}}}"
-        bound = "at most" if target > self.sd() else "at least"
-        return (
-            f"unreachable on the support {where}: a mean of {self.mean():.4g} allows an SD of "
-            f"{bound} {self.sd():.3f}"
+        m = self.mean()
+        if len(self.support) != 2:
+            bound = "at most" if target > self.sd() else "at least"
+            return (
+                f"unreachable on the support {{{lo}, ..., {hi}}}: a mean of {m:.4g} allows an SD of "
+                f"{bound} {self.sd():.3f}"
+            )
+        # two points: the mean fixes the SD, span * sqrt(p (1 - p)); Table 1 prints both to
+        # 0.01, so say whether a mean within that rounding gives an SD within it
+        span = hi - lo
+
+        def sd_at(mean: float) -> float:
+            p = (mean - lo) / span
+            return span * math.sqrt(max(p * (1 - p), 0.0))
+
+        text = (
+            f"unreachable on the support {{{lo}, {hi}}}: a mean of {m:.4g} fixes the SD at "
+            f"{self.sd():.3f}, not {target:.3g}"
         )
+        nearest = min((m - 0.005, m + 0.005), key=lambda x: abs(sd_at(x) - target))
+        if abs(sd_at(nearest) - target) <= 0.005:
+            text += (
+                f" (the two agree only within the paper's rounding to 0.01: a mean of {nearest:.3g} "
+                f"gives {sd_at(nearest):.3f})"
+            )
+        return text
 
     def mean(self) -> float:
         """Mean of the pmf."""

@@ -188,11 +188,6 @@ TORNADO_NEEDS = (
 )
 
 
-def _swing(lo: np.ndarray, hi: np.ndarray, base: np.ndarray) -> np.ndarray:
-    a, b = np.abs(lo - base), np.abs(hi - base)
-    return np.where(np.isfinite(a) & np.isfinite(b), np.maximum(a, b), np.inf)
-
-
 def _value_text(v: float) -> str:
     return f"{v:.3g}" if math.isfinite(v) else "?"
 
@@ -214,11 +209,13 @@ def _tornado_panel(ax: Axes, df: pd.DataFrame, which: str, title: str) -> None:
         ):
             v = float(value)
             drawn = v if math.isfinite(v) else edge_hi
+            # each end its own half of the row (high above, low below), so two ends on the same
+            # side of the base (a scenario value outside its range) never hide one another
             ax.barh(
-                y[k],
+                y[k] + (0.15 if end == "high" else -0.15),
                 drawn - base,
                 left=base,
-                height=0.6,
+                height=0.3,
                 color=colour,
                 alpha=0.85,
                 hatch="//" if not math.isfinite(v) else None,
@@ -239,11 +236,14 @@ def _tornado_panel(ax: Axes, df: pd.DataFrame, which: str, title: str) -> None:
     ax.axvline(base, color="black", lw=1.2)
     ax.set_xlim(edge_lo, edge_hi)
     # the row's name above its bar: the bar-end labels start where tick labels would sit
-    for k, label in enumerate(df["label"]):
+    for k, (label, low, high, value) in enumerate(
+        zip(df["label"], df["low"], df["high"], df["base"], strict=True)
+    ):
+        outside = "" if low <= value <= high else f" (the scenario's {value:.3g} is outside the range)"
         ax.text(
             0.01,
             y[k] + 0.42,
-            plain_title(label),
+            plain_title(f"{label}{outside}"),
             transform=ax.get_yaxis_transform(),
             ha="left",
             va="bottom",
@@ -261,7 +261,8 @@ def _tornado_panel(ax: Axes, df: pd.DataFrame, which: str, title: str) -> None:
 
 
 def tornado(frame: pd.DataFrame, *, subtitle: str = "") -> Figure:
-    """The swing in n when each assumption moves over its range, the largest on top.
+    """The swing in n when each assumption moves over its range, one row each, in the order given
+    (:func:`rplsim.planning.tornado.assumption_ranges` ranks them by how far n moves).
 
     Parameters
     ----------
@@ -287,11 +288,8 @@ def tornado(frame: pd.DataFrame, *, subtitle: str = "") -> Figure:
     2
     """
     require_columns(frame, TORNADO_NEEDS, "tornado")
+    # rows in the order given: rplsim.planning.tornado ranks them, and the report's table with it
     df = frame.reset_index(drop=True).copy()
-    df["swing"] = _swing(
-        df["n_low"].to_numpy(float), df["n_high"].to_numpy(float), df["n_base"].to_numpy(float)
-    )
-    df = df.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
     fig = new_figure(14.0, 2.0 + 0.8 * max(len(df), 2))
     axes = fig.subplots(1, 2, gridspec_kw={"wspace": 0.08})
     _tornado_panel(axes[0], df, "n", "women randomised per arm")

@@ -47,7 +47,7 @@ class Feasibility(Displayed):
 
     Examples
     --------
-    >>> from rplsim import feasibility, load_scenario, simulate_power
+    >>> from rplsim import load_scenario, simulate_power
     >>> sc = load_scenario("scenarios/paper.toml")
     >>> f = feasibility(sc, simulate_power(sc, n_per_arm=80, replicates=1024))
     >>> f.n_randomised, f.n_eligible, f.to_frame().shape

@@ -67,12 +67,16 @@ def test_paragraph_states_the_stages_numbers(paper_stage):
     assert "searched" not in p and "smallest n" not in p, "a fixed n is not a search result"
 
 
-def test_non_inferiority_names_its_comparator():
+def test_non_inferiority_names_its_comparator_and_does_not_randomise_it():
+    """The paper's own claim compares two groups side by side (immunity is not randomised):
+    the paragraph says enrolled, never randomised, and names the comparator, never placebo."""
     sc, st = _stage("noninferiority.toml", 60)
     s = protocol_summary(sc, st)
     comparator = sc.require_trial().comparator
-    assert comparator != "placebo" and s.comparator == comparator
-    assert f"to IVIG or {comparator}" in s.paragraph and "placebo" not in s.paragraph
+    assert comparator != "placebo" and s.comparator == comparator and not sc.require_trial().randomised
+    assert f"women treated with IVIG, and {comparator}." in s.paragraph
+    assert "placebo" not in s.paragraph and "randomised" not in s.paragraph.replace("not randomised", "")
+    assert "Enrolled" in set(s.design["item"]) and "Randomised" not in set(s.design["item"])
     assert "Farrington-Manning" in s.paragraph
     assert f"Live-birth rate, {comparator}" in set(s.design["item"])
 

@@ -197,7 +197,8 @@ def answer_sentence(
     b = "**" if markdown else ""
     keep = 1 - t.dropout
     arms = (
-        f"{b}{power.n_control} women randomised per arm{b} ({power.n_total} in all; "
+        f"{b}{power.n_control} women {'randomised per arm' if t.randomised else 'enrolled per group'}{b} "
+        f"({power.n_total} in all; "
         f"{power.n_control * keep:.0f} + {power.n_treatment * keep:.0f} expected analysed after "
         f"{t.dropout:.0%} dropout)"
     )

@@ -179,6 +179,8 @@ def _test(scenario: Scenario) -> str:
 def _allocation(scenario: Scenario) -> str:
     t = scenario.require_trial()
     ratio = f"{t.allocation_ratio:g}:1 (IVIG:control)"
+    if not t.randomised:
+        return f"{ratio} enrolment"
     blocks = f"permuted blocks of {t.block_size}" if t.block_size else "simple randomisation"
     return f"{ratio}, {blocks}"
 
@@ -296,11 +298,22 @@ def _paragraph(scenario: Scenario, stage: TrialStage, expected: tuple[float, flo
         if p.n_control == p.n_treatment
         else f"{p.n_control} control, {p.n_treatment} IVIG"
     )
+    whom = who[len("women with ") :]
+    verb = "randomised" if t.randomised else "enrolled"
+    if t.randomised:
+        first = (
+            f"A total of {p.n_total} women ({arms}) with {whom} will be randomised {alloc} to IVIG or "
+            f"{comparator}."
+        )
+    else:  # two groups side by side (immunity cannot be randomised)
+        first = (
+            f"A total of {p.n_total} women ({arms.replace('arm', 'group')}) with {whom} will be enrolled "
+            f"{alloc} in two groups, not randomised: women treated with IVIG, and {comparator}."
+        )
     out = [
-        f"A total of {p.n_total} women ({arms}) with {who[len('women with ') :]} will be randomised {alloc} "
-        f"to IVIG or {comparator}.",
+        first,
         f"Assuming a live-birth rate of {p.p_control:.1%} with {comparator} (based on {control_src}) and "
-        f"{p.p_treatment:.1%} with IVIG (based on {treatment_src}), and {t.dropout:.0%} of randomised women "
+        f"{p.p_treatment:.1%} with IVIG (based on {treatment_src}), and {t.dropout:.0%} of {verb} women "
         f"without an outcome, the expected {p.n_control * keep:.0f} + {p.n_treatment * keep:.0f} analysed "
         f"women give {shown:.1%} {kind} power {aim}.",
     ]
@@ -367,7 +380,12 @@ def protocol_summary(scenario: Scenario, stage: TrialStage) -> ProtocolSummary:
     keep = 1 - t.dropout
     expected, exp_method = _expected_n(stage)
     rows: list[tuple[str, str, str]] = [
-        ("Design", f"randomised, IVIG vs {t.comparator}, {t.design}", "trial.design, trial.comparator"),
+        (
+            "Design",
+            f"{'randomised' if t.randomised else 'two groups enrolled side by side, not randomised'}, "
+            f"IVIG vs {t.comparator}, {t.design}",
+            "trial.design, trial.comparator, trial.randomised",
+        ),
         (
             "Population",
             f"{t.population} ({' + '.join(POPULATION_STRATA[t.population])}), "
@@ -390,15 +408,19 @@ def protocol_summary(scenario: Scenario, stage: TrialStage) -> ProtocolSummary:
             ("Non-inferiority margin", f"{t.margin:.0%} (absolute)", _source("trial.margin", scenario))
         )
     rows += [
-        ("Allocation", _allocation(scenario), _source("trial.block_size", scenario)),
+        (
+            "Allocation",
+            _allocation(scenario),
+            _source("trial.block_size", scenario) if t.randomised else "trial.allocation_ratio",
+        ),
         (
             "Dropout",
-            f"{t.dropout:.0%} of randomised women without an outcome",
+            f"{t.dropout:.0%} of {'randomised' if t.randomised else 'enrolled'} women without an outcome",
             _source("trial.dropout", scenario),
         ),
         ("Analyses", _looks(scenario), "trial.looks, trial.boundary"),
         (
-            "Randomised",
+            "Randomised" if t.randomised else "Enrolled",
             f"{p.n_control} {t.comparator} + {p.n_treatment} IVIG = {p.n_total}",
             "sample-size search" if stage.searched else "trial.n_per_arm",
         ),

@@ -96,6 +96,12 @@ class TrialParams:
         doc="what the IVIG arm is compared with, as the report and the protocol paragraph name it "
         '(e.g. "placebo", "women with normal immunity")',
     )
+    randomised: bool = param(
+        True,
+        doc="false: the two arms are groups enrolled side by side (e.g. IVIG-treated abnormal "
+        "immunity and untreated normal immunity), not randomised; the numbers are the same, the "
+        "report and the protocol paragraph say 'enrolled' instead of 'randomised'",
+    )
     control_lbr_source: str = param(
         "", doc="where control_lbr comes from, quoted in the design table and the protocol paragraph"
     )

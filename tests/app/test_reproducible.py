@@ -12,7 +12,9 @@ figures, take about 55 s per pass. The fast test runs them in-process at ``--rep
 so every stage and path of a full run still runs: the sample-size search and its confirming
 run, the sensitivity checks, group-sequential looks, non-inferiority, Fisher) with the figure
 functions of :mod:`rplsim.outputs.plots` replaced by a stub that writes an empty PNG (figures
-write no CSV, and building and drawing them is ~70% of a run): ~2.4 s a pass, ~5 s in all.
+write no CSV, and building and drawing them is ~70% of a run): ~14 s a pass, ~28 s in all
+(measured 2026-12-03: the exact sample-size searches of yamada_4plus and noninferiority and the
+tornado's exact searches are most of it).
 The full version (own replicates, real figures, two separate processes, no cache shared) and
 the thread-count check (two interpreters) are marked slow.
 """

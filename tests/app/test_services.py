@@ -31,7 +31,7 @@ def test_run_stages_computes_in_memory_and_is_frozen(computed, tmp_path):
         computed.trial = None  # type: ignore[misc]
 
 
-def test_write_run_renders_what_was_computed(computed, tmp_path):
+def test_write_run_renders_what_was_computed(computed, tmp_path, no_figures):
     out = tmp_path / "run"
     summary = write_run(computed, out, command=["rplsim", "run"])
     assert summary.startswith("A trial would need")

@@ -191,15 +191,16 @@ def save_figure(fig: Figure, stem: str | Path, formats: Sequence[str] = DEFAULT_
     out = []
     # svg.hashsalt fixes the ids of clip paths; without it they are random per save
     with matplotlib.rc_context({"svg.hashsalt": "rplsim", "svg.fonttype": "path"}):
-        # The constrained layout is solved once, by a first draw, and then frozen: otherwise
-        # every format solves it again (measured: the 140-target calibration panel in PNG and
-        # SVG took 6.7 s, 4.0 s with the layout frozen).
-        if fig.get_layout_engine() is not None and len(fmts) > 1:
-            fig.canvas.draw()
-            fig.set_layout_engine("none")
+        # One draw solves the constrained layout and the tight bounding box; both are then
+        # frozen, so each format costs one more draw instead of two layouts and two draws
+        # ("tight" draws once to measure, once to render). Measured on the 140-target
+        # calibration panel in PNG and SVG: 6.7 s before, 4.1 s frozen.
+        fig.canvas.draw()
+        bbox = fig.get_tightbbox(fig.canvas.get_renderer()).padded(0.1)  # savefig's pad_inches
+        fig.set_layout_engine("none")
         for fmt in fmts:
             path = stem.parent / f"{stem.name}.{fmt}"
-            fig.savefig(path, dpi=DPI, bbox_inches="tight", format=fmt, metadata=_METADATA[fmt])
+            fig.savefig(path, dpi=DPI, bbox_inches=bbox, format=fmt, metadata=_METADATA[fmt])
             out.append(path)
     _release(fig)
     return out

@@ -17,12 +17,14 @@ def table(paper) -> pd.DataFrame:
     return calibrate(paper, replicates=5, seed=2)
 
 
-def test_parity_sd_on_two_points_is_a_miss_with_its_reason(table):
+def test_parity_sd_on_two_points_says_why_and_is_judged_by_its_tolerance(table):
     """Table 1: KA parity 0.11 ± 0.32 on {0, 1}, where the mean fixes the SD at
-    sqrt(0.11 · 0.89) = 0.3129; IA 0.15 ± 0.35 gives 0.3571."""
+    sqrt(0.11 · 0.89) = 0.3129; IA 0.15 ± 0.35 gives 0.3571. The reason is said once, in the
+    table; whether the row misses is still the tolerance check (the reason forces nothing)."""
     rows = table.set_index("target")
     ka, ia = rows.loc["parity SD KA"], rows.loc["parity SD IA"]
-    assert not ka["within"] and not ia["within"]
+    for r in (ka, ia):
+        assert bool(r["within"]) == (abs(r["simulated"] - r["paper"]) <= r["tolerance"])
     # and within the printing to 0.01 they agree: sqrt(0.115 · 0.885) = 0.319, sqrt(0.145 · 0.855) = 0.352
     assert ka["reason"] == (
         "unreachable on the support {0, 1}: a mean of 0.11 fixes the SD at 0.313, not 0.32 (the two "

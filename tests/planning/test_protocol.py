@@ -60,7 +60,7 @@ def test_paragraph_states_the_stages_numbers(paper_stage):
     t = sc.require_trial()
     keep = 1 - t.dropout
     assert p.startswith(f"A total of {st.power.n_total} women (83 per arm)")
-    assert f"{st.exact.power:.1%} exact power" in p
+    assert f"{st.exact.power:.2%} exact power" in p
     assert f"{st.power.p_control:.1%} with placebo" in p and f"{st.power.p_treatment:.1%} with IVIG" in p
     assert f"{83 * keep:.0f} + {st.power.n_treatment * keep:.0f} analysed" in p
     assert t.control_lbr_source in p and t.treatment_lbr_source in p
@@ -125,3 +125,21 @@ def test_stage_summary_needs_its_scenario(paper_stage):
     with pytest.raises(Exception, match="pass the scenario"):
         dataclasses.replace(st, scenario=None).summary()
     assert not math.isnan(st.power.power)
+
+
+def test_an_overridden_rate_does_not_keep_the_files_citation():
+    """--set trial.treatment_lbr=0.9 must not be quoted as "Table 3: 159 of 197" (80.7%)."""
+    sc, st = _stage("paper.toml", 40, "trial.treatment_lbr=0.9")
+    s = protocol_summary(sc, st)
+    source = dict(zip(s.design["item"], s.design["source"], strict=True))["Live-birth rate, IVIG"]
+    assert "159 of 197" not in source and "trial.treatment_lbr = 0.9" in source
+    assert "159 of 197" not in s.paragraph
+    kept = dict(zip(s.design["item"], s.design["source"], strict=True))["Live-birth rate, placebo"]
+    assert kept == load_scenario(SCENARIOS / "paper.toml").require_trial().control_lbr_source
+
+
+def test_a_key_off_its_default_is_cited_by_its_value():
+    """The schema's basis of a default ("permuted blocks of 4") is not quoted for another value."""
+    sc, st = _stage("paper.toml", 60, "trial.allocation_ratio=2", "trial.block_size=3")
+    source = dict(zip(*(protocol_summary(sc, st).design[c] for c in ("item", "source")), strict=True))
+    assert source["Allocation"] == "trial.block_size = 3"

@@ -95,3 +95,16 @@ def test_bad_range_is_one_clear_line():
 
     with pytest.raises(ScenarioError, match=r"dropout_range .* must be two values \[low, high\]"):
         load_scenario(SCENARIOS / "paper.toml", ["sensitivity.dropout_range=[0.2, 0.1]"])
+
+
+def test_exact_only_when_every_moved_design_is_covered():
+    """A sequential design without dropout is enumerated exactly, but the ends of its dropout
+    range are not (sequential with dropout): the whole table takes the formula, no end is
+    "not reachable" for want of a method (review of issue 14)."""
+    over = ["trial.dropout=0", "sensitivity.control_lbr_range=[0.55, 0.62]",
+            "sensitivity.treatment_lbr_range=[0.8, 0.85]"]  # fmt: skip
+    sc = load_scenario(SCENARIOS / "group_sequential.toml", over)
+    st = size_trial(sc, n_per_arm=100, replicates=1024, sensitivity=False)
+    t = assumption_ranges(sc, st)
+    assert set(t["method"]) == {"analytic"}
+    assert all(math.isfinite(v) for v in (*t["n_low"], *t["n_high"]))

@@ -159,7 +159,7 @@ def _add_run(sub: Any) -> None:
         default="png,svg",
         metavar="FORMATS",
         help="figure formats, comma-separated, of png, svg, pdf (default png,svg; report.html "
-        "inlines the SVGs, and links the PNGs without svg)",
+        "inlines the SVGs, or embeds the PNGs without svg)",
     )
 
 

@@ -17,6 +17,7 @@ figure so that two figures' clip paths and glyphs cannot collide.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable, Sequence
 from pathlib import PurePath
@@ -90,25 +91,36 @@ def _table(b: Block) -> str:
     return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _figure(b: Block, read_svg: Callable[[str], str | None]) -> str:
+def _figure(b: Block, read: Callable[[str], str | None], read_bytes: Callable[[str], bytes | None]) -> str:
     f = b.figure
     assert f is not None
     svg_file = next((p for p in f.files if p.endswith(".svg")), None)
-    svg = read_svg(svg_file) if svg_file else None
+    png_file = next((p for p in f.files if p.endswith(".png")), None)
+    svg = read(svg_file) if svg_file else None
+    png = read_bytes(png_file) if png_file and svg is None else None
     links = ", ".join(
         f'<a href="{html_text(p)}">{html_text(PurePath(p).suffix[1:].upper())}</a>' for p in f.files
     )
     if svg is not None:
         picture = inline_svg(svg, f"fig{b.number}")
-    else:  # no SVG written (--format png): link the PNG of the same folder
-        picture = f'<img src="{html_text(f.files[0])}" alt="{html_text(f.caption)}" style="max-width:100%">'
+    elif png is not None:  # --format png: the PNG inside the page, still self-contained
+        data = base64.b64encode(png).decode("ascii")
+        picture = (
+            f'<img src="data:image/png;base64,{data}" alt="{html_text(f.caption)}" style="max-width:100%">'
+        )
+    else:  # --format pdf: a browser shows no PDF inline; the link below is the figure
+        picture = ""
     return (
         f'<figure id="figure-{b.number}">{picture}<figcaption><strong>Figure {b.number}.</strong> '
         f"{html_text(f.caption)} ({links})</figcaption></figure>"
     )
 
 
-def build_html(blocks: Sequence[Block], read_svg: Callable[[str], str | None]) -> str:
+def build_html(
+    blocks: Sequence[Block],
+    read_svg: Callable[[str], str | None],
+    read_bytes: Callable[[str], bytes | None] = lambda name: None,
+) -> str:
     """The blocks as one self-contained HTML page.
 
     Parameters
@@ -117,6 +129,8 @@ def build_html(blocks: Sequence[Block], read_svg: Callable[[str], str | None]) -
         From :func:`rplsim.outputs.report.report_blocks`.
     read_svg : callable
         The text of an SVG file of the results folder by its relative name (None if absent).
+    read_bytes : callable
+        The bytes of a file of the folder (a PNG is embedded when there is no SVG).
 
     Returns
     -------
@@ -150,7 +164,7 @@ def build_html(blocks: Sequence[Block], read_svg: Callable[[str], str | None]) -
         elif b.kind == "table" and b.rows:
             parts.append(_table(b))
         elif b.kind == "figure":
-            parts.append(_figure(b, read_svg))
+            parts.append(_figure(b, read_svg, read_bytes))
     body = "\n".join(parts)
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'

@@ -292,8 +292,7 @@ def _misses_blocks(calibration: pd.DataFrame, note: str = "") -> list[Block]:
     within = calibration["within"].astype(bool)
     followed = calibration["followed"].astype(bool)
     header = ["target", "source", "paper", "simulated", "tolerance"]
-    if "reason" in calibration.columns:
-        header.append("reason")
+    reasons = calibration["reason"].fillna("").astype(str) if "reason" in calibration.columns else None
     out = [
         Block(
             "p",
@@ -303,10 +302,24 @@ def _misses_blocks(calibration: pd.DataFrame, note: str = "") -> list[Block]:
     ]
     missed = calibration[~within & followed]
     out.append(Block("h3", f"Followed readings outside tolerance ({len(missed)})"))
+    cols = [*header, "reason"] if reasons is not None and (reasons[missed.index] != "").any() else header
     if len(missed):
-        out.append(Block("table", header=tuple(header), rows=tuple(missed[header].itertuples(index=False))))
+        out.append(Block("table", header=tuple(cols), rows=tuple(missed[cols].itertuples(index=False))))
     else:
         out.append(Block("p", "none"))
+    if reasons is not None:
+        exact = calibration[(reasons != "") & within]
+        if len(exact):
+            out.append(Block("h3", f"Targets the model cannot meet exactly as printed ({len(exact)})"))
+            out.append(
+                Block(
+                    "p",
+                    "Inside their tolerance, so not misses; the reason is why the simulated value cannot "
+                    "equal the printed one.",
+                )
+            )
+            rcols = [*header, "reason"]
+            out.append(Block("table", header=tuple(rcols), rows=tuple(exact[rcols].itertuples(index=False))))
     if note:
         out.append(Block("p", note))
     # Every reading rplsim does not follow is listed, inside its tolerance or not: the gap
@@ -381,13 +394,16 @@ def _tornado_blocks(frame: pd.DataFrame, figure: FigureFiles | None, number: int
     out = []
     first = frame.iloc[0]
     method = str(first["method"])
+    moves = first["n_low"] != first["n_high"]
     out.append(
         Block(
             "p",
             f"The assumption that moves n most is the {first['label']} ({first['key']}): over "
             f"{first['low']:g} to {first['high']:g} the trial needs {_n_text(first['n_low'])} to "
             f"{_n_text(first['n_high'])} women randomised per arm ({method} n; "
-            f"{_n_text(first['n_base'])} at the scenario's {first['base']:g}).",
+            f"{_n_text(first['n_base'])} at the scenario's {first['base']:g})."
+            if moves
+            else "No assumption with a range moves n; the table shows the women screened at each end.",
         )
     )
     if figure is not None:

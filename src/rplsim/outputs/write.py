@@ -207,6 +207,11 @@ class _Writer:
         p = self.folder.tmp / name
         return p.read_text(encoding="utf-8") if p.exists() else None
 
+    def read_bytes(self, name: str) -> bytes | None:
+        """The bytes of a file already written, or None."""
+        p = self.folder.tmp / name
+        return p.read_bytes() if p.exists() else None
+
 
 def _write_stages(w: _Writer, result: RunResult) -> None:
     """Cohort, calibration and timeline: tables and figures, in the order of the report."""
@@ -332,7 +337,7 @@ def render_run(
         dose_note=note,
     )
     folder.text("report.md", render_markdown(blocks))
-    folder.text("report.html", build_html(blocks, w.read))
+    folder.text("report.html", build_html(blocks, w.read, w.read_bytes))
     return "\n".join(([plain] if plain else []) + summary)
 
 

@@ -81,7 +81,7 @@ class Feasibility(Displayed):
             ("  control arm", self.n_control, "women"),
             ("  IVIG arm", self.n_treatment, "women"),
             ("expected dropouts", round(self.expected_dropouts, 1), "women"),
-            ("years to recruit", round(self.years_to_recruit, 2), f"years at {self.centres} centre(s)"),
+            ("years to recruit", round(self.years_to_recruit, 2), f"years at {_centres(self.centres)}"),
             ("IVIG, total", round(self.ivig_grams_total), "g"),
             ("IVIG, total cost", round(self.ivig_cost_total), self.currency),
         ]
@@ -227,7 +227,7 @@ def screening_funnel(f: Feasibility) -> pd.DataFrame:
                 "do not consent",
             ],
             "basis": [
-                f"RPL women seen at {f.centres} centre(s)",
+                f"RPL women seen at {_centres(f.centres)}",
                 "recruitment.workup_share (Figure 1: 819/987)",
                 "recruitment.pregnancy_share (Figure 1: 529/819)",
                 "trial.population and losses filter (cohort model)",

@@ -146,11 +146,14 @@ class ProtocolSummary:
 
 
 def _source(path: str, scenario: Scenario) -> str:
-    """The schema's source text of a ``[trial]``/``[recruitment]`` key (the default's basis)."""
+    """Where the scenario's value of a key comes from: the schema's source text while the value
+    is the default that text is about, else the key itself (the scenario file sets it)."""
+    section, key = path.split(".", 1)
+    value = getattr(getattr(scenario, section), key)
     for info in iter_params(type(scenario)):
         if info.path == path:
-            return info.source
-    return ""  # pragma: no cover - every path asked for is in the schema
+            return info.source if value == info.default and info.source else f"{path} = {value!r}"
+    return path  # pragma: no cover - every path asked for is in the schema
 
 
 def _sided(alternative: str) -> str:
@@ -178,7 +181,7 @@ def _test(scenario: Scenario) -> str:
 
 def _allocation(scenario: Scenario) -> str:
     t = scenario.require_trial()
-    ratio = f"{t.allocation_ratio:g}:1 (IVIG:control)"
+    ratio = f"{t.allocation_ratio:g}:1 (IVIG:{t.comparator})"
     if not t.randomised:
         return f"{ratio} enrolment"
     blocks = f"permuted blocks of {t.block_size}" if t.block_size else "simple randomisation"
@@ -208,14 +211,19 @@ def _rate_sources(scenario: Scenario) -> tuple[str, str]:
     return control, treatment
 
 
-def _power_rows(stage: TrialStage) -> list[tuple[str, str, str]]:
+def _power_rows(scenario: Scenario, stage: TrialStage) -> list[tuple[str, str, str]]:
     p, ex = stage.power, stage.exact
+    null = (
+        "the IVIG arm at the control rate minus the margin"
+        if scenario.require_trial().design == "non-inferiority"
+        else "both arms at the control rate"
+    )
     sim = f"{p.power:.1%} (95% CI {p.power_ci[0]:.1%}-{p.power_ci[1]:.1%}; {p.replicates:,} simulated trials)"
     sim_t1 = f"{p.type1_error:.2%} (95% CI {p.type1_ci[0]:.2%}-{p.type1_ci[1]:.2%})"
     if ex is None:  # simulated only
         return [
             ("Power", sim, "simulation of the whole trial (Wilson interval)"),
-            ("Type-I error", sim_t1, "the same simulated trials, both arms at the control rate"),
+            ("Type-I error", sim_t1, f"the same simulated trials under H0: {null}"),
         ]
     bound = f"; at most {ex.max_error:.1e} of probability left out" if ex.max_error else ""
     return [
@@ -315,7 +323,9 @@ def _paragraph(scenario: Scenario, stage: TrialStage, expected: tuple[float, flo
         f"Assuming a live-birth rate of {p.p_control:.1%} with {comparator} (based on {control_src}) and "
         f"{p.p_treatment:.1%} with IVIG (based on {treatment_src}), and {t.dropout:.0%} of {verb} women "
         f"without an outcome, the expected {p.n_control * keep:.0f} + {p.n_treatment * keep:.0f} analysed "
-        f"women give {shown:.1%} {kind} power {aim}.",
+        f"women give {shown:.2%} {kind} power {aim}."
+        if ex is not None
+        else f"women give {shown:.1%} {kind} power {aim}.",
     ]
     if ex is not None:
         out.append(
@@ -345,7 +355,7 @@ def _paragraph(scenario: Scenario, stage: TrialStage, expected: tuple[float, flo
     if stage.searched:
         out.append(f"This is the smallest n per arm whose {kind} power reaches the {t.power:.0%} target.")
     elif shown < t.power:
-        out.append(f"The n per arm is fixed by the scenario; its power is below the {t.power:.0%} target.")
+        out.append(f"The n per arm is given (not searched); its power is below the {t.power:.0%} target.")
     return " ".join(out)
 
 
@@ -422,14 +432,14 @@ def protocol_summary(scenario: Scenario, stage: TrialStage) -> ProtocolSummary:
         (
             "Randomised" if t.randomised else "Enrolled",
             f"{p.n_control} {t.comparator} + {p.n_treatment} IVIG = {p.n_total}",
-            "sample-size search" if stage.searched else "trial.n_per_arm",
+            "sample-size search" if stage.searched else "given (trial.n_per_arm or --n-per-arm)",
         ),
         (
             "Analysed (expected)",
             f"{p.n_control * keep:.1f} + {p.n_treatment * keep:.1f} = {p.n_total * keep:.1f}",
-            "randomised × (1 − dropout)",
+            f"{'randomised' if t.randomised else 'enrolled'} × (1 − dropout)",
         ),
-        *_power_rows(stage),
+        *_power_rows(scenario, stage),
     ]
     if expected is not None:
         rows.append(

@@ -178,7 +178,13 @@ def assumption_ranges(scenario: Scenario, stage: TrialStage) -> pd.DataFrame:
     formula = {k: _formula_n(sc) for k, sc in moved.items() if k[0] != "recruitment.consent_share"}
     base_formula = _formula_n(scenario)
     sizes = [*formula.values(), base_formula]
-    exact = exact_applies(scenario) and all(math.isfinite(n) and n <= EXACT_N_LIMIT for n in sizes)
+    # every moved scenario must be one the enumeration covers (a sequential design without
+    # dropout is, its dropout range's ends are not): else the formula for the whole table
+    exact = (
+        exact_applies(scenario)
+        and all(exact_applies(m) for m in moved.values())
+        and all(math.isfinite(n) and n <= EXACT_N_LIMIT for n in sizes)
+    )
     headline = stage.power.n_control
     if exact:
         method = "exact"

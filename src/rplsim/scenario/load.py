@@ -419,6 +419,32 @@ def scenario_from_dict(
     return obj
 
 
+#: A rate key -> the key that says where its value comes from (the report's source column).
+_RATE_SOURCES = {
+    "control_lbr": "control_lbr_source",
+    "treatment_lbr": "treatment_lbr_source",
+    "ivig_odds_ratio": "treatment_lbr_source",
+}
+
+
+def _sources_follow(over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` with the source of each overridden rate replaced, unless it is overridden too.
+
+    A file's ``treatment_lbr_source`` ("Table 3: 159 of 197") must not stay beside a rate set
+    on the command line (``--set trial.treatment_lbr=0.9``): the report would cite the paper
+    for a number it does not give.
+    """
+    trial = over.get("trial")
+    if not isinstance(trial, dict):
+        return over
+    added = {
+        source: f"an override (trial.{key} = {trial[key]!r}), not the scenario file"
+        for key, source in _RATE_SOURCES.items()
+        if key in trial and source not in trial
+    }
+    return {**over, "trial": {**trial, **added}} if added else over
+
+
 def load_scenario(
     path: str | Path,
     overrides: Sequence[str] | dict[str, Any] | None = None,
@@ -467,7 +493,7 @@ def load_scenario(
             over = parse_overrides(items)
             names = override_flags(items)
         _check_depth(over, "the command-line overrides")
-        data = deep_merge(data, over)
+        data = deep_merge(data, _sources_follow(over))
     names.update(flags or {})
     return scenario_from_dict(data, label, str(path), flags=names)
 

@@ -307,6 +307,8 @@ def _misses_blocks(calibration: pd.DataFrame, note: str = "") -> list[Block]:
         out.append(Block("table", header=tuple(cols), rows=tuple(missed[cols].itertuples(index=False))))
     else:
         out.append(Block("p", "none"))
+    if note:
+        out.append(Block("p", note))
     if reasons is not None:
         exact = calibration[(reasons != "") & within]
         if len(exact):
@@ -320,8 +322,6 @@ def _misses_blocks(calibration: pd.DataFrame, note: str = "") -> list[Block]:
             )
             rcols = [*header, "reason"]
             out.append(Block("table", header=tuple(rcols), rows=tuple(exact[rcols].itertuples(index=False))))
-    if note:
-        out.append(Block("p", note))
     # Every reading rplsim does not follow is listed, inside its tolerance or not: the gap
     # between the two readings is the point, whether or not one cohort could tell them apart.
     other = calibration[~followed]

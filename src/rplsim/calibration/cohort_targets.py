@@ -106,7 +106,7 @@ def _table1_rows(
     df: pd.DataFrame, strat: np.ndarray, reps: np.ndarray, n_rep: int, model: CohortModel
 ) -> list[CalibrationRow]:
     """Table 1: mean, SD, min, max per stratum and the ANOVA F of each covariate; an SD the
-    model's support cannot reach (parity on {0, 1}) is a miss with its reason."""
+    model's support cannot reach (parity on {0, 1}) carries its reason."""
     rows: list[CalibrationRow] = []
     key = reps * 4 + strat
     for var, cells in paper.TABLE1.items():

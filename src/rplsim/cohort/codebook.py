@@ -170,7 +170,7 @@ def cohort_schema(params: CohortParams | None = None) -> tuple[ColumnSpec, ...]:
             "int",
             0,
             "maximum-entropy pmf on the stratum's range with Table 1's mean and SD; on {0, 1} the "
-            "mean fixes the SD (the calibration table reports that miss with its reason)",
+            "mean fixes the SD (the calibration table gives the reason beside that row)",
             "Table 1",
         ),
         ColumnSpec(

@@ -1,0 +1,264 @@
+"""Priors on the unknown rates and effects, for assurance (issue 15; groundwork).
+
+Pure mathematics, no scenario: each prior can draw samples from a keyed generator, give its mean
+and SD, and give **quadrature nodes and weights** such that ``sum(w * f(nodes))`` approximates the
+prior expectation of a smooth ``f`` — the exact path of assurance integrates the exact power
+surface this way, with no Monte-Carlo error.
+
+* :class:`BetaPrior` — on a rate; from ``beta = [a, b]``, from counts ``x`` of ``n`` (Jeffreys:
+  ``Beta(x + 1/2, n - x + 1/2)``, :meth:`BetaPrior.from_counts`), or fitted to three quantiles
+  (:meth:`BetaPrior.from_quantiles`, the fit's largest quantile error reported). Quadrature:
+  Gauss-Jacobi (:func:`scipy.special.roots_jacobi`), exact for polynomials of degree
+  ``2k - 1`` in the rate.
+* :class:`LogNormalPrior` — on an odds ratio or a relative risk, ``log X ~ N(mean_log, sd_log²)``.
+  Quadrature: Gauss-Hermite (:func:`numpy.polynomial.hermite_e.hermegauss`), exact for
+  polynomials of degree ``2k - 1`` in ``log X``.
+* :class:`MixturePrior` — a weighted mixture of either kind; its nodes are the components' nodes
+  with the weights multiplied by the component weights.
+
+:func:`normal_assurance` is the closed form of O'Hagan, Stevens & Campbell (2005) for a one-sided
+normal test of a normally distributed effect: the reference the simulated and exact paths are
+checked against.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import optimize, special, stats
+
+from rplsim.exceptions import InvalidArgumentError
+
+__all__ = ["BetaPrior", "LogNormalPrior", "MixturePrior", "Prior", "normal_assurance"]
+
+Array = NDArray[np.float64]
+
+#: Default number of quadrature nodes per prior dimension.
+QUADRATURE_NODES = 24
+
+
+def _positive(name: str, value: float) -> float:
+    v = float(value)
+    if not (math.isfinite(v) and v > 0):
+        raise InvalidArgumentError(f"{name} == {value!r}, must be a finite number > 0.")
+    return v
+
+
+@dataclass(frozen=True)
+class BetaPrior:
+    """A Beta(a, b) prior on a rate in (0, 1).
+
+    Examples
+    --------
+    >>> p = BetaPrior.from_counts(159, 197)  # Table 3: 159 of 197 treated women, Jeffreys
+    >>> (p.a, p.b), round(p.mean, 4)
+    ((159.5, 38.5), 0.8056)
+    >>> nodes, weights = p.quadrature()
+    >>> round(float(weights.sum()), 12), round(float(weights @ nodes), 4)
+    (1.0, 0.8056)
+    """
+
+    a: float
+    b: float
+
+    def __post_init__(self) -> None:
+        _positive("beta a", self.a)
+        _positive("beta b", self.b)
+
+    @classmethod
+    def from_counts(cls, x: int, n: int) -> BetaPrior:
+        """Jeffreys' posterior of ``x`` successes in ``n``: ``Beta(x + 1/2, n - x + 1/2)``."""
+        if isinstance(x, bool) or isinstance(n, bool) or not (isinstance(x, int) and isinstance(n, int)):
+            raise InvalidArgumentError(f"counts == [{x!r}, {n!r}], must be two integers [x, n].")
+        if not 0 <= x <= n or n < 1:
+            raise InvalidArgumentError(f"counts == [{x}, {n}], must have 0 <= x <= n and n >= 1.")
+        return cls(x + 0.5, n - x + 0.5)
+
+    @classmethod
+    def from_quantiles(cls, q05: float, q50: float, q95: float) -> tuple[BetaPrior, float]:
+        """The Beta whose 5%, 50% and 95% quantiles are nearest ``q05, q50, q95`` (least squares
+        on the logit scale), and the largest absolute quantile error of the fit.
+
+        Examples
+        --------
+        >>> prior, err = BetaPrior.from_quantiles(0.35, 0.49, 0.63)  # the placebo range, EVIDENCE.md
+        >>> round(prior.mean, 3), err < 0.01
+        (0.49, True)
+        """
+        q = np.array([q05, q50, q95], dtype=float)
+        if not (np.all(np.isfinite(q)) and 0 < q[0] < q[1] < q[2] < 1):
+            raise InvalidArgumentError(
+                f"quantiles == [{q05!r}, {q50!r}, {q95!r}], must be increasing rates in (0, 1)."
+            )
+        probs = np.array([0.05, 0.5, 0.95])
+        target = special.logit(q)
+
+        def residual(log_ab: Array) -> Array:
+            a, b = np.exp(log_ab)
+            return np.asarray(special.logit(stats.beta.ppf(probs, a, b)) - target, dtype=float)
+
+        # start at the method-of-moments Beta of a normal with the same median and 90% width
+        m, sd = q[1], (q[2] - q[0]) / (2 * 1.6449)
+        k = max(m * (1 - m) / sd**2 - 1, 1.0)
+        fit = optimize.least_squares(residual, np.log([m * k, (1 - m) * k]), method="lm")
+        a, b = (float(v) for v in np.exp(fit.x))
+        prior = cls(a, b)
+        return prior, float(np.max(np.abs(stats.beta.ppf(probs, a, b) - q)))
+
+    @property
+    def mean(self) -> float:
+        """The prior mean ``a / (a + b)``."""
+        return self.a / (self.a + self.b)
+
+    @property
+    def sd(self) -> float:
+        """The prior SD."""
+        s = self.a + self.b
+        return math.sqrt(self.a * self.b / (s * s * (s + 1)))
+
+    def sample(self, rng: np.random.Generator, n: int) -> Array:
+        """``n`` draws from the prior."""
+        return np.asarray(rng.beta(self.a, self.b, size=n), dtype=float)
+
+    def quadrature(self, k: int = QUADRATURE_NODES) -> tuple[Array, Array]:
+        """Gauss-Jacobi nodes in (0, 1) and weights summing to 1 for the Beta density."""
+        # Jacobi weight (1 - x)^alpha (1 + x)^beta on [-1, 1]; p = (1 + x) / 2
+        x, w = special.roots_jacobi(k, self.b - 1.0, self.a - 1.0)
+        return np.asarray((1.0 + x) / 2.0, dtype=float), np.asarray(w / w.sum(), dtype=float)
+
+
+@dataclass(frozen=True)
+class LogNormalPrior:
+    """``log X ~ N(mean_log, sd_log²)``: a prior on an odds ratio or a relative risk.
+
+    Examples
+    --------
+    >>> p = LogNormalPrior(0.223, 0.113)  # Wang 2016: RR 1.25 (1.00-1.56)
+    >>> nodes, weights = p.quadrature()
+    >>> round(float(weights @ nodes), 4) == round(p.mean, 4)
+    True
+    """
+
+    mean_log: float
+    sd_log: float
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(float(self.mean_log)):
+            raise InvalidArgumentError(f"lognormal mean_log == {self.mean_log!r}, must be finite.")
+        _positive("lognormal sd_log", self.sd_log)
+
+    @property
+    def mean(self) -> float:
+        """``exp(mean_log + sd_log² / 2)``."""
+        return math.exp(self.mean_log + self.sd_log**2 / 2)
+
+    @property
+    def sd(self) -> float:
+        """The prior SD of ``X``."""
+        return self.mean * math.sqrt(math.expm1(self.sd_log**2))
+
+    def sample(self, rng: np.random.Generator, n: int) -> Array:
+        """``n`` draws from the prior."""
+        return np.asarray(np.exp(rng.normal(self.mean_log, self.sd_log, size=n)), dtype=float)
+
+    def quadrature(self, k: int = QUADRATURE_NODES) -> tuple[Array, Array]:
+        """Gauss-Hermite nodes (on ``X``) and weights summing to 1."""
+        z, w = np.polynomial.hermite_e.hermegauss(k)
+        return np.exp(self.mean_log + self.sd_log * z), np.asarray(w / w.sum(), dtype=float)
+
+
+@dataclass(frozen=True)
+class MixturePrior:
+    """A weighted mixture of priors of one kind (weights normalised to sum to 1).
+
+    Examples
+    --------
+    >>> m = MixturePrior((0.5, 0.5), (BetaPrior(2, 2), BetaPrior(8, 2)))
+    >>> round(m.mean, 3)
+    0.65
+    """
+
+    weights: tuple[float, ...]
+    components: tuple[BetaPrior | LogNormalPrior, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.weights) != len(self.components) or not self.components:
+            raise InvalidArgumentError("mixture: give one weight per component, at least one component.")
+        for w in self.weights:
+            _positive("mixture weight", w)
+        if len({type(c) for c in self.components}) != 1:
+            raise InvalidArgumentError(
+                "mixture: every component must be of one kind (all beta or all lognormal)."
+            )
+
+    @property
+    def _w(self) -> Array:
+        w = np.asarray(self.weights, dtype=float)
+        return np.asarray(w / w.sum(), dtype=float)
+
+    @property
+    def mean(self) -> float:
+        """The weighted mean of the components' means."""
+        return float(self._w @ np.array([c.mean for c in self.components]))
+
+    @property
+    def sd(self) -> float:
+        """The mixture's SD (law of total variance)."""
+        means = np.array([c.mean for c in self.components])
+        second = np.array([c.sd**2 for c in self.components]) + means**2
+        return math.sqrt(max(float(self._w @ second) - self.mean**2, 0.0))
+
+    def sample(self, rng: np.random.Generator, n: int) -> Array:
+        """``n`` draws: a component by its weight, then a draw from it."""
+        which = rng.choice(len(self.components), size=n, p=self._w)
+        out = np.empty(n, dtype=float)
+        for i, c in enumerate(self.components):
+            idx = np.flatnonzero(which == i)
+            out[idx] = c.sample(rng, idx.size)
+        return out
+
+    def quadrature(self, k: int = QUADRATURE_NODES) -> tuple[Array, Array]:
+        """The components' nodes, their weights times the component weights."""
+        parts = [c.quadrature(k) for c in self.components]
+        nodes = np.concatenate([p[0] for p in parts])
+        weights = np.concatenate([w * p[1] for w, p in zip(self._w, parts, strict=True)])
+        return nodes, weights
+
+
+Prior = BetaPrior | LogNormalPrior | MixturePrior
+
+
+def normal_assurance(mu: float, tau: float, n: float, k: float, z: float) -> float:
+    """Assurance of a one-sided normal test when the standardised effect has a normal prior.
+
+    The test rejects when ``sqrt(n) * k * delta_hat > z`` with ``delta_hat ~ N(delta, 1 / (n k²))``
+    standardised, and ``delta ~ N(mu, tau²)``; then
+    ``P(reject) = Phi((sqrt(n) mu k - z) / sqrt(1 + n k² tau²))`` (O'Hagan, Stevens & Campbell
+    2005). With ``tau = 0`` it is the classical power.
+
+    Parameters
+    ----------
+    mu, tau : float
+        Prior mean and SD of the effect.
+    n : float
+        Sample size (per arm, in the units ``k`` is expressed in).
+    k : float
+        Scale: ``sqrt(n) * k * delta`` is the expected z statistic at effect ``delta``.
+    z : float
+        Critical value.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> round(normal_assurance(3.0, 0.0, 100, 0.1, 1.96), 4)  # tau = 0: the power, Phi(3 - 1.96)
+    0.8508
+    """
+    if tau < 0 or n < 0:
+        raise InvalidArgumentError(f"tau == {tau}, n == {n}: both must be >= 0.")
+    return float(stats.norm.cdf((math.sqrt(n) * mu * k - z) / math.sqrt(1 + n * k * k * tau * tau)))

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from rplsim.outputs.escape import markdown_text, one_line
-from rplsim.planning.feasibility import Feasibility
+from rplsim.planning.feasibility import Feasibility, centres_text
 from rplsim.planning.protocol import ProtocolSummary
 from rplsim.planning.stages import TrialStage
 from rplsim.scenario import Scenario
@@ -70,7 +70,7 @@ def _cell(value: Any) -> str:
     return text
 
 
-def markdown_table(rows: Iterable[Sequence[Any]], header: Sequence[str]) -> str:
+def markdown_table(rows: Iterable[Sequence[Any]], header: Sequence[str], code: Sequence[bool] = ()) -> str:
     """A GitHub-flavoured Markdown table (text escaped by ``markdown_text``, numbers to 4 digits).
 
     Parameters
@@ -79,6 +79,8 @@ def markdown_table(rows: Iterable[Sequence[Any]], header: Sequence[str]) -> str:
         One sequence of cell values per row.
     header : sequence of str
         Column names.
+    code : sequence of bool, optional
+        Per column, whether a text cell is a code span (schema keys); default none.
 
     Returns
     -------
@@ -86,8 +88,15 @@ def markdown_table(rows: Iterable[Sequence[Any]], header: Sequence[str]) -> str:
         The table, without a trailing newline.
     """
     lines = ["| " + " | ".join(_cell(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(_cell(v) for v in r) + " |" for r in rows]
+    flags = tuple(code) or (False,) * len(header)
+    lines += ["| " + " | ".join(_md_cell(v, c) for v, c in zip(r, flags, strict=True)) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def _md_cell(value: Any, code: bool) -> str:
+    if code and isinstance(value, str) and value:
+        return f"`{value.replace('`', '')}`"
+    return _cell(value)
 
 
 def _lookup(data: Any, dotted: str) -> tuple[bool, Any]:
@@ -212,7 +221,7 @@ def answer_sentence(
             f"simulated check {power.power:.1%}, 95% CI {power.power_ci[0]:.1%}-"
             f"{power.power_ci[1]:.1%}, {power.replicates:,} trials)"
         )
-    centres = f"{feas.centres} centre" if feas.centres == 1 else f"{feas.centres} centres"
+    centres = centres_text(feas.centres)
     sentences = []
     if searched:
         sentences.append(f"A trial would need {arms} to show {what} with {shown:.1%} {kind} power {how}.")
@@ -571,12 +580,6 @@ def _legacy_figure(item: Link) -> FigureFiles:
     return FigureFiles(PurePath(path).stem, caption, (path,))
 
 
-def _md_cell(value: Any, code: bool) -> str:
-    if code and isinstance(value, str) and value:
-        return f"`{value.replace('`', '')}`"
-    return _cell(value)
-
-
 def render_markdown(blocks: Sequence[Block]) -> str:
     """The blocks as Markdown (every plain text escaped by :func:`markdown_text`)."""
     out: list[str] = []
@@ -598,15 +601,7 @@ def render_markdown(blocks: Sequence[Block]) -> str:
         elif b.kind == "table":
             if not b.rows:
                 continue
-            code = b.code or (False,) * len(b.header)
-            lines = [
-                "| " + " | ".join(_cell(h) for h in b.header) + " |",
-                "|" + "|".join("---" for _ in b.header) + "|",
-            ]
-            lines += [
-                "| " + " | ".join(_md_cell(v, c) for v, c in zip(r, code, strict=True)) + " |" for r in b.rows
-            ]
-            out += [*lines, ""]
+            out += [markdown_table(b.rows, b.header, b.code), ""]
             if b.caption:
                 out += [f"*{markdown_text(b.caption, inline=True)}*", ""]
         elif b.kind == "figure" and b.figure is not None:

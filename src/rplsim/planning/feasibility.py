@@ -31,7 +31,7 @@ from rplsim.scenario import Scenario
 from rplsim.trial.power import PowerResult
 from rplsim.trial.simulation import trial_design
 
-__all__ = ["COUNT_TOLERANCE", "Feasibility", "feasibility", "screening_funnel", "whole_women"]
+__all__ = ["COUNT_TOLERANCE", "Feasibility", "centres_text", "feasibility", "screening_funnel", "whole_women"]
 
 COUNT_TOLERANCE = 1e-9
 """Relative distance to an integer below which a count of women is that integer (module doc).
@@ -81,7 +81,7 @@ class Feasibility(Displayed):
             ("  control arm", self.n_control, "women"),
             ("  IVIG arm", self.n_treatment, "women"),
             ("expected dropouts", round(self.expected_dropouts, 1), "women"),
-            ("years to recruit", round(self.years_to_recruit, 2), f"years at {_centres(self.centres)}"),
+            ("years to recruit", round(self.years_to_recruit, 2), f"years at {centres_text(self.centres)}"),
             ("IVIG, total", round(self.ivig_grams_total), "g"),
             ("IVIG, total cost", round(self.ivig_cost_total), self.currency),
         ]
@@ -100,13 +100,19 @@ class Feasibility(Displayed):
         return [
             ("randomised", f"{self.n_randomised:,} ({self.n_control:,} control, {self.n_treatment:,} IVIG)"),
             ("women to screen", f"{self.n_screened:,}"),
-            ("years to recruit", f"{self.years_to_recruit:.1f} at {_centres(self.centres)}"),
+            ("years to recruit", f"{self.years_to_recruit:.1f} at {centres_text(self.centres)}"),
             ("IVIG", f"{self.ivig_grams_total / 1000:,.1f} kg, {self.ivig_cost_total:,.0f} {self.currency}"),
         ]
 
 
-def _centres(n: int) -> str:
-    """``"1 centre"``, ``"3 centres"``."""
+def centres_text(n: int) -> str:
+    """``"1 centre"``, ``"3 centres"`` (the one wording of every table, sentence and figure).
+
+    Examples
+    --------
+    >>> centres_text(1), centres_text(3)
+    ('1 centre', '3 centres')
+    """
     return f"{n} centre" if n == 1 else f"{n} centres"
 
 
@@ -227,7 +233,7 @@ def screening_funnel(f: Feasibility) -> pd.DataFrame:
                 "do not consent",
             ],
             "basis": [
-                f"RPL women seen at {_centres(f.centres)}",
+                f"RPL women seen at {centres_text(f.centres)}",
                 "recruitment.workup_share (Figure 1: 819/987)",
                 "recruitment.pregnancy_share (Figure 1: 529/819)",
                 "trial.population and losses filter (cohort model)",

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from rplsim.planning.feasibility import centres_text
 from rplsim.scenario import Scenario
 from rplsim.scenario.schema import iter_params
 from rplsim.scenario.trial_params import POPULATION_STRATA
@@ -453,7 +454,7 @@ def protocol_summary(scenario: Scenario, stage: TrialStage) -> ProtocolSummary:
         ("Women to screen", f"{f.n_screened:,}", "screening funnel (recruitment.*)"),
         (
             "Years to recruit",
-            f"{f.years_to_recruit:.1f} at {f.centres} {'centre' if f.centres == 1 else 'centres'}",
+            f"{f.years_to_recruit:.1f} at {centres_text(f.centres)}",
             "recruitment.centres, recruitment.rpl_women_per_centre_year",
         ),
     ]

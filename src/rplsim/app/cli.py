@@ -32,7 +32,7 @@ from rplsim._core.limits import (
 )
 from rplsim._core.validation import check_integer
 from rplsim.app.arguments import ArgError, build_parser, parse_range
-from rplsim.calibration.compare import calibrate
+from rplsim.calibration.compare import calibrate, missed_targets
 from rplsim.cohort.generate import generate_cohort
 from rplsim.exceptions import ResultsExistError, RplsimError, ScenarioError, SweepStopped
 from rplsim.planning.stages import TrialStage, size_trial
@@ -314,7 +314,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     sc = _load(args)
     tab = calibrate(sc, replicates=args.replicates)
     print(_format_calibration(tab))
-    missed = tab[~tab.within & tab.followed]
+    missed = missed_targets(tab)
     print(
         f"\n{len(tab)} targets, {len(missed)} outside the 99% tolerance "
         f"({args.replicates} cohorts of {sc.cohort.n}); rows marked 'not followed' show the "

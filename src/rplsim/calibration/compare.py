@@ -28,7 +28,7 @@ from rplsim.calibration.rows import CALIBRATION_COLUMNS, Z99, CalibrationRow, ro
 from rplsim.cohort.generate import generate_cohort
 from rplsim.scenario import Scenario
 
-__all__ = ["CALIBRATION_COLUMNS", "CalibrationRow", "calibrate", "register_targets"]
+__all__ = ["CALIBRATION_COLUMNS", "CalibrationRow", "calibrate", "missed_targets", "register_targets"]
 
 # A target group: f(scenario, cohort frame, replicate index per woman, replicates, seed) -> rows.
 # A group may still return plain dicts with the CALIBRATION_COLUMNS keys (the old form).
@@ -56,6 +56,22 @@ def register_targets(fn: TargetGroup) -> TargetGroup:
     if fn not in _TARGET_GROUPS:
         _TARGET_GROUPS.append(fn)
     return fn
+
+
+def missed_targets(table: pd.DataFrame) -> pd.DataFrame:
+    """The misses of a calibration table: readings rplsim follows that lie outside tolerance.
+
+    The one rule of the terminal summary, the report, its captions and ``repr`` (a reading of a
+    paper conflict that rplsim does not follow is listed apart, never counted here).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"target": ["a", "b", "c"], "within": [True, False, False],
+    ...                   "followed": [True, True, False]})
+    >>> missed_targets(t)["target"].tolist()
+    ['b']
+    """
+    return table[~table["within"].astype(bool) & table["followed"].astype(bool)]
 
 
 def calibrate(scenario: Scenario, replicates: int = 200, seed: SeedLike = None) -> pd.DataFrame:

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
+from rplsim.calibration.compare import missed_targets
 from rplsim.outputs.escape import markdown_text, one_line
 from rplsim.planning.feasibility import Feasibility, centres_text
 from rplsim.planning.protocol import ProtocolSummary
@@ -309,7 +310,7 @@ def _misses_blocks(calibration: pd.DataFrame, note: str = "") -> list[Block]:
             "cohort of the paper's size, so about 1% miss by chance.",
         )
     ]
-    missed = calibration[~within & followed]
+    missed = missed_targets(calibration)
     out.append(Block("h3", f"Followed readings outside tolerance ({len(missed)})"))
     cols = [*header, "reason"] if reasons is not None and (reasons[missed.index] != "").any() else header
     if len(missed):
@@ -366,7 +367,7 @@ def dose_cost_note(
     if feas is None or grams_per_treated is None or not len(calibration):
         return ""
     dose = calibration[calibration["target"].astype(str).str.startswith("total IVIG dose")]
-    missed = dose[~dose["within"].astype(bool) & dose["followed"].astype(bool)]
+    missed = missed_targets(dose)
     if not len(missed):
         return ""
 

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from rplsim import figures
+from rplsim.calibration.compare import missed_targets
 from rplsim.outputs import plots
 from rplsim.outputs.folder import ResultsFolder, results_folder
 from rplsim.outputs.html import build_html
@@ -70,7 +71,7 @@ def summary_lines(result: RunResult) -> list[str]:
     cohort, cal, tl = result.cohort, result.calibration, result.timeline
     counts = cohort["stratum"].value_counts().reindex(["KN", "KA", "IN", "IA"])
     out = [f"cohort: {len(cohort)} women, strata " + ", ".join(f"{k} {v}" for k, v in counts.items())]
-    missed = cal[~cal["within"] & cal["followed"]]
+    missed = missed_targets(cal)
     names = [str(t) for t in missed["target"].iloc[:MISSES_LISTED]]
     more = f" and {len(missed) - MISSES_LISTED} more (calibration.csv)" if len(missed) > MISSES_LISTED else ""
     listed = f": {', '.join(names)}{more}" if names else ""
@@ -140,7 +141,7 @@ def run_manifest(
 def figure_captions(result: RunResult) -> dict[str, str]:
     """The caption of every figure of a run, by figure name (numbers from the run itself)."""
     cal = result.calibration
-    missed = int((~cal["within"].astype(bool) & cal["followed"].astype(bool)).sum())
+    missed = len(missed_targets(cal))
     out = {
         "calibration": f"Calibration against the paper: each of the {len(cal)} targets, by the table it "
         f"comes from; the distance of the simulated value from the paper's in units of its 99% tolerance "

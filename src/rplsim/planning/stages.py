@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from rplsim._core.display import Displayed
-from rplsim.calibration.compare import calibrate
+from rplsim.calibration.compare import calibrate, missed_targets
 from rplsim.cohort.generate import generate_cohort
 from rplsim.design.analytic import SampleSize
 from rplsim.exceptions import ScenarioError
@@ -279,7 +279,7 @@ class RunResult(Displayed):
 
     def _display_rows(self) -> list[tuple[str, str]]:
         cal = self.calibration
-        missed = int((~cal["within"].astype(bool) & cal["followed"].astype(bool)).sum())
+        missed = len(missed_targets(cal))
         rows = [
             ("cohort", f"{len(self.cohort):,} women"),
             ("calibration", f"{len(cal)} targets, {missed} outside tolerance"),

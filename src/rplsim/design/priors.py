@@ -32,7 +32,15 @@ from scipy import optimize, special, stats
 
 from rplsim.exceptions import InvalidArgumentError
 
-__all__ = ["BetaPrior", "LogNormalPrior", "MixturePrior", "Prior", "normal_assurance"]
+__all__ = [
+    "EFFECT_KINDS",
+    "BetaPrior",
+    "JointPrior",
+    "LogNormalPrior",
+    "MixturePrior",
+    "Prior",
+    "normal_assurance",
+]
 
 Array = NDArray[np.float64]
 
@@ -123,6 +131,18 @@ class BetaPrior:
         """``n`` draws from the prior."""
         return np.asarray(rng.beta(self.a, self.b, size=n), dtype=float)
 
+    def cdf(self, x: Array | float) -> Array:
+        """P(rate <= x)."""
+        return np.asarray(stats.beta.cdf(x, self.a, self.b), dtype=float)
+
+    def ppf(self, u: Array | float) -> Array:
+        """The ``u`` quantile."""
+        return np.asarray(stats.beta.ppf(u, self.a, self.b), dtype=float)
+
+    def pdf(self, x: Array | float) -> Array:
+        """The density at ``x``."""
+        return np.asarray(stats.beta.pdf(x, self.a, self.b), dtype=float)
+
     def quadrature(self, k: int = QUADRATURE_NODES) -> tuple[Array, Array]:
         """Gauss-Jacobi nodes in (0, 1) and weights summing to 1 for the Beta density."""
         # Jacobi weight (1 - x)^alpha (1 + x)^beta on [-1, 1]; p = (1 + x) / 2
@@ -163,6 +183,20 @@ class LogNormalPrior:
     def sample(self, rng: np.random.Generator, n: int) -> Array:
         """``n`` draws from the prior."""
         return np.asarray(np.exp(rng.normal(self.mean_log, self.sd_log, size=n)), dtype=float)
+
+    def cdf(self, x: Array | float) -> Array:
+        """P(X <= x)."""
+        with np.errstate(divide="ignore"):
+            z = (np.log(np.asarray(x, dtype=float)) - self.mean_log) / self.sd_log
+        return np.asarray(stats.norm.cdf(z), dtype=float)
+
+    def ppf(self, u: Array | float) -> Array:
+        """The ``u`` quantile."""
+        return np.asarray(np.exp(self.mean_log + self.sd_log * stats.norm.ppf(u)), dtype=float)
+
+    def pdf(self, x: Array | float) -> Array:
+        """The density of ``X`` at ``x``."""
+        return np.asarray(stats.lognorm.pdf(x, self.sd_log, scale=math.exp(self.mean_log)), dtype=float)
 
     def quadrature(self, k: int = QUADRATURE_NODES) -> tuple[Array, Array]:
         """Gauss-Hermite nodes (on ``X``) and weights summing to 1."""
@@ -220,6 +254,37 @@ class MixturePrior:
             out[idx] = c.sample(rng, idx.size)
         return out
 
+    @property
+    def kind(self) -> type:
+        """The components' class (:class:`BetaPrior` or :class:`LogNormalPrior`)."""
+        return type(self.components[0])
+
+    def cdf(self, x: Array | float) -> Array:
+        """The weighted sum of the components' CDFs."""
+        parts = [w * c.cdf(x) for w, c in zip(self._w, self.components, strict=True)]
+        return np.asarray(sum(parts), dtype=float)
+
+    def pdf(self, x: Array | float) -> Array:
+        """The weighted sum of the components' densities."""
+        parts = [w * c.pdf(x) for w, c in zip(self._w, self.components, strict=True)]
+        return np.asarray(sum(parts), dtype=float)
+
+    def ppf(self, u: Array | float) -> Array:
+        """The ``u`` quantile, by bisection between the components' own quantiles (the mixture's
+        quantile lies between the smallest and the largest of them), to 1e-13 on the CDF's scale."""
+        uu = np.asarray(u, dtype=float)
+        qs = np.stack([c.ppf(uu) for c in self.components])
+        lo, hi = qs.min(axis=0), qs.max(axis=0)
+        log = self.kind is LogNormalPrior  # bisect ratios on the log scale
+        if log:
+            lo, hi = np.log(lo), np.log(hi)
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            below = self.cdf(np.exp(mid) if log else mid) < uu
+            lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+        mid = (lo + hi) / 2
+        return np.asarray(np.exp(mid) if log else mid, dtype=float)
+
     def quadrature(self, k: int = QUADRATURE_NODES) -> tuple[Array, Array]:
         """The components' nodes, their weights times the component weights."""
         parts = [c.quadrature(k) for c in self.components]
@@ -229,6 +294,103 @@ class MixturePrior:
 
 
 Prior = BetaPrior | LogNormalPrior | MixturePrior
+
+#: What the second prior of a :class:`JointPrior` is on (the keys of a scenario's ``[prior]``).
+EFFECT_KINDS = ("treatment_lbr", "ivig_odds_ratio", "ivig_relative_risk")
+
+
+def _kind(prior: Prior) -> type:
+    return prior.kind if isinstance(prior, MixturePrior) else type(prior)
+
+
+@dataclass(frozen=True)
+class JointPrior:
+    """The prior of a two-arm trial: the control rate, and independently of it the treated rate
+    or an effect that gives the treated rate from the control rate.
+
+    Attributes
+    ----------
+    control : Prior
+        On the control arm's live-birth rate (Beta or a mixture of Betas).
+    effect : Prior
+        On ``effect_kind``: the treated rate (Beta kind), or the odds ratio / relative risk
+        between the arms' rates (log-normal kind). The odds ratio is between the arms' marginal
+        rates, ``logit p_t = logit p_c + log OR`` (what a meta-analysis pools).
+    effect_kind : {"treatment_lbr", "ivig_odds_ratio", "ivig_relative_risk"}
+    rr_cap : float
+        With a relative risk, the treated rate is ``min(RR * p_c, rr_cap)``: a rate cannot
+        reach 1 (:meth:`capped_share` reports how often the cap binds).
+
+    Examples
+    --------
+    >>> jp = JointPrior(BetaPrior(30, 20), LogNormalPrior(0.223, 0.113), "ivig_relative_risk")
+    >>> pc, pt = jp.sample(np.random.default_rng(1), 5)
+    >>> bool(np.all(pt == np.minimum(pt / pc * pc, jp.rr_cap)))
+    True
+    """
+
+    control: Prior
+    effect: Prior
+    effect_kind: str
+    rr_cap: float = 0.99
+
+    def __post_init__(self) -> None:
+        if self.effect_kind not in EFFECT_KINDS:
+            raise InvalidArgumentError(
+                f"effect_kind == {self.effect_kind!r}, must be one of {', '.join(EFFECT_KINDS)}."
+            )
+        if _kind(self.control) is not BetaPrior:
+            raise InvalidArgumentError("the control rate's prior must be a Beta (or a mixture of Betas).")
+        want = BetaPrior if self.effect_kind == "treatment_lbr" else LogNormalPrior
+        if _kind(self.effect) is not want:
+            raise InvalidArgumentError(
+                f"the prior on {self.effect_kind} must be "
+                f"{'a Beta' if want is BetaPrior else 'log-normal'} (or a mixture of them)."
+            )
+        if not 0.5 < self.rr_cap < 1:
+            raise InvalidArgumentError(f"rr_cap == {self.rr_cap!r}, must be in (0.5, 1).")
+
+    def treated_rate(self, p_control: Array | float, effect: Array | float) -> Array:
+        """The treated rate given the control rate and a value of the second prior."""
+        pc = np.asarray(p_control, dtype=float)
+        e = np.asarray(effect, dtype=float)
+        if self.effect_kind == "treatment_lbr":
+            return np.asarray(np.broadcast_to(e, np.broadcast_shapes(pc.shape, e.shape)), dtype=float)
+        if self.effect_kind == "ivig_odds_ratio":
+            return np.asarray(special.expit(special.logit(pc) + np.log(e)), dtype=float)
+        return np.asarray(np.minimum(e * pc, self.rr_cap), dtype=float)
+
+    def effect_at(self, p_control: Array | float, p_treated: Array | float) -> Array:
+        """The value of the second prior that gives ``p_treated`` at ``p_control`` (the inverse
+        of :meth:`treated_rate`, below the cap)."""
+        pc = np.asarray(p_control, dtype=float)
+        pt = np.asarray(p_treated, dtype=float)
+        if self.effect_kind == "treatment_lbr":
+            return np.asarray(np.broadcast_to(pt, np.broadcast_shapes(pc.shape, pt.shape)), dtype=float)
+        if self.effect_kind == "ivig_odds_ratio":
+            return np.asarray(np.exp(special.logit(pt) - special.logit(pc)), dtype=float)
+        return np.asarray(pt / pc, dtype=float)
+
+    def sample(self, rng: np.random.Generator, n: int) -> tuple[Array, Array]:
+        """``n`` draws of ``(p_control, p_treatment)``: the control rate first, then the effect."""
+        pc = self.control.sample(rng, n)
+        return pc, self.treated_rate(pc, self.effect.sample(rng, n))
+
+    def capped_share(self) -> float:
+        """P(the cap binds) under the prior (0 unless a relative risk): by the control prior's
+        quadrature of ``P(RR >= cap / p_c)``."""
+        if self.effect_kind != "ivig_relative_risk":
+            return 0.0
+        nodes, w = self.control.quadrature(64)
+        return float(np.sum(w * (1.0 - self.effect.cdf(self.rr_cap / nodes))))
+
+    def benefit_probability(self, margin: float = 0.0) -> float:
+        """P(p_t > p_c - margin) under the prior: the ceiling of assurance as n grows (the
+        control prior's 64-node quadrature of the effect prior's CDF at the boundary)."""
+        nodes, w = self.control.quadrature(64)
+        boundary = np.clip(nodes - margin, 1e-300, None)
+        e0 = self.effect_at(nodes, boundary)
+        return float(np.sum(w * (1.0 - self.effect.cdf(e0))))
 
 
 def normal_assurance(mu: float, tau: float, n: float, k: float, z: float) -> float:

@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from rplsim.planning.tornado import assumption_ranges
     from rplsim.scenario import STRATA, Scenario, load_scenario, scenario_from_dict
     from rplsim.timeline import TimelineResult, simulate_timeline, simulate_twin
+    from rplsim.trial.assurance import AssuranceResult, assurance, assurance_curve
     from rplsim.trial.curve import PowerCurve, power_curve
     from rplsim.trial.exact import ExactPower, ExactSampleSize, exact_power, exact_sample_size
     from rplsim.trial.power import PowerResult, find_sample_size, simulate_power
@@ -99,12 +100,16 @@ _LAZY: dict[str, str] = {
     "trial_design": "rplsim.trial.simulation",
     "Solution": "rplsim.trial.solve",
     "solve": "rplsim.trial.solve",
+    "AssuranceResult": "rplsim.trial.assurance",
+    "assurance": "rplsim.trial.assurance",
+    "assurance_curve": "rplsim.trial.assurance",
 }
 
 __all__ = [
     "COLUMNS",
     "CONFLICTS",
     "STRATA",
+    "AssuranceResult",
     "CalibrationError",
     "CalibrationWarning",
     "ConvergenceError",
@@ -127,6 +132,8 @@ __all__ = [
     "TrialStage",
     "__version__",
     "assumption_ranges",
+    "assurance",
+    "assurance_curve",
     "calibrate",
     "check_random_state",
     "exact_power",

@@ -185,6 +185,24 @@ def analysed_size_distribution(
 
 _Matrix = NDArray[np.bool_]
 _IntArray = NDArray[np.int64]
+
+
+def kept_pairs(
+    n_control: int, n_treatment: int, dropout: float, block_size: int, ratio: float, tol: float
+) -> tuple[_IntArray, _IntArray, NDArray[np.float64]]:
+    """The analysed-size pairs ``(m_c, m_t)`` summed over and their probabilities: every pair
+    of :func:`analysed_size_distribution` but the least likely, left out up to ``tol / 2`` in all."""
+    sizes = analysed_size_distribution(n_control, n_treatment, dropout, block_size, ratio)
+    flat = sizes.ravel()
+    order = np.argsort(flat, kind="stable")
+    dropped = np.cumsum(flat[order])
+    n_drop = int(np.searchsorted(dropped, tol / 2, side="right"))
+    kept = np.sort(order[n_drop:])
+    kept = kept[flat[kept] > 0]
+    mc_all, mt_all = np.divmod(kept, sizes.shape[1])
+    return mc_all, mt_all, flat[kept]
+
+
 # Kept between calls: rejection matrices ([good; any], the reference path) and threshold rows
 # (first x_c, U, L) of the threshold path, with their cost in cells.
 _CACHE: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
@@ -806,39 +824,51 @@ def _sums_thresholds(
     power = float(np.einsum("i,i->", w_row, good))
     rejection = float(np.einsum("i,i->", w_row, up1 + low1))
     type1 = float(np.einsum("i,i->", w_row, up0 + low0))
-    if store.extra:
-        # Rejecting cells outside the runs, of this call's pairs and rows.
-        e_mc, e_mt, e_xc, e_xt, e_up, e_gen = (np.concatenate(a) for a in zip(*store.extra, strict=True))
-        current = e_gen == store.generation[e_mc, e_mt]
-        e_mc, e_mt, e_xc, e_xt, e_up = (
-            e_mc[current],
-            e_mt[current],
-            e_xc[current],
-            e_xt[current],
-            e_up[current],
-        )
-        m_max = max(int(uc.max()), int(ut.max()))
-        w2 = np.zeros((m_max + 1, m_max + 1))
-        w2[mc_all, mt_all] = weights
-        row_c = np.full(m_max + 1, -1)
-        row_c[uc] = np.arange(uc.size)
-        row_t = np.full(m_max + 1, -1)
-        row_t[ut] = np.arange(ut.size)
-        ok = (e_mc <= m_max) & (e_mt <= m_max)
-        e_mc, e_mt, e_xc, e_xt, e_up = e_mc[ok], e_mt[ok], e_xc[ok], e_xt[ok], e_up[ok]
-        ic_e, it_e = row_c[e_mc], row_t[e_mt]
-        ok = (ic_e >= 0) & (it_e >= 0)
-        ok[ok] &= (e_xc[ok] >= lo_c[ic_e[ok]]) & (e_xc[ok] <= hi_c[ic_e[ok]])
-        ok[ok] &= w2[e_mc[ok], e_mt[ok]] > 0
-        if ok.any():
-            e_w = w2[e_mc[ok], e_mt[ok]] * pmf_c[ic_e[ok], e_xc[ok]]
-            h1 = e_w * pmfs_t[0][it_e[ok], e_xt[ok]]
-            h0 = e_w * pmfs_t[1][it_e[ok], e_xt[ok]]
-            power += float(h1[e_up[ok]].sum() if alternative == "two-sided" else h1.sum())
-            rejection += float(h1.sum())
-            type1 += float(h0.sum())
+    w_e, ic_e, xc_e, it_e, xt_e, up_e = extra_cells(store, uc, ut, lo_c, hi_c, mc_all, mt_all, weights)
+    if w_e.size:
+        e_w = w_e * pmf_c[ic_e, xc_e]
+        h1 = e_w * pmfs_t[0][it_e, xt_e]
+        h0 = e_w * pmfs_t[1][it_e, xt_e]
+        power += float(h1[up_e].sum() if alternative == "two-sided" else h1.sum())
+        rejection += float(h1.sum())
+        type1 += float(h0.sum())
     tables = int((counts * (mt_all + 1)).sum())
     return power, rejection, type1, float(w_row.sum()), tables
+
+
+def extra_cells(
+    store: _ThresholdStore,
+    uc: _IntArray,
+    ut: _IntArray,
+    lo_c: _IntArray,
+    hi_c: _IntArray,
+    mc_all: _IntArray,
+    mt_all: _IntArray,
+    weights: NDArray[np.float64],
+) -> tuple[NDArray[np.float64], _IntArray, _IntArray, _IntArray, _IntArray, NDArray[np.bool_]]:
+    """Fisher's rejecting cells outside the threshold runs, of this call's pairs and rows
+    ``lo_c..hi_c`` (per unique ``m_c``, ``uc``): each cell's pair weight, its row in ``uc``, ``x_c``,
+    its row in ``ut``, ``x_t``, and whether it rejects in favour of treatment."""
+    empty = np.zeros(0, dtype=np.int64)
+    if not store.extra:
+        return np.zeros(0), empty, empty, empty, empty, np.zeros(0, dtype=bool)
+    e_mc, e_mt, e_xc, e_xt, e_up, e_gen = (np.concatenate(a) for a in zip(*store.extra, strict=True))
+    current = e_gen == store.generation[e_mc, e_mt]
+    e_mc, e_mt, e_xc, e_xt, e_up = (a[current] for a in (e_mc, e_mt, e_xc, e_xt, e_up))
+    m_max = max(int(uc.max()), int(ut.max()))
+    w2 = np.zeros((m_max + 1, m_max + 1))
+    w2[mc_all, mt_all] = weights
+    row_c = np.full(m_max + 1, -1)
+    row_c[uc] = np.arange(uc.size)
+    row_t = np.full(m_max + 1, -1)
+    row_t[ut] = np.arange(ut.size)
+    ok = (e_mc <= m_max) & (e_mt <= m_max)
+    e_mc, e_mt, e_xc, e_xt, e_up = (a[ok] for a in (e_mc, e_mt, e_xc, e_xt, e_up))
+    ic_e, it_e = row_c[e_mc], row_t[e_mt]
+    ok = (ic_e >= 0) & (it_e >= 0)
+    ok[ok] &= (e_xc[ok] >= lo_c[ic_e[ok]]) & (e_xc[ok] <= hi_c[ic_e[ok]])
+    ok[ok] &= w2[e_mc[ok], e_mt[ok]] > 0
+    return w2[e_mc[ok], e_mt[ok]], ic_e[ok], e_xc[ok], it_e[ok], e_xt[ok], e_up[ok].astype(bool)
 
 
 def _sums_full(
@@ -1024,19 +1054,11 @@ def _exact_power_counts(
         raise InvalidArgumentError(f"allocation_ratio == {allocation_ratio!r}, must be > 0.")
     p0 = check_rate("p_null", pc - mg if p_null is None else p_null)
 
-    sizes = analysed_size_distribution(n_c, n_t, dropout, block, ratio)
+    mc_all, mt_all, pair_weights = kept_pairs(n_c, n_t, dropout, block, ratio, tol)
     p_treated = randomised_treated_distribution(n_c + n_t, ratio, block)
-    # Leave out the least likely size pairs, up to tol / 2 in all.
-    flat = sizes.ravel()
-    order = np.argsort(flat, kind="stable")
-    dropped = np.cumsum(flat[order])
-    n_drop = int(np.searchsorted(dropped, tol / 2, side="right"))
-    kept = np.sort(order[n_drop:])
-    kept = kept[flat[kept] > 0]
-    mc_all, mt_all = np.divmod(kept, sizes.shape[1])
     alt = cast(Alternative, alternative)
     analysis_key = (entry.name, entry.function, float(alpha), alternative, mg)
-    args = (analysis_key, mc_all, mt_all, flat[kept], (pc, pt, p0), tol, float(alpha), alt, mg)
+    args = (analysis_key, mc_all, mt_all, pair_weights, (pc, pt, p0), tol, float(alpha), alt, mg)
     power = rejection = type1 = covered = 0.0
     cells = 0
     done = False
@@ -1075,7 +1097,7 @@ def _exact_power_counts(
         margin=mg,
         dropout=float(dropout),
         block_size=block,
-        pairs=int(kept.size),
+        pairs=int(mc_all.size),
         cells=int(cells),
         max_error=max_error,
     )

@@ -8,7 +8,7 @@ surface this way, with no Monte-Carlo error.
 * :class:`BetaPrior` — on a rate; from ``beta = [a, b]``, from counts ``x`` of ``n`` (Jeffreys:
   ``Beta(x + 1/2, n - x + 1/2)``, :meth:`BetaPrior.from_counts`), or fitted to three quantiles
   (:meth:`BetaPrior.from_quantiles`, the fit's largest quantile error reported). Quadrature:
-  Gauss-Jacobi (:func:`scipy.special.roots_jacobi`), exact for polynomials of degree
+  Gauss-Jacobi (Golub-Welsch on the Jacobi recurrence), exact for polynomials of degree
   ``2k - 1`` in the rate.
 * :class:`LogNormalPrior` — on an odds ratio or a relative risk, ``log X ~ N(mean_log, sd_log²)``.
   Quadrature: Gauss-Hermite (:func:`numpy.polynomial.hermite_e.hermegauss`), exact for
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import optimize, special, stats
+from scipy import linalg, optimize, special, stats
 
 from rplsim.exceptions import InvalidArgumentError
 
@@ -145,8 +145,25 @@ class BetaPrior:
 
     def quadrature(self, k: int = QUADRATURE_NODES) -> tuple[Array, Array]:
         """Gauss-Jacobi nodes in (0, 1) and weights summing to 1 for the Beta density."""
-        # Jacobi weight (1 - x)^alpha (1 + x)^beta on [-1, 1]; p = (1 + x) / 2
-        x, w = special.roots_jacobi(k, self.b - 1.0, self.a - 1.0)
+        # Jacobi weight (1 - x)^alpha (1 + x)^beta on [-1, 1], p = (1 + x) / 2, by Golub-Welsch
+        # on the three-term recurrence: scipy's roots_jacobi overflows its normalising constant
+        # for a + b near 10^3 and beyond (a near-point-mass prior), and the weights need no
+        # constant (they are normalised to sum to 1).
+        al, be = self.b - 1.0, self.a - 1.0
+        n = np.arange(k, dtype=float)
+        s = 2 * n + al + be
+        with np.errstate(invalid="ignore", divide="ignore"):
+            diag = (be * be - al * al) / (s * (s + 2))
+        diag[0] = (be - al) / (al + be + 2)
+        m = n[1:]
+        sm = s[1:]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            off2 = 4 * m * (m + al) * (m + be) * (m + al + be) / (sm * sm * (sm + 1) * (sm - 1))
+        if k > 1:  # n = 1 with (m + al + be) cancelled: 0 / 0 at a + b = 1 otherwise
+            off2[0] = 4 * (1 + al) * (1 + be) / ((2 + al + be) ** 2 * (3 + al + be))
+        off = np.sqrt(off2)
+        x, vec = linalg.eigh_tridiagonal(diag, off)
+        w = vec[0] ** 2
         return np.asarray((1.0 + x) / 2.0, dtype=float), np.asarray(w / w.sum(), dtype=float)
 
 
@@ -384,13 +401,26 @@ class JointPrior:
         nodes, w = self.control.quadrature(64)
         return float(np.sum(w * (1.0 - self.effect.cdf(self.rr_cap / nodes))))
 
-    def benefit_probability(self, margin: float = 0.0) -> float:
-        """P(p_t > p_c - margin) under the prior: the ceiling of assurance as n grows (the
-        control prior's 64-node quadrature of the effect prior's CDF at the boundary)."""
-        nodes, w = self.control.quadrature(64)
-        boundary = np.clip(nodes - margin, 1e-300, None)
-        e0 = self.effect_at(nodes, boundary)
-        return float(np.sum(w * (1.0 - self.effect.cdf(e0))))
+    def benefit_u(self, p_control: Array | float, margin: float = 0.0) -> Array:
+        """Where benefit starts on the second prior's probability scale, given the control rate:
+        ``F(effect)`` at ``p_t = p_c - margin`` (0 when every treated rate is a benefit, 1 when
+        none can be: the boundary above a relative risk's cap)."""
+        pc = np.atleast_1d(np.asarray(p_control, dtype=float))
+        boundary = pc - margin
+        out = np.zeros(pc.shape)
+        ok = boundary > 0
+        if self.effect_kind == "ivig_relative_risk":
+            out[boundary >= self.rr_cap] = 1.0
+            ok &= boundary < self.rr_cap
+        out[ok] = self.effect.cdf(self.effect_at(pc[ok], boundary[ok]))
+        return out
+
+    def benefit_probability(self, margin: float = 0.0, k: int = QUADRATURE_NODES) -> float:
+        """P(p_t > p_c - margin) under the prior: the ceiling of assurance as n grows (the control
+        prior's ``k``-node quadrature of the second prior's tail beyond the boundary; the same
+        nodes as :func:`rplsim.design.assurance.prior_nodes`)."""
+        nodes, w = self.control.quadrature(k)
+        return float(np.sum(w * (1.0 - self.benefit_u(nodes, margin))))
 
 
 def normal_assurance(mu: float, tau: float, n: float, k: float, z: float) -> float:

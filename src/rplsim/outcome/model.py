@@ -113,6 +113,24 @@ class OutcomeModel:
             rate += pw[g] * _wmean(w, special.expit(self.intercept[s, g] + lin + shift))
         return rate / mass, mass
 
+    def stratum_rates(self, s: int, shifts: np.ndarray, misc_min: int = 0) -> np.ndarray:
+        """:meth:`stratum_rate`'s rate at many shifts at once (NaN when no woman qualifies)."""
+        q = self.quad[s]
+        w = q.w * (q.misc >= misc_min)
+        mass = float(w.sum())
+        sh = np.asarray(shifts, dtype=float)
+        if mass <= 0:
+            return np.full(sh.shape, np.nan)
+        lin = _lin(q.x, self.beta[int(s >= 2)])
+        pw = self.profile_weights[s]
+        rate = np.zeros(sh.shape)
+        for g in np.flatnonzero(pw > 0):
+            rate += pw[g] * np.sum(
+                w[:, None] * special.expit(self.intercept[s, g] + lin[:, None] + sh[None, :]), axis=0
+            )
+        out: np.ndarray = rate / mass
+        return out
+
 
 # The quadrature sums avoid BLAS (``@``): a threaded BLAS splits a dot product across threads,
 # so its last bits depend on the thread count, and on a busy machine its thread hand-off made

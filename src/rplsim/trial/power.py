@@ -26,7 +26,7 @@ from scipy import stats
 from rplsim._core.display import Displayed
 from rplsim._core.rng import SeedLike, child_seed, root_entropy
 from rplsim._core.validation import check_choice, check_integer
-from rplsim.exceptions import ScenarioError
+from rplsim.exceptions import InvalidArgumentError, ScenarioError
 from rplsim.scenario import Scenario, TrialParams
 from rplsim.stats.pvalues import Alternative
 from rplsim.stats.registry import ANALYSES, LookData, get_analysis
@@ -473,7 +473,7 @@ class SampleSizeSearch(Displayed, tuple):  # type: ignore[type-arg]  # (n, curve
 
     n_per_arm: int
     curve: pd.DataFrame
-    result: PowerResult | None
+    result: Any  # PowerResult, or AssuranceResult for a search on assurance
     method: str
     n_stays_above: int
     exact: ExactSampleSize | None
@@ -482,7 +482,7 @@ class SampleSizeSearch(Displayed, tuple):  # type: ignore[type-arg]  # (n, curve
         cls,
         n: int,
         curve: pd.DataFrame,
-        result: PowerResult | None,
+        result: Any,
         *,
         method: str,
         n_stays_above: int,
@@ -505,8 +505,10 @@ class SampleSizeSearch(Displayed, tuple):  # type: ignore[type-arg]  # (n, curve
         if self.n_stays_above != self.n_per_arm:
             rows.append(("power stays above target from", f"{self.n_stays_above} per arm (to +20%)"))
         rows.append(("points evaluated", f"{len(self.curve)}"))
-        if self.result is not None:
+        if isinstance(self.result, PowerResult):
             rows.append(("simulated power at n", f"{self.result.power:.4f}"))
+        elif self.result is not None:
+            rows.append(("assurance at n", f"{self.result.assurance:.4f} ({self.result.method})"))
         return rows
 
     def to_frame(self) -> pd.DataFrame:
@@ -539,9 +541,11 @@ def find_sample_size(
     return_result: bool = False,
     method: str = "auto",
     progress: Callable[[int], None] | None = None,
+    target_assurance: float | None = None,
 ) -> Any:
     """Smallest control-arm size whose power reaches ``target_power``: exact on the count
-    path, simulated elsewhere.
+    path, simulated elsewhere. With ``target_assurance`` instead: the smallest n whose
+    assurance under the scenario's ``[prior]`` reaches it (:func:`rplsim.assurance`).
 
     **Exact** (``method="auto"`` on a design :func:`rplsim.exact_power` covers: one look, or
     several without dropout, chi2/fisher, or CMH in one stratum): the n of
@@ -565,6 +569,14 @@ def find_sample_size(
         ``exact`` raises for a design exact power does not cover.
     progress : callable, optional
         Called with the trials done of the exact search's checking simulation.
+    target_assurance : float, optional
+        Size for this probability of success under ``[prior]`` instead of a power: doubling from
+        the analytic n at the prior means, then bisection, each point one :func:`rplsim.assurance`
+        (exact where the design allows, else simulated with common random numbers); the curve
+        has :data:`rplsim.trial.assurance.ASSURANCE_COLUMNS`, ``result`` is the
+        :class:`~rplsim.AssuranceResult` at n. A target at or above the ceiling P(benefit)
+        raises :class:`~rplsim.exceptions.ScenarioError` naming the n at which assurance reaches
+        95% of the ceiling.
 
     Returns
     -------
@@ -593,6 +605,17 @@ def find_sample_size(
     """
     trial = scenario.require_trial()
     check_choice("method", method, SEARCH_METHODS)
+    if target_assurance is not None:
+        if target_power is not None:
+            raise InvalidArgumentError("give target_power or target_assurance, not both.")
+        from rplsim.trial.assurance import assurance_sample_size  # it builds on this module
+
+        n_a, curve_a, res_a, method_a = assurance_sample_size(
+            scenario, target_assurance, replicates=replicates, seed=seed, workers=workers
+        )
+        return SampleSizeSearch(
+            n_a, curve_a, res_a, method=method_a, n_stays_above=n_a, with_result=return_result
+        )
     target = float(target_power or trial.power)
     reps = check_integer("replicates", trial.replicates if replicates is None else replicates)
     why = not_covered(scenario)

@@ -304,6 +304,12 @@ def simulate_pair(
     return _patient_pair(scenario, design, r, sizes, ratio, block_index, entropy)
 
 
+def _per_replicate(p: np.ndarray) -> np.ndarray:
+    """Stratum rates (S,) for every replicate, or (R, S) one row per replicate (a prior's
+    draws), shaped to broadcast over (R, K, S)."""
+    return p[None, None, :] if p.ndim == 1 else p[:, None, :]
+
+
 def _count_pair(
     g: np.random.Generator,
     r: int,
@@ -335,16 +341,16 @@ def _count_pair(
 
     def control_arm() -> tuple[np.ndarray, np.ndarray]:
         per_stratum = arm_split(control_inc)
-        return g.binomial(per_stratum, p_c[None, None, :]), per_stratum
+        return g.binomial(per_stratum, _per_replicate(p_c)), per_stratum
 
     per_t = arm_split(treated_inc)
     # The treated arm's live births are the first draw that differs between H1 and the null.
     before = g.bit_generator.state
-    x_t1 = g.binomial(per_t, p_t[None, None, :])
+    x_t1 = g.binomial(per_t, _per_replicate(p_t))
     after1 = g.bit_generator.state
     ctrl1 = control_arm()
     g.bit_generator.state = before
-    x_t0 = g.binomial(per_t, p_0[None, None, :])
+    x_t0 = g.binomial(per_t, _per_replicate(p_0))
     # Binomial inversion almost always uses one uniform a draw, so the stream usually sits
     # where it did after the H1 draw and the control arm's draws are the same numbers: reuse
     # them. If not (rejection sampling at large n), draw them again, exactly as a separate run.
@@ -502,7 +508,8 @@ def _patient_pair(
     X = np.stack([np.ones_like(age), treated.astype(float), age - age.mean(), bmi - bmi.mean()], axis=2)
     out: list[TrialBlock] = []
     for shift_t in (design.shift_treatment, design.shift_null):  # H1, then the null
-        shift = np.where(treated, shift_t, design.shift_control)
+        # A prior's draws give one shift per replicate (arrays of R): one per row.
+        shift = np.where(treated, np.reshape(shift_t, (-1, 1)), np.reshape(design.shift_control, (-1, 1)))
         y = u_out < special.expit(eta0 + shift)
         strata_counts = np.empty((r, k, 4, len(elig_codes)), np.int64)
         for si, st in enumerate(in_stratum):

@@ -388,6 +388,24 @@ class JointPrior:
             return np.asarray(np.exp(special.logit(pt) - special.logit(pc)), dtype=float)
         return np.asarray(pt / pc, dtype=float)
 
+    def treated_density(self, x: Array, k: int = 64) -> Array:
+        """The prior density of the treated rate at ``x`` (below a relative risk's cap, whose
+        point mass :meth:`capped_share` gives): the second prior's density carried through
+        :meth:`effect_at`, averaged over the control prior's ``k`` nodes."""
+        xs = np.asarray(x, dtype=float)
+        if self.effect_kind == "treatment_lbr":
+            return self.effect.pdf(xs)
+        nodes, w = self.control.quadrature(k)
+        e = self.effect_at(nodes[:, None], xs[None, :])
+        if self.effect_kind == "ivig_odds_ratio":
+            jac = e / (xs * (1.0 - xs))[None, :]
+        else:
+            jac = np.broadcast_to(1.0 / nodes[:, None], e.shape)
+        dens = w[:, None] * self.effect.pdf(e) * jac
+        if self.effect_kind == "ivig_relative_risk":
+            dens = np.where(xs[None, :] < self.rr_cap, dens, 0.0)
+        return np.asarray(dens.sum(axis=0), dtype=float)
+
     def sample(self, rng: np.random.Generator, n: int) -> tuple[Array, Array]:
         """``n`` draws of ``(p_control, p_treatment)``: the control rate first, then the effect."""
         pc = self.control.sample(rng, n)

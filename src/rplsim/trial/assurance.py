@@ -64,6 +64,7 @@ __all__ = [
     "assurance_curve",
     "assurance_sample_size",
     "scenario_prior",
+    "scenario_priors",
 ]
 
 #: Largest n per arm the exact path takes: its cost grows with n squared (about 0.3 s at 84 per
@@ -187,6 +188,24 @@ def curve_row(res: AssuranceResult) -> dict[str, Any]:
         "expected_power_given_benefit": res.expected_power_given_benefit,
         "draws": res.draws,
     }
+
+
+def scenario_priors(scenario: Scenario) -> dict[str, JointPrior]:
+    """The scenario's priors by label: ``[prior]`` (its ``name``) first, then each of
+    ``[prior.alternatives]`` in file order.
+
+    Raises
+    ------
+    ScenarioError
+        No ``[trial]``, or no ``[prior]``.
+    """
+    head = scenario_prior(scenario)
+    prior = scenario.prior
+    assert prior is not None
+    out = {str(getattr(prior, "name", "") or "prior"): head}
+    for label, alt in (getattr(prior, "alternatives", None) or {}).items():
+        out[label] = alt.joint(prior.relative_risk_cap)
+    return out
 
 
 def scenario_prior(scenario: Scenario) -> JointPrior:
@@ -489,10 +508,12 @@ ASSURANCE_MAX_N = 20_000
 CEILING_SHARE = 0.95
 
 
-def _search(value: Any, target: float, start: int) -> tuple[int | None, dict[int, AssuranceResult]]:
+def _search(
+    value: Any, target: float, start: int, seen: dict[int, AssuranceResult]
+) -> tuple[int | None, dict[int, AssuranceResult]]:
     """Smallest n in [2, ASSURANCE_MAX_N] with ``value(n).assurance >= target``, by doubling from
-    ``start`` then bisection (None when not reached), and every point evaluated."""
-    seen: dict[int, AssuranceResult] = {}
+    ``start`` then bisection (None when not reached), and every point evaluated (``seen``: the
+    points already known, added to)."""
 
     def at(n: int) -> float:
         if n not in seen:
@@ -529,11 +550,13 @@ def assurance_sample_size(
     seed: SeedLike = None,
     workers: int = 1,
     prior: JointPrior | None = None,
+    known: dict[int, AssuranceResult] | None = None,
 ) -> tuple[int, pd.DataFrame, AssuranceResult, str]:
     """Smallest n per arm whose assurance reaches ``target_assurance``.
 
     Returns ``(n, curve, result at n, method at n)``; :func:`rplsim.find_sample_size` with
-    ``target_assurance`` wraps it in its usual return shape.
+    ``target_assurance`` wraps it in its usual return shape. ``known`` holds results already
+    computed with the same arguments, by n (reused, and added to).
 
     Raises
     ------
@@ -559,9 +582,10 @@ def assurance_sample_size(
     def frame(seen: dict[int, AssuranceResult]) -> pd.DataFrame:
         return pd.DataFrame([curve_row(seen[n]) for n in sorted(seen)], columns=list(ASSURANCE_COLUMNS))
 
+    seen = known if known is not None else {}
     if target >= ceiling:
         share = CEILING_SHARE * ceiling
-        n95, _ = _search(value, share, start)
+        n95, _ = _search(value, share, start, seen)
         where = (
             f"it reaches {CEILING_SHARE:.0%} of that ({share:.2f}) at {n95} per arm"
             if n95 is not None
@@ -572,7 +596,7 @@ def assurance_sample_size(
             f"P(benefit) = {ceiling:.3f} under this prior, and {where}; lower the target below "
             f"{ceiling:.3f}, or revise the prior."
         )
-    n, seen = _search(value, target, start)
+    n, seen = _search(value, target, start, seen)
     if n is None:
         raise ScenarioError(
             f"{scenario.name}: assurance {seen[max(seen)].assurance:.3f} at {ASSURANCE_MAX_N:,} per arm is "

@@ -1,0 +1,203 @@
+"""The assurance stage of a run: probability of success against n for each prior of ``[prior]``.
+
+For the headline prior and each alternative (``[prior.alternatives.<name>]``) it computes, with
+:func:`rplsim.assurance` (one computation per (prior, n), reused by the table, the figure, the CSV
+and the sentence):
+
+* the assurance curve on about ten n from a quarter to 32 times the run's n (log-spaced), the
+  run's n and the points of the search below;
+* the n at which assurance reaches the target (default 80%), or — when the target is at or above
+  the ceiling P(benefit) — the n at which assurance reaches 95% of the ceiling, and the sentence
+  that says so;
+* the prior densities of the placebo and the IVIG rate, for the figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rplsim import figures
+from rplsim._core.display import Displayed
+from rplsim.design.priors import BetaPrior, JointPrior, LogNormalPrior, MixturePrior, Prior
+from rplsim.exceptions import ScenarioError
+from rplsim.scenario import Scenario
+from rplsim.trial.assurance import (
+    ASSURANCE_COLUMNS,
+    ASSURANCE_MAX_N,
+    AssuranceResult,
+    assurance,
+    assurance_sample_size,
+    curve_row,
+    scenario_priors,
+)
+
+__all__ = ["AssuranceStage", "PriorAnswer", "assess_assurance", "describe_prior"]
+
+#: Default target assurance of a run.
+TARGET_ASSURANCE = 0.80
+# The curve: this many log-spaced n, from a quarter of the run's n to 32 times it.
+_CURVE_POINTS = 10
+_DENSITY_X = np.linspace(0.0025, 0.9975, 399)
+
+
+def _one(prior: Prior) -> str:
+    if isinstance(prior, BetaPrior):
+        return f"Beta({prior.a:.4g}, {prior.b:.4g})"
+    if isinstance(prior, LogNormalPrior):
+        return f"log-normal({prior.mean_log:.4g}, {prior.sd_log:.4g})"
+    parts = ", ".join(f"{w:.2g} x {_one(c)}" for w, c in zip(prior._w, prior.components, strict=True))
+    return f"mixture of {parts}"
+
+
+_EFFECT_WORDS = {
+    "treatment_lbr": "IVIG rate",
+    "ivig_odds_ratio": "odds ratio IVIG vs placebo",
+    "ivig_relative_risk": "relative risk IVIG vs placebo",
+}
+
+
+def describe_prior(joint: JointPrior) -> str:
+    """A short text of a joint prior: the placebo rate's prior and the second prior, with means.
+
+    Examples
+    --------
+    >>> jp = JointPrior(BetaPrior(9.8, 10.2), LogNormalPrior(0.223, 0.113), "ivig_relative_risk")
+    >>> describe_prior(jp)
+    'placebo rate Beta(9.8, 10.2) (mean 49.0%); relative risk IVIG vs placebo log-normal(0.223, 0.113) (mean 1.26)'
+    """
+    effect = joint.effect
+    mean = f"{effect.mean:.1%}" if joint.effect_kind == "treatment_lbr" else f"{effect.mean:.3g}"
+    return (
+        f"placebo rate {_one(joint.control)} (mean {joint.control.mean:.1%}); "
+        f"{_EFFECT_WORDS[joint.effect_kind]} {_one(effect)} (mean {mean})"
+    )
+
+
+@dataclass(frozen=True)
+class PriorAnswer:
+    """One prior's answer: its result at the run's n, the n for the target, and why not."""
+
+    label: str
+    description: str
+    at_n: AssuranceResult
+    n_for_target: int | None
+    out_of_reach: str  # "" when the target is reached
+
+
+@dataclass(frozen=True, repr=False)
+class AssuranceStage(Displayed):
+    """The assurance of a run's trial under each prior (see the module doc).
+
+    Attributes
+    ----------
+    answers : tuple of PriorAnswer
+        Headline prior first.
+    curve : DataFrame
+        ``prior`` and :data:`rplsim.trial.assurance.ASSURANCE_COLUMNS`, every (prior, n) computed.
+    target : float
+    n_per_arm : int
+        The run's n.
+    densities : dict
+        Per prior label, ``(x, placebo density, IVIG density)``.
+    """
+
+    answers: tuple[PriorAnswer, ...]
+    curve: pd.DataFrame
+    target: float
+    n_per_arm: int
+    densities: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(compare=False)
+
+    @property
+    def headline(self) -> PriorAnswer:
+        """The answer under the headline prior."""
+        return self.answers[0]
+
+    def table(self) -> pd.DataFrame:
+        """One row per prior: assurance at the run's n and the n for the target."""
+        rows = []
+        for a in self.answers:
+            r = a.at_n
+            rows.append({
+                "prior": a.label, "description": a.description, "n_per_arm": r.n_control,
+                "assurance": r.assurance, "ci_low": r.ci_low, "ci_high": r.ci_high, "method": r.method,
+                "power_at_prior_mean": r.power_at_prior_mean, "ceiling": r.prior_probability_benefit,
+                "normalised_assurance": r.normalised_assurance,
+                "expected_power_given_benefit": r.expected_power_given_benefit,
+                "target": self.target, "n_for_target": a.n_for_target if a.n_for_target else np.nan,
+                "out_of_reach": a.out_of_reach,
+            })  # fmt: skip
+        return pd.DataFrame(rows)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The curve (every prior, every n)."""
+        return self.curve
+
+    def plot(self) -> Any:
+        """:func:`rplsim.figures.assurance_chart` of the curve and the densities."""
+        curves = {label: g for label, g in self.curve.groupby("prior", sort=False)}
+        return figures.assurance_chart(curves, self.densities, chosen_n=self.n_per_arm, target=self.target)
+
+    def _display_title(self) -> str:
+        return "Assurance under the priors"
+
+    def _display_rows(self) -> list[tuple[str, str]]:
+        out = []
+        for a in self.answers:
+            reach = (
+                f"n = {a.n_for_target} per arm for {self.target:.0%}"
+                if a.n_for_target
+                else "target out of reach"
+            )
+            out.append(
+                (a.label, f"{a.at_n.assurance:.3f} at {self.n_per_arm} per arm ({a.at_n.method}); {reach}")
+            )
+        return out
+
+
+def _grid(n: int) -> list[int]:
+    lo, hi = max(10, n // 4), min(ASSURANCE_MAX_N, 32 * n)
+    return sorted({*np.unique(np.round(np.geomspace(lo, hi, _CURVE_POINTS)).astype(int)).tolist(), n})
+
+
+def assess_assurance(
+    scenario: Scenario,
+    n_per_arm: int,
+    *,
+    target: float = TARGET_ASSURANCE,
+    replicates: int | None = None,
+    workers: int = 1,
+    say: Callable[[str], None] = lambda message: None,
+) -> AssuranceStage:
+    """Assurance curve, n for ``target`` and densities for every prior of the scenario.
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario
+    >>> st = assess_assurance(load_scenario("scenarios/assurance.toml"), 84, replicates=2048)  # doctest: +SKIP
+    """
+    answers = []
+    rows = []
+    densities = {}
+    for label, joint in scenario_priors(scenario).items():
+        say(f"  assurance under the {label} prior")
+        known: dict[int, AssuranceResult] = {}
+        for n in _grid(n_per_arm):
+            known[n] = assurance(scenario, n, replicates=replicates, workers=workers, prior=joint)
+        n_target: int | None = None
+        why = ""
+        try:
+            n_target, _, _, _ = assurance_sample_size(
+                scenario, target, replicates=replicates, workers=workers, prior=joint, known=known
+            )
+        except ScenarioError as exc:
+            why = str(exc).split(": ", 1)[-1]
+        answers.append(PriorAnswer(label, describe_prior(joint), known[n_per_arm], n_target, why))
+        rows += [{"prior": label, **curve_row(known[n])} for n in sorted(known)]
+        densities[label] = (_DENSITY_X, joint.control.pdf(_DENSITY_X), joint.treated_density(_DENSITY_X))
+    curve = pd.DataFrame(rows, columns=["prior", *ASSURANCE_COLUMNS])
+    return AssuranceStage(tuple(answers), curve, float(target), int(n_per_arm), densities)

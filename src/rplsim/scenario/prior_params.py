@@ -309,7 +309,7 @@ _EFFECTS = {
 
 @dataclass(frozen=True, kw_only=True)
 class PriorParams:
-    """``[prior]``: priors on the unknown rates, for assurance (the chance the trial succeeds).
+    """``[prior]``: assurance, the chance the trial succeeds, is its power averaged over these priors.
 
     Examples
     --------

@@ -204,6 +204,10 @@ INVALID = {
         "prior.control_lbr.mixture[0].mixture is not a known key; allowed here: weight, beta, "
         "counts, quantiles, lognormal.",
     ),
+    "mixture of numbers": (
+        "[prior]\ntreatment_lbr = { beta = [8, 2] }\ncontrol_lbr = { mixture = [0.5] }\n",
+        "prior.control_lbr.mixture[0] == 0.5, must be a table ({ key = value, ... }).",
+    ),
     "empty mixture": (
         "[prior]\ntreatment_lbr = { beta = [8, 2] }\ncontrol_lbr = { mixture = [] }\n",
         "prior.control_lbr.mixture has 0 items, must have at least 1.",

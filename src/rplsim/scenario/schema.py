@@ -223,7 +223,13 @@ def _build_value(tp: Any, value: Any, meta: dict[str, Any], path: str, errors: l
             return MISSING
         (item_tp,) = get_args(inner)
         if dataclasses.is_dataclass(item_tp):  # an array of tables: each built in its own right
-            out = [_build_value(item_tp, v, {}, f"{path}[{i}]", errors) for i, v in enumerate(value)]
+            out = []
+            for i, v in enumerate(value):
+                if isinstance(v, dict):
+                    out.append(build(item_tp, v, f"{path}[{i}]", errors))  # type: ignore[arg-type]
+                else:
+                    errors.append(f"{path}[{i}] == {_fmt(v)}, must be a table ({{ key = value, ... }}).")
+                    out.append(MISSING)
             return MISSING if any(v is MISSING for v in out) else out
         out = [_check_scalar(item_tp, v, meta, f"{path}[{i}]", errors) for i, v in enumerate(value)]
         return MISSING if any(v is MISSING for v in out) else out

@@ -105,6 +105,36 @@ def test_trial_designs_valid(trial):
         assert trial.margin is not None and trial.alternative == "larger"
 
 
+@settings(max_examples=25)
+@given(rs.scenarios(feasible=False, sections=["prior"]))
+def test_scenarios_draw_a_valid_prior(sc):
+    # "prior" adds a [prior] and the [trial] it needs; the design layer accepts every draw
+    assert sc.prior is not None and sc.trial is not None
+    joint = sc.prior.joint()
+    assert joint.effect_kind == sc.prior.effect_kind
+    assert load_scenario(_write(dumps_toml(sc.to_dict()))) == sc
+
+
+PRIOR_BASE = BASE.replace(
+    prior=load_scenario(
+        PAPER,
+        {"prior": {"control_lbr": {"counts": [17, 49]}, "treatment_lbr": {"quantiles": [0.6, 0.75, 0.85]}}},
+    ).prior
+)
+
+
+def test_prior_perturbed_within_its_rules():
+    @settings(max_examples=15)
+    @given(rs.scenarios(PRIOR_BASE, sections=["prior"], max_rel_change=0.2, feasible=False))
+    def inner(sc):
+        x, n = sc.prior.control_lbr.counts
+        assert isinstance(x, int) and isinstance(n, int) and 13 <= x <= 21 and 39 <= n <= 59
+        q = sc.prior.treatment_lbr.quantiles
+        assert q[0] < q[1] < q[2]
+
+    inner()
+
+
 @given(rs.seeds())
 def test_seeds_in_range(seed):
     assert 0 <= seed <= 2**63 - 1

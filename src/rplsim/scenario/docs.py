@@ -30,11 +30,12 @@ INTRO = """\
 
 A scenario is a [TOML](https://toml.io) file that says everything a run needs: who the women are
 (`[cohort]`), how their pregnancies end (`[outcome]`), the treatment timeline (`[protocol]`),
-the clinic (`[clinic]`), and optionally a trial to size (`[trial]`, `[recruitment]`) and a grid of
-unknowns to explore (`[sensitivity]`). Only `[scenario] name` is required: every other key has a
-default, taken from Han et al. 2025 (the *source* column cites the table or section) or labelled
-`ASSUMPTION` with its reason. Write down only what differs from the defaults, and cite a source or
-say `ASSUMPTION` in a comment beside every number you change.
+the clinic (`[clinic]`), and optionally a trial to size (`[trial]`, `[recruitment]`), a grid of
+unknowns to explore (`[sensitivity]`) and priors on them, for assurance (`[prior]`). Only
+`[scenario] name` is required: every other key has a default, taken from Han et al. 2025 (the
+*source* column cites the table or section) or labelled `ASSUMPTION` with its reason. Write down
+only what differs from the defaults, and cite a source or say `ASSUMPTION` in a comment beside
+every number you change.
 
 ```toml
 extends = "paper.toml"            # start from the paper's scenario (same folder)
@@ -106,6 +107,22 @@ _RULES: dict[str, str] = {
     "The population must hold eligible women: at least one of its strata (abnormal = KA + IA, "
     "idiopathic-abnormal = IA, known-abnormal = KA, idiopathic = IN + IA, all) needs a positive "
     "cohort.strata share and cohort.previous_miscarriages max >= min_previous_miscarriages.",
+    "PriorParams": "Needs a [trial] section: the trial whose assurance it is. Give exactly one of "
+    "treatment_lbr, ivig_odds_ratio and ivig_relative_risk. Each prior is a small table naming one "
+    "distribution, e.g. `control_lbr = { counts = [17, 49] }`, `ivig_odds_ratio = { lognormal = "
+    "[0.4, 0.3] }`, or `treatment_lbr = { mixture = [{ weight = 0.7, beta = [16, 4] }, { weight = "
+    "0.3, beta = [1, 1] }] }`; the keys of every prior are listed under [prior.control_lbr]. A "
+    "distribution key set by --set (`--set prior.control_lbr.beta=[10,10]`), by a file that "
+    "extends another, or by a sweep's grid point replaces the prior's distribution, whichever key "
+    "it was given by before.",
+    "PriorSpec": "Give exactly one of beta, counts, quantiles, lognormal and mixture: beta and "
+    "lognormal are two numbers, counts two integers [x, n] with 0 <= x <= n and n >= 1, quantiles "
+    "three increasing rates. control_lbr and treatment_lbr take a prior on a rate (beta, counts, "
+    "quantiles, or a mixture of them), ivig_odds_ratio and ivig_relative_risk a lognormal one (or "
+    "a mixture of them). weight is only allowed inside a mixture.",
+    "PriorComponent": "Each component gives a weight (> 0; the weights are normalised) and exactly "
+    "one of beta, counts, quantiles and lognormal; the components are all Betas (beta, counts, "
+    "quantiles) or all lognormal.",
     "SweepParams": "batch is a multiple of 1024; each grid key is a dotted key of another section "
     "(not trial.replicates: use replicates); no value is listed twice in one axis. A sweep may "
     "have at most 10,000 points, or 1,000,000 with --force-large, and is refused without "
@@ -132,7 +149,7 @@ def _default_text(info: ParamInfo, inherited: dict[str, Any]) -> str:
 
 
 def _section_class(scenario_cls: type) -> dict[str, type]:
-    """Dotted path of every table-valued key -> its dataclass."""
+    """Dotted path of every table-valued key (or array of tables) -> its dataclass."""
     out: dict[str, type] = {}
 
     def walk(cls: type, prefix: str) -> None:
@@ -145,6 +162,10 @@ def _section_class(scenario_cls: type) -> dict[str, type]:
             if dataclasses.is_dataclass(inner):
                 out[path] = inner  # type: ignore[assignment]
                 walk(inner, path)  # type: ignore[arg-type]
+            elif typing.get_origin(inner) is list and dataclasses.is_dataclass(typing.get_args(inner)[0]):
+                item = typing.get_args(inner)[0]
+                out[path] = item
+                walk(item, f"{path}[]")
 
     walk(scenario_cls, "")
     return out
@@ -191,28 +212,46 @@ def scenario_docs(scenario_cls: type = Scenario) -> str:
     classes = _section_class(scenario_cls)
     children: dict[str, list[ParamInfo]] = {}
     for p in params:
-        parent = p.path.rpartition(".")[0]
+        parent = p.path.rpartition(".")[0].removesuffix("[]")
         children.setdefault(parent, []).append(p)
     inherited = _inherited_defaults(params)
     out = [INTRO]
     header = "| key | type | unit | default | allowed | meaning | source |\n|---|---|---|---|---|---|---|"
+    shown: dict[tuple[type, str], str] = {}  # (class, its rows) -> the section that lists them
+    skipped: list[str] = []  # sections whose keys are those of an earlier one, with all below them
     for p in params:
-        if p.path not in classes:
+        if p.path not in classes or any(p.path.startswith(f"{s}.") for s in skipped):
             continue
         cls = classes[p.path]
         depth = p.path.count(".")
-        out.append(f"{'#' * min(2 + depth, 4)} `[{p.path}]`")
+        array = p.type.startswith("list of tables")
+        out.append(f"{'#' * min(2 + depth, 4)} `{'[[' if array else '['}{p.path}{']]' if array else ']'}`")
         out.append("")
         first = p.doc and p.doc[0].upper() + p.doc[1:] + "."
         cls_line = _first_line(cls.__doc__)
         if first and cls_line.lower().rstrip(".") == first.lower().rstrip("."):
             cls_line = ""
+        rows = []
+        for c in children.get(p.path, []):
+            key = c.path.rpartition(".")[2]
+            cells = [key, c.type, c.unit, _default_text(c, inherited), c.range_text, c.doc, c.source]
+            cells[0] = f"[`{key}`](#{_anchor(c.path)})" if c.path in classes else f"`{key}`"
+            rows.append("| " + " | ".join(_cell(x) for x in cells) + " |")
+        # A table whose keys, defaults and tables below are those of an earlier one points to it.
+        same = shown.setdefault((cls, _signature(p.path, children, classes, inherited)), p.path)
+        if same != p.path:
+            skipped.append(p.path)
+            lines = [first, f"Its keys, and their rules, are those of [`[{same}]`](#{_anchor(same)})."]
+            out += [" ".join(s for s in lines if s), ""]
+            continue
         lines = [
             s
             for s in (
                 first,
                 cls_line,
-                "Optional section: leave it out to skip this stage." if p.type.endswith("or absent") else "",
+                "Optional section: leave it out to skip this stage."
+                if p.type.endswith("or absent") and not array
+                else "",
                 f"Source: {p.source}." if p.source else "",
                 _RULES.get(cls.__name__, ""),
             )
@@ -221,13 +260,23 @@ def scenario_docs(scenario_cls: type = Scenario) -> str:
         out.append(" ".join(lines))
         out.append("")
         out.append(header)
-        for c in children.get(p.path, []):
-            key = c.path.rpartition(".")[2]
-            key_text = f"[`{key}`](#{_anchor(c.path)})" if c.path in classes else f"`{key}`"
-            cells = [key_text, c.type, c.unit, _default_text(c, inherited), c.range_text, c.doc, c.source]
-            out.append("| " + " | ".join(_cell(x) for x in cells) + " |")
+        out += rows
         out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _signature(
+    path: str, children: dict[str, list[ParamInfo]], classes: dict[str, type], inherited: dict[str, Any]
+) -> str:
+    """What a section documents, its subsections included, with no path in it."""
+    out = []
+    for c in children.get(path, []):
+        key = c.path.rpartition(".")[2]
+        cells = [key, c.type, c.unit, _default_text(c, inherited), c.range_text, c.doc, c.source]
+        out.append("|".join(cells))
+        if c.path in classes:
+            out.append("{" + _signature(c.path, children, classes, inherited) + "}")
+    return "\n".join(out)
 
 
 def _anchor(path: str) -> str:

@@ -25,12 +25,14 @@ from rplsim._core.keys import deep_merge, set_dotted, split_key
 from rplsim._core.limits import MAX_EXTENDS_DEPTH, MAX_NESTING_DEPTH, MAX_SCENARIO_BYTES
 from rplsim.exceptions import ScenarioError
 from rplsim.scenario.model import Scenario
+from rplsim.scenario.prior_params import PRIOR_FORMS
 from rplsim.scenario.schema import build
 from rplsim.scenario.tomlio import ECHO_LIMIT, echo_key, echo_text, echo_value
 
 __all__ = [
     "label_problems",
     "load_scenario",
+    "merge_scenario_data",
     "nesting_depth",
     "override_flags",
     "parse_overrides",
@@ -225,7 +227,7 @@ def _resolve(path: Path, label: str, seen: tuple[Path, ...], root: str) -> dict[
         chain = " -> ".join(echo_text(p.name) for p in (*seen, target))
         raise ScenarioError(f"{label}: extends == {shown} makes a cycle ({chain}).")
     base = _resolve(target, f"{label} (extends {echo_text(parent)})", (*seen, target), root)
-    return deep_merge(base, data)
+    return merge_scenario_data(base, data)
 
 
 def resolve_scenario(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -419,6 +421,36 @@ def scenario_from_dict(
     return obj
 
 
+def merge_scenario_data(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """``top`` over ``base`` table by table, except that a prior's distribution is replaced whole.
+
+    Tables merge key by key (:func:`~rplsim._core.keys.deep_merge`), but a ``[prior]`` table
+    that names one of its distribution keys (beta, counts, quantiles, lognormal, mixture) drops
+    the others of ``base``: ``--set prior.control_lbr.beta=[10,10]`` over a file's
+    ``counts = [17, 49]`` is a new prior, not a table with two. ``extends``, ``--set`` and a
+    sweep's grid points all merge this way.
+
+    Examples
+    --------
+    >>> merge_scenario_data({"prior": {"control_lbr": {"counts": [17, 49]}, "draws": 500}},
+    ...                     {"prior": {"control_lbr": {"beta": [10, 10]}}})
+    {'prior': {'control_lbr': {'beta': [10, 10]}, 'draws': 500}}
+    """
+    out = deep_merge(base, top)
+    over, merged = top.get("prior"), out.get("prior")
+    if not (isinstance(over, dict) and isinstance(merged, dict)):
+        return out
+    prior = dict(merged)
+    for key, table in over.items():
+        if (
+            isinstance(table, dict)
+            and isinstance(prior.get(key), dict)
+            and any(f in table for f in PRIOR_FORMS)
+        ):
+            prior[key] = {k: v for k, v in prior[key].items() if k not in PRIOR_FORMS or k in table}
+    return {**out, "prior": prior}
+
+
 #: A rate key -> the key that says where its value comes from (the report's source column).
 _RATE_SOURCES = {
     "control_lbr": "control_lbr_source",
@@ -493,7 +525,7 @@ def load_scenario(
             over = parse_overrides(items)
             names = override_flags(items)
         _check_depth(over, "the command-line overrides")
-        data = deep_merge(data, _sources_follow(over))
+        data = merge_scenario_data(data, _sources_follow(over))
     names.update(flags or {})
     return scenario_from_dict(data, label, str(path), flags=names)
 

@@ -1,8 +1,9 @@
 """The whole scenario: one frozen, validated :class:`Scenario` and its cross-section rules.
 
 A scenario file is data (TOML); :mod:`rplsim.scenario.load` reads, resolves and validates it into
-this model. The sections are declared in :mod:`rplsim.scenario.cohort_params` and
-:mod:`rplsim.scenario.params`.
+this model. The sections are declared in :mod:`rplsim.scenario.cohort_params`,
+:mod:`rplsim.scenario.params`, :mod:`rplsim.scenario.trial_params` and
+:mod:`rplsim.scenario.prior_params`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from rplsim.exceptions import ScenarioError
 from rplsim.scenario.cohort_params import CohortParams
 from rplsim.scenario.params import ClinicParams, OutcomeParams, ProtocolParams, ScenarioMeta
+from rplsim.scenario.prior_params import PriorParams
 from rplsim.scenario.schema import param, to_dict
 from rplsim.scenario.tomlio import echo_value
 from rplsim.scenario.trial_params import (
@@ -68,6 +70,7 @@ class Scenario:
     trial: TrialParams | None = param(None, doc="a prospective trial to size")
     recruitment: RecruitmentParams = param(RecruitmentParams(), doc="trial feasibility")
     sensitivity: SensitivityParams | None = param(None, doc="a grid of assumptions")
+    prior: PriorParams | None = param(None, doc="priors on the unknown rates, for assurance")
     sweep: SweepParams | None = param(None, doc="a grid of scenarios for `rplsim sweep`")
 
     def _rules(self) -> list[str]:
@@ -94,6 +97,11 @@ class Scenario:
             )
         if self.trial is not None:
             out += _population_rules(self.trial, self.cohort) + _success_rules(self.trial)
+        elif self.prior is not None:
+            out.append(
+                "[prior] gives priors on the trial's rates but the scenario has no [trial] section; "
+                "add one (copy it from scenarios/trial_superiority.toml), or leave [prior] out."
+            )
         return out
 
     @property

@@ -136,6 +136,8 @@ def _type_name(tp: Any) -> str:
     inner, optional = _unwrap_optional(tp)
     if dataclasses.is_dataclass(inner):
         name = "table"
+    elif get_origin(inner) is list and dataclasses.is_dataclass(get_args(inner)[0]):
+        name = "list of tables"
     elif get_origin(inner) is list:
         name = f"list of {_type_name(get_args(inner)[0])}"
     elif get_origin(inner) is dict:
@@ -220,6 +222,15 @@ def _build_value(tp: Any, value: Any, meta: dict[str, Any], path: str, errors: l
             errors.append(f"{path} has {len(value)} items, must have at least {meta['min_len']}.")
             return MISSING
         (item_tp,) = get_args(inner)
+        if dataclasses.is_dataclass(item_tp):  # an array of tables: each built in its own right
+            out = []
+            for i, v in enumerate(value):
+                if isinstance(v, dict):
+                    out.append(build(item_tp, v, f"{path}[{i}]", errors))  # type: ignore[arg-type]
+                else:
+                    errors.append(f"{path}[{i}] == {_fmt(v)}, must be a table ({{ key = value, ... }}).")
+                    out.append(MISSING)
+            return MISSING if any(v is MISSING for v in out) else out
         out = [_check_scalar(item_tp, v, meta, f"{path}[{i}]", errors) for i, v in enumerate(value)]
         return MISSING if any(v is MISSING for v in out) else out
     if origin is dict:
@@ -301,8 +312,11 @@ def to_dict(obj: Any) -> Any:
             v = getattr(obj, f.name)
             # Defaults built in code may hold ints in float fields (nk=33) where a file gives
             # 33.0: write one form, so equal scenarios have equal digests.
-            if _unwrap_optional(hints[f.name])[0] is float and isinstance(v, int) and not isinstance(v, bool):
-                v = float(v)
+            inner = _unwrap_optional(hints[f.name])[0]
+            if inner is float:
+                v = _as_float(v)
+            elif get_origin(inner) is list and get_args(inner)[0] is float and isinstance(v, list):
+                v = [_as_float(x) for x in v]
             if v is not None:
                 out[f.name] = to_dict(v)
         return out
@@ -313,8 +327,16 @@ def to_dict(obj: Any) -> Any:
     return obj
 
 
+def _as_float(v: Any) -> Any:
+    return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+
 def iter_params(cls: type, path: str = "") -> Iterator[ParamInfo]:
-    """Walk every key of the schema below ``cls`` (depth first, in declaration order)."""
+    """Walk every key of the schema below ``cls`` (depth first, in declaration order).
+
+    The keys of each table of an array of tables (``list[SomeDataclass]``) are walked below
+    ``path[]``: ``prior.control_lbr.mixture[].weight``.
+    """
     hints = _hints(cls)
     for f in dataclasses.fields(cls):
         if f.name.startswith("_"):
@@ -345,3 +367,5 @@ def iter_params(cls: type, path: str = "") -> Iterator[ParamInfo]:
         )
         if dataclasses.is_dataclass(inner):
             yield from iter_params(inner, p)  # type: ignore[arg-type]
+        elif get_origin(inner) is list and dataclasses.is_dataclass(get_args(inner)[0]):
+            yield from iter_params(get_args(inner)[0], f"{p}[]")

@@ -7,6 +7,7 @@ paper's values (Han et al. 2025, cited per key) or labelled assumptions.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from rplsim._core.keys import split_key
 from rplsim._core.limits import MAX_N_PER_ARM
@@ -276,7 +277,8 @@ class SweepParams:
         {},
         min_len=1,
         doc='quoted dotted scenario key -> its values, e.g. { "trial.control_lbr" = [0.55, 0.6] }; '
-        "the points are the Cartesian product",
+        "the points are the Cartesian product; a key whose value is a list takes lists, e.g. "
+        '{ "prior.control_lbr.beta" = [[10, 10], [20, 20]] }',
     )
     n_per_arm: int | None = param(
         None,
@@ -320,9 +322,11 @@ class SweepParams:
 def _repeated(values: list[float | int | str | bool]) -> list[float | int | str | bool]:
     """The values listed more than once (0.6 and 0.60 are one value; true is not 1), once each."""
 
-    def key(v: float | int | str | bool) -> tuple[str, object]:
+    def key(v: Any) -> tuple[str, object]:
         if isinstance(v, bool):
             return ("bool", v)
+        if isinstance(v, list):  # a list-valued key's value (prior.control_lbr.beta = [10, 10])
+            return ("list", tuple(key(x) for x in v))
         return ("number", float(v)) if isinstance(v, (int, float)) else ("str", v)
 
     seen: set[tuple[str, object]] = set()

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from rplsim._core.keys import deep_merge, get_dotted, nest, split_key
+from rplsim._core.keys import get_dotted, nest, split_key
 from rplsim._core.limits import MAX_ESTIMATED_SECONDS, MAX_GRID_POINTS, MAX_GRID_POINTS_FORCED
 from rplsim._core.rng import child_seed
 from rplsim.exceptions import ScenarioError
@@ -22,6 +22,7 @@ from rplsim.scenario import NO_TRIAL, Scenario
 from rplsim.scenario.load import (
     label_problems,
     load_scenario,
+    merge_scenario_data,
     override_flags,
     parse_overrides,
     resolve_scenario,
@@ -504,7 +505,8 @@ def _point_scenario(
     """The point's validated scenario, or None with its problems added to ``problems``."""
     name = echo_text(_point_key(raw), 240)
     try:
-        sc = scenario_from_dict(deep_merge(deep_merge(data, set_over), nest(raw)), "\0", path)
+        merged = merge_scenario_data(merge_scenario_data(data, set_over), nest(raw))
+        sc = scenario_from_dict(merged, "\0", path)
     except ScenarioError as exc:
         for line in exc.problems:
             rule = line.removeprefix("\0: ")

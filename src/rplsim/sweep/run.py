@@ -42,7 +42,7 @@ from rplsim.exceptions import ScenarioError
 from rplsim.outputs.folder import library_versions, locked_target, swap_in, temp_sibling, write_manifest
 from rplsim.outputs.plots import save_png
 from rplsim.sweep.executors import DaskExecutor, LocalExecutor, Task
-from rplsim.sweep.grid import SweepPlan, SweepPoint
+from rplsim.sweep.grid import SweepPlan, SweepPoint, _canonical
 from rplsim.sweep.store import POINTS_CSV, kept_rows, replaces, sort_points_csv, start_points_csv
 from rplsim.sweep.tasks import point_row, prepare_point, run_batch
 from rplsim.trial.simulation import REPLICATE_BLOCK
@@ -295,6 +295,14 @@ def _finish(plan: SweepPlan, out: Path, res: SweepResult, command: Sequence[str]
     return table
 
 
+def _axis_values(plan: SweepPlan, axis: str) -> list[Any]:
+    """The distinct values of one axis (a list-valued key's values are lists: not hashable)."""
+    seen: dict[str, Any] = {}
+    for p in plan.points:
+        seen.setdefault(_canonical(p.values[axis]), p.values[axis])
+    return sorted(seen.values(), key=str)
+
+
 def _write_manifest(plan: SweepPlan, out: Path, res: SweepResult, command: Sequence[str], t0: float) -> None:
     manifest = {
         "rplsim_manifest": 1,
@@ -303,7 +311,7 @@ def _write_manifest(plan: SweepPlan, out: Path, res: SweepResult, command: Seque
         "scenario": plan.base.scenario.name,
         "scenario_file": str(getattr(plan.base, "_path", "")),
         "seed": plan.base.seed,
-        "grid": {a: sorted({p.values[a] for p in plan.points}, key=str) for a in plan.axes},
+        "grid": {a: _axis_values(plan, a) for a in plan.axes},
         "points": len(plan.points),
         "computed": res.computed,
         "resumed": res.resumed,

@@ -77,6 +77,17 @@ _RULES: tuple[str, ...] = (
     "empty-population",
     "duplicated-grid-value",
     "control-character",
+    "prior-two-kinds",
+    "prior-beta-length",
+    "prior-counts-order",
+    "prior-quantiles-order",
+    "prior-control-lognormal",
+    "prior-two-effects",
+    "prior-no-effect",
+    "prior-weight-outside-mixture",
+    "prior-mixed-mixture",
+    "prior-draws-range",
+    "prior-without-trial",
 )
 
 
@@ -145,6 +156,8 @@ def _invalid(draw: st.DrawFn, base: dict[str, Any], rules: tuple[str, ...]) -> t
         key = 'sweep.grid."trial.control_lbr"'
     elif rule == "control-character":
         key = _control_character(draw, d)
+    elif rule.startswith("prior-"):
+        key = _break_prior(draw, d, rule)
     else:  # syntax-error
         return _syntax_error(draw, d), rule, ""
     return dumps_toml(d), rule, key
@@ -178,6 +191,58 @@ def _no_success(draw: st.DrawFn, d: dict[str, Any], rule: str) -> str:
         strata.update(KN=kn, IN=1.0 - kn, KA=0.0, IA=0.0)
         return "trial.population"
     return "trial.treatment_lbr"
+
+
+def _break_prior(draw: st.DrawFn, d: dict[str, Any], rule: str) -> str:
+    """A valid ``[prior]`` (and a trial) with one of its rules broken; the text the message names."""
+    d.setdefault("trial", dict(_DEFAULT_TRIAL))
+    rate = (
+        "treatment_lbr" if rule in ("prior-beta-length", "prior-counts-order") and draw(st.booleans()) else ""
+    )
+    prior: dict[str, Any] = {
+        "control_lbr": {"counts": [draw(st.integers(0, 40)), 40]},
+        "treatment_lbr": {"beta": [draw(st.floats(5.0, 40.0)), draw(st.floats(2.0, 20.0))]},
+    }
+    d["prior"] = prior
+    name = rate or "control_lbr"
+    if rule == "prior-two-kinds":
+        prior["control_lbr"]["beta"] = [10.0, 10.0]
+        return "prior.control_lbr has both beta and counts"
+    if rule == "prior-beta-length":
+        prior[name] = {"beta": draw(st.sampled_from([[2.0], [2.0, 3.0, 4.0], []]))}
+        return f"prior.{name}.beta"
+    if rule == "prior-counts-order":
+        n = draw(st.integers(1, 100))
+        prior[name] = {"counts": [n + draw(st.integers(1, 10)), n]}
+        return f"prior.{name}.counts"
+    if rule == "prior-quantiles-order":
+        q = sorted(draw(st.lists(st.floats(0.05, 0.95), min_size=3, max_size=3, unique=True)))
+        prior["control_lbr"] = {
+            "quantiles": draw(st.sampled_from([q[::-1], [q[1], q[0], q[2]], [q[0], q[0], q[2]]]))
+        }
+        return "prior.control_lbr.quantiles"
+    if rule == "prior-control-lognormal":
+        prior["control_lbr"] = {"lognormal": [0.0, 0.3]}
+        return "prior.control_lbr is lognormal"
+    if rule == "prior-two-effects":
+        prior["ivig_odds_ratio"] = {"lognormal": [draw(st.floats(-0.5, 1.5)), 0.3]}
+        return "prior.treatment_lbr and prior.ivig_odds_ratio are both given"
+    if rule == "prior-no-effect":
+        del prior["treatment_lbr"]
+        return "prior.treatment_lbr is missing"
+    if rule == "prior-weight-outside-mixture":
+        prior["treatment_lbr"]["weight"] = draw(st.floats(0.1, 1.0))
+        return "prior.treatment_lbr.weight"
+    if rule == "prior-mixed-mixture":
+        prior["treatment_lbr"] = {
+            "mixture": [{"weight": 0.5, "beta": [8.0, 2.0]}, {"weight": 0.5, "lognormal": [0.3, 0.2]}]
+        }
+        return "prior.treatment_lbr.mixture mixes"
+    if rule == "prior-draws-range":
+        prior["draws"] = draw(st.sampled_from([5, 0, -1, 99, 10_000_001]))
+        return "prior.draws"
+    del d["trial"]  # prior-without-trial
+    return "[prior]"
 
 
 def _too_deep(draw: st.DrawFn, d: dict[str, Any]) -> str:
@@ -312,7 +377,14 @@ def invalid_scenarios(
         (a superiority trial whose effect points the wrong way), "empty-population" (the trial's
         strata all have share 0), "duplicated-grid-value" (a ``[sweep] grid`` value listed
         twice), "control-character" (a control character in an unknown key or a choice value;
-        the message must still be one line).
+        the message must still be one line); and the rules of ``[prior]`` (issue 15):
+        "prior-two-kinds" (beta and counts in one table), "prior-beta-length" (not two
+        numbers), "prior-counts-order" (x > n), "prior-quantiles-order" (not strictly
+        increasing), "prior-control-lognormal" (a ratio prior on the control rate),
+        "prior-two-effects", "prior-no-effect" (not exactly one of treatment_lbr,
+        ivig_odds_ratio, ivig_relative_risk), "prior-weight-outside-mixture",
+        "prior-mixed-mixture" (Beta and log-normal components), "prior-draws-range",
+        "prior-without-trial".
 
     Returns
     -------

@@ -86,7 +86,8 @@ def _check_rel(max_rel_change: float) -> float:
 def _is_int(info: ParamInfo | None, path: str) -> bool:
     if path.startswith(_COUNT_MOMENTS) and path.rsplit(".", 1)[-1] in ("min", "max"):
         return True
-    return info is not None and info.type.startswith("integer")
+    # the items of a list of integers (prior counts = [x, n]) stay integers too
+    return info is not None and info.type.startswith(("integer", "list of integer"))
 
 
 def _move(

@@ -50,6 +50,7 @@ SECTIONS: tuple[str, ...] = (
     "trial",
     "recruitment",
     "sensitivity",
+    "prior",
 )
 
 
@@ -147,6 +148,50 @@ def _build_trial(d: dict[str, Any]) -> TrialParams:
     return trial
 
 
+# ----------------------------------------------------------------------------- priors
+def _rate_component(weight: bool) -> st.SearchStrategy[dict[str, Any]]:
+    """One Beta prior on a rate: beta, counts or quantiles (with a weight inside a mixture)."""
+    beta = st.lists(st.floats(0.5, 80.0), min_size=2, max_size=2).map(lambda ab: {"beta": ab})
+    counts = st.integers(1, 400).flatmap(
+        lambda n: st.integers(0, n).map(lambda x: {"counts": [x, n]})  # Jeffreys: x = 0 and n are fine
+    )
+    quantiles = st.tuples(st.floats(0.15, 0.85), st.floats(0.02, 0.12), st.floats(0.02, 0.12)).map(
+        lambda t: {"quantiles": [t[0] - t[1], t[0], t[0] + t[2]]}
+    )
+    one = beta | counts | quantiles
+    return _weighted(one) if weight else one
+
+
+def _ratio_component(weight: bool) -> st.SearchStrategy[dict[str, Any]]:
+    """One log-normal prior on an odds ratio or a relative risk."""
+    one = st.tuples(st.floats(-0.5, 1.5), st.floats(0.05, 1.0)).map(lambda t: {"lognormal": list(t)})
+    return _weighted(one) if weight else one
+
+
+def _weighted(one: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[dict[str, Any]]:
+    return st.tuples(st.floats(0.05, 5.0), one).map(lambda t: {"weight": t[0], **t[1]})
+
+
+def _spec(kind: str) -> st.SearchStrategy[dict[str, Any]]:
+    component = _rate_component if kind == "rate" else _ratio_component
+    mixture = st.lists(component(True), min_size=1, max_size=3).map(lambda m: {"mixture": m})
+    return component(False) | mixture
+
+
+@st.composite
+def _prior_dicts(draw: st.DrawFn) -> dict[str, Any]:
+    """A valid ``[prior]`` table: a rate prior on control, one effect prior of a drawn kind."""
+    effect = draw(st.sampled_from(["treatment_lbr", "ivig_odds_ratio", "ivig_relative_risk"]))
+    d: dict[str, Any] = {
+        "control_lbr": draw(_spec("rate")),
+        effect: draw(_spec("rate" if effect == "treatment_lbr" else "ratio")),
+        "draws": draw(st.integers(100, 50_000)),
+    }
+    if draw(st.booleans()):
+        d["relative_risk_cap"] = draw(st.floats(0.9, 0.999))
+    return d
+
+
 # ----------------------------------------------------------------------------- scenarios
 @st.composite
 def _scenarios(
@@ -158,8 +203,10 @@ def _scenarios(
     feasible: bool | str,
 ) -> Scenario:
     base = copy.deepcopy(base)
-    if "trial" in sections and "trial" not in base:
+    if ("trial" in sections or "prior" in sections) and "trial" not in base:
         base["trial"] = draw(_trial_dicts(("superiority", "non-inferiority")))
+    if "prior" in sections and "prior" not in base:
+        base["prior"] = draw(_prior_dicts())
     if "scenario" in sections:
         base["scenario"]["seed"] = draw(seeds())
     base["scenario"]["name"] = draw(names)
@@ -197,7 +244,9 @@ def scenarios(
     sections : iterable of str, optional
         Top-level sections to perturb, e.g. ``["cohort"]``; others are copied from the base.
         ``None`` means every section of the base. "scenario" draws a new seed; "trial" adds a
-        :func:`trial_designs` trial when the base has none. The name is always drawn.
+        :func:`trial_designs` trial when the base has none; "prior" adds a valid ``[prior]``
+        (every distribution form, mixtures included, and each of the three effect keys; a trial
+        too, which ``[prior]`` needs) when the base has none. The name is always drawn.
     max_rel_change : float
         Largest relative change of a value, in [0, 1). The default 0.2 keeps scenarios near
         the paper's feasible for the calibration solvers; larger values are pulled back more

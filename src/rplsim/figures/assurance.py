@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from rplsim.figures.base import FONT, SMALL, new_figure, require_columns, set_title
-from rplsim.figures.palette import GREY, RESULT, TARGET
+from rplsim.figures.palette import GREY, TARGET
 
 __all__ = ["ASSURANCE_NEEDS", "PRIOR_COLOURS", "assurance_chart"]
 
@@ -67,7 +67,7 @@ def assurance_chart(
     if not curves:
         raise ValueError("assurance_chart: give at least one prior's curve.")
     fig = new_figure(11.0, 4.9)
-    grid = fig.add_gridspec(1, 2, width_ratios=[1.65, 1.0], wspace=0.28)
+    grid = fig.add_gridspec(1, 2, width_ratios=[1.65, 1.0], wspace=0.18)
     ax = fig.add_subplot(grid[0, 0])
     side = fig.add_subplot(grid[0, 1])
     for i, (label, curve) in enumerate(curves.items()):
@@ -85,14 +85,23 @@ def assurance_chart(
                 label=f"{label}: power at the prior means")  # fmt: skip
         ceiling = float(c["ceiling"].iloc[0])
         ax.axhline(ceiling, color=col, lw=1.0, ls=":", label=f"{label}: ceiling P(benefit) {ceiling:.0%}")
-        if label in densities:
-            xs, dc, dt = densities[label]
-            side.plot(xs, dt, "-", color=col, lw=1.6, label=f"{label}: IVIG rate")
-            side.plot(xs, dc, "--", color=col, lw=1.2, label=f"{label}: placebo rate")
+    placebo: list[tuple[str, np.ndarray, np.ndarray, str]] = []
+    for i, (label, (xs, dc, dt)) in enumerate(densities.items()):
+        col = PRIOR_COLOURS[i % len(PRIOR_COLOURS)]
+        side.plot(xs, dt, "-", color=col, lw=1.6, label=f"{label}: IVIG rate")
+        same = next(
+            (j for j, p in enumerate(placebo) if p[1].shape == xs.shape and np.allclose(p[2], dc)), None
+        )
+        if same is None:
+            placebo.append((label, xs, dc, col))
+        else:  # one curve for a placebo prior several priors share
+            placebo[same] = (f"{placebo[same][0]}, {label}", xs, dc, GREY)
+    for label, xs, dc, col in placebo:
+        side.plot(xs, dc, "--", color=col, lw=1.3, label=f"{label}: placebo rate")
     if target is not None:
         ax.axhline(target, color=TARGET, lw=1.1, ls="-", alpha=0.6, label=f"target {target:.0%}")
     if chosen_n is not None:
-        ax.axvline(chosen_n, color=RESULT, lw=1.2, ls="-.", label=f"scenario's n = {chosen_n:,.0f} per arm")
+        ax.axvline(chosen_n, color="black", lw=1.1, ls="-.", label=f"scenario's n = {chosen_n:,.0f} per arm")
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(FuncFormatter(_n_text))
     ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, p: ""))

@@ -23,12 +23,14 @@ import pandas as pd
 
 from rplsim.calibration.compare import missed_targets
 from rplsim.outputs.escape import markdown_text, one_line
+from rplsim.planning.assurance_stage import AssuranceStage, PriorAnswer
 from rplsim.planning.feasibility import Feasibility, centres_text
 from rplsim.planning.protocol import ProtocolSummary
 from rplsim.planning.stages import TrialStage
 from rplsim.scenario import Scenario
 from rplsim.scenario.schema import iter_params
 from rplsim.scenario.tomlio import format_value
+from rplsim.trial.assurance import ASSURANCE_MAX_N
 from rplsim.trial.exact import ExactPower
 from rplsim.trial.power import PowerResult
 
@@ -256,8 +258,9 @@ def answer_sentence(
 
 def stage_answer(scenario: Scenario, stage: TrialStage, *, markdown: bool = True) -> str:
     """:func:`answer_sentence` of a sized trial stage: its power, feasibility, whether its n was
-    searched, and its exact power and saw-tooth n where it has them."""
-    return answer_sentence(
+    searched, and its exact power and saw-tooth n where it has them; then, with a ``[prior]``,
+    :func:`assurance_sentence`."""
+    text = answer_sentence(
         scenario,
         stage.power,
         stage.feasibility,
@@ -266,6 +269,57 @@ def stage_answer(scenario: Scenario, stage: TrialStage, *, markdown: bool = True
         exact=stage.exact,
         stays_from=stage.stays_from,
     )
+    if stage.assurance is not None:
+        text += " " + assurance_sentence(scenario, stage, markdown=markdown)
+    return text
+
+
+def reach_text(answer: PriorAnswer, target: float) -> str:
+    """Where a prior's assurance reaches the target, or why it does not.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> a = NS(n_for_target=None, n_near_ceiling=412, at_n=NS(prior_probability_benefit=0.71))
+    >>> reach_text(a, 0.8)
+    '80% assurance is out of reach: the ceiling is 71% (95% of it at 412 per arm)'
+    """
+    ceiling = answer.at_n.prior_probability_benefit
+    if answer.n_for_target:
+        return f"{target:.0%} assurance needs {answer.n_for_target:,} per arm"
+    if target >= ceiling:
+        near = (
+            f"95% of it at {answer.n_near_ceiling:,} per arm"
+            if answer.n_near_ceiling
+            else f"95% of it not reached by {ASSURANCE_MAX_N:,} per arm"
+        )
+        return f"{target:.0%} assurance is out of reach: the ceiling is {ceiling:.0%} ({near})"
+    return (
+        f"{target:.0%} assurance is not reached by {ASSURANCE_MAX_N:,} per arm (the ceiling is {ceiling:.0%})"
+    )
+
+
+def assurance_sentence(scenario: Scenario, stage: TrialStage, *, markdown: bool = True) -> str:
+    """The answer's assurance: the power at the assumed rates against the probability of success
+    under the headline prior, where the target assurance is reached, and the other priors.
+
+    The power is the stage's (exact where it has it), the assurance the stage's at the same n:
+    one number each, as the tables and the figure show them.
+    """
+    t = scenario.require_trial()
+    a = stage.assurance
+    assert a is not None
+    b = "**" if markdown else ""
+    power = stage.exact.power if stage.exact is not None else stage.power.power
+    h = a.headline
+    r = h.at_n
+    first = (
+        f"{r.n_control} per arm give {power:.0%} power if placebo is {t.control_lbr:.0%}, but a "
+        f"{b}{r.assurance:.0%} probability of success{b} under the {h.label} prior ({r.method} "
+        f"assurance); {reach_text(h, a.target)}."
+    )
+    others = [f"{o.label}, {o.at_n.assurance:.0%}: {reach_text(o, a.target)}" for o in a.answers[1:]]
+    return first + "".join(f" Under the {o}." for o in others)
 
 
 class FigureFiles(NamedTuple):
@@ -451,6 +505,56 @@ def _tornado_blocks(frame: pd.DataFrame, figure: FigureFiles | None, number: int
     return out
 
 
+def _assurance_blocks(stage: AssuranceStage, figure: FigureFiles | None, number: int) -> list[Block]:
+    """Probability of success under each prior: what assurance is, the table, the figure."""
+    n = stage.n_per_arm
+    methods = sorted({a.at_n.method for a in stage.answers})
+    how = {
+        "exact": "exact: the design's exact power integrated over the prior by Gauss quadrature (error "
+        "shown as ±)",
+        "simulated": "simulated: one trial per prior draw (95% Monte-Carlo CI shown)",
+    }
+    out = [
+        Block(
+            "p",
+            "Assurance is the probability that this trial succeeds (rejects in favour of IVIG) when "
+            "the placebo and IVIG rates are drawn from a prior instead of being fixed; it cannot exceed "
+            "the prior's probability that IVIG is better (the ceiling), however large the trial. "
+            f"At {n} per arm: {'; '.join(how[m] for m in methods)}.",
+        )
+    ]
+    rows = []
+    for ans in stage.answers:
+        r = ans.at_n
+        value = (
+            f"{r.assurance:.1%} ({r.ci_low:.1%}-{r.ci_high:.1%})"
+            if r.method == "simulated"
+            else f"{r.assurance:.1%} (± {r.error:.0e})"
+        )
+        rows.append((ans.label, ans.description, value, f"{r.power_at_prior_mean:.1%}",
+                     f"{r.prior_probability_benefit:.1%}", f"{r.expected_power_given_benefit:.1%}",
+                     reach_text(ans, stage.target)))  # fmt: skip
+    out.append(
+        Block(
+            "table",
+            header=(
+                "prior",
+                "what it says",
+                f"assurance at {n} per arm",
+                "power at the prior means",
+                "ceiling P(benefit)",
+                "E[power | benefit]",
+                f"for {stage.target:.0%} assurance",
+            ),
+            rows=tuple(rows),
+            caption="assurance.csv has every (prior, n) computed; assurance_priors.csv this table.",
+        )
+    )
+    if figure is not None:
+        out.append(Block("figure", figure=figure, number=number))
+    return out
+
+
 def _protocol_blocks(summary: ProtocolSummary) -> list[Block]:
     out = [
         Block(
@@ -510,6 +614,7 @@ def report_blocks(
     protocol: ProtocolSummary | None = None,
     ranges: pd.DataFrame | None = None,
     dose_note: str = "",
+    assurance: AssuranceStage | None = None,
 ) -> list[Block]:
     """The report of a run as a list of :class:`Block` (what :func:`build_report` and
     :func:`rplsim.outputs.html.build_html` write; see :func:`build_report` for the parameters).
@@ -537,8 +642,13 @@ def report_blocks(
         out += [Block("h2", "Sample size for the protocol"), *_protocol_blocks(protocol)]
     figs = [f if isinstance(f, FigureFiles) else _legacy_figure(f) for f in figures]
     tornado = next((f for f in figs if f.name == "assumptions"), None)
-    rest = [f for f in figs if f is not tornado]
+    chart = next((f for f in figs if f.name == "assurance"), None) if assurance is not None else None
+    rest = [f for f in figs if f is not tornado and f is not chart]
     number = 1
+    if assurance is not None:
+        out.append(Block("h2", "Probability of success under the priors"))
+        out += _assurance_blocks(assurance, chart, number)
+        number += chart is not None
     ranged: set[str] = set()
     if ranges is not None and len(ranges):
         out.append(Block("h2", "What drives the answer"))
@@ -630,6 +740,7 @@ def build_report(
     protocol: ProtocolSummary | None = None,
     ranges: pd.DataFrame | None = None,
     dose_note: str = "",
+    assurance: AssuranceStage | None = None,
 ) -> str:
     """The Markdown report of a run (``report.md``), summary first.
 
@@ -663,6 +774,9 @@ def build_report(
         From :func:`rplsim.planning.tornado.assumption_ranges`.
     dose_note : str
         :func:`dose_cost_note`, put under the calibration misses.
+    assurance : AssuranceStage, optional
+        The probability of success under the priors (its table and the figure named
+        ``assurance``), after the protocol section.
 
     Returns
     -------
@@ -688,5 +802,6 @@ def build_report(
             protocol=protocol,
             ranges=ranges,
             dose_note=dose_note,
+            assurance=assurance,
         )
     )

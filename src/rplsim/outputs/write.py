@@ -36,6 +36,7 @@ __all__ = ["FIGURE_ORDER", "figure_captions", "render_run", "run_manifest", "sum
 
 #: The order of the figures in the report: the answer's first, the model's checks after.
 FIGURE_ORDER = (
+    "assurance",
     "assumptions",
     "power_curve",
     "sensitivity",
@@ -101,6 +102,17 @@ def summary_lines(result: RunResult) -> list[str]:
             f"power: {head}; at {p.n_control}/{p.n_treatment} randomised; analytic power "
             f"{p.analytic_power:.3f}"
         )
+        a = result.trial.assurance
+        if a is not None:
+            out.append(
+                "assurance: "
+                + "; ".join(
+                    f"{x.label} {x.at_n.assurance:.3f} ({x.at_n.method}, ceiling "
+                    f"{x.at_n.prior_probability_benefit:.3f})"
+                    for x in a.answers
+                )
+                + f" at {a.n_per_arm} per arm"
+            )
     return out
 
 
@@ -166,6 +178,16 @@ def figure_captions(result: RunResult) -> dict[str, str]:
             "screening_funnel": "The trial's screening funnel: women to screen at each step and the share "
             "assumed to pass it, down to the women randomised.",
         }
+        if tr.assurance is not None:
+            a = tr.assurance
+            kinds = " and ".join(sorted(set(a.curve["method"])))
+            out["assurance"] = (
+                f"Probability of success (assurance, {kinds}) against women randomised per arm under each "
+                f"prior (solid), with the classical power at the prior's mean rates (dashed) and the "
+                f"ceiling P(benefit) (dotted); the run's n ({a.n_per_arm} per arm) and the "
+                f"{a.target:.0%} target marked. Right: the priors' densities of the placebo and the "
+                "IVIG rate."
+            )
         if tr.assumptions is not None and len(tr.assumptions):
             a = tr.assumptions
             out["assumptions"] = (
@@ -320,6 +342,20 @@ def render_run(
     _write_stages(w, result)
     if tr is not None:
         _write_trial(w, sc, tr)
+        if tr.assurance is not None:
+            w.table("assurance", tr.assurance.curve, "assurance against n, every prior")
+            w.table("assurance_priors", tr.assurance.table(), "assurance per prior at the run's n")
+            curves = {label: g for label, g in tr.assurance.curve.groupby("prior", sort=False)}
+            w.figure(
+                "assurance",
+                figures.assurance_chart(
+                    curves,
+                    tr.assurance.densities,
+                    chosen_n=tr.assurance.n_per_arm,
+                    target=tr.assurance.target,
+                    subtitle=_subtitle(sc),
+                ),
+            )
         if tr.assumptions is not None:
             w.table("assumptions", tr.assumptions, "assumption ranges (tornado)")
             w.figure("assumptions", figures.tornado(tr.assumptions, subtitle=_subtitle(sc)))
@@ -336,6 +372,7 @@ def render_run(
         protocol=protocol,
         ranges=ranges,
         dose_note=note,
+        assurance=tr.assurance if tr is not None else None,
     )
     folder.text("report.md", render_markdown(blocks))
     folder.text("report.html", build_html(blocks, w.read, w.read_bytes))

@@ -23,12 +23,12 @@ import pandas as pd
 
 from rplsim import figures
 from rplsim._core.display import Displayed
-from rplsim.design.priors import BetaPrior, JointPrior, LogNormalPrior, MixturePrior, Prior
-from rplsim.exceptions import ScenarioError
+from rplsim.design.priors import BetaPrior, JointPrior, LogNormalPrior, Prior
 from rplsim.scenario import Scenario
 from rplsim.trial.assurance import (
     ASSURANCE_COLUMNS,
     ASSURANCE_MAX_N,
+    AssuranceOutOfReach,
     AssuranceResult,
     assurance,
     assurance_sample_size,
@@ -67,8 +67,10 @@ def describe_prior(joint: JointPrior) -> str:
     Examples
     --------
     >>> jp = JointPrior(BetaPrior(9.8, 10.2), LogNormalPrior(0.223, 0.113), "ivig_relative_risk")
-    >>> describe_prior(jp)
-    'placebo rate Beta(9.8, 10.2) (mean 49.0%); relative risk IVIG vs placebo log-normal(0.223, 0.113) (mean 1.26)'
+    >>> for part in describe_prior(jp).split("; "):
+    ...     print(part)
+    placebo rate Beta(9.8, 10.2) (mean 49.0%)
+    relative risk IVIG vs placebo log-normal(0.223, 0.113) (mean 1.26)
     """
     effect = joint.effect
     mean = f"{effect.mean:.1%}" if joint.effect_kind == "treatment_lbr" else f"{effect.mean:.3g}"
@@ -87,6 +89,7 @@ class PriorAnswer:
     at_n: AssuranceResult
     n_for_target: int | None
     out_of_reach: str  # "" when the target is reached
+    n_near_ceiling: int | None = None  # where assurance reaches 95% of the ceiling, when out of reach
 
 
 @dataclass(frozen=True, repr=False)
@@ -159,6 +162,19 @@ class AssuranceStage(Displayed):
         return out
 
 
+def _descriptions(scenario: Scenario) -> dict[str, str]:
+    """Each prior of the scenario's file in the file's own terms (the Jeffreys counts, the quantiles
+    and their fit), by label."""
+    prior = scenario.prior
+    if prior is None:
+        return {}
+    pairs = {prior.name: prior, **prior.alternatives}
+    return {
+        label: f"placebo rate {p.control_lbr.describe()}; {_EFFECT_WORDS[p.effect_kind]} {p.effect.describe()}"
+        for label, p in pairs.items()
+    }
+
+
 def _grid(n: int) -> list[int]:
     lo, hi = max(10, n // 4), min(ASSURANCE_MAX_N, 32 * n)
     return sorted({*np.unique(np.round(np.geomspace(lo, hi, _CURVE_POINTS)).astype(int)).tolist(), n})
@@ -178,11 +194,14 @@ def assess_assurance(
     Examples
     --------
     >>> from rplsim import load_scenario
-    >>> st = assess_assurance(load_scenario("scenarios/assurance.toml"), 84, replicates=2048)  # doctest: +SKIP
+    >>> st = assess_assurance(load_scenario("scenarios/assurance.toml"), 84, replicates=2048)
+    >>> [a.label for a in st.answers], st.headline.at_n.method
+    (['evidence-based', 'sceptical', 'enthusiastic'], 'exact')
     """
     answers = []
     rows = []
     densities = {}
+    texts = _descriptions(scenario)
     for label, joint in scenario_priors(scenario).items():
         say(f"  assurance under the {label} prior")
         known: dict[int, AssuranceResult] = {}
@@ -190,13 +209,15 @@ def assess_assurance(
             known[n] = assurance(scenario, n, replicates=replicates, workers=workers, prior=joint)
         n_target: int | None = None
         why = ""
+        near: int | None = None
         try:
             n_target, _, _, _ = assurance_sample_size(
                 scenario, target, replicates=replicates, workers=workers, prior=joint, known=known
             )
-        except ScenarioError as exc:
-            why = str(exc).split(": ", 1)[-1]
-        answers.append(PriorAnswer(label, describe_prior(joint), known[n_per_arm], n_target, why))
+        except AssuranceOutOfReach as exc:
+            why, near = str(exc).split(": ", 1)[-1], exc.n_near_ceiling
+        text = texts.get(label) or describe_prior(joint)
+        answers.append(PriorAnswer(label, text, known[n_per_arm], n_target, why, near))
         rows += [{"prior": label, **curve_row(known[n])} for n in sorted(known)]
         densities[label] = (_DENSITY_X, joint.control.pdf(_DENSITY_X), joint.treated_density(_DENSITY_X))
     curve = pd.DataFrame(rows, columns=["prior", *ASSURANCE_COLUMNS])

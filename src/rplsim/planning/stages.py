@@ -20,6 +20,7 @@ from rplsim.calibration.compare import calibrate, missed_targets
 from rplsim.cohort.generate import generate_cohort
 from rplsim.design.analytic import SampleSize
 from rplsim.exceptions import ScenarioError
+from rplsim.planning.assurance_stage import AssuranceStage, assess_assurance
 from rplsim.planning.feasibility import Feasibility, feasibility, screening_funnel
 from rplsim.planning.protocol import ProtocolSummary, protocol_summary
 from rplsim.planning.sensitivity import reference_points, sensitivity_grid
@@ -116,6 +117,9 @@ class TrialStage(Displayed):
         sensitivity grid).
     scenario : Scenario or None
         The scenario sized (for :meth:`summary`).
+    assurance : AssuranceStage or None
+        Probability of success at the chosen n and against n under each prior of ``[prior]``
+        (:func:`rplsim.planning.assurance_stage.assess_assurance`), when the scenario has one.
 
     Examples
     --------
@@ -138,6 +142,7 @@ class TrialStage(Displayed):
     exact_n: ExactSampleSize | None = None
     assumptions: pd.DataFrame | None = None
     scenario: Scenario | None = None
+    assurance: AssuranceStage | None = None
 
     def protocol(self, scenario: Scenario | None = None) -> ProtocolSummary:
         """The protocol's sample-size section (:func:`rplsim.planning.protocol.protocol_summary`)."""
@@ -164,7 +169,8 @@ class TrialStage(Displayed):
 
     def plot(self, kind: str = "curve") -> Any:
         """A figure of the stage: ``"curve"`` (power against n), ``"sensitivity"`` (heat map),
-        ``"assumptions"`` (tornado) or ``"funnel"`` (screening flow); a matplotlib Figure."""
+        ``"assumptions"`` (tornado), ``"assurance"`` (probability of success against n) or
+        ``"funnel"`` (screening flow); a matplotlib Figure."""
         from rplsim import figures
 
         t = self.scenario.trial if self.scenario is not None else None
@@ -176,10 +182,13 @@ class TrialStage(Displayed):
             return figures.sensitivity_heatmap(grid, points=list(self.points))
         if kind == "assumptions" and self.assumptions is not None:
             return figures.tornado(self.assumptions)
+        if kind == "assurance" and self.assurance is not None:
+            return self.assurance.plot()
         if kind == "funnel":
             return figures.flow_diagram(self.funnel, title="Screening funnel of the trial")
         raise ValueError(
-            f"kind == {kind!r}, must be 'curve', 'sensitivity' or 'assumptions' (when computed) or 'funnel'."
+            f"kind == {kind!r}, must be 'curve', 'sensitivity', 'assumptions' or 'assurance' (when "
+            "computed) or 'funnel'."
         )
 
     def _display_title(self) -> str:
@@ -311,6 +320,7 @@ def size_trial(
     workers: int = 1,
     sensitivity: bool = True,
     assumptions: bool | None = None,
+    assurance: bool | None = None,
     progress: Callable[[int], None] | None = None,
     say: Callable[[str], None] = _silent,
 ) -> TrialStage:
@@ -335,6 +345,9 @@ def size_trial(
     assumptions : bool, optional
         Also n at the ends of each assumption's range (the tornado,
         :func:`rplsim.planning.tornado.assumption_ranges`); default: as ``sensitivity``.
+    assurance : bool, optional
+        Also the assurance stage (:func:`~rplsim.planning.assurance_stage.assess_assurance`);
+        default: when the scenario has a ``[prior]``.
     progress : callable, optional
         Called with the trials done of the final power simulation.
     say : callable
@@ -406,6 +419,11 @@ def size_trial(
     if sensitivity if assumptions is None else assumptions:
         say("  assumption ranges (tornado)")
         stage = replace(stage, assumptions=assumption_ranges(scenario, stage))
+    if scenario.prior is not None if assurance is None else assurance:
+        say("  assurance (probability of success under the priors)")
+        stage = replace(
+            stage, assurance=assess_assurance(scenario, stage.power.n_control, workers=workers, say=say)
+        )
     return stage
 
 

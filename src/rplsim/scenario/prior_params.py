@@ -15,6 +15,7 @@ The tables validate into :class:`PriorSpec` (each component of a mixture a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -28,9 +29,12 @@ from rplsim.design.priors import (
 )
 from rplsim.exceptions import InvalidArgumentError
 from rplsim.scenario.schema import param
-from rplsim.scenario.tomlio import echo_value
+from rplsim.scenario.tomlio import echo_key, echo_value
 
-__all__ = ["PRIOR_FORMS", "PriorComponent", "PriorParams", "PriorSpec"]
+#: A prior's name: it labels a table row and a legend entry.
+_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _-]{0,39}")
+
+__all__ = ["PRIOR_FORMS", "PriorComponent", "PriorPair", "PriorParams", "PriorSpec"]
 
 #: The keys that name a prior's distribution: a table gives exactly one of them.
 PRIOR_FORMS = ("beta", "counts", "quantiles", "lognormal", "mixture")
@@ -308,22 +312,9 @@ _EFFECTS = {
 
 
 @dataclass(frozen=True, kw_only=True)
-class PriorParams:
-    """``[prior]``: assurance, the chance the trial succeeds, is its power averaged over these priors.
-
-    Examples
-    --------
-    >>> from rplsim.scenario import scenario_from_dict
-    >>> sc = scenario_from_dict({
-    ...     "scenario": {"name": "x"},
-    ...     "trial": {"control_lbr": 0.5, "treatment_lbr": 0.7},
-    ...     "prior": {"control_lbr": {"counts": [17, 49]}, "ivig_odds_ratio": {"lognormal": [0.5, 0.3]}},
-    ... })
-    >>> sc.prior.effect_kind, sc.prior.control_lbr.describe(), sc.prior.effect.describe()
-    ('ivig_odds_ratio', 'Beta(17.5, 32.5) (Jeffreys, 17 of 49)', 'log-normal(0.5, 0.3)')
-    >>> sc.prior.joint().effect_kind
-    'ivig_odds_ratio'
-    """
+class PriorPair:
+    """The two priors of a trial: the placebo rate, and the IVIG rate or an effect (one of
+    ``[prior]``'s alternatives has just these keys)."""
 
     control_lbr: PriorSpec = param(
         doc="prior on the live-birth rate of eligible women on placebo: beta, counts, quantiles, "
@@ -344,23 +335,6 @@ class PriorParams:
         doc="prior on the relative risk of a live birth, IVIG vs placebo: lognormal, or a mixture "
         "of them; the treated rate is capped at relative_risk_cap (or treatment_lbr, or "
         "ivig_odds_ratio)",
-    )
-    draws: int = param(
-        20_000,
-        lo=100,
-        hi=10_000_000,
-        doc="prior draws per point on the simulated path",
-        source="ASSUMPTION: 20,000 draws put a simulated assurance within about ±0.007 "
-        "(2 Monte-Carlo SD at 0.5)",
-    )
-    relative_risk_cap: float = param(
-        0.99,
-        lo=0.5,
-        hi=1,
-        lo_open=True,
-        hi_open=True,
-        doc="with ivig_relative_risk the treated rate is min(RR x control, cap)",
-        source="ASSUMPTION: a live-birth rate cannot reach 1",
     )
 
     def _rules(self) -> list[str]:
@@ -398,16 +372,13 @@ class PriorParams:
         spec: PriorSpec = getattr(self, self.effect_kind)
         return spec
 
-    def joint(self) -> JointPrior:
+    def joint(self, rr_cap: float = 0.99) -> JointPrior:
         """The two priors together, as :mod:`rplsim.design.priors` computes assurance with them."""
         return JointPrior(
-            self.control_lbr.to_prior(),
-            self.effect.to_prior(),
-            self.effect_kind,
-            rr_cap=self.relative_risk_cap,
+            self.control_lbr.to_prior(), self.effect.to_prior(), self.effect_kind, rr_cap=rr_cap
         )
 
-    def quantile_fits(self) -> dict[str, float]:
+    def quantile_fits(self, prefix: str = "prior") -> dict[str, float]:
         """Key path -> largest quantile error, for every prior (or component) given as quantiles.
 
         Examples
@@ -421,7 +392,82 @@ class PriorParams:
         for name in ("control_lbr", *EFFECT_KINDS):
             spec = getattr(self, name)
             if spec is not None:
-                out.update(spec.quantile_fits(f"prior.{name}"))
+                out.update(spec.quantile_fits(f"{prefix}.{name}"))
+        return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class PriorParams(PriorPair):
+    """``[prior]``: assurance, the chance the trial succeeds, is its power averaged over these priors.
+
+    Examples
+    --------
+    >>> from rplsim.scenario import scenario_from_dict
+    >>> sc = scenario_from_dict({
+    ...     "scenario": {"name": "x"},
+    ...     "trial": {"control_lbr": 0.5, "treatment_lbr": 0.7},
+    ...     "prior": {"control_lbr": {"counts": [17, 49]}, "ivig_odds_ratio": {"lognormal": [0.5, 0.3]}},
+    ... })
+    >>> sc.prior.effect_kind, sc.prior.control_lbr.describe(), sc.prior.effect.describe()
+    ('ivig_odds_ratio', 'Beta(17.5, 32.5) (Jeffreys, 17 of 49)', 'log-normal(0.5, 0.3)')
+    >>> sc.prior.joint().effect_kind
+    'ivig_odds_ratio'
+    """
+
+    name: str = param(
+        "prior",
+        doc="what the headline prior is called in the report, the table and the figure",
+    )
+    draws: int = param(
+        20_000,
+        lo=100,
+        hi=10_000_000,
+        doc="prior draws per point on the simulated path",
+        source="ASSUMPTION: 20,000 draws put a simulated assurance within about ±0.007 "
+        "(2 Monte-Carlo SD at 0.5)",
+    )
+    relative_risk_cap: float = param(
+        0.99,
+        lo=0.5,
+        hi=1,
+        lo_open=True,
+        hi_open=True,
+        doc="with ivig_relative_risk the treated rate is min(RR x control, cap)",
+        source="ASSUMPTION: a live-birth rate cannot reach 1",
+    )
+
+    alternatives: dict[str, PriorPair] = param(
+        {},
+        doc="other priors shown beside the headline one, by name ([prior.alternatives.<name>], each "
+        "with control_lbr and one of treatment_lbr / ivig_odds_ratio / ivig_relative_risk); they share "
+        "draws and relative_risk_cap",
+    )
+
+    def _rules(self) -> list[str]:
+        out = super()._rules()
+        labels = [self.name, *self.alternatives]
+        for label in labels:
+            if not _LABEL.fullmatch(label):
+                out.append(
+                    f"a prior is named {echo_value(label)}, must be 1-40 letters, digits, spaces, '-' or "
+                    "'_' (it labels the report's table and the figure's legend)."
+                )
+        if self.name in self.alternatives:
+            out.append(
+                f"alternatives.{echo_key(self.name)} has the headline prior's name "
+                f"({echo_value(self.name)}): give each prior its own name."
+            )
+        return out
+
+    def joint(self, rr_cap: float | None = None) -> JointPrior:
+        """The headline prior, with ``relative_risk_cap``."""
+        return super().joint(self.relative_risk_cap if rr_cap is None else rr_cap)
+
+    def quantile_fits(self, prefix: str = "prior") -> dict[str, float]:
+        """Key path -> largest quantile error, of the headline prior and of each alternative."""
+        out = super().quantile_fits(prefix)
+        for label, alt in self.alternatives.items():
+            out.update(alt.quantile_fits(f"{prefix}.alternatives.{label}"))
         return out
 
 

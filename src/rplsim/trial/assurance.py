@@ -59,6 +59,7 @@ __all__ = [
     "ASSURANCE_COLUMNS",
     "ASSURANCE_MAX_N",
     "EXACT_ASSURANCE_N",
+    "AssuranceOutOfReach",
     "AssuranceResult",
     "assurance",
     "assurance_curve",
@@ -501,6 +502,17 @@ def assurance_curve(
     return pd.DataFrame(rows, columns=list(ASSURANCE_COLUMNS))
 
 
+class AssuranceOutOfReach(ScenarioError):
+    """The target assurance is not reached: at or above the ceiling P(benefit), or not by
+    :data:`ASSURANCE_MAX_N` per arm. ``ceiling``; ``n_near_ceiling`` the n at which assurance
+    reaches 95% of the ceiling (None if not by ASSURANCE_MAX_N, or if the target is below it)."""
+
+    def __init__(self, message: str, ceiling: float, n_near_ceiling: int | None) -> None:
+        super().__init__(message)
+        self.ceiling = ceiling
+        self.n_near_ceiling = n_near_ceiling
+
+
 #: The sample-size search for a target assurance looks no further than this many per arm.
 ASSURANCE_MAX_N = 20_000
 #: When the target is above the ceiling, the search reports the n at which assurance reaches this
@@ -591,16 +603,20 @@ def assurance_sample_size(
             if n95 is not None
             else f"it does not reach {CEILING_SHARE:.0%} of that ({share:.2f}) by {ASSURANCE_MAX_N:,} per arm"
         )
-        raise ScenarioError(
+        raise AssuranceOutOfReach(
             f"{scenario.name}: target assurance {target:.2f} is out of reach: assurance cannot exceed "
             f"P(benefit) = {ceiling:.3f} under this prior, and {where}; lower the target below "
-            f"{ceiling:.3f}, or revise the prior."
+            f"{ceiling:.3f}, or revise the prior.",
+            ceiling,
+            n95,
         )
     n, seen = _search(value, target, start, seen)
     if n is None:
-        raise ScenarioError(
+        raise AssuranceOutOfReach(
             f"{scenario.name}: assurance {seen[max(seen)].assurance:.3f} at {ASSURANCE_MAX_N:,} per arm is "
             f"still below the target {target:.2f} (ceiling {ceiling:.3f}): lower the target, or revise "
-            "the prior."
+            "the prior.",
+            ceiling,
+            None,
         )
     return n, frame(seen), seen[n], seen[n].method

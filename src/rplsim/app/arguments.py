@@ -36,6 +36,10 @@ EXAMPLES = {
     "scenarios/trial_superiority.toml --n-per-arm 120 --replicates 20000 --workers 2\n"
     "  rplsim power scenarios/paper.toml --sensitivity -o a_power.csv  (writes a_power.csv,\n"
     "    a_power_curve.csv, a_power_feasibility.csv, a_power_sensitivity.csv)",
+    "assurance": "rplsim assurance scenarios/assurance.toml\n  rplsim assurance "
+    "scenarios/assurance.toml --n-per-arm 200\n  rplsim assurance scenarios/assurance.toml "
+    "--target 0.7 -o assurance.csv\n\nexit status: 2 when the target is out of reach (above "
+    "the prior's ceiling P(benefit))",
     "sweep": "rplsim sweep scenarios/sweep_example.toml --workers 2\n  rplsim sweep "
     "scenarios/sweep_example.toml --grid trial.looks=1,3 --scheduler tcp://host:8786\n"
     "  rplsim sweep scenarios/sweep_example.toml --resume",
@@ -287,6 +291,45 @@ def _add_power(sub: Any) -> None:
     )
 
 
+def _add_assurance(sub: Any) -> None:
+    """The arguments of ``rplsim assurance``."""
+    a = _subcommand(
+        sub, "assurance", "probability of success of the [trial] under each prior of [prior] (assurance)"
+    )
+    _add_scenario_args(a)
+    a.add_argument(
+        "--n-per-arm",
+        type=int,
+        default=None,
+        help="randomised women per arm (default trial.n_per_arm, else the n of `rplsim power`)",
+    )
+    a.add_argument(
+        "--target",
+        type=float,
+        default=None,
+        help="also the smallest n whose assurance under the headline prior reaches this, e.g. 0.8 "
+        "(exit 2 when it is out of reach)",
+    )
+    a.add_argument(
+        "--method",
+        default="auto",
+        choices=("auto", "exact", "simulated"),
+        help="auto: exact for a fixed count-path design up to 250 per arm, simulated otherwise",
+    )
+    a.add_argument(
+        "--replicates",
+        type=int,
+        default=None,
+        help=f"prior draws on the simulated path (default prior.draws; at most {MAX_REPLICATES:,})",
+    )
+    a.add_argument(
+        "--workers", type=int, default=1, help=f"processes (same numbers for any; at most {MAX_WORKERS})"
+    )
+    a.add_argument(
+        "-o", "--output", default=None, metavar="FILE", help="write one row per prior at the n to FILE (CSV)"
+    )
+
+
 def _add_sweep(sub: Any) -> None:
     """The arguments of ``rplsim sweep``."""
     s = _subcommand(sub, "sweep", "simulated power at every point of a grid of scenario keys ([sweep] grid)")
@@ -354,6 +397,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for add in (_add_run, _add_inputs, _add_power, _add_sweep):
+    for add in (_add_run, _add_inputs, _add_power, _add_assurance, _add_sweep):
         add(sub)
     return p

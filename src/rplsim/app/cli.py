@@ -144,6 +144,12 @@ def _check_args(args: argparse.Namespace) -> None:
             min(MAX_CALIBRATION_REPLICATES, MAX_REPLICATES),
             " (MAX_CALIBRATION_REPLICATES: cohorts of the calibration)",
         )
+    if cmd == "assurance":
+        _int_flag("--replicates", args.replicates, 1, MAX_REPLICATES, " (MAX_REPLICATES)")
+        _int_flag("--workers", args.workers, 1, MAX_WORKERS, " (MAX_WORKERS)")
+        _int_flag("--n-per-arm", args.n_per_arm, 2, MAX_N_PER_ARM, " (MAX_N_PER_ARM)")
+        if args.target is not None and not 0.0 < args.target < 1.0:  # nan too
+            raise ScenarioError(f"--target == {args.target:g}, must be a probability in (0, 1), e.g. 0.8.")
     if cmd in ("power", "sweep"):
         _int_flag("--replicates", args.replicates, 1, MAX_REPLICATES, " (MAX_REPLICATES)")
         _int_flag("--workers", args.workers, 1, MAX_WORKERS, " (MAX_WORKERS)")
@@ -187,6 +193,8 @@ def _check_args(args: argparse.Namespace) -> None:
         files.append(("-o/--output", args.output))
     if cmd == "power" and args.output is not None:
         files += [("-o/--output", f) for f in _power_outputs(args.output).values()]
+    if cmd == "assurance":
+        files.append(("-o/--output", args.output))
     if cmd == "timeline":
         files += [("--events", args.events), ("--outcomes", args.outcomes)]
     for flag, path in files:
@@ -442,6 +450,7 @@ def cmd_power(args: argparse.Namespace) -> int:
             scenario_n=False,
             workers=args.workers,
             sensitivity=args.sensitivity,
+            assurance=False,  # rplsim assurance (and rplsim run) answer it
             progress=bar.update_to if bar else None,
         )
     finally:
@@ -475,6 +484,42 @@ def cmd_power(args: argparse.Namespace) -> int:
         save_png(power_curve_figure(curve), png)
         written += [names[name], png]
     _say(args, "wrote " + ", ".join(written))
+    return 0
+
+
+def cmd_assurance(args: argparse.Namespace) -> int:
+    """``rplsim assurance``: assurance at one n under every prior, and the n for ``--target``."""
+    from rplsim import find_sample_size
+    from rplsim.trial.assurance import ASSURANCE_COLUMNS, assurance, assurance_sample_size, scenario_priors
+
+    sc = _load(args)
+    if sc.trial is None:
+        raise ScenarioError(f"{args.scenario}: {NO_TRIAL}")
+    priors = scenario_priors(sc)  # one line, exit 2, without [prior]
+    n = args.n_per_arm or sc.trial.n_per_arm
+    if n is None:
+        _say(args, "finding n for the trial's target power (as rplsim power does)")
+        n = find_sample_size(sc).n_per_arm
+    rows = []
+    for label, joint in priors.items():
+        _say(args, f"assurance under the {label} prior")
+        res = assurance(
+            sc, n, replicates=args.replicates, workers=args.workers, method=args.method, prior=joint
+        )
+        print(f"== {label} prior")
+        print(res.summary())
+        rows.append({"prior": label, **res.to_frame().iloc[0].to_dict()})
+    if args.target is not None:
+        head = next(iter(priors))
+        n_t, _, res_t, _ = assurance_sample_size(
+            sc, args.target, replicates=args.replicates, workers=args.workers, prior=priors[head]
+        )
+        print(
+            f"{args.target:.0%} assurance under the {head} prior needs {n_t} per arm "
+            f"(assurance {res_t.assurance:.4f}, {res_t.method})"
+        )
+    if args.output is not None:
+        _write_csv(pd.DataFrame(rows, columns=["prior", *ASSURANCE_COLUMNS]), args.output)
     return 0
 
 
@@ -619,6 +664,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if bar:
             bar.close()
     cols = ["point", "n_per_arm", "power", "power_ci_low", "power_ci_high", "type1_error", "expected_n_h1"]
+    cols += [c for c in ("assurance",) if c in res.table.columns]
     print(res.table[cols].to_string(index=False, float_format=lambda x: f"{x:.4f}"))
     _say(
         args,
@@ -646,6 +692,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "timeline": cmd_timeline,
     "check": cmd_check,
     "power": cmd_power,
+    "assurance": cmd_assurance,
     "sweep": cmd_sweep,
     "cohort": cmd_cohort,
     "calibrate": cmd_calibrate,

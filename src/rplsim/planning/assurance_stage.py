@@ -170,7 +170,8 @@ def _descriptions(scenario: Scenario) -> dict[str, str]:
         return {}
     pairs = {prior.name: prior, **prior.alternatives}
     return {
-        label: f"placebo rate {p.control_lbr.describe()}; {_EFFECT_WORDS[p.effect_kind]} {p.effect.describe()}"
+        label: f"placebo rate {p.control_lbr.describe()}; "
+        f"{_EFFECT_WORDS[p.effect_kind]} {p.effect.describe()}"
         for label, p in pairs.items()
     }
 

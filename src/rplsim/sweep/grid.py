@@ -80,6 +80,10 @@ STATS = (
     "digest",
 )
 
+#: Columns added before ``tasks`` when the scenario has a ``[prior]``: assurance at the point's n
+#: (:func:`rplsim.assurance`, computed with the point's preparation, on the same executor).
+ASSURANCE_STATS = ("assurance", "assurance_ci_low", "assurance_ci_high", "assurance_method", "ceiling")
+
 
 def parse_grid_args(items: Sequence[str]) -> dict[str, list[Any]]:
     """Turn ``["trial.control_lbr=0.55,0.6", "trial.analysis=chi2,fisher"]`` into grid axes.
@@ -192,7 +196,8 @@ class SweepPlan:
     @property
     def columns(self) -> list[str]:
         """The header of ``points.csv``."""
-        return ["point", "point_index", *self.axes, *STATS]
+        extra = ASSURANCE_STATS if self.base.prior is not None else ()
+        return ["point", "point_index", *self.axes, *STATS[:-3], *extra, *STATS[-3:]]
 
     def batches(self) -> list[list[int]]:
         """Block indices of each task of one point."""

@@ -20,6 +20,7 @@ from rplsim.outputs.folder import round_float
 from rplsim.scenario import Scenario
 from rplsim.scenario.load import scenario_from_dict
 from rplsim.sweep.grid import SweepPlan, SweepPoint, _canonical
+from rplsim.trial.assurance import assurance
 from rplsim.trial.power import (
     analytic_n_per_arm,
     analytic_power,
@@ -64,14 +65,26 @@ def prepare_point(scenario_dict: dict[str, Any], n_per_arm: int | None = None) -
     except (RplsimError, ValueError) as exc:
         return {"error": str(exc).replace("\n", "; ")}
     n_t = treatment_size(trial, n_c)
-    return {
+    out = {
         "design": design,
         "n_per_arm": n_c,
         "n_treatment": n_t,
         "analytic_power": analytic_power(trial, design, n_c * (1 - trial.dropout), n_t / n_c),
         "path": default_path(trial),
-        "seconds": time.perf_counter() - t0,
     }
+    if sc.prior is not None:
+        try:
+            a = assurance(sc, n_c)
+        except (RplsimError, ValueError) as exc:
+            return {"error": str(exc).replace("\n", "; ")}
+        out["assurance"] = {
+            "assurance": a.assurance,
+            "assurance_ci_low": a.ci_low,
+            "assurance_ci_high": a.ci_high,
+            "assurance_method": a.method,
+            "ceiling": a.prior_probability_benefit,
+        }
+    return out | {"seconds": time.perf_counter() - t0}
 
 
 def run_batch(
@@ -174,6 +187,7 @@ def point_row(
         seconds=prep["seconds"] + sum(p["seconds"] for p in parts),
         digest=point.digest,
     )
+    row.update(prep.get("assurance", {}))
     # Floats at 12 significant digits and text cells neutralised for spreadsheets, like every
     # results table (outputs.folder.write_csv). The point key and digest are left exactly as
     # they are: --resume matches rows on them (a key starts with a scenario key, never with a

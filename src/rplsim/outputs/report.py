@@ -294,9 +294,7 @@ def reach_text(answer: PriorAnswer, target: float) -> str:
             else f"95% of it not reached by {ASSURANCE_MAX_N:,} per arm"
         )
         return f"{target:.0%} assurance is out of reach: the ceiling is {ceiling:.0%} ({near})"
-    return (
-        f"{target:.0%} assurance is not reached by {ASSURANCE_MAX_N:,} per arm (the ceiling is {ceiling:.0%})"
-    )
+    return f"{target:.0%} assurance is not reached by {ASSURANCE_MAX_N:,} per arm (ceiling {ceiling:.0%})"
 
 
 def assurance_sentence(scenario: Scenario, stage: TrialStage, *, markdown: bool = True) -> str:
@@ -318,8 +316,11 @@ def assurance_sentence(scenario: Scenario, stage: TrialStage, *, markdown: bool 
         f"{b}{r.assurance:.0%} probability of success{b} under the {h.label} prior ({r.method} "
         f"assurance); {reach_text(h, a.target)}."
     )
-    others = [f"{o.label}, {o.at_n.assurance:.0%}: {reach_text(o, a.target)}" for o in a.answers[1:]]
-    return first + "".join(f" Under the {o}." for o in others)
+    others = [
+        f" Under the {o.label} prior: {o.at_n.assurance:.0%}; {reach_text(o, a.target)}."
+        for o in a.answers[1:]
+    ]
+    return first + "".join(others)
 
 
 class FigureFiles(NamedTuple):

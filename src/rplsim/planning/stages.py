@@ -331,7 +331,8 @@ def size_trial(
     scenario : Scenario
         Must have a ``[trial]`` section.
     replicates : int, optional
-        Simulated trials per power point (default ``trial.replicates``).
+        Simulated trials per power point (default ``trial.replicates``); also the prior draws per
+        simulated assurance point (default ``prior.draws``).
     n_per_arm : int, optional
         Simulate at this control-arm size instead of searching for it.
     scenario_n : bool
@@ -422,7 +423,10 @@ def size_trial(
     if scenario.prior is not None if assurance is None else assurance:
         say("  assurance (probability of success under the priors)")
         stage = replace(
-            stage, assurance=assess_assurance(scenario, stage.power.n_control, workers=workers, say=say)
+            stage,
+            assurance=assess_assurance(
+                scenario, stage.power.n_control, replicates=replicates, workers=workers, say=say
+            ),
         )
     return stage
 

@@ -169,6 +169,17 @@ def main(argv: list[str] | None = None) -> int:
         verdict = "MET" if seconds <= TARGETS[key] else "MISSED"
         print(f"target {key}: <= {TARGETS[key]} s, measured {seconds:.3f} s -> {verdict}")
     out["targets"] = {k: {"target_s": TARGETS[k], "seconds": v} for k, v in checks.items()}
+    agreement = {}
+    print(
+        f"{'prior':16s} {'exact':>9s} {'simulated':>10s} {'SE':>8s} {'z':>6s}   (at 83 per arm, 20,000 draws)"
+    )
+    for label, jp in priors.items():
+        ex = assurance(sc, N, prior=jp)
+        si = assurance(sc, N, prior=jp, method="simulated", replicates=20_000)
+        z = (si.assurance - ex.assurance) / si.error
+        agreement[label] = {"exact": ex.assurance, "simulated": si.assurance, "se": si.error, "z": z}
+        print(f"{label:16s} {ex.assurance:9.5f} {si.assurance:10.5f} {si.error:8.5f} {z:6.2f}")
+    out["agreement"] = agreement
     if not args.no_peer:
         out["peer"] = _peer()
         print(f"peer: {out['peer']}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -153,3 +154,29 @@ def test_an_interrupted_sweep_force_leaves_the_old_folder_untouched(tmp_path, ca
     assert (out / "points.csv").read_bytes() != before["points.csv"]
     assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["complete"] is True
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep"]
+
+
+def test_sweep_over_prior_keys_writes_each_points_assurance(tmp_path):
+    """A [prior] scenario's points carry their assurance (computed with the point's preparation,
+    on the sweep's executor): the number rplsim.assurance gives for that point's scenario."""
+    from rplsim import assurance
+
+    body = (
+        'extends = "assurance.toml"\n[scenario]\nname = "sw_prior"\n'
+        '[sweep]\nreplicates = 1024\nn_per_arm = 40\ngrid = { "prior.relative_risk_cap" = [0.8, 0.99] }\n'
+    )
+    src = tmp_path / "scenarios"
+    src.mkdir()
+    root = Path(__file__).resolve().parents[2] / "scenarios"
+    for name in ("paper.toml", "assurance.toml"):
+        (src / name).write_text((root / name).read_text(encoding="utf-8"), encoding="utf-8")
+    (src / "sw.toml").write_text(body, encoding="utf-8")
+    plan = plan_sweep(src / "sw.toml")
+    res = run_sweep(plan, tmp_path / "out", workers=1)
+    table = res.table.set_index("prior.relative_risk_cap")
+    for point in plan.points:
+        cap = point.values["prior.relative_risk_cap"]
+        ref = assurance(point.scenario, 40)
+        assert table.loc[cap, "assurance"] == pytest.approx(ref.assurance, rel=1e-9)
+        assert table.loc[cap, "assurance_method"] == "exact"
+    assert table.loc[0.8, "assurance"] < table.loc[0.99, "assurance"]  # a lower cap, less benefit

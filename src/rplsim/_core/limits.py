@@ -29,7 +29,7 @@ MAX_SCENARIO_BYTES = 1_048_576
 """A scenario file (and each file of its ``extends`` chain) is read only up to 1 MiB."""
 
 MAX_NESTING_DEPTH = 16
-"""Tables and arrays nest at most this deep in a scenario (the shipped ones: 3)."""
+"""Tables and arrays nest at most this deep in a scenario (the shipped ones: at most 5)."""
 
 MAX_EXTENDS_DEPTH = 16
 """At most this many files in one ``extends`` chain, the scenario itself included."""

@@ -286,7 +286,9 @@ def reach_text(answer: PriorAnswer, target: float) -> str:
     """
     ceiling = answer.at_n.prior_probability_benefit
     if answer.n_for_target:
-        return f"{target:.0%} assurance needs {answer.n_for_target:,} per arm"
+        se = getattr(answer, "n_for_target_se", None)
+        spread = f" (simulated; one Monte-Carlo SE moves it by about {se:.0f})" if se else ""
+        return f"{target:.0%} assurance needs {answer.n_for_target:,} per arm{spread}"
     if target >= ceiling:
         near = (
             f"95% of it at {answer.n_near_ceiling:,} per arm"

@@ -90,6 +90,7 @@ class PriorAnswer:
     n_for_target: int | None
     out_of_reach: str  # "" when the target is reached
     n_near_ceiling: int | None = None  # where assurance reaches 95% of the ceiling, when out of reach
+    n_for_target_se: float | None = None  # simulated n: one Monte-Carlo SE of assurance, in n
 
 
 @dataclass(frozen=True, repr=False)
@@ -176,6 +177,21 @@ def _descriptions(scenario: Scenario) -> dict[str, str]:
     }
 
 
+def _n_spread(known: dict[int, AssuranceResult], n: int) -> float | None:
+    """For a simulated n: the Monte-Carlo SE of assurance at n over the curve's slope there (from
+    the nearest points at least 20% below and above n), i.e. how far n moves for one SE."""
+    res = known[n]
+    if res.method != "simulated":
+        return None
+    below = [m for m in known if m <= 0.8 * n]
+    above = [m for m in known if m >= 1.25 * n]
+    if not below or not above:
+        return None
+    lo, hi = max(below), min(above)
+    slope = (known[hi].assurance - known[lo].assurance) / (hi - lo)
+    return float(res.error / slope) if slope > 0 else None
+
+
 def _grid(n: int) -> list[int]:
     lo, hi = max(10, n // 4), min(ASSURANCE_MAX_N, 32 * n)
     return sorted({*np.unique(np.round(np.geomspace(lo, hi, _CURVE_POINTS)).astype(int)).tolist(), n})
@@ -195,9 +211,10 @@ def assess_assurance(
     Examples
     --------
     >>> from rplsim import load_scenario
-    >>> st = assess_assurance(load_scenario("scenarios/assurance.toml"), 84, replicates=2048)
-    >>> [a.label for a in st.answers], st.headline.at_n.method
-    (['evidence-based', 'sceptical', 'enthusiastic'], 'exact')
+    >>> # about 8 s of exact and simulated points; tests/app/test_assurance_cli.py runs it in a run
+    >>> st = assess_assurance(load_scenario("scenarios/assurance.toml"), 83)  # doctest: +SKIP
+    >>> [a.label for a in st.answers], st.headline.n_for_target  # doctest: +SKIP
+    (['evidence-based', 'sceptical', 'enthusiastic'], 605)
     """
     answers = []
     rows = []
@@ -218,7 +235,8 @@ def assess_assurance(
         except AssuranceOutOfReach as exc:
             why, near = str(exc).split(": ", 1)[-1], exc.n_near_ceiling
         text = texts.get(label) or describe_prior(joint)
-        answers.append(PriorAnswer(label, text, known[n_per_arm], n_target, why, near))
+        spread = _n_spread(known, n_target) if n_target else None
+        answers.append(PriorAnswer(label, text, known[n_per_arm], n_target, why, near, spread))
         rows += [{"prior": label, **curve_row(known[n])} for n in sorted(known)]
         densities[label] = (_DENSITY_X, joint.control.pdf(_DENSITY_X), joint.treated_density(_DENSITY_X))
     curve = pd.DataFrame(rows, columns=["prior", *ASSURANCE_COLUMNS])

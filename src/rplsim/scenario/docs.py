@@ -67,7 +67,7 @@ treatment_lbr = 0.807             # Table 3, abnormal strata with IVIG
   opened without blocking, so it can neither hang nor stream); a file (and each file of its
   `extends` chain) is at most **1 MiB**; an `extends` chain holds at most **16 files**, the
   scenario itself included; tables and arrays nest at most **16 levels** (`[cohort]` is level 1,
-  `[cohort.age.KN]` level 3; the shipped scenarios nest 3). A symbolic-link loop is one line too.
+  `[cohort.age.KN]` level 3; the shipped scenarios nest at most 5). A symbolic-link loop is one line too.
 - **Values are echoed in TOML form on one line**: strings as basic strings with control
   characters escaped (`"a\\nb"`), dates as `1979-05-27`, keys that are not bare quoted
   (`scenario."a\\nb"`); an echoed value or key longer than 60 characters is cut with `…`.

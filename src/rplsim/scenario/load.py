@@ -162,14 +162,14 @@ def _check_depth(data: Any, label: str) -> None:
         shown = where if len(where) <= ECHO_LIMIT else where[:ECHO_LIMIT] + "…"
         raise ScenarioError(
             f"{label}: {shown} nests tables and arrays {depth} levels deep, more than the "
-            f"{MAX_NESTING_DEPTH} a scenario may (the shipped scenarios nest 3)."
+            f"{MAX_NESTING_DEPTH} a scenario may (the shipped scenarios nest at most 5)."
         )
 
 
 def _too_deep(label: str) -> ScenarioError:
     return ScenarioError(
         f"{label}: nests tables or arrays so deep that the TOML reader gave up; a scenario may "
-        f"nest at most {MAX_NESTING_DEPTH} levels (the shipped scenarios nest 3)."
+        f"nest at most {MAX_NESTING_DEPTH} levels (the shipped scenarios nest at most 5)."
     )
 
 

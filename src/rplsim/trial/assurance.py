@@ -124,6 +124,15 @@ class AssuranceResult(Displayed):
     draws_frame : DataFrame
         Simulated path: each draw's ``p_control, p_treatment, benefit, success``; empty on the
         exact path.
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario
+    >>> res = assurance(load_scenario("scenarios/assurance.toml"), 83)
+    >>> res.method, round(res.assurance, 3), res.assurance < res.prior_probability_benefit
+    ('exact', 0.385, True)
+    >>> list(res.to_frame().columns) == list(ASSURANCE_COLUMNS)
+    True
     """
 
     assurance: float

@@ -74,3 +74,8 @@ def test_run_writes_the_assurance_table_figure_and_sentence(tmp_path, capsys, no
     assert f"a **{head.assurance:.0%} probability of success** under the evidence-based prior" in report
     assert "(out of reach" not in report  # the reach text is a clause, not a nested parenthesis
     assert "assurance.png" in report and "- assurance: evidence-based" in report
+    # Reproducible to the byte: a rerun writes the same assurance tables (and the same report).
+    again = tmp_path / "again"
+    assert main([*argv[:3], "--out", str(again), *argv[5:]]) == 0
+    for name in ("assurance.csv", "assurance_priors.csv", "report.md"):
+        assert (again / name).read_bytes() == (out / name).read_bytes(), name

@@ -369,3 +369,13 @@ def test_describe_numbers_are_short():
     assert PriorSpec(beta=[159.5, 38.5]).describe() == "Beta(159.5, 38.5)"
     assert PriorSpec(beta=[1 / 3, 2]).describe() == "Beta(0.3333, 2)"
     assert math.isclose(PriorSpec(lognormal=[0.223, 0.113]).to_prior().mean, math.exp(0.223 + 0.113**2 / 2))
+
+
+def test_overrides_switch_the_effect_kind_and_reach_the_alternatives():
+    from rplsim import load_scenario
+
+    sc = load_scenario("scenarios/assurance.toml", ["prior.treatment_lbr.beta=[8, 2]"])
+    assert sc.prior.effect_kind == "treatment_lbr" and sc.prior.ivig_relative_risk is None
+    sc = load_scenario("scenarios/assurance.toml", ["prior.alternatives.sceptical.control_lbr.beta=[10, 10]"])
+    alt = sc.prior.alternatives["sceptical"]
+    assert alt.control_lbr.beta == [10.0, 10.0] and alt.control_lbr.quantiles is None

@@ -197,3 +197,32 @@ def test_find_sample_size_for_a_target_assurance(paper):
     assert method == "exact" and list(curve["n_per_arm"]) == sorted(curve["n_per_arm"])
     with pytest.raises(Exception, match="target_power or target_assurance"):
         find_sample_size(paper, 0.8, target_assurance=0.5)
+
+
+def test_ceiling_when_the_control_rate_can_pass_the_cap():
+    """Above p_c = cap the treated rate is capped below it: no benefit there. The closed form of
+    the ceiling is then P(RR > 1) * P(p_c < cap)."""
+    for control in (BetaPrior(3, 0.3), BetaPrior(0.3, 0.3)):
+        jp = JointPrior(control, LogNormalPrior(0.5, 1.0), "ivig_relative_risk")
+        ref = stats.norm.cdf(0.5) * stats.beta.cdf(0.99, control.a, control.b)
+        assert jp.benefit_probability() == pytest.approx(ref, abs=1e-9)
+        assert prior_nodes(jp).benefit_probability == pytest.approx(ref, abs=1e-9)
+
+
+def test_draws_of_exactly_0_or_1_give_finite_shifts(paper):
+    """A Beta with a, b < 1 draws rates of exactly 0 and 1; the patient path's shifts stay finite."""
+    from rplsim.trial.assurance import _draw_design
+    from rplsim.trial.simulation import trial_design
+
+    d = _draw_design(paper, trial_design(paper), np.array([0.0, 0.5, 1.0]), np.array([1.0, 0.5, 0.0]), True)
+    assert np.all(np.isfinite(d.shift_control)) and np.all(np.isfinite(d.stratum_rates))
+
+
+def test_default_n_is_the_scenarios_own_not_the_prior_means(paper):
+    """A prior with no mean effect must not send the default n to millions per arm."""
+    flat = JointPrior(BetaPrior(9.8, 10.2), BetaPrior(9.8, 10.2), "treatment_lbr")
+    from rplsim.trial.formulas import analytic_n_per_arm
+
+    res = assurance(paper, prior=flat, replicates=1024)
+    assert res.n_control == analytic_n_per_arm(paper)
+    assert res.prior_probability_benefit == pytest.approx(0.5, abs=1e-9)

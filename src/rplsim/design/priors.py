@@ -341,9 +341,11 @@ class JointPrior:
     Examples
     --------
     >>> jp = JointPrior(BetaPrior(30, 20), LogNormalPrior(0.223, 0.113), "ivig_relative_risk")
-    >>> pc, pt = jp.sample(np.random.default_rng(1), 5)
-    >>> bool(np.all(pt == np.minimum(pt / pc * pc, jp.rr_cap)))
-    True
+    >>> pc, pt = jp.sample(np.random.default_rng(1), 100_000)
+    >>> round(float(np.mean(pt / pc)), 2), bool(pt.max() <= jp.rr_cap)  # the cap: below E[RR] = 1.26
+    (1.25, True)
+    >>> round(jp.benefit_probability(), 3)  # P(RR > 1) = Phi(0.223 / 0.113)
+    0.976
     """
 
     control: Prior
@@ -411,12 +413,30 @@ class JointPrior:
         pc = self.control.sample(rng, n)
         return pc, self.treated_rate(pc, self.effect.sample(rng, n))
 
+    def control_nodes(self, margin: float = 0.0, k: int = QUADRATURE_NODES) -> tuple[Array, Array]:
+        """Quadrature nodes and weights of the control rate: the prior's own (Gauss-Jacobi), or,
+        with a relative risk whose cap the control prior can pass (``p_c >= cap + margin`` has
+        mass), Gauss-Legendre on the prior's CDF scale below and above that point: there benefit
+        stops (the treated rate is capped below the control rate), a step no single rule
+        integrates well."""
+        if self.effect_kind == "ivig_relative_risk":
+            edge = self.rr_cap + margin
+            u_edge = float(self.control.cdf(edge)) if edge < 1 else 1.0
+            if u_edge < 1.0 - 1e-14:
+                x, wx = np.polynomial.legendre.leggauss(k)
+                x, wx = (x + 1.0) / 2.0, wx / 2.0
+                u = np.concatenate([u_edge * x, u_edge + (1.0 - u_edge) * x])
+                w = np.concatenate([u_edge * wx, (1.0 - u_edge) * wx])
+                nodes = self.control.ppf(np.clip(u, 1e-15, 1 - 1e-15))
+                return np.asarray(nodes, dtype=float), np.asarray(w, dtype=float)
+        return self.control.quadrature(k)
+
     def capped_share(self) -> float:
         """P(the cap binds) under the prior (0 unless a relative risk): by the control prior's
         quadrature of ``P(RR >= cap / p_c)``."""
         if self.effect_kind != "ivig_relative_risk":
             return 0.0
-        nodes, w = self.control.quadrature(64)
+        nodes, w = self.control_nodes(0.0, 64)
         return float(np.sum(w * (1.0 - self.effect.cdf(self.rr_cap / nodes))))
 
     def benefit_u(self, p_control: Array | float, margin: float = 0.0) -> Array:
@@ -435,9 +455,9 @@ class JointPrior:
 
     def benefit_probability(self, margin: float = 0.0, k: int = QUADRATURE_NODES) -> float:
         """P(p_t > p_c - margin) under the prior: the ceiling of assurance as n grows (the control
-        prior's ``k``-node quadrature of the second prior's tail beyond the boundary; the same
-        nodes as :func:`rplsim.design.assurance.prior_nodes`)."""
-        nodes, w = self.control.quadrature(k)
+        prior's nodes (:meth:`control_nodes`) of the second prior's tail beyond the boundary; the
+        same nodes as :func:`rplsim.design.assurance.prior_nodes`)."""
+        nodes, w = self.control_nodes(margin, k)
         return float(np.sum(w * (1.0 - self.benefit_u(nodes, margin))))
 
 

@@ -313,9 +313,15 @@ def assurance_sentence(scenario: Scenario, stage: TrialStage, *, markdown: bool 
     power = stage.exact.power if stage.exact is not None else stage.power.power
     h = a.headline
     r = h.at_n
+
+    def text(x: str) -> str:
+        return markdown_text(x, inline=True) if markdown else one_line(x)
+
+    comparator = text(t.comparator)
+    rates = f"if {comparator} is {t.control_lbr:.0%} and IVIG {stage.power.p_treatment:.1%}"
     first = (
-        f"{r.n_control} per arm give {power:.0%} power if placebo is {t.control_lbr:.0%}, but a "
-        f"{b}{r.assurance:.0%} probability of success{b} under the {h.label} prior ({r.method} "
+        f"{r.n_control} per arm give {power:.0%} power {rates}, but a "
+        f"{b}{r.assurance:.0%} probability of success{b} under the {text(h.label)} prior ({r.method} "
         f"assurance); {reach_text(h, a.target)}."
     )
     others = [
@@ -508,8 +514,11 @@ def _tornado_blocks(frame: pd.DataFrame, figure: FigureFiles | None, number: int
     return out
 
 
-def _assurance_blocks(stage: AssuranceStage, figure: FigureFiles | None, number: int) -> list[Block]:
-    """Probability of success under each prior: what assurance is, the table, the figure."""
+def _assurance_blocks(
+    stage: AssuranceStage, stage_trial: Any, figure: FigureFiles | None, number: int
+) -> list[Block]:
+    """Probability of success under each prior: what assurance is, the table, the figure
+    (``stage_trial`` the scenario's ``[trial]``: superiority or non-inferiority words)."""
     n = stage.n_per_arm
     methods = sorted({a.at_n.method for a in stage.answers})
     how = {
@@ -517,12 +526,20 @@ def _assurance_blocks(stage: AssuranceStage, figure: FigureFiles | None, number:
         "shown as ±)",
         "simulated": "simulated: one trial per prior draw (95% Monte-Carlo CI shown)",
     }
+    t = stage_trial
+    if t.design == "non-inferiority":
+        success = f"shows non-inferiority (its test rejects, margin {t.margin:.0%})"
+        benefit = f"that IVIG is less than {t.margin:.0%} worse than {one_line(t.comparator)}"
+    else:
+        success = "rejects in favour of IVIG"
+        benefit = f"that IVIG is better than {one_line(t.comparator)}"
     out = [
         Block(
             "p",
-            "Assurance is the probability that this trial succeeds (rejects in favour of IVIG) when "
-            "the placebo and IVIG rates are drawn from a prior instead of being fixed; it cannot exceed "
-            "the prior's probability that IVIG is better (the ceiling), however large the trial. "
+            f"Assurance is the probability that this trial succeeds ({success}) when the two arms' "
+            "live-birth rates are drawn from a prior instead of being fixed. As the trial grows it "
+            f"approaches the prior's probability {benefit} (the ceiling), and it passes the ceiling only "
+            "by chance (a trial can reject where there is no benefit, at most at its alpha). "
             f"At {n} per arm: {'; '.join(how[m] for m in methods)}.",
         )
     ]
@@ -534,6 +551,11 @@ def _assurance_blocks(stage: AssuranceStage, figure: FigureFiles | None, number:
             if r.method == "simulated"
             else f"{r.assurance:.1%} (± {r.error:.0e})"
         )
+        if ans.check is not None:
+            c = ans.check
+            value += (
+                f"; simulated check {c.assurance:.1%} ({c.ci_low:.1%}-{c.ci_high:.1%}, {c.draws:,} draws)"
+            )
         rows.append((ans.label, ans.description, value, f"{r.power_at_prior_mean:.1%}",
                      f"{r.prior_probability_benefit:.1%}", f"{r.expected_power_given_benefit:.1%}",
                      reach_text(ans, stage.target)))  # fmt: skip
@@ -650,7 +672,7 @@ def report_blocks(
     number = 1
     if assurance is not None:
         out.append(Block("h2", "Probability of success under the priors"))
-        out += _assurance_blocks(assurance, chart, number)
+        out += _assurance_blocks(assurance, scenario.require_trial(), chart, number)
         number += chart is not None
     ranged: set[str] = set()
     if ranges is not None and len(ranges):

@@ -9,7 +9,9 @@ and the sentence):
 * the n at which assurance reaches the target (default 80%), or — when the target is at or above
   the ceiling P(benefit) — the n at which assurance reaches 95% of the ceiling, and the sentence
   that says so;
-* the prior densities of the placebo and the IVIG rate, for the figure.
+* the prior densities of the placebo and the IVIG rate, for the figure;
+* at the run's n, when the assurance there is exact, the simulated path as its check (the same
+  trial simulated once per prior draw).
 """
 
 from __future__ import annotations
@@ -91,6 +93,7 @@ class PriorAnswer:
     out_of_reach: str  # "" when the target is reached
     n_near_ceiling: int | None = None  # where assurance reaches 95% of the ceiling, when out of reach
     n_for_target_se: float | None = None  # simulated n: one Monte-Carlo SE of assurance, in n
+    check: AssuranceResult | None = None  # the simulated path at the run's n, when at_n is exact
 
 
 @dataclass(frozen=True, repr=False)
@@ -132,6 +135,9 @@ class AssuranceStage(Displayed):
                 "power_at_prior_mean": r.power_at_prior_mean, "ceiling": r.prior_probability_benefit,
                 "normalised_assurance": r.normalised_assurance,
                 "expected_power_given_benefit": r.expected_power_given_benefit,
+                "simulated_check": a.check.assurance if a.check else np.nan,
+                "check_ci_low": a.check.ci_low if a.check else np.nan,
+                "check_ci_high": a.check.ci_high if a.check else np.nan,
                 "target": self.target, "n_for_target": a.n_for_target if a.n_for_target else np.nan,
                 "out_of_reach": a.out_of_reach,
             })  # fmt: skip
@@ -236,7 +242,12 @@ def assess_assurance(
             why, near = str(exc).split(": ", 1)[-1], exc.n_near_ceiling
         text = texts.get(label) or describe_prior(joint)
         spread = _n_spread(known, n_target) if n_target else None
-        answers.append(PriorAnswer(label, text, known[n_per_arm], n_target, why, near, spread))
+        check = None
+        if known[n_per_arm].method == "exact":  # exact where possible, simulation checks it
+            check = assurance(
+                scenario, n_per_arm, replicates=replicates, workers=workers, method="simulated", prior=joint
+            )
+        answers.append(PriorAnswer(label, text, known[n_per_arm], n_target, why, near, spread, check))
         rows += [{"prior": label, **curve_row(known[n])} for n in sorted(known)]
         densities[label] = (_DENSITY_X, joint.control.pdf(_DENSITY_X), joint.treated_density(_DENSITY_X))
     curve = pd.DataFrame(rows, columns=["prior", *ASSURANCE_COLUMNS])

@@ -427,8 +427,10 @@ def merge_scenario_data(base: dict[str, Any], top: dict[str, Any]) -> dict[str, 
     Tables merge key by key (:func:`~rplsim._core.keys.deep_merge`), but a ``[prior]`` table
     that names one of its distribution keys (beta, counts, quantiles, lognormal, mixture) drops
     the others of ``base``: ``--set prior.control_lbr.beta=[10,10]`` over a file's
-    ``counts = [17, 49]`` is a new prior, not a table with two. ``extends``, ``--set`` and a
-    sweep's grid points all merge this way.
+    ``counts = [17, 49]`` is a new prior, not a table with two; likewise an effect key
+    (treatment_lbr, ivig_odds_ratio, ivig_relative_risk) drops the other two, and each of
+    ``[prior.alternatives.<name>]`` is merged the same way. ``extends``, ``--set`` and a sweep's
+    grid points all merge this way.
 
     Examples
     --------
@@ -440,6 +442,24 @@ def merge_scenario_data(base: dict[str, Any], top: dict[str, Any]) -> dict[str, 
     over, merged = top.get("prior"), out.get("prior")
     if not (isinstance(over, dict) and isinstance(merged, dict)):
         return out
+    prior = _replace_priors(merged, over)
+    alts_over, alts = over.get("alternatives"), prior.get("alternatives")
+    if isinstance(alts_over, dict) and isinstance(alts, dict):
+        prior["alternatives"] = {
+            name: _replace_priors(table, alts_over[name])
+            if isinstance(table, dict) and isinstance(alts_over.get(name), dict)
+            else table
+            for name, table in alts.items()
+        }
+    return {**out, "prior": prior}
+
+
+_EFFECT_KEYS = ("treatment_lbr", "ivig_odds_ratio", "ivig_relative_risk")
+
+
+def _replace_priors(merged: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """One prior table (``[prior]`` or an alternative) after ``over``: a distribution key given
+    drops the table's other distribution keys, and an effect key given drops the other two."""
     prior = dict(merged)
     for key, table in over.items():
         if (
@@ -448,7 +468,10 @@ def merge_scenario_data(base: dict[str, Any], top: dict[str, Any]) -> dict[str, 
             and any(f in table for f in PRIOR_FORMS)
         ):
             prior[key] = {k: v for k, v in prior[key].items() if k not in PRIOR_FORMS or k in table}
-    return {**out, "prior": prior}
+    given = [k for k in _EFFECT_KEYS if k in over]
+    if given:
+        prior = {k: v for k, v in prior.items() if k not in _EFFECT_KEYS or k in given}
+    return prior
 
 
 #: A rate key -> the key that says where its value comes from (the report's source column).

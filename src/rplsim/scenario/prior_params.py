@@ -327,8 +327,10 @@ class PriorPair:
     )
     ivig_odds_ratio: PriorSpec | None = param(
         None,
-        doc="prior on the odds ratio IVIG vs placebo, logit p_IVIG = logit p_placebo + log OR: "
-        "lognormal, or a mixture of them (or treatment_lbr, or ivig_relative_risk)",
+        doc="prior on the odds ratio IVIG vs placebo between the arms' rates, logit p_IVIG = logit "
+        "p_placebo + log OR (the trial-level OR a meta-analysis pools; not trial.ivig_odds_ratio, "
+        "which is per woman, so its marginal OR is smaller): lognormal, or a mixture of them (or "
+        "treatment_lbr, or ivig_relative_risk)",
     )
     ivig_relative_risk: PriorSpec | None = param(
         None,

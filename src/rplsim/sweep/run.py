@@ -249,7 +249,13 @@ def _prepare(
 ) -> dict[str, dict[str, Any]]:
     """Resolve every point's trial (in parallel) and fail on any bad one before simulating."""
     tasks = (
-        Task(prepare_point, (p.scenario_dict(), plan.n_per_arm), {}, p, f"rplsim-prepare-{p.digest[:16]}")
+        Task(
+            prepare_point,
+            (p.scenario_dict(), plan.n_per_arm, p.entropy),
+            {},
+            p,
+            f"rplsim-prepare-{p.digest[:16]}",
+        )
         for p in todo
     )
     preps: dict[str, dict[str, Any]] = {}

@@ -46,14 +46,17 @@ def _scenario(scenario_dict: dict[str, Any]) -> Scenario:
     return _SCENARIOS[key]
 
 
-def prepare_point(scenario_dict: dict[str, Any], n_per_arm: int | None = None) -> dict[str, Any]:
+def prepare_point(
+    scenario_dict: dict[str, Any], n_per_arm: int | None = None, entropy: int | None = None
+) -> dict[str, Any]:
     """Resolve a point's trial: arm rates, n per arm, analytic power (the slow, per-point part).
 
     Returns
     -------
     dict
         ``design`` (:class:`~rplsim.trial.TrialDesign`), ``n_per_arm``, ``n_treatment``,
-        ``analytic_power``, ``path``, ``seconds``; or ``{"error": message}`` when the point's
+        ``analytic_power``, ``path``, ``seconds``, and with a ``[prior]`` ``assurance`` (the
+        point's assurance columns, on the streams of ``entropy``); or ``{"error": message}`` when the point's
         rates cannot be met (reported like a bad key, before any simulation).
     """
     t0 = time.perf_counter()
@@ -73,10 +76,13 @@ def prepare_point(scenario_dict: dict[str, Any], n_per_arm: int | None = None) -
         "path": default_path(trial),
     }
     if sc.prior is not None:
+        # On the point's own streams (as its power); a failure is the point's assurance cell,
+        # not the loss of its power.
         try:
-            a = assurance(sc, n_c)
+            a = assurance(sc, n_c, seed=entropy)
         except (RplsimError, ValueError) as exc:
-            return {"error": str(exc).replace("\n", "; ")}
+            out["assurance"] = {"assurance_method": "failed: " + str(exc).replace("\n", "; ")}
+            return out | {"seconds": time.perf_counter() - t0}
         out["assurance"] = {
             "assurance": a.assurance,
             "assurance_ci_low": a.ci_low,

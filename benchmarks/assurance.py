@@ -79,7 +79,7 @@ cat(sprintf("%.6f %.6f\n", (proc.time()[["elapsed"]] - t0) / 200, p))
 
 def _peer() -> dict[str, object]:
     if shutil.which("Rscript") is None:
-        return {"skipped": "Rscript not found (apt-get install r-base-core r-cran-gsdesign)"}
+        return {"skipped": "Rscript not found (gsDesign: r-cran-gsdesign where the Debian mirror has it)"}
     run = subprocess.run(["Rscript", "-e", R_PEER], capture_output=True, text=True, timeout=120, check=False)
     if run.returncode != 0:
         return {"skipped": f"gsDesign not available: {run.stderr.strip().splitlines()[-1:]}"}

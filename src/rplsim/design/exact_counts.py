@@ -945,6 +945,37 @@ def _check_inputs(
     return n_c, n_t, mg
 
 
+def check_design(
+    n_control: int,
+    n_treatment: int,
+    analysis: str,
+    alpha: float,
+    alternative: str,
+    margin: float | None,
+    dropout: float,
+    block_size: int,
+    allocation_ratio: float | None,
+    tol: float,
+) -> tuple[int, int, float, int, Any, float]:
+    """The checked design arguments of an exact computation: ``(n_c, n_t, margin, block_size,
+    the registered analysis, allocation ratio)``; one line of :class:`InvalidArgumentError` for a
+    bad one (a patient-path analysis too)."""
+    n_c, n_t, mg = _check_inputs(n_control, n_treatment, alpha, alternative, margin, dropout)
+    block = check_integer("block_size", block_size, 0, error=InvalidArgumentError)
+    if not 0.0 < tol < 1e-3:
+        raise InvalidArgumentError(f"tol == {tol!r}, must be in (0, 0.001).")
+    entry = get_analysis(analysis)
+    if entry.path != "counts":
+        raise InvalidArgumentError(
+            f'analysis == "{analysis}" reads each woman\'s covariates (the patient path): exact '
+            "power is for count-path analyses (chi2, fisher); use simulate_power for this one."
+        )
+    ratio = n_t / n_c if allocation_ratio is None else float(allocation_ratio)
+    if not ratio > 0:
+        raise InvalidArgumentError(f"allocation_ratio == {allocation_ratio!r}, must be > 0.")
+    return n_c, n_t, mg, block, entry, ratio
+
+
 def exact_power_counts(
     p_control: float,
     p_treatment: float,
@@ -1039,19 +1070,18 @@ def _exact_power_counts(
     reference: every table of every lattice)."""
     pc = check_rate("p_control", p_control)
     pt = check_rate("p_treatment", p_treatment)
-    n_c, n_t, mg = _check_inputs(n_control, n_treatment, alpha, alternative, margin, dropout)
-    block = check_integer("block_size", block_size, 0, error=InvalidArgumentError)
-    if not 0.0 < tol < 1e-3:
-        raise InvalidArgumentError(f"tol == {tol!r}, must be in (0, 0.001).")
-    entry = get_analysis(analysis)
-    if entry.path != "counts":
-        raise InvalidArgumentError(
-            f'analysis == "{analysis}" reads each woman\'s covariates (the patient path): exact '
-            "power is for count-path analyses (chi2, fisher); use simulate_power for this one."
-        )
-    ratio = n_t / n_c if allocation_ratio is None else float(allocation_ratio)
-    if not ratio > 0:
-        raise InvalidArgumentError(f"allocation_ratio == {allocation_ratio!r}, must be > 0.")
+    n_c, n_t, mg, block, entry, ratio = check_design(
+        n_control,
+        n_treatment,
+        analysis,
+        alpha,
+        alternative,
+        margin,
+        dropout,
+        block_size,
+        allocation_ratio,
+        tol,
+    )
     p0 = check_rate("p_null", pc - mg if p_null is None else p_null)
 
     mc_all, mt_all, pair_weights = kept_pairs(n_c, n_t, dropout, block, ratio, tol)

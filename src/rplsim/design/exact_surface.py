@@ -28,22 +28,20 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
-from rplsim._core.validation import check_integer
 from rplsim.design.exact_counts import (
     _CONVEX_FUNCTIONS,
     _FISHER_FUNCTION,
     EXACT_TOLERANCE,
     MAX_EXACT_CELLS,
-    _check_inputs,
     _exact_power_counts,
     _NotConvexError,
     _threshold_rows,
+    check_design,
     extra_cells,
     kept_pairs,
 )
 from rplsim.exceptions import InvalidArgumentError
 from rplsim.stats.pvalues import Alternative
-from rplsim.stats.registry import get_analysis
 
 __all__ = ["PowerSurface", "power_surface_counts"]
 
@@ -139,17 +137,18 @@ def power_surface_counts(
         )
     if not (np.all(np.isfinite(pc)) and np.all(np.isfinite(pt))):
         raise InvalidArgumentError("rates must be finite numbers in (0, 1).")
-    n_c, n_t, mg = _check_inputs(n_control, n_treatment, alpha, alternative, margin, dropout)
-    block = check_integer("block_size", block_size, 0, error=InvalidArgumentError)
-    if not 0.0 < tol < 1e-3:
-        raise InvalidArgumentError(f"tol == {tol!r}, must be in (0, 0.001).")
-    entry = get_analysis(analysis)
-    if entry.path != "counts":
-        raise InvalidArgumentError(
-            f'analysis == "{analysis}" reads each woman\'s covariates (the patient path): the exact '
-            "power surface is for count-path analyses (chi2, fisher)."
-        )
-    ratio = n_t / n_c if allocation_ratio is None else float(allocation_ratio)
+    n_c, n_t, mg, block, entry, ratio = check_design(
+        n_control,
+        n_treatment,
+        analysis,
+        alpha,
+        alternative,
+        margin,
+        dropout,
+        block_size,
+        allocation_ratio,
+        tol,
+    )
     kw = {
         "analysis": analysis, "alpha": alpha, "alternative": alternative, "margin": mg,
         "dropout": dropout, "block_size": block, "allocation_ratio": ratio, "tol": tol,

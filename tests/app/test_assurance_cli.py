@@ -54,7 +54,16 @@ def test_assurance_command_without_prior(capsys):
 def test_run_writes_the_assurance_table_figure_and_sentence(tmp_path, capsys, no_figures):
     out = tmp_path / "run"
     argv = ["--quiet", "run", str(SCENARIO), "--out", str(out), "--replicates", "20"]
-    argv += ["--set", "trial.n_per_arm=40", "--set", "sensitivity.simulate_points=0"]
+    # CMH over the two eligible strata: every point takes the simulated path (the exact path has
+    # its own tests), through the per-draw stratum rates; it keeps the test at a few seconds.
+    argv += [
+        "--set",
+        "trial.n_per_arm=40",
+        "--set",
+        "trial.analysis=cmh",
+        "--set",
+        "sensitivity.simulate_points=0",
+    ]
     assert main(argv) == 0, capsys.readouterr().err
     curve = pd.read_csv(out / "assurance.csv")
     per_prior = pd.read_csv(out / "assurance_priors.csv")
@@ -63,6 +72,7 @@ def test_run_writes_the_assurance_table_figure_and_sentence(tmp_path, capsys, no
     assert set(curve["prior"]) == {"evidence-based", "sceptical", "enthusiastic"}
     # One computation per (prior, n): the per-prior table's row at the run's n is the curve's.
     at_n = curve[curve["n_per_arm"] == 40].set_index("prior")
+    assert set(curve["method"]) == {"simulated"}
     for row in per_prior.itertuples():
         assert row.assurance == at_n.loc[row.prior, "assurance"]
         assert row.ceiling == at_n.loc[row.prior, "ceiling"]

@@ -88,8 +88,14 @@ def _binomial_rows(m: NDArray[np.int64], p: Array, width: int, log_fact: Array) 
     kk = np.minimum(k[None, :], m[:, None])
     log_c = log_fact[m][:, None] - log_fact[kk] - log_fact[m[:, None] - kk]
     lp, lq = np.log(p)[..., None, None], np.log1p(-p)[..., None, None]
-    out = np.exp(log_c + kk * lp + (m[:, None] - kk) * lq)
-    return cast(Array, np.where(valid, out, 0.0))
+    # log pmf = log C + k (log p - log q) + m log q, built in one full-size array (the surface's
+    # largest: K x J x rows of m x width).
+    out = kk * (lp - lq)
+    out += log_c
+    out += m[:, None] * lq
+    np.exp(out, out=out)
+    out *= valid
+    return cast(Array, out)
 
 
 def power_surface_counts(

@@ -227,6 +227,15 @@ def _add_inputs(sub: Any) -> None:
     t.add_argument("--outcomes", default=None, help="write one row a woman as CSV")
 
 
+def _add_replicates_workers(p: argparse.ArgumentParser, replicates: str) -> None:
+    """``--replicates`` (``replicates``: what it counts and its default, the bound added) and
+    ``--workers``, as ``power`` and ``assurance`` take them."""
+    p.add_argument("--replicates", type=int, default=None, help=f"{replicates}; at most {MAX_REPLICATES:,})")
+    p.add_argument(
+        "--workers", type=int, default=1, help=f"processes (same numbers for any; at most {MAX_WORKERS})"
+    )
+
+
 def _add_power(sub: Any) -> None:
     """The arguments of ``rplsim power``."""
     w = _subcommand(sub, "power", "size the scenario's [trial]: analytic n, simulated power, feasibility")
@@ -237,15 +246,7 @@ def _add_power(sub: Any) -> None:
         default=None,
         help="simulate at this control-arm size (default: search for the n)",
     )
-    w.add_argument(
-        "--replicates",
-        type=int,
-        default=None,
-        help=f"simulated trials per point (default trial.replicates; at most {MAX_REPLICATES:,})",
-    )
-    w.add_argument(
-        "--workers", type=int, default=1, help=f"processes (same numbers for any; at most {MAX_WORKERS})"
-    )
+    _add_replicates_workers(w, "simulated trials per point (default trial.replicates")
     w.add_argument(
         "--sensitivity",
         action="store_true",
@@ -316,15 +317,7 @@ def _add_assurance(sub: Any) -> None:
         choices=("auto", "exact", "simulated"),
         help="auto: exact for a fixed count-path design up to 250 per arm, simulated otherwise",
     )
-    a.add_argument(
-        "--replicates",
-        type=int,
-        default=None,
-        help=f"prior draws on the simulated path (default prior.draws; at most {MAX_REPLICATES:,})",
-    )
-    a.add_argument(
-        "--workers", type=int, default=1, help=f"processes (same numbers for any; at most {MAX_WORKERS})"
-    )
+    _add_replicates_workers(a, "prior draws on the simulated path (default prior.draws")
     a.add_argument(
         "-o", "--output", default=None, metavar="FILE", help="write one row per prior at the n to FILE (CSV)"
     )

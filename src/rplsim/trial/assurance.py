@@ -48,7 +48,7 @@ from rplsim.design.assurance import exact_assurance_counts, prior_nodes
 from rplsim.design.priors import JointPrior
 from rplsim.exceptions import InvalidArgumentError, RplsimError, ScenarioError
 from rplsim.outcome.model import outcome_model_cached
-from rplsim.scenario import STRATA, CohortParams, OutcomeParams, Scenario, TrialParams
+from rplsim.scenario import STRATA, CohortParams, OutcomeParams, PriorParams, Scenario, TrialParams
 from rplsim.stats.registry import get_analysis
 from rplsim.trial.exact import _TOTALS_ONLY, exact_power, not_covered
 from rplsim.trial.formulas import analytic_n_per_arm, default_path, look_thresholds, treatment_size
@@ -86,6 +86,8 @@ ASSURANCE_COLUMNS = (
     "expected_power_given_benefit",
     "draws",
 )
+# ``prior.draws``' default, for a prior given as an argument (the schema's one number).
+_DEFAULT_DRAWS = cast(int, PriorParams.__dataclass_fields__["draws"].default)
 # Rates are clipped into [_EDGE, 1 - _EDGE] before a logit.
 _EDGE = 1e-12
 # Shifts at which the outcome model is solved exactly for the rate spline of the simulated path.
@@ -215,8 +217,8 @@ def scenario_priors(scenario: Scenario) -> dict[str, JointPrior]:
     head = scenario_prior(scenario)
     prior = scenario.prior
     assert prior is not None
-    out = {str(getattr(prior, "name", "") or "prior"): head}
-    for label, alt in (getattr(prior, "alternatives", None) or {}).items():
+    out = {prior.name: head}
+    for label, alt in prior.alternatives.items():
         out[label] = alt.joint(prior.relative_risk_cap)
     return out
 
@@ -230,13 +232,13 @@ def scenario_prior(scenario: Scenario) -> JointPrior:
         No ``[trial]``, or no ``[prior]``.
     """
     scenario.require_trial()
-    prior = getattr(scenario, "prior", None)
+    prior = scenario.prior
     if prior is None:
         raise ScenarioError(
             f"{scenario.name}: has no [prior] section, so there is nothing to average the power "
             "over; copy one from scenarios/assurance.toml."
         )
-    return cast(JointPrior, prior.joint())
+    return prior.joint()
 
 
 def _margin(trial: TrialParams) -> float:
@@ -424,7 +426,8 @@ def assurance(
         n_per_arm = trial.n_per_arm or analytic_n_per_arm(scenario)
     n_c = check_integer("n_per_arm", n_per_arm, 2)
     n_t = treatment_size(trial, n_c)
-    draws_default = int(getattr(getattr(scenario, "prior", None), "draws", 20_000))
+    # prior.draws, or its schema default when the prior comes as an argument
+    draws_default = scenario.prior.draws if scenario.prior is not None else _DEFAULT_DRAWS
     draws = check_integer("replicates", draws_default if replicates is None else replicates, 1)
     exact = _exact_ok(scenario, n_c)
     if method == "exact" and not exact:

@@ -74,7 +74,7 @@ class PowerSurface:
     method: str
 
 
-def _log_choose(m_max: int) -> Array:
+def _log_factorials(m_max: int) -> Array:
     k = np.arange(m_max + 1)
     return cast(Array, special.gammaln(k + 1.0))
 
@@ -195,7 +195,7 @@ def _surface(
     uc, ic = np.unique(mc_all, return_inverse=True)
     ut, it = np.unique(mt_all, return_inverse=True)
     m_max = int(max(uc.max(), ut.max()))
-    log_fact = _log_choose(m_max)
+    log_fact = _log_factorials(m_max)
     width_c = int(uc.max()) + 1
     # Each control rate's births: a tail leaves out at most tol / 4; the rows are the union
     # (the lower tail is furthest left at the smallest rate, the upper furthest right at the largest).

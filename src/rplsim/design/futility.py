@@ -30,7 +30,7 @@ from scipy import stats
 
 from rplsim._core.validation import check_integer
 from rplsim.design.boundaries import _ld_obrien_fleming_spent, _ld_pocock_spent
-from rplsim.design.recursion import Recursion, check_fractions, solve_brentq
+from rplsim.design.recursion import Recursion, check_fractions, crossing_both, solve_brentq
 from rplsim.exceptions import InvalidArgumentError
 
 __all__ = ["SPENDING_FAMILIES", "FutilityDesign", "futility_design"]
@@ -128,16 +128,6 @@ def _bounds(t: Array, theta: float, a_inc: Array, b_inc: Array, binding: bool) -
     raise AssertionError("unreachable")
 
 
-def _stops(t: Array, theta: float, upper: Array, lower: Array) -> tuple[Array, Array]:
-    rec = Recursion(t, theta)
-    up, lo = np.zeros(t.size), np.zeros(t.size)
-    for k in range(t.size):
-        up[k], lo[k] = rec.cross(upper[k], lower[k])
-        if k < t.size - 1:
-            rec.advance(upper[k], lower[k])
-    return up, lo
-
-
 def futility_design(
     looks: int | None = None,
     *,
@@ -193,8 +183,8 @@ def futility_design(
         lambda th: _bounds(t, th, a_inc, b_inc, binding)[2], fixed * 0.999, fixed * 2.0, "drift"
     )
     upper, lower, _ = _bounds(t, theta, a_inc, b_inc, binding)
-    up0, lo0 = _stops(t, 0.0, upper, lower)
-    up1, lo1 = _stops(t, theta, upper, lower)
+    up0, lo0 = crossing_both(upper, lower, t, 0.0)
+    up1, lo1 = crossing_both(upper, lower, t, theta)
 
     def expected(up: Array, lo: Array) -> float:
         stop = up + lo

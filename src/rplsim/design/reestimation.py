@@ -21,11 +21,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import special, stats
 
+from rplsim._core.validation import check_choice
+from rplsim._core.vocabulary import ALTERNATIVES
 from rplsim.design.exact import check_rate
 from rplsim.exceptions import InvalidArgumentError
 from rplsim.stats.pvalues import Alternative
@@ -104,21 +107,12 @@ def _regions(
         x_t=xt.ravel(), n_t=np.full(xt.size, n_t), x_c=xc.ravel(), n_c=np.full(xc.size, n_c),
         strata_counts=np.stack([xt.ravel(), np.full(xt.size, n_t), xc.ravel(), np.full(xc.size, n_c)],
                                axis=1)[:, :, None],
-        alternative=cast_alt(alternative), margin=margin,
+        alternative=cast(Alternative, alternative), margin=margin,
     )  # fmt: skip
     p, sign = get_analysis(analysis).function(data)
     rej = np.nan_to_num(np.asarray(p, dtype=float), nan=1.0) <= alpha
     good = rej & (np.asarray(sign) > 0) if alternative == "two-sided" else rej
     return good.reshape(n_c + 1, n_t + 1), rej.reshape(n_c + 1, n_t + 1)
-
-
-def cast_alt(alternative: str) -> Alternative:
-    """``alternative`` as the registry's literal type (validated by the caller)."""
-    if alternative not in ("two-sided", "larger", "smaller"):
-        raise InvalidArgumentError(
-            f'alternative == "{alternative}", must be "two-sided", "larger" or "smaller".'
-        )
-    return alternative  # type: ignore[return-value]
 
 
 def _band(n1: int, n2: int, p: float) -> Array:
@@ -182,6 +176,7 @@ def blinded_reestimation(
     >>> round(oc.power, 3), oc.first_stage, int(oc.n_values.max()) <= 120
     (0.816, (30, 30), True)
     """
+    check_choice("alternative", alternative, ALTERNATIVES)
     if not 0.0 < at < 1.0:
         raise InvalidArgumentError(f"at == {at!r}, must be in (0, 1).")
     if not 1.0 <= min_factor <= max_factor:

@@ -52,7 +52,7 @@ from rplsim.scenario import STRATA, CohortParams, OutcomeParams, PriorParams, Sc
 from rplsim.stats.registry import get_analysis
 from rplsim.trial.exact import _TOTALS_ONLY, exact_power, not_covered
 from rplsim.trial.formulas import analytic_n_per_arm, default_path, look_thresholds, treatment_size
-from rplsim.trial.pool import cap_workers, process_pool
+from rplsim.trial.pool import cap_workers, map_block_chunks
 from rplsim.trial.power import _decide, power_with, simulate_power, wilson_interval
 from rplsim.trial.simulation import REPLICATE_BLOCK, TrialDesign, simulate_pair, trial_design
 
@@ -332,25 +332,9 @@ def _simulate(
         workers, n_blocks, (f"block of {REPLICATE_BLOCK:,} draws", f"blocks of {REPLICATE_BLOCK:,} draws")
     )
     if workers > 1:
-        chunks = [blocks[i::workers] for i in range(workers)]
-        with process_pool(workers) as ex:
-            parts = list(
-                ex.map(
-                    _prior_blocks,
-                    *zip(*[(scenario, joint, n_c, n_t, c, entropy, path) for c in chunks], strict=True),
-                )
-            )
-        # Reassemble in block order so results equal the single-process run.
-        per_block: dict[int, dict[str, np.ndarray]] = {}
-        for c, part in zip(chunks, parts, strict=True):
-            for i, b in enumerate(c):
-                per_block[b] = {
-                    k: v[i * REPLICATE_BLOCK : (i + 1) * REPLICATE_BLOCK] for k, v in part.items()
-                }
-        res = {
-            k: np.concatenate([per_block[b][k] for b in blocks])
-            for k in ("p_control", "p_treatment", "success")
-        }
+        res = map_block_chunks(
+            _prior_blocks, (scenario, joint, n_c, n_t), (entropy, path), blocks, workers, REPLICATE_BLOCK
+        )
     else:
         res = _prior_blocks(scenario, joint, n_c, n_t, blocks, entropy, path)
     return {k: v[:draws] for k, v in res.items()}

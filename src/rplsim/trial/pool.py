@@ -21,11 +21,15 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import numpy as np
 
 from rplsim._core.limits import MAX_WORKERS
 
-__all__ = ["cap_workers", "die_with_parent", "process_pool"]
+__all__ = ["cap_workers", "die_with_parent", "map_block_chunks", "process_pool"]
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 _WATCH_SECONDS = 0.5  # how often a worker without PR_SET_PDEATHSIG looks for its parent
@@ -127,3 +131,27 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     ``workers`` is used as given: cap it first with :func:`cap_workers`.
     """
     return ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, initargs=(os.getpid(),))
+
+
+def map_block_chunks(
+    fn: Callable[..., dict[str, np.ndarray]],
+    head: tuple[Any, ...],
+    tail: tuple[Any, ...],
+    blocks: list[int],
+    workers: int,
+    block: int,
+) -> dict[str, np.ndarray]:
+    """``fn(*head, chunk, *tail)`` in ``workers`` processes, block ``blocks[i]`` in chunk
+    ``i % workers``; each result key's arrays (``block`` rows a block) put back in block order, so
+    the result equals ``fn(*head, blocks, *tail)`` in one process."""
+    chunks = [blocks[i::workers] for i in range(workers)]
+    with process_pool(workers) as ex:
+        parts = list(ex.map(fn, *zip(*[(*head, c, *tail) for c in chunks], strict=True)))
+    res = {}
+    for key in parts[0]:
+        per_block: dict[int, np.ndarray] = {}
+        for c, part in zip(chunks, parts, strict=True):
+            for i, b in enumerate(c):
+                per_block[b] = part[key][i * block : (i + 1) * block]
+        res[key] = np.concatenate([per_block[b] for b in blocks])
+    return res

@@ -41,7 +41,7 @@ from rplsim.trial.formulas import (
     look_thresholds,
     treatment_size,
 )
-from rplsim.trial.pool import cap_workers, process_pool
+from rplsim.trial.pool import cap_workers, map_block_chunks
 from rplsim.trial.randomisation import look_sizes
 from rplsim.trial.simulation import (
     REPLICATE_BLOCK,
@@ -369,22 +369,9 @@ def simulate_power(
         (f"block of {REPLICATE_BLOCK:,} replicates", f"blocks of {REPLICATE_BLOCK:,} replicates"),
     )
     if workers > 1:
-        chunks = [blocks[i::workers] for i in range(workers)]
-        with process_pool(workers) as ex:
-            parts = list(
-                ex.map(
-                    run_blocks,
-                    *zip(*[(scenario, design, n_c, n_t, c, entropy, path) for c in chunks], strict=True),
-                )
-            )
-        # Reassemble in block order so results equal the single-process run.
-        res = {}
-        for key in parts[0]:
-            per_block: dict[int, np.ndarray] = {}
-            for c, part in zip(chunks, parts, strict=True):
-                for i, b in enumerate(c):
-                    per_block[b] = part[key][i * REPLICATE_BLOCK : (i + 1) * REPLICATE_BLOCK]
-            res[key] = np.concatenate([per_block[b] for b in blocks])
+        res = map_block_chunks(
+            run_blocks, (scenario, design, n_c, n_t), (entropy, path), blocks, workers, REPLICATE_BLOCK
+        )
     else:
         pieces = []
         for b in blocks:

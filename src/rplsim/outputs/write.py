@@ -345,11 +345,10 @@ def render_run(
         if tr.assurance is not None:
             w.table("assurance", tr.assurance.curve, "assurance against n, every prior")
             w.table("assurance_priors", tr.assurance.table(), "assurance per prior at the run's n")
-            curves = {label: g for label, g in tr.assurance.curve.groupby("prior", sort=False)}
             w.figure(
                 "assurance",
                 figures.assurance_chart(
-                    curves,
+                    tr.assurance.curves(),
                     tr.assurance.densities,
                     chosen_n=tr.assurance.n_per_arm,
                     target=tr.assurance.target,

@@ -147,10 +147,15 @@ class AssuranceStage(Displayed):
         """The curve (every prior, every n)."""
         return self.curve
 
-    def plot(self) -> Any:
+    def curves(self) -> dict[str, pd.DataFrame]:
+        """The curve split by prior (file order), as :func:`rplsim.figures.assurance_chart` reads it."""
+        return {str(label): g for label, g in self.curve.groupby("prior", sort=False)}
+
+    def plot(self, *, subtitle: str = "") -> Any:
         """:func:`rplsim.figures.assurance_chart` of the curve and the densities."""
-        curves = {label: g for label, g in self.curve.groupby("prior", sort=False)}
-        return figures.assurance_chart(curves, self.densities, chosen_n=self.n_per_arm, target=self.target)
+        return figures.assurance_chart(
+            self.curves(), self.densities, chosen_n=self.n_per_arm, target=self.target, subtitle=subtitle
+        )
 
     def _display_title(self) -> str:
         return "Assurance under the priors"

@@ -32,12 +32,14 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy import stats
 
 from rplsim._core.display import Displayed
 from rplsim._core.validation import check_alpha, check_choice, check_integer, check_power
 from rplsim._core.vocabulary import ALTERNATIVES
 from rplsim.design.arms import arm_size
 from rplsim.design.exact import check_rate, exact_power
+from rplsim.design.futility import FUTILITY_RULES, futility_power, sequential_futility
 from rplsim.design.methods import (
     ANALYTIC_METHODS,
     METHODS,
@@ -95,9 +97,16 @@ class SampleSize(Displayed):
     inflation_factor : float
         ``n_max / n_fixed``.
     expected_n_h0, expected_n_h1 : float or None
-        Expected total sample size under H0 and H1 (sequential designs only).
+        Expected total sample size under H0 and H1 (sequential designs only; with futility,
+        the futility stops obeyed).
     notes : str
         Warnings, e.g. the saw-tooth of the exact power.
+    futility, futility_binding : str, bool
+        The futility rule (``"none"``, ``"beta-spending"``, ``"conditional-power"``) and whether
+        the efficacy boundaries count on it.
+    futility_z : tuple of float
+        Futility bound per look on the Z scale in favour of treatment (the last equals the
+        efficacy bound); empty without futility.
 
     Examples
     --------
@@ -126,6 +135,9 @@ class SampleSize(Displayed):
     expected_n_h0: float | None = None
     expected_n_h1: float | None = None
     notes: str = ""
+    futility: str = "none"
+    futility_binding: bool = False
+    futility_z: tuple[float, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """Return the result as a flat ``dict`` (one row of a results table)."""
@@ -142,6 +154,10 @@ class SampleSize(Displayed):
         ]
         if self.looks > 1:
             rows.append(("looks", f"{self.looks} ({self.boundary}), inflation {self.inflation_factor:.3f}"))
+        if self.futility != "none":
+            kind = "binding" if self.futility_binding else "non-binding"
+            bounds = ", ".join(f"{z:.3f}" for z in self.futility_z[:-1])
+            rows.append(("futility", f"{self.futility} ({kind}), Z bounds {bounds}"))
         if self.margin:
             rows.append(("margin", f"{self.margin:g}"))
         if self.notes:
@@ -341,6 +357,9 @@ def sample_size(
     looks: int = 1,
     boundary: str = "obrien-fleming",
     sawtooth: bool = True,
+    futility: str = "none",
+    futility_binding: bool = False,
+    futility_threshold: float = 0.1,
 ) -> SampleSize:
     """Patients needed to compare two proportions with the given power.
 
@@ -374,6 +393,17 @@ def sample_size(
         ``"exact"`` only: also look up to +20% for the next n whose power dips below target
         (reported in ``notes``). The look costs up to 0.2 n more exact powers; a grid of many
         sizes (the sensitivity grid) leaves it out.
+    futility : {"none", "beta-spending", "conditional-power"}, default "none"
+        Futility stops at the interim looks (``looks > 1``), by
+        :func:`rplsim.design.futility.sequential_futility`: beta-spending of the boundary's
+        family (rpact's bsOF / bsP), or conditional power under the alternative below
+        ``futility_threshold``. The maximum n is inflated so the power with futility obeyed
+        reaches ``power``; a two-sided design stops for futility on the Z in favour of treatment.
+    futility_binding : bool, default False
+        Non-binding keeps the efficacy bounds of the design without futility; binding spends
+        the same alpha per look counting on the futility stops (lower bounds).
+    futility_threshold : float, default 0.1
+        The conditional power of ``futility="conditional-power"``.
 
     Returns
     -------
@@ -396,6 +426,9 @@ def sample_size(
     91
     >>> sample_size(0.6, 0.8, method="chi2").method
     'normal'
+    >>> ss = sample_size(0.6, 0.8, looks=3, boundary="ld-obrien-fleming", futility="beta-spending")
+    >>> ss.n_control, [round(z, 3) for z in ss.futility_z]
+    (91, [-0.236, 1.17, 1.993])
     """
     method = resolve_method(method, margin)
     pc, pt = _check_common(p_control, p_treatment, alpha, alternative, method, margin, ratio)
@@ -433,6 +466,11 @@ def sample_size(
         achieved = float(power_two_proportions(pc, pt, n1, **kw))
         return SampleSize(n_control=n1, n_treatment=n2, n_total=n1 + n2, achieved_power=achieved, **common)
 
+    check_choice("futility", futility, ("none", *FUTILITY_RULES))
+    if futility != "none":
+        return _with_futility(
+            n_fixed, kw, common, looks, boundary, futility, futility_binding, futility_threshold
+        )
     design = group_sequential_design(
         looks, alpha=alpha, power=power, alternative=alternative, boundary=boundary
     )
@@ -453,5 +491,54 @@ def sample_size(
         inflation_factor=design.inflation_factor,
         expected_n_h0=design.expected_info_h0 * n_total,
         expected_n_h1=design.expected_info_h1 * n_total,
+        **common,
+    )
+
+
+def _with_futility(
+    n_fixed: float,
+    kw: dict[str, Any],
+    common: dict[str, Any],
+    looks: int,
+    boundary: str,
+    futility: str,
+    binding: bool,
+    threshold: float,
+) -> SampleSize:
+    """:func:`sample_size` of a group-sequential design with futility stops."""
+    alpha, alternative = common["alpha"], common["alternative"]
+    if looks < 2:
+        raise InvalidArgumentError(f"futility == {futility!r} needs looks >= 2, got looks == {looks}.")
+    design = sequential_futility(
+        looks,
+        alpha=alpha,
+        power=common["power"],
+        alternative=alternative,
+        boundary=boundary,
+        futility=futility,
+        binding=binding,
+        threshold=threshold,
+    )
+    n1 = math.ceil(n_fixed * design.inflation - 1e-9)
+    n2 = arm_size(common["ratio"], n1)
+    fixed_power = float(power_two_proportions(common["p_control"], common["p_treatment"], n1, **kw))
+    # the drift at n1, as group_sequential_power reads it from the fixed design's power there
+    drift = z_alpha(alpha, alternative) + float(stats.norm.ppf(min(max(fixed_power, 1e-12), 1 - 1e-12)))
+    n_total = n1 + n2
+    return SampleSize(
+        n_control=n1,
+        n_treatment=n2,
+        n_total=n_total,
+        achieved_power=futility_power(design, drift)[0],
+        looks=looks,
+        boundary=boundary,
+        information_fractions=tuple(float(x) for x in design.information_fractions),
+        efficacy_z=tuple(float(x) for x in design.efficacy_z),
+        inflation_factor=design.inflation,
+        expected_n_h0=design.expected_fraction_h0 * n_total,
+        expected_n_h1=design.expected_fraction_h1 * n_total,
+        futility=futility,
+        futility_binding=bool(binding),
+        futility_z=tuple(float(x) for x in design.futility_z),
         **common,
     )

@@ -264,6 +264,44 @@ def _tails(
     return pmfs, ranges
 
 
+def _p_sign(
+    function: Any,
+    alternative: Alternative,
+    margin: float,
+    x_c: _IntArray,
+    n_c: _IntArray,
+    x_t: _IntArray,
+    n_t: _IntArray,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(p, sign) of the registered function on a batch of tables; NaN p is 1 (not significant)."""
+    # One buffer: the arm counts are its rows and strata_counts (one stratum) a view of it.
+    buf = np.empty((4, x_t.size), dtype=np.int64)
+    buf[0], buf[1], buf[2], buf[3] = x_t, n_t, x_c, n_c
+    data = LookData(
+        x_t=buf[0],
+        n_t=buf[1],
+        x_c=buf[2],
+        n_c=buf[3],
+        strata_counts=buf.T[:, :, None],
+        alternative=alternative,
+        margin=margin,
+    )
+    p, sign = function(data)
+    return np.nan_to_num(np.asarray(p, float), nan=1.0), np.asarray(sign, dtype=float)
+
+
+def split_rejections(
+    p: NDArray[np.float64], sign: NDArray[np.float64], alternative: str, alpha: float
+) -> tuple[_Matrix, _Matrix]:
+    """(upper, lower) rejections at level ``alpha`` from p-values and signs (see :func:`_decisions`)."""
+    rej = p <= alpha
+    if alternative == "two-sided":
+        good = rej & (sign > 0)
+        return good, rej & ~good
+    none = np.zeros_like(rej)
+    return (rej, none) if alternative == "larger" else (none, rej)
+
+
 def _decisions(
     function: Any,
     alternative: Alternative,
@@ -283,25 +321,8 @@ def _decisions(
     treatment for "two-sided", every rejection for "smaller"); for the sums, "good" is ``upper``
     (two-sided), ``upper | lower`` (one-sided) and "any" is ``upper | lower``.
     """
-    # One buffer: the arm counts are its rows and strata_counts (one stratum) a view of it.
-    buf = np.empty((4, x_t.size), dtype=np.int64)
-    buf[0], buf[1], buf[2], buf[3] = x_t, n_t, x_c, n_c
-    data = LookData(
-        x_t=buf[0],
-        n_t=buf[1],
-        x_c=buf[2],
-        n_c=buf[3],
-        strata_counts=buf.T[:, :, None],
-        alternative=alternative,
-        margin=margin,
-    )
-    p, sign = function(data)
-    rej = np.nan_to_num(np.asarray(p, float), nan=1.0) <= alpha
-    if alternative == "two-sided":
-        good = rej & (np.asarray(sign) > 0)
-        return good, rej & ~good
-    none = np.zeros_like(rej)
-    return (rej, none) if alternative == "larger" else (none, rej)
+    p, sign = _p_sign(function, alternative, margin, x_c, n_c, x_t, n_t)
+    return split_rejections(p, sign, alternative, alpha)
 
 
 def _rejection_batch(

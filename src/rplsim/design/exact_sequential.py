@@ -33,9 +33,9 @@ from scipy import stats
 from rplsim._core.validation import check_choice, check_integer
 from rplsim._core.vocabulary import ALTERNATIVES
 from rplsim.design.exact import check_rate
-from rplsim.design.exact_counts import MAX_EXACT_CELLS, _decisions
+from rplsim.design.exact_counts import MAX_EXACT_CELLS, _p_sign, split_rejections
 from rplsim.exceptions import InvalidArgumentError
-from rplsim.stats.pvalues import Alternative
+from rplsim.stats.pvalues import Alternative, favour_p
 from rplsim.stats.registry import get_analysis
 
 __all__ = ["ExactSequential", "exact_sequential_counts", "treated_transition"]
@@ -57,6 +57,9 @@ class ExactSequential:
         P(any rejection) with the treated arm at ``p_null``.
     stop_probability, stop_probability_null : tuple of float
         P(stopping for a rejection at look j), under the rates and under the null.
+    futility_probability, futility_probability_null : tuple of float
+        P(stopping for futility at look j), under the rates and under the null (zeros without
+        futility).
     expected_women, expected_women_null : float
         Expected women enrolled when the trial stops (a trial that never rejects enrols all).
     sizes : tuple of int
@@ -87,6 +90,8 @@ class ExactSequential:
     block_size: int
     cells: int
     max_error: float = 0.0
+    futility_probability: tuple[float, ...] = ()
+    futility_probability_null: tuple[float, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """The fields as a flat dict."""
@@ -148,6 +153,7 @@ def exact_sequential_counts(
     margin: float | None = None,
     block_size: int = 0,
     p_null: float | None = None,
+    futility: Sequence[float] | None = None,
 ) -> ExactSequential:
     """Exact power, type-I error and stopping probabilities of a group-sequential count trial.
 
@@ -171,6 +177,10 @@ def exact_sequential_counts(
         Permuted blocks; 0 for simple randomisation.
     p_null : float, optional
         The treated rate of ``type1_error``; default ``p_control - margin``.
+    futility : sequence of float, optional
+        Per look, the one-sided p in favour of treatment (:func:`rplsim.stats.pvalues.favour_p`)
+        at or above which a trial not rejected stops for futility (``inf``: never), as
+        :func:`rplsim.trial.formulas.futility_levels` gives them.
 
     Returns
     -------
@@ -207,6 +217,9 @@ def exact_sequential_counts(
         )
     if any(not 0.0 <= a < 1.0 for a in levels):
         raise InvalidArgumentError(f"thresholds == {levels}: each must be in [0, 1).")
+    fut_levels = [float("inf")] * len(looks) if futility is None else [float(f) for f in futility]
+    if len(fut_levels) != len(looks):
+        raise InvalidArgumentError(f"futility == {fut_levels}: one level per look ({len(looks)}).")
     spec = get_analysis(analysis)
     if spec.path != "counts":
         raise InvalidArgumentError(
@@ -237,9 +250,10 @@ def exact_sequential_counts(
     good = [0.0, 0.0]
     anyrej = [0.0, 0.0]
     stops: list[list[float]] = [[], []]
+    futile: list[list[float]] = [[], []]
     evaluated = 0
     s_prev = 0
-    for s, level in zip(looks, levels, strict=True):
+    for s, level, fut_level in zip(looks, levels, fut_levels, strict=True):
         inc = s - s_prev
         moved: list[dict[int, _Array]] = [{}, {}]
         for t_prev in states[0]:
@@ -252,29 +266,39 @@ def exact_sequential_counts(
                     add = q[i] * (a_t @ states[h][t_prev] @ a_c.T)
                     moved[h][t_new] = moved[h][t_new] + add if t_new in moved[h] else add
         stop_here = [0.0, 0.0]
+        fut_here = [0.0, 0.0]
         for t_new in sorted(moved[0]):
             shape = moved[0][t_new].shape  # (T + 1, s - T + 1)
             x_t, x_c = np.indices(shape).reshape(2, -1)
-            upper, lower = _decisions(
-                spec.function, alt, mg, level, x_c.astype(np.int64),
+            p, sign = _p_sign(
+                spec.function, alt, mg, x_c.astype(np.int64),
                 np.full(x_t.size, s - t_new, np.int64), x_t.astype(np.int64),
                 np.full(x_t.size, t_new, np.int64),
             )  # fmt: skip
+            upper, lower = split_rejections(p, sign, alternative, level)
             evaluated += x_t.size
             rej = (upper | lower).reshape(shape)
             fav = (upper if alternative == "two-sided" else upper | lower).reshape(shape)
+            stop_fut = (favour_p(p, sign, alternative) >= fut_level).reshape(shape) & ~rej
             for h in (0, 1):
                 lattice = moved[h][t_new]
                 good[h] += float(lattice[fav].sum())
                 stop_here[h] += float(lattice[rej].sum())
                 lattice[rej] = 0.0
+                if np.isfinite(fut_level):
+                    fut_here[h] += float(lattice[stop_fut].sum())
+                    lattice[stop_fut] = 0.0
         for h in (0, 1):
             anyrej[h] += stop_here[h]
             stops[h].append(stop_here[h])
+            futile[h].append(fut_here[h])
         states = moved
         s_prev = s
     expected = [
-        float(sum(p * sz for p, sz in zip(stops[h], looks, strict=True)) + (1.0 - anyrej[h]) * looks[-1])
+        float(
+            sum((p + f) * sz for p, f, sz in zip(stops[h], futile[h], looks, strict=True))
+            + (1.0 - anyrej[h] - sum(futile[h])) * looks[-1]
+        )
         for h in (0, 1)
     ]
     return ExactSequential(
@@ -297,4 +321,6 @@ def exact_sequential_counts(
         margin=mg,
         block_size=int(block_size),
         cells=evaluated,
+        futility_probability=tuple(futile[0]),
+        futility_probability_null=tuple(futile[1]),
     )

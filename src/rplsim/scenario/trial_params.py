@@ -12,6 +12,8 @@ from typing import Any
 from rplsim._core.keys import split_key
 from rplsim._core.limits import MAX_N_PER_ARM
 from rplsim._core.vocabulary import ALTERNATIVES
+from rplsim.design.futility import FUTILITY_RULES
+from rplsim.design.reestimation import EFFECTS as REESTIMATION_EFFECTS
 from rplsim.design.sequential import BOUNDARIES
 from rplsim.scenario.schema import param
 from rplsim.scenario.tomlio import echo_key, echo_value
@@ -20,7 +22,9 @@ from rplsim.stats.registry import ANALYSIS_NAMES
 __all__ = [
     "POPULATION_STRATA",
     "SWEEP_BLOCK",
+    "FUTILITY_CHOICES",
     "RecruitmentParams",
+    "ReestimationParams",
     "SensitivityParams",
     "SweepParams",
     "TrialParams",
@@ -35,6 +39,10 @@ POPULATION_STRATA: dict[str, tuple[str, ...]] = {
     "idiopathic": ("IN", "IA"),
     "all": ("KN", "KA", "IN", "IA"),
 }
+
+
+#: ``trial.futility``: none, or a rule of :data:`rplsim.design.futility.FUTILITY_RULES`.
+FUTILITY_CHOICES = ("none", *FUTILITY_RULES)
 
 
 # ----------------------------------------------------------------------------- [trial]
@@ -88,6 +96,31 @@ class TrialParams:
     )
     looks: int = param(1, lo=1, hi=10, doc="analyses, the last one final")
     boundary: str = param("obrien-fleming", choices=BOUNDARIES)
+    futility: str = param(
+        "none",
+        choices=FUTILITY_CHOICES,
+        doc="stopping for futility at the interim looks (looks > 1): beta-spending of the "
+        "boundary's family (obrien-fleming: rpact bsOF; pocock: bsP), or conditional power "
+        "under the planned effect below futility_threshold",
+    )
+    futility_binding: bool = param(
+        False,
+        doc="false: futility stops may be overruled, the efficacy boundaries are those without "
+        "futility (type-I error at most alpha); true: the efficacy boundaries count on them",
+    )
+    futility_threshold: float = param(
+        0.10,
+        lo=0,
+        lo_open=True,
+        hi=0.5,
+        hi_open=True,
+        doc='conditional power below which futility == "conditional-power" stops the trial',
+        source="ASSUMPTION: 10%, a common stochastic-curtailment threshold",
+    )
+    reestimation: ReestimationParams | None = param(
+        None,
+        doc="the trial sized again at an interim from the pooled (blinded) live-birth rate",
+    )
     replicates: int = param(10_000, lo=1, hi=100_000_000, doc="simulated trials per power point")
     n_per_arm: int | None = param(
         None, lo=2, hi=MAX_N_PER_ARM, doc="fixed control-arm size; absent = found by search"
@@ -138,7 +171,66 @@ class TrialParams:
                 )
         elif self.margin is not None:
             out.append(f'margin == {self.margin}, only allowed with design == "non-inferiority".')
+        if self.futility != "none" and self.looks < 2:
+            out.append(
+                f'futility == "{self.futility}" needs interim looks: looks == {self.looks}, must be '
+                '>= 2 (or futility = "none").'
+            )
+        if self.futility != "none" and self.design == "non-inferiority":
+            out.append(
+                f'futility == "{self.futility}" with design == "non-inferiority": futility stops are '
+                'for superiority designs; use futility = "none".'
+            )
+        if self.reestimation is not None:
+            if self.looks > 1:
+                out.append(
+                    f"reestimation with looks == {self.looks}: an internal pilot is for a fixed design "
+                    "(looks = 1); remove [trial.reestimation] or set looks = 1."
+                )
+            if self.design == "non-inferiority":
+                out.append(
+                    'reestimation with design == "non-inferiority": re-estimation holds a superiority '
+                    "effect fixed; remove [trial.reestimation]."
+                )
+        if self.analysis == "boschloo" and self.design == "non-inferiority":
+            out.append(
+                'analysis == "boschloo" with design == "non-inferiority": Boschloo\'s test has no '
+                'margin; use analysis = "chi2" (Farrington-Manning).'
+            )
         return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReestimationParams:
+    """``[trial.reestimation]``: an internal pilot with blinded sample-size re-estimation."""
+
+    at: float = param(
+        0.5,
+        lo=0,
+        hi=1,
+        lo_open=True,
+        hi_open=True,
+        doc="fraction of the planned women (per arm) whose outcome is known at re-estimation",
+        source="ASSUMPTION: half, the usual internal pilot (Kieser & Friede 2003)",
+    )
+    effect: str = param(
+        "odds-ratio",
+        choices=REESTIMATION_EFFECTS,
+        doc="the planned effect held fixed when the pooled (blinded) rate is split into the arms' rates",
+    )
+    max_factor: float = param(
+        2.0, lo=1, hi=10, doc="the new n is at most this times the planned n", source="ASSUMPTION: a 2x cap"
+    )
+    min_factor: float = param(
+        1.0, lo=1, hi=10, doc="the new n is at least this times the planned n (1: never smaller)"
+    )
+
+    def _rules(self) -> list[str]:
+        if self.min_factor > self.max_factor:
+            return [
+                f"min_factor == {self.min_factor}, must be <= max_factor == {self.max_factor}."
+            ]
+        return []
 
 
 def _smallest_block(ratio: float) -> int:

@@ -11,7 +11,7 @@ from scipy import special
 from rplsim._core.validation import check_alpha
 from rplsim.stats._checks import check_alternative
 
-__all__ = ["Alternative", "reject", "wald_p"]
+__all__ = ["Alternative", "favour_p", "reject", "wald_p"]
 
 Alternative = Literal["two-sided", "larger", "smaller"]
 
@@ -79,3 +79,21 @@ def reject(p: ArrayLike, alpha: ArrayLike) -> NDArray[np.bool_]:
     """
     check_alpha(alpha)
     return np.asarray(p, dtype=np.float64) <= np.asarray(alpha, dtype=np.float64)
+
+
+def favour_p(p: ArrayLike, sign: ArrayLike, alternative: str) -> NDArray[np.float64]:
+    """The one-sided p-value in favour of treatment, for futility rules.
+
+    A one-sided test's p is already in the direction of its alternative; a two-sided one's is
+    halved on the side of ``sign > 0`` (treatment better) and ``1 - p / 2`` on the other.
+
+    Examples
+    --------
+    >>> favour_p(np.array([0.04, 0.04]), np.array([1.0, -1.0]), "two-sided").tolist()
+    [0.02, 0.98]
+    """
+    pv = np.asarray(p, dtype=float)
+    if alternative != "two-sided":
+        return pv
+    out: NDArray[np.float64] = np.where(np.asarray(sign) > 0, pv / 2.0, 1.0 - pv / 2.0)
+    return out

@@ -51,7 +51,13 @@ from rplsim.outcome.model import outcome_model_cached
 from rplsim.scenario import STRATA, CohortParams, OutcomeParams, PriorParams, Scenario, TrialParams
 from rplsim.stats.registry import get_analysis
 from rplsim.trial.exact import _TOTALS_ONLY, exact_power, not_covered
-from rplsim.trial.formulas import analytic_n_per_arm, default_path, look_thresholds, treatment_size
+from rplsim.trial.formulas import (
+    analytic_n_per_arm,
+    default_path,
+    futility_levels,
+    look_thresholds,
+    treatment_size,
+)
 from rplsim.trial.pool import cap_workers, map_block_chunks
 from rplsim.trial.power import _decide, power_with, simulate_power, wilson_interval
 from rplsim.trial.simulation import REPLICATE_BLOCK, TrialDesign, simulate_pair, trial_design
@@ -309,12 +315,13 @@ def _prior_blocks(
     base = trial_design(scenario)
     full = path == "patients" or get_analysis(trial.analysis).name not in _TOTALS_ONLY
     thresholds = look_thresholds(trial)
+    fut_levels = futility_levels(trial) if trial.futility != "none" else None
     out: dict[str, list[np.ndarray]] = {"p_control": [], "p_treatment": [], "success": []}
     for b in blocks:
         pc, pt = joint.sample(child_generator(entropy, "prior-draws", b), REPLICATE_BLOCK)
         design = _draw_design(scenario, base, pc, pt, full)
         h1 = simulate_pair(scenario, design, n_c, n_t, b, entropy, path=path).h1
-        good, _, _ = _decide(trial, h1, thresholds)
+        good = _decide(trial, h1, thresholds, fut_levels)[0]
         out["p_control"].append(pc)
         out["p_treatment"].append(pt)
         out["success"].append(good)

@@ -30,7 +30,13 @@ from rplsim.design.exact_sequential import exact_sequential_counts
 from rplsim.exceptions import InvalidArgumentError, ScenarioError
 from rplsim.scenario import Scenario, TrialParams
 from rplsim.stats.registry import get_analysis
-from rplsim.trial.formulas import analytic_n_per_arm, analytic_power, look_thresholds, treatment_size
+from rplsim.trial.formulas import (
+    analytic_n_per_arm,
+    analytic_power,
+    futility_levels,
+    look_thresholds,
+    treatment_size,
+)
 from rplsim.trial.randomisation import look_sizes
 from rplsim.trial.simulation import TrialDesign, trial_design
 
@@ -94,6 +100,9 @@ class ExactPower(Displayed):
     expected_women, expected_women_null : float
         Expected women randomised when the trial stops (``n_control + n_treatment`` for a
         fixed design).
+    futility_probability, futility_probability_null : tuple of float
+        P(stopping for futility at each look), at the scenario's rates and under the null
+        (empty for a fixed design; zeros without ``trial.futility``).
 
     Examples
     --------
@@ -127,6 +136,8 @@ class ExactPower(Displayed):
     stop_probability_null: tuple[float, ...] = ()
     expected_women: float = 0.0
     expected_women_null: float = 0.0
+    futility_probability: tuple[float, ...] = ()
+    futility_probability_null: tuple[float, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """The fields as a flat dict (one row of a table)."""
@@ -333,6 +344,7 @@ def _exact_sequential(
             margin=trial.margin or 0.0,
             block_size=trial.block_size,
             p_null=p_0,
+            futility=futility_levels(trial).tolist(),
         )
     except InvalidArgumentError as exc:
         raise ScenarioError(f"{scenario.name}: {exc}") from exc
@@ -354,6 +366,8 @@ def _exact_sequential(
         stop_probability_null=res.stop_probability_null,
         expected_women=res.expected_women,
         expected_women_null=res.expected_women_null,
+        futility_probability=res.futility_probability,
+        futility_probability_null=res.futility_probability_null,
     )
 
 

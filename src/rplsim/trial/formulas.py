@@ -11,7 +11,8 @@ from scipy import stats
 
 from rplsim.design.analytic import SampleSize, power_two_proportions, sample_size
 from rplsim.design.arms import arm_size
-from rplsim.design.methods import ANALYSIS_METHOD
+from rplsim.design.futility import FutilityDesign, futility_power, sequential_futility
+from rplsim.design.methods import ANALYSIS_METHOD, z_alpha
 from rplsim.design.sequential import SequentialDesign, group_sequential_design, group_sequential_power
 from rplsim.exceptions import InvalidArgumentError, ScenarioError
 from rplsim.scenario import Scenario, TrialParams
@@ -23,6 +24,8 @@ __all__ = [
     "analytic_power",
     "analytic_sample_size",
     "default_path",
+    "futility_levels",
+    "futility_of",
     "inflate_for_dropout",
     "look_thresholds",
     "sequential_design",
@@ -50,6 +53,36 @@ def sequential_design(trial: TrialParams) -> SequentialDesign:
     )
 
 
+@lru_cache(maxsize=64)
+def futility_of(trial: TrialParams) -> FutilityDesign | None:
+    """The futility design of ``trial`` (``trial.futility`` with its boundary), None without."""
+    if trial.futility == "none" or trial.looks < 2:
+        return None
+    return sequential_futility(
+        trial.looks,
+        alpha=trial.alpha,
+        power=trial.power,
+        alternative=trial.alternative,
+        boundary=trial.boundary,
+        futility=trial.futility,
+        binding=trial.futility_binding,
+        threshold=trial.futility_threshold,
+    )
+
+
+@lru_cache(maxsize=64)
+def futility_levels(trial: TrialParams) -> np.ndarray:
+    """Per look, the one-sided p-value in favour of treatment at or above which the trial stops
+    for futility (``P(Z >= l_k)`` under H0, ``l_k`` the futility bound); ``inf`` where it never
+    does (the final look, and every look without futility). Read-only (cached)."""
+    fd = futility_of(trial)
+    out = np.full(trial.looks, np.inf)
+    if fd is not None:
+        out[:-1] = stats.norm.sf(fd.futility_z[:-1])
+    out.setflags(write=False)
+    return out
+
+
 @lru_cache(maxsize=64)  # solving the boundaries once per run, not once per block
 def look_thresholds(trial: TrialParams) -> np.ndarray:
     """Per-look nominal p thresholds (two-sided p for two-sided tests); read-only (cached).
@@ -58,8 +91,12 @@ def look_thresholds(trial: TrialParams) -> np.ndarray:
     (:func:`rplsim.exact_power`) read a design's boundary from: ``[alpha]`` for a fixed design,
     else the nominal levels of :func:`rplsim.design.group_sequential_design`.
     """
+    fd = futility_of(trial)
     if trial.looks == 1:
         out = np.array([trial.alpha])
+    elif fd is not None:  # binding futility lowers the bounds; non-binding keeps them
+        sides = 2.0 if trial.alternative == "two-sided" else 1.0
+        out = sides * stats.norm.sf(fd.efficacy_z)
     else:
         out = np.array(sequential_design(trial).nominal_alpha, dtype=float)
     out.setflags(write=False)
@@ -111,6 +148,10 @@ def _analytic_power_raw(trial: TrialParams, design: TrialDesign, n_c: float, rat
     )
     if trial.looks == 1:
         return fixed
+    fd = futility_of(trial)
+    if fd is not None:
+        z_a = z_alpha(trial.alpha, trial.alternative)
+        return futility_power(fd, z_a + float(stats.norm.ppf(min(max(fixed, 1e-12), 1 - 1e-12))))[0]
     gs = sequential_design(trial)
     # ppf(1 - a), not design's isf(a): they differ in the last digits, and the shipped
     # results were computed with this one.
@@ -141,6 +182,9 @@ def analytic_sample_size(
             looks=trial.looks,
             boundary=trial.boundary,
             sawtooth=sawtooth,
+            futility=trial.futility if trial.looks > 1 else "none",
+            futility_binding=trial.futility_binding,
+            futility_threshold=trial.futility_threshold,
         )
     except InvalidArgumentError as exc:  # the scenario's values, so a scenario error
         raise ScenarioError(str(exc)) from exc

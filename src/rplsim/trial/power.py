@@ -28,7 +28,7 @@ from rplsim._core.rng import SeedLike, child_seed, root_entropy
 from rplsim._core.validation import check_choice, check_integer
 from rplsim.exceptions import InvalidArgumentError, ScenarioError
 from rplsim.scenario import Scenario, TrialParams
-from rplsim.stats.pvalues import Alternative
+from rplsim.stats.pvalues import Alternative, favour_p
 from rplsim.stats.registry import ANALYSES, LookData, get_analysis
 from rplsim.timeline import simulate_twin
 from rplsim.trial.exact import ExactSampleSize, exact_curve, exact_sample_size, never_reached, not_covered
@@ -38,6 +38,7 @@ from rplsim.trial.formulas import (
     analytic_sample_size,
     default_path,
     inflate_for_dropout,
+    futility_levels,
     look_thresholds,
     treatment_size,
 )
@@ -108,6 +109,9 @@ class PowerResult(Displayed):
         Under H1, share of trials stopping (for efficacy) at each look.
     stop_probability_null : tuple of float
         The same under H0 (both arms at the control rate): the type-I error spent at each look.
+    futility_probability, futility_probability_null : tuple of float
+        Share of trials stopping for futility at each look, under H1 and H0 (zeros without
+        ``trial.futility``; the final look never stops for futility).
     mean_ivig_grams_per_woman : float
         IVIG grams per randomised woman (treated arm's mean dose × its share).
 
@@ -140,6 +144,8 @@ class PowerResult(Displayed):
     path: str
     extra: dict[str, Any] = field(default_factory=dict)
     stop_probability_null: tuple[float, ...] = ()
+    futility_probability: tuple[float, ...] = ()
+    futility_probability_null: tuple[float, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """Flat record (CIs split into low/high) for a one-row DataFrame."""
@@ -148,6 +154,8 @@ class PowerResult(Displayed):
         d["type1_ci_low"], d["type1_ci_high"] = d.pop("type1_ci")
         d["stop_probability"] = ";".join(f"{x:.4f}" for x in self.stop_probability)
         d["stop_probability_null"] = ";".join(f"{x:.4f}" for x in self.stop_probability_null)
+        for name in ("futility_probability", "futility_probability_null"):
+            d[name] = ";".join(f"{x:.4f}" for x in getattr(self, name))
         d.update(d.pop("extra"))
         return d
 
@@ -215,9 +223,11 @@ def _analyse(trial: TrialParams, sim: TrialBlock, look: int) -> tuple[np.ndarray
 
 
 def _decide(
-    trial: TrialParams, sim: TrialBlock, thresholds: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(rejected in the alternative's direction, rejected at all, stopping look)."""
+    trial: TrialParams, sim: TrialBlock, thresholds: np.ndarray, futility: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(rejected in the alternative's direction, rejected at all, stopping look, stopped for
+    futility). ``futility``: per look, the one-sided p in favour of treatment at or above which
+    a trial not rejected stops (:func:`rplsim.trial.formulas.futility_levels`)."""
     r = sim.x_t.shape[0]
     k = thresholds.size
     want = -1.0 if trial.alternative == "smaller" else 1.0
@@ -225,11 +235,12 @@ def _decide(
         p, sign = _analyse(trial, sim, 0)
         rej = p <= thresholds[0]
         good = rej & (sign * want > 0) if trial.alternative == "two-sided" else rej.copy()
-        return good, rej, np.zeros(r, dtype=np.int64)
+        return good, rej, np.zeros(r, dtype=np.int64), np.zeros(r, bool)
     stopped = np.full(r, k - 1)
     done = np.zeros(r, bool)
     good = np.zeros(r, bool)
     anyrej = np.zeros(r, bool)
+    futile = np.zeros(r, bool)
     for j in range(k):
         p, sign = _analyse(trial, sim, j)
         rej = (p <= thresholds[j]) & ~done
@@ -237,7 +248,12 @@ def _decide(
         anyrej |= rej
         stopped[rej] = j
         done |= rej
-    return good, anyrej, stopped
+        if futility is not None and np.isfinite(futility[j]):
+            fut = (favour_p(p, sign, trial.alternative) >= futility[j]) & ~done
+            futile |= fut
+            stopped[fut] = j
+            done |= fut
+    return good, anyrej, stopped, futile
 
 
 def run_blocks(
@@ -246,25 +262,30 @@ def run_blocks(
     """Rejections and stopping looks of the simulated trials of ``blocks``, under H1 and H0.
 
     Returns arrays (one entry per replicate, blocks in the order given): ``good`` (rejected
-    in the alternative's direction), ``any`` (rejected at all) and ``stop`` (stopping look)
-    under H1; ``any0`` and ``stop0`` under the null.
+    in the alternative's direction), ``any`` (rejected at all), ``stop`` (stopping look) and
+    ``fut`` (stopped for futility) under H1; ``any0``, ``stop0`` and ``fut0`` under the null.
     """
     trial = scenario.trial
     assert trial is not None
     thresholds = _thresholds(trial)
-    out: dict[str, list[np.ndarray]] = {k: [] for k in ("good", "any", "stop", "any0", "stop0")}
+    fut_levels = futility_levels(trial) if trial.futility != "none" else None
+    out: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("good", "any", "stop", "fut", "any0", "stop0", "fut0")
+    }
     for b in blocks:
         # One call simulates the block under H1 and under the null, sharing their draws.
         sims = simulate_pair(scenario, design, n_c, n_t, b, entropy, path=path)
         for null, sim in zip((False, True), sims, strict=True):
-            good, anyrej, stop = _decide(trial, sim, thresholds)
+            good, anyrej, stop, futile = _decide(trial, sim, thresholds, fut_levels)
             if null:
                 out["any0"].append(anyrej)
                 out["stop0"].append(stop)
+                out["fut0"].append(futile)
             else:
                 out["good"].append(good)
                 out["any"].append(anyrej)
                 out["stop"].append(stop)
+                out["fut"].append(futile)
     return {k: np.concatenate(v) for k, v in out.items()}
 
 
@@ -385,6 +406,8 @@ def simulate_power(
     k_type1 = int(res["any0"].sum())
     stop_prob = tuple(float(np.mean(res["any"] & (res["stop"] == j))) for j in range(trial.looks))
     stop_null = tuple(float(np.mean(res["any0"] & (res["stop0"] == j))) for j in range(trial.looks))
+    fut = tuple(float(np.mean(res["fut"] & (res["stop"] == j))) for j in range(trial.looks))
+    fut_null = tuple(float(np.mean(res["fut0"] & (res["stop0"] == j))) for j in range(trial.looks))
     keep = 1 - trial.dropout
     analytic = analytic_power(trial, design, n_c * keep, n_t / n_c)
     grams_t = _ivig_grams_per_treated(scenario, design, entropy)
@@ -406,6 +429,8 @@ def simulate_power(
         expected_n_h0=float(sizes[res["stop0"]].mean()),
         stop_probability=stop_prob,
         stop_probability_null=stop_null,
+        futility_probability=fut,
+        futility_probability_null=fut_null,
         mean_ivig_grams_per_woman=grams_t * n_t / (n_c + n_t),
         seconds=time.perf_counter() - t0,
         path=path,
@@ -414,6 +439,7 @@ def simulate_power(
             "dropout": trial.dropout,
             "looks": trial.looks,
             "boundary": trial.boundary if trial.looks > 1 else "",
+            "futility": trial.futility if trial.looks > 1 else "none",
         },
     )
 

@@ -22,7 +22,6 @@ is set to it. The probabilities are the recursion of :mod:`rplsim.design.recursi
 from __future__ import annotations
 
 import math
-
 from dataclasses import asdict, dataclass
 from typing import Any
 

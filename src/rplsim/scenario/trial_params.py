@@ -20,9 +20,9 @@ from rplsim.scenario.tomlio import echo_key, echo_value
 from rplsim.stats.registry import ANALYSIS_NAMES
 
 __all__ = [
+    "FUTILITY_CHOICES",
     "POPULATION_STRATA",
     "SWEEP_BLOCK",
-    "FUTILITY_CHOICES",
     "RecruitmentParams",
     "ReestimationParams",
     "SensitivityParams",
@@ -227,9 +227,7 @@ class ReestimationParams:
 
     def _rules(self) -> list[str]:
         if self.min_factor > self.max_factor:
-            return [
-                f"min_factor == {self.min_factor}, must be <= max_factor == {self.max_factor}."
-            ]
+            return [f"min_factor == {self.min_factor}, must be <= max_factor == {self.max_factor}."]
         return []
 
 

@@ -37,8 +37,8 @@ from rplsim.trial.formulas import (
     analytic_power,
     analytic_sample_size,
     default_path,
-    inflate_for_dropout,
     futility_levels,
+    inflate_for_dropout,
     look_thresholds,
     treatment_size,
 )

@@ -53,3 +53,61 @@ def test_non_binding_futility_leaves_efficacy_and_type1_error():
     assert d.type1_error < 0.025
     assert d.expected_fraction_h0 < d.expected_fraction_h1 < 1.0
     assert np.all(d.stop_futility_h0 > d.stop_futility_h1)
+
+
+# getSampleSizeRates(d, pi1 = 0.807, pi2 = 0.6, groups = 2) on the designs above (rpact 3.3.4,
+# run 2026-12-04): maxNumberOfSubjects, expectedNumberOfSubjectsH0, expectedNumberOfSubjectsH1.
+RPACT_RATES = [
+    (2, "ld-obrien-fleming", False, 158.878, 102.1921, 139.2624),
+    (2, "ld-obrien-fleming", True, 155.5097, 100.6045, 136.7435),
+    (2, "ld-pocock", False, 192.0831, 107.9355, 129.0365),
+    (2, "ld-pocock", True, 182.8774, 103.8966, 124.8298),
+    (3, "ld-obrien-fleming", False, 166.1503, 94.39558, 131.6779),
+    (3, "ld-obrien-fleming", True, 159.5965, 91.88089, 127.5745),
+    (3, "ld-pocock", False, 208.2809, 91.58107, 120.4026),
+    (3, "ld-pocock", True, 195.5037, 87.93913, 115.9557),
+]
+
+
+@pytest.mark.parametrize(("k", "boundary", "binding", "n_max", "en0", "en1"), RPACT_RATES)
+def test_sample_size_with_futility_matches_rpact(k, boundary, binding, n_max, en0, en1):
+    """Maximum n to the patient (rpact's n_max per arm, rounded up) and the expected n under H0
+    and H1 as fractions of the maximum (rpact's are at its unrounded n_max, ours at the rounded)."""
+    from rplsim.design.analytic import sample_size
+
+    ss = sample_size(
+        0.6, 0.807, alpha=0.025, alternative="larger", looks=k, boundary=boundary,
+        futility="beta-spending", futility_binding=binding,
+    )  # fmt: skip
+    assert ss.n_control == ss.n_treatment == int(np.ceil(n_max / 2 - 1e-9))
+    assert ss.expected_n_h0 / ss.n_total == pytest.approx(en0 / n_max, abs=1e-4)
+    assert ss.expected_n_h1 / ss.n_total == pytest.approx(en1 / n_max, abs=1e-4)
+    assert ss.futility_z[-1] == ss.efficacy_z[-1] and ss.achieved_power >= 0.8
+
+
+def test_trial_boundary_kept_by_non_binding_futility_and_lowered_by_binding():
+    """sequential_futility: non-binding keeps the trial's own efficacy bounds exactly (classical
+    O'Brien-Fleming, two-sided), binding lowers them and spends the same alpha per look."""
+    from rplsim.design.futility import sequential_futility
+    from rplsim.design.sequential import group_sequential_design
+
+    gs = group_sequential_design(3, alpha=0.05, alternative="two-sided", boundary="obrien-fleming")
+    free = sequential_futility(3, alpha=0.05, boundary="obrien-fleming")
+    tied = sequential_futility(3, alpha=0.05, boundary="obrien-fleming", binding=True)
+    assert np.array_equal(free.efficacy_z, np.array(gs.efficacy_z))
+    assert np.all(tied.efficacy_z[1:] < free.efficacy_z[1:]) and tied.inflation < free.inflation
+    assert tied.type1_error == pytest.approx(0.025, abs=1e-6) and free.type1_error < 0.025
+
+
+def test_conditional_power_bound_is_where_conditional_power_equals_the_threshold():
+    """At the futility bound of rule "conditional-power", the conditional power under the solved
+    drift (final bound u_K) is the threshold: CP = Phi((z sqrt t + theta (1 - t) - u_K) / sqrt(1 - t))."""
+    from scipy import stats
+
+    d = futility_design(3, rule="conditional-power", threshold=0.15)
+    t, u_k = d.information_fractions, d.efficacy_z[-1]
+    for k in range(2):
+        z = d.futility_z[k]
+        cp = stats.norm.cdf((z * np.sqrt(t[k]) + d.drift * (1 - t[k]) - u_k) / np.sqrt(1 - t[k]))
+        assert cp == pytest.approx(0.15, abs=1e-9)
+    assert d.power == pytest.approx(0.8, abs=1e-6)

@@ -428,7 +428,7 @@ def sample_size(
     'normal'
     >>> ss = sample_size(0.6, 0.8, looks=3, boundary="ld-obrien-fleming", futility="beta-spending")
     >>> ss.n_control, [round(z, 3) for z in ss.futility_z]
-    (91, [-0.236, 1.17, 1.993])
+    (90, [-0.236, 1.17, 1.993])
     """
     method = resolve_method(method, margin)
     pc, pt = _check_common(p_control, p_treatment, alpha, alternative, method, margin, ratio)

@@ -87,6 +87,10 @@ class ReestimationOC:
         Its mean; ``expected_n_control_null`` under the null.
     first_stage : tuple of int
         Control and treated women at re-estimation.
+    rejection : float
+        P(reject at all) at the true rates.
+    n_probabilities_null : numpy.ndarray
+        The distribution of the final control-arm size (over ``n_values``) under the null.
     """
 
     power: float
@@ -96,6 +100,8 @@ class ReestimationOC:
     expected_n_control: float
     expected_n_control_null: float
     first_stage: tuple[int, int]
+    rejection: float = float("nan")
+    n_probabilities_null: Array | None = None
 
 
 def _regions(
@@ -133,7 +139,8 @@ def blinded_reestimation(
     p_treatment: float,
     effect: str,
     effect_value: float,
-    size: Callable[[float, float], int],
+    size: Callable[[float, float], int] | None,
+    new_control: NDArray[np.int64] | None = None,
     min_factor: float = 1.0,
     max_factor: float = 2.0,
     analysis: str = "chi2",
@@ -153,8 +160,11 @@ def blinded_reestimation(
         The true rates.
     effect, effect_value
         The planned effect held fixed: ``"odds-ratio"`` and its value, or ``"difference"``.
-    size : callable
+    size : callable or None
         ``size(p_c, p_t)`` -> control-arm n the trial's sizing method needs at those rates.
+    new_control : numpy.ndarray, optional
+        Instead of ``size``: the new control-arm n for each first-stage pooled count
+        ``s = 0 .. n1c + n1t`` (still kept within the bounds below).
     min_factor, max_factor : float
         The new control-arm n is kept within these multiples of ``n_control`` (and at least the
         first stage).
@@ -189,9 +199,15 @@ def blinded_reestimation(
     s1 = np.arange(n1c + n1t + 1)
     pooled_c, pooled_t = rates_for_pooled(s1 / (n1c + n1t), ratio, effect, effect_value)
     lo_n, hi_n = max(n1c, math.ceil(min_factor * n_control)), math.floor(max_factor * n_control)
-    new_c = np.array(
-        [min(max(int(size(float(a), float(b))), lo_n), hi_n) for a, b in zip(pooled_c, pooled_t, strict=True)]
-    )
+    if new_control is not None:
+        wanted = np.asarray(new_control, dtype=np.int64)
+        if wanted.shape != s1.shape:
+            raise InvalidArgumentError(f"new_control has {wanted.size} entries, must have {s1.size}.")
+    elif size is not None:
+        wanted = np.array([int(size(float(a), float(b))) for a, b in zip(pooled_c, pooled_t, strict=True)])
+    else:
+        raise InvalidArgumentError("give size or new_control.")
+    new_c = np.clip(wanted, lo_n, hi_n)
     new_t = np.maximum(np.ceil(ratio * new_c - 1e-9).astype(int), n1t)
     pairs = sorted(set(zip(new_c.tolist(), new_t.tolist(), strict=True)))
     regions = {(nc, nt): _regions(nc, nt, analysis, alpha, alternative, margin) for nc, nt in pairs}
@@ -202,23 +218,28 @@ def blinded_reestimation(
             stats.binom.pmf(np.arange(n1c + 1), n1c, qc), stats.binom.pmf(np.arange(n1t + 1), n1t, qt)
         )
         p_s = np.bincount(s_of.ravel(), weights=first.ravel(), minlength=s1.size)
-        total = 0.0
+        good_sum = any_sum = 0.0
         for nc, nt in pairs:
             cells = ((new_c == nc) & (new_t == nt))[s_of]  # first-stage tables that lead to this n
-            good, anyrej = regions[(nc, nt)]
-            region = (good if label == "h1" else anyrej).astype(float)
             bc, bt = _band(n1c, nc - n1c, qc), _band(n1t, nt - n1t, qt)
-            # M = B_c R B_t' in two steps; einsum, not @: BLAS would make the last bits depend on
-            # the thread count
-            m = np.einsum("ib,jb->ij", np.einsum("ia,ab->ib", bc, region), bt)
-            total += float(np.sum(first[cells] * m[cells]))
-        out[label] = (total, p_s)
-    power, p_s1 = out["h1"]
-    type1, p_s0 = out["h0"]
+            sums = []
+            for region in regions[(nc, nt)]:
+                # M = B_c R B_t' in two steps; einsum, not @: BLAS would make the last bits depend
+                # on the thread count
+                m = np.einsum("ib,jb->ij", np.einsum("ia,ab->ib", bc, region.astype(float)), bt)
+                sums.append(float(np.sum(first[cells] * m[cells])))
+            good_sum += sums[0]
+            any_sum += sums[1]
+        out[label] = (good_sum, any_sum, p_s)
+    power, rejection, p_s1 = out["h1"]
+    _, type1, p_s0 = out["h0"]
     values = np.unique(new_c)
     probs = np.array([p_s1[new_c == v].sum() for v in values])
+    probs0 = np.array([p_s0[new_c == v].sum() for v in values])
     return ReestimationOC(
         power=float(min(power, 1.0)),
+        rejection=float(min(rejection, 1.0)),
+        n_probabilities_null=probs0,
         type1_error=float(min(type1, 1.0)),
         n_values=values,
         n_probabilities=probs,

@@ -406,6 +406,11 @@ def assurance(
     ('exact', 0.392, 0.976)
     """
     trial = scenario.require_trial()
+    if trial.reestimation is not None:
+        raise ScenarioError(
+            f"{scenario.name}: assurance of a [trial.reestimation] design is not computed (each "
+            "prior draw would need its own internal pilot); remove [prior] or [trial.reestimation]."
+        )
     joint = prior if prior is not None else scenario_prior(scenario)
     if method not in ("auto", "exact", "simulated"):
         raise InvalidArgumentError(f'method == "{method}", must be one of "auto", "exact", "simulated".')

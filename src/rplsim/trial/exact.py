@@ -53,6 +53,7 @@ __all__ = [
 
 # Analyses that read only the arm totals (so several eligible strata change nothing).
 _TOTALS_ONLY = ("chi2", "fisher")
+_REESTIMATION_EXACT = ("chi2", "fisher", "boschloo")
 #: The search of :func:`exact_sample_size` starts where exact power is at least this far
 #: below the target (the saw-tooth of an exact test is a few points of power, Chernick & Liu
 #: 2002), so no smaller n can reach it. (A limit of this module.)
@@ -176,6 +177,13 @@ def not_covered(scenario: Scenario) -> str | None:
     totals), or another count analysis (CMH) in one eligible stratum.
     """
     trial = scenario.require_trial()
+    if trial.reestimation is not None and (trial.dropout > 0 or trial.analysis not in _REESTIMATION_EXACT):
+        return (
+            f"{scenario.name}: [trial.reestimation] with trial.dropout == {trial.dropout} and "
+            f'trial.analysis == "{trial.analysis}": exact re-estimation enumerates the first stage '
+            "without dropout, for an analysis of the arm totals (chi2, fisher, boschloo); use "
+            "simulate_power, or --set trial.dropout=0 for the exact answer without dropout."
+        )
     if trial.looks > 1 and trial.dropout > 0:
         return (
             f"{scenario.name}: trial.looks == {trial.looks} with trial.dropout == {trial.dropout}: "
@@ -212,7 +220,11 @@ def exact_applies(scenario: Scenario) -> bool:
 
 
 def exact_power(
-    scenario: Scenario, n_per_arm: int | None = None, *, tol: float = EXACT_TOLERANCE
+    scenario: Scenario,
+    n_per_arm: int | None = None,
+    *,
+    tol: float = EXACT_TOLERANCE,
+    truth: tuple[float, float] | None = None,
 ) -> ExactPower:
     """Exact power and type-I error of the scenario's fixed trial at ``n_per_arm``.
 
@@ -225,6 +237,14 @@ def exact_power(
         ``ceil(allocation_ratio * n_per_arm)``.
     tol : float, default 1e-12
         Probability that may be left out of each sum (``max_error``).
+    truth : (float, float), optional
+        True live-birth rates (control, IVIG) to compute at, the design staying the scenario's
+        (see :func:`rplsim.simulate_power`).
+
+    A ``[trial.reestimation]`` design (no dropout) is enumerated over its first stage
+    (:func:`rplsim.trial.reestimation.exact_reestimation`); ``n_per_arm`` is its planned n
+    (default :func:`rplsim.trial.reestimation.planned_n_per_arm`) and ``expected_women`` the
+    expected re-estimated total.
 
     Returns
     -------
@@ -244,6 +264,13 @@ def exact_power(
     (0.8114, 0.0506)
     """
     trial = scenario.require_trial()
+    if n_per_arm is None and trial.reestimation is not None:
+        from rplsim.trial.reestimation import planned_n_per_arm  # it imports this module's callers
+
+        why = not_covered(scenario)
+        if why is not None:
+            raise ScenarioError(why)
+        n_per_arm = planned_n_per_arm(scenario)
     if n_per_arm is None:
         if trial.n_per_arm is None:
             raise ScenarioError(
@@ -255,7 +282,9 @@ def exact_power(
     why = not_covered(scenario)
     if why is not None:
         raise ScenarioError(why)
-    design = trial_design(scenario)
+    from rplsim.trial.reestimation import exact_reestimation, true_design
+
+    design = true_design(scenario, truth)
     n_t = treatment_size(trial, n_c)
     w = design.stratum_weights
     # The rates the count path draws from: each arm's births are binomial at the stratum
@@ -264,6 +293,26 @@ def exact_power(
     p_t = float(np.dot(w, design.stratum_rates[1]))
     null = design.stratum_rates[0] if design.stratum_rates_null is None else design.stratum_rates_null
     p_0 = float(np.dot(w, null))
+    if trial.reestimation is not None:
+        oc = exact_reestimation(scenario, n_c, design)
+        treated = np.maximum(
+            np.ceil(n_t / n_c * oc.n_values - 1e-9), math.ceil(trial.reestimation.at * n_t - 1e-9)
+        )
+        mean_t = float(np.dot(oc.n_probabilities, treated))
+        assert oc.n_probabilities_null is not None
+        total_null = float(np.dot(oc.n_probabilities_null, oc.n_values + treated))
+        return ExactPower(
+            power=oc.power, rejection=oc.rejection, type1_error=oc.type1_error,
+            n_control=n_c, n_treatment=n_t,
+            analysed_mean=oc.expected_n_control + mean_t,
+            analysed_control_mean=oc.expected_n_control, analysed_treatment_mean=mean_t,
+            p_control=p_c, p_treatment=p_t, p_null=p_0, analysis=trial.analysis, alpha=trial.alpha,
+            alternative=trial.alternative, margin=trial.margin or 0.0, dropout=trial.dropout,
+            block_size=trial.block_size, stop_probability=(oc.rejection,),
+            stop_probability_null=(oc.type1_error,),
+            expected_women=oc.expected_n_control + mean_t,
+            expected_women_null=total_null,
+        )  # fmt: skip
     if trial.looks > 1:
         return _exact_sequential(scenario, n_c, n_t, p_c, p_t, p_0)
     try:

@@ -44,6 +44,13 @@ from rplsim.trial.formulas import (
 )
 from rplsim.trial.pool import cap_workers, map_block_chunks
 from rplsim.trial.randomisation import look_sizes
+from rplsim.trial.reestimation import (
+    fixed_counterpart,
+    planned_n_per_arm,
+    reestimation_blocks,
+    reestimation_plan,
+    true_design,
+)
 from rplsim.trial.simulation import (
     REPLICATE_BLOCK,
     TrialBlock,
@@ -267,6 +274,8 @@ def run_blocks(
     """
     trial = scenario.trial
     assert trial is not None
+    if trial.reestimation is not None:
+        return reestimation_blocks(scenario, design, n_c, n_t, blocks, entropy, path)
     thresholds = _thresholds(trial)
     fut_levels = futility_levels(trial) if trial.futility != "none" else None
     out: dict[str, list[np.ndarray]] = {
@@ -331,6 +340,7 @@ def simulate_power(
     *,
     path: str | None = None,
     progress: Callable[[int], None] | None = None,
+    truth: tuple[float, float] | None = None,
 ) -> PowerResult:
     """Simulated power of the scenario's trial at ``n_per_arm`` control women.
 
@@ -353,6 +363,15 @@ def simulate_power(
         Default: counts for chi2/fisher/cmh, patients for logistic.
     progress : callable, optional
         Called with the number of replicates done after each block.
+    truth : (float, float), optional
+        True live-birth rates (control, IVIG) to simulate at, the design (its boundaries, its
+        planned effect and n for ``[trial.reestimation]``) staying the scenario's; type-I error
+        is then at the true control rate. Default: the scenario's rates.
+
+    With ``[trial.reestimation]`` each trial is re-sized at its internal pilot
+    (:mod:`rplsim.trial.reestimation`, ``n_per_arm`` the planned n): ``expected_n_h1`` /
+    ``expected_n_h0`` are the mean re-estimated randomised totals and ``extra`` holds the mean,
+    10th, 50th and 90th centiles of the re-estimated control arm and the share at the cap.
 
     Returns
     -------
@@ -367,9 +386,11 @@ def simulate_power(
     (100, 1024, 0.67, True)
     """
     trial = scenario.require_trial()
-    design = trial_design(scenario)
+    design = true_design(scenario, truth)
+    if n_per_arm is None and trial.reestimation is not None:
+        n_per_arm = planned_n_per_arm(scenario)
     if n_per_arm is None:
-        n_per_arm = trial.n_per_arm or analytic_n_per_arm(scenario, design)
+        n_per_arm = trial.n_per_arm or analytic_n_per_arm(scenario)
     n_c = check_integer("n_per_arm", n_per_arm, 2)
     reps = check_integer("replicates", trial.replicates if replicates is None else replicates)
     n_t = treatment_size(trial, n_c)
@@ -411,6 +432,20 @@ def simulate_power(
     keep = 1 - trial.dropout
     analytic = analytic_power(trial, design, n_c * keep, n_t / n_c)
     grams_t = _ivig_grams_per_treated(scenario, design, entropy)
+    extra: dict[str, Any] = {}
+    if "n_total" in res:
+        expected_h1, expected_h0 = float(res["n_total"].mean()), float(res["n_total0"].mean())
+        new_c = res["n_control"]
+        high = reestimation_plan(scenario, n_c).high
+        extra = {
+            "reestimated_n_mean": float(new_c.mean()),
+            **{f"reestimated_n_q{q}": float(np.percentile(new_c, q)) for q in (10, 50, 90)},
+            "reestimated_at_cap": float(np.mean(new_c >= high)),
+            "reestimated_n_mean_null": float(res["n_control0"].mean()),
+        }
+    else:
+        expected_h1 = float(sizes[res["stop"]].mean())
+        expected_h0 = float(sizes[res["stop0"]].mean())
     return PowerResult(
         analysis=trial.analysis,
         n_control=n_c,
@@ -425,8 +460,8 @@ def simulate_power(
         type1_error=k_type1 / reps,
         type1_ci=wilson_interval(k_type1, reps),
         analytic_power=analytic,
-        expected_n_h1=float(sizes[res["stop"]].mean()),
-        expected_n_h0=float(sizes[res["stop0"]].mean()),
+        expected_n_h1=expected_h1,
+        expected_n_h0=expected_h0,
         stop_probability=stop_prob,
         stop_probability_null=stop_null,
         futility_probability=fut,
@@ -440,6 +475,7 @@ def simulate_power(
             "looks": trial.looks,
             "boundary": trial.boundary if trial.looks > 1 else "",
             "futility": trial.futility if trial.looks > 1 else "none",
+            **extra,
         },
     )
 
@@ -560,6 +596,10 @@ def find_sample_size(
     path, simulated elsewhere. With ``target_assurance`` instead: the smallest n whose
     assurance under the scenario's ``[prior]`` reaches it (:func:`rplsim.assurance`).
 
+    With ``[trial.reestimation]``: the planned n of the internal pilot, the fixed design's n
+    (searched as below on the scenario without re-estimation); ``result`` is the re-estimated
+    design's simulation at it.
+
     **Exact** (``method="auto"`` on a design :func:`rplsim.exact_power` covers: one look, or
     several without dropout, chi2/fisher, or CMH in one stratum): the n of
     :func:`rplsim.exact_sample_size`, the smallest n whose exact power reaches the target, and
@@ -629,6 +669,22 @@ def find_sample_size(
         return SampleSizeSearch(
             n_a, curve_a, res_a, method=method_a, n_stays_above=n_a, with_result=return_result
         )
+    if trial.reestimation is not None:
+        # The pilot starts from the fixed design's n; the check is the re-estimated design's power.
+        fixed = find_sample_size(
+            fixed_counterpart(scenario), target_power, replicates=replicates, seed=seed,
+            workers=workers, confirm_factor=confirm_factor, method=method,
+        )  # fmt: skip
+        check = None
+        if return_result:
+            check = simulate_power(
+                scenario, n_per_arm=fixed.n_per_arm, replicates=replicates, seed=seed,
+                workers=workers, progress=progress,
+            )  # fmt: skip
+        return SampleSizeSearch(
+            fixed.n_per_arm, fixed.curve, check, method=fixed.method, n_stays_above=fixed.n_stays_above,
+            exact=fixed.exact, with_result=return_result,
+        )  # fmt: skip
     target = float(target_power or trial.power)
     reps = check_integer("replicates", trial.replicates if replicates is None else replicates)
     why = not_covered(scenario)

@@ -1,0 +1,347 @@
+"""Blinded sample-size re-estimation of a scenario's trial (``[trial.reestimation]``).
+
+An internal pilot (Gould 1992; Kieser & Friede 2003; R ``blindrecalc``): after ``at`` of the
+planned women per arm, the pooled live-birth rate of those with an outcome (arms not unblinded)
+and the allocation give the control and treated rates that reproduce it under the planned
+effect held fixed (:func:`rplsim.design.reestimation.rates_for_pooled`); n is solved again at
+those rates by the trial's own formula (:func:`rplsim.trial.formulas.analytic_sample_size`, at the
+trial's power; an exact-search method, Fisher's, is re-solved by its continuity-corrected formula,
+which tracks it within a few women and costs microseconds instead of a search per pooled rate),
+inflated for dropout, kept within ``[min_factor, max_factor]`` times the planned n, and the trial
+goes on to the new n; the final analysis is the scenario's test on every analysed woman.
+
+The design is planned at the scenario's rates (its n, :func:`planned_n_per_arm`, and the effect
+held fixed) and may be run at other true rates (``truth``): that is what re-estimation is for.
+
+**Arms per stage.** On the count path each stage randomises whole arms: ``ceil(at n_c)`` and
+``ceil(at n_t)`` women first, then up to the new ``n_c'`` and ``ceil(ratio n_c')`` (permuted
+blocks keep the arms within a block of this), each woman analysed with probability
+``1 - dropout``. The patient path (the logistic analysis) randomises the women in order by the
+trial's blocks and re-estimates at ``ceil(at (n_c + n_t))`` of them, so its arms may differ by
+part of a block; the two paths agree within Monte-Carlo error (tested).
+
+**Exact** (:func:`exact_reestimation`): without dropout, on the count path with an analysis of
+the arm totals (chi2, fisher, boschloo), by enumeration of the first stage
+(:func:`rplsim.design.reestimation.blinded_reestimation`). With dropout the analysed numbers of
+both stages would join the enumeration; such designs are simulated.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from functools import lru_cache
+
+import numpy as np
+
+from rplsim._core.rng import child_generator
+from rplsim.design.reestimation import ReestimationOC, blinded_reestimation, rates_for_pooled
+from rplsim.exceptions import ScenarioError
+from rplsim.scenario import Scenario, TrialParams
+from rplsim.stats.registry import LookData, get_analysis
+from rplsim.trial.formulas import analytic_sample_size, inflate_for_dropout, treatment_size
+from rplsim.trial.simulation import REPLICATE_BLOCK, TrialBlock, TrialDesign, _patient_pair, trial_design
+
+__all__ = [
+    "ReestimationPlan",
+    "exact_reestimation",
+    "fixed_counterpart",
+    "planned_n_per_arm",
+    "reestimation_blocks",
+    "reestimation_plan",
+    "true_design",
+]
+
+# Analyses that read only the arm totals: the count path's re-estimation draws arm totals.
+_TOTALS_ONLY = ("chi2", "fisher", "boschloo")
+
+
+def true_design(scenario: Scenario, truth: tuple[float, float] | None) -> TrialDesign:
+    """The trial's rates at ``truth`` (control, treated live-birth rates), or its own."""
+    trial = scenario.require_trial()
+    if truth is None:
+        return trial_design(scenario)
+    pc, pt = (float(x) for x in truth)
+    return trial_design(scenario, replace(trial, control_lbr=pc, treatment_lbr=pt, ivig_odds_ratio=None))
+
+
+def fixed_counterpart(scenario: Scenario) -> Scenario:
+    """The scenario without its ``[trial.reestimation]``: the fixed design the pilot starts from."""
+    trial = scenario.require_trial()
+    return scenario.replace(trial=replace(trial, reestimation=None))
+
+
+def planned_n_per_arm(scenario: Scenario) -> int:
+    """The planned randomised control arm the pilot starts from: ``trial.n_per_arm``, else the
+    fixed design's n by :func:`rplsim.find_sample_size` (exact on the count path)."""
+    trial = scenario.require_trial()
+    if trial.n_per_arm:
+        return trial.n_per_arm
+    from rplsim.trial.power import find_sample_size  # it dispatches back to this module
+
+    return int(find_sample_size(fixed_counterpart(scenario)).n_per_arm)
+
+
+@dataclass(frozen=True)
+class ReestimationPlan:
+    """What a re-estimation design is planned with.
+
+    Attributes
+    ----------
+    n_control, n_treatment : int
+        Planned randomised women per arm.
+    first_control, first_treatment : int
+        Randomised per arm at re-estimation (count path).
+    low, high : int
+        Bounds of the new control arm: ``max(first, ceil(min_factor n))``, ``floor(max_factor n)``.
+    effect, effect_value : str, float
+        The effect held fixed and its planned value.
+    ratio : float
+        ``n_treatment / n_control``.
+    """
+
+    n_control: int
+    n_treatment: int
+    first_control: int
+    first_treatment: int
+    low: int
+    high: int
+    effect: str
+    effect_value: float
+    ratio: float
+
+
+def reestimation_plan(scenario: Scenario, n_per_arm: int | None = None) -> ReestimationPlan:
+    """The plan of the scenario's re-estimation at ``n_per_arm`` planned controls (default
+    :func:`planned_n_per_arm`).
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario
+    >>> p = reestimation_plan(load_scenario("scenarios/reestimation.toml"))
+    >>> p.n_control, p.first_control, p.high, p.effect
+    (91, 46, 182, 'odds-ratio')
+    """
+    trial = scenario.require_trial()
+    re = trial.reestimation
+    if re is None:
+        raise ScenarioError(f"{scenario.name}: no [trial.reestimation] section.")
+    n_c = n_per_arm or planned_n_per_arm(scenario)
+    n_t = treatment_size(trial, n_c)
+    planned = trial_design(scenario)
+    pc, pt = planned.p_control, planned.p_treatment
+    value = (pt / (1 - pt)) / (pc / (1 - pc)) if re.effect == "odds-ratio" else pt - pc
+    first_c, first_t = math.ceil(re.at * n_c - 1e-9), math.ceil(re.at * n_t - 1e-9)
+    return ReestimationPlan(
+        n_control=n_c,
+        n_treatment=n_t,
+        first_control=first_c,
+        first_treatment=first_t,
+        low=max(first_c, math.ceil(re.min_factor * n_c - 1e-9)),
+        high=math.floor(re.max_factor * n_c + 1e-9),
+        effect=re.effect,
+        effect_value=float(value),
+        ratio=n_t / n_c,
+    )
+
+
+def _sizing_trial(trial: TrialParams) -> TrialParams:
+    # An exact-search formula (Fisher's) per pooled rate would be a search each: its
+    # continuity-corrected formula instead (see the module doc).
+    return replace(trial, analysis="chi2") if trial.analysis in ("fisher", "boschloo") else trial
+
+
+@lru_cache(maxsize=32)
+def _new_n_table(trial: TrialParams, plan: ReestimationPlan, m_max: int) -> np.ndarray:
+    """new[m, s]: the new randomised control arm after ``s`` live births among ``m`` analysed
+    women at re-estimation (``m = 0``: the planned n)."""
+    sizing = _sizing_trial(trial)
+    method_trial = replace(sizing, looks=1)
+    table = np.full((m_max + 1, m_max + 1), plan.n_control, dtype=np.int64)
+    known: dict[Fraction, int] = {}
+    for m in range(1, m_max + 1):
+        for s in range(m + 1):
+            q = Fraction(s, m)
+            if q not in known:
+                pc, pt = rates_for_pooled(float(q), plan.ratio, plan.effect, plan.effect_value)
+                known[q] = _solve(method_trial, float(pc), float(pt), trial.analysis == "fisher")
+            table[m, s] = min(max(known[q], plan.low), plan.high)
+    table.setflags(write=False)
+    return table
+
+
+def _solve(trial: TrialParams, pc: float, pt: float, continuity: bool) -> int:
+    """Randomised control arm the trial's formula needs at (pc, pt), inflated for dropout; a huge
+    n where the formula has none (equal rates: the cap applies)."""
+    from rplsim.design.analytic import sample_size
+
+    try:
+        if continuity:
+            ss = sample_size(
+                pc, pt, alpha=trial.alpha, power=trial.power, alternative=trial.alternative,
+                method="continuity", ratio=trial.allocation_ratio,
+            )  # fmt: skip
+            n = ss.n_control
+        else:
+            n = analytic_sample_size(trial, pc, pt, sawtooth=False).n_control
+    except (ScenarioError, ValueError, ArithmeticError):
+        return 10**9
+    return inflate_for_dropout(n, trial.dropout)
+
+
+def _analyse_totals(
+    trial: TrialParams, x_t: np.ndarray, n_t: np.ndarray, x_c: np.ndarray, n_c: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    data = LookData(
+        x_t=x_t, n_t=n_t, x_c=x_c, n_c=n_c,
+        strata_counts=np.stack([x_t, n_t, x_c, n_c], axis=1)[:, :, None],
+        alternative=trial.alternative,  # type: ignore[arg-type]  # a validated choice
+        margin=trial.margin or 0.0,
+    )  # fmt: skip
+    p, sign = get_analysis(trial.analysis).function(data)
+    return np.nan_to_num(np.asarray(p, float), nan=1.0), np.asarray(sign, float)
+
+
+def _decisions(trial: TrialParams, p: np.ndarray, sign: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rejected in favour of treatment, rejected at all) of the final analysis."""
+    rej = p <= trial.alpha
+    want = -1.0 if trial.alternative == "smaller" else 1.0
+    good = rej & (sign * want > 0) if trial.alternative == "two-sided" else rej
+    return good, rej
+
+
+def _count_block(
+    trial: TrialParams, plan: ReestimationPlan, rates: tuple[float, float], block: int, entropy: int
+) -> dict[str, np.ndarray]:
+    """One block of count-path trials at arm rates ``rates`` (control, treated)."""
+    r = REPLICATE_BLOCK
+    keep = 1.0 - trial.dropout
+    # One stream for H1 and the null: the first stage's sizes and control births are the same
+    # numbers under both (common random numbers), the treated births differ with the rate.
+    g = child_generator(entropy, "trial-reestimation", block)
+    m1c = g.binomial(plan.first_control, keep, r)
+    m1t = g.binomial(plan.first_treatment, keep, r)
+    x1c = g.binomial(m1c, rates[0])
+    x1t = g.binomial(m1t, rates[1])
+    table = _new_n_table(trial, plan, plan.first_control + plan.first_treatment)
+    new_c = table[m1c + m1t, x1c + x1t]
+    new_t = np.maximum(np.ceil(plan.ratio * new_c - 1e-9).astype(np.int64), plan.first_treatment)
+    m2c = g.binomial(new_c - plan.first_control, keep)
+    m2t = g.binomial(new_t - plan.first_treatment, keep)
+    x_c = x1c + g.binomial(m2c, rates[0])
+    x_t = x1t + g.binomial(m2t, rates[1])
+    p, sign = _analyse_totals(trial, x_t, m1t + m2t, x_c, m1c + m2c)
+    good, rej = _decisions(trial, p, sign)
+    return {"good": good, "any": rej, "n_control": new_c, "n_total": new_c + new_t}
+
+
+def _patient_block(
+    scenario: Scenario, design: TrialDesign, plan: ReestimationPlan, block: int, entropy: int
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """One block of patient-path trials, under H1 and the null (the trial's own pair)."""
+    trial = scenario.require_trial()
+    re = trial.reestimation
+    assert re is not None
+    n_max = plan.high + math.ceil(plan.ratio * plan.high - 1e-9)
+    first = math.ceil(re.at * (plan.n_control + plan.n_treatment) - 1e-9)
+    sizes = np.array([first, n_max])
+    pair = _patient_pair(scenario, design, REPLICATE_BLOCK, sizes, plan.ratio, block, entropy)
+    table = _new_n_table(trial, plan, first)
+    return _patient_final(trial, plan, pair.h1, table), _patient_final(trial, plan, pair.null, table)
+
+
+def _patient_final(
+    trial: TrialParams, plan: ReestimationPlan, sim: TrialBlock, table: np.ndarray
+) -> dict[str, np.ndarray]:
+    m1 = sim.n_t[:, 0] + sim.n_c[:, 0]
+    new_c = table[m1, sim.x_t[:, 0] + sim.x_c[:, 0]]
+    n_total = new_c + np.ceil(plan.ratio * new_c - 1e-9).astype(np.int64)
+    assert sim.mask is not None and sim.X is not None and sim.y is not None
+    mask = sim.mask | (np.arange(sim.mask.shape[1])[None, :] >= n_total[:, None])
+    seen = ~mask
+    treated = sim.X[:, :, 1] > 0.5
+    y = sim.y > 0.5
+    x_t = np.sum(seen & treated & y, axis=1)
+    n_t = np.sum(seen & treated, axis=1)
+    x_c = np.sum(seen & ~treated & y, axis=1)
+    n_c = np.sum(seen & ~treated, axis=1)
+    data = LookData(
+        x_t=x_t, n_t=n_t, x_c=x_c, n_c=n_c,
+        strata_counts=np.stack([x_t, n_t, x_c, n_c], axis=1)[:, :, None],
+        alternative=trial.alternative,  # type: ignore[arg-type]  # a validated choice
+        margin=trial.margin or 0.0, X=sim.X, y=sim.y, mask=mask,
+    )  # fmt: skip
+    p, sign = get_analysis(trial.analysis).function(data)
+    good, rej = _decisions(trial, np.nan_to_num(np.asarray(p, float), nan=1.0), np.asarray(sign, float))
+    return {"good": good, "any": rej, "n_control": new_c, "n_total": n_total}
+
+
+def reestimation_blocks(
+    scenario: Scenario, design: TrialDesign, n_c: int, n_t: int, blocks: list[int], entropy: int, path: str
+) -> dict[str, np.ndarray]:
+    """:func:`rplsim.trial.power.run_blocks` of a re-estimation design: the same keys (``stop``
+    all 0, no futility) plus ``n_control`` / ``n_total`` (and ``n_control0`` / ``n_total0`` under
+    the null), the re-estimated randomised sizes. ``design`` holds the true rates; the plan is the
+    scenario's at ``n_c`` planned controls."""
+    trial = scenario.require_trial()
+    plan = reestimation_plan(scenario, n_c)
+    if path == "counts" and trial.analysis not in _TOTALS_ONLY:
+        raise ScenarioError(
+            f'{scenario.name}: trial.analysis == "{trial.analysis}" with [trial.reestimation] on the '
+            f"count path: re-estimation draws arm totals, for {', '.join(_TOTALS_ONLY)}; use one "
+            'of them, or analysis = "logistic" (patient path).'
+        )
+    w = design.stratum_weights
+    p_c = float(np.dot(w, design.stratum_rates[0]))
+    p_t = float(np.dot(w, design.stratum_rates[1]))
+    null = design.stratum_rates[0] if design.stratum_rates_null is None else design.stratum_rates_null
+    p_0 = float(np.dot(w, null))
+    parts: dict[str, list[np.ndarray]] = {}
+    for b in blocks:
+        if path == "counts":
+            h1 = _count_block(trial, plan, (p_c, p_t), b, entropy)
+            h0 = _count_block(trial, plan, (p_c, p_0), b, entropy)
+        else:
+            h1, h0 = _patient_block(scenario, design, plan, b, entropy)
+        zero = np.zeros(REPLICATE_BLOCK, dtype=np.int64)
+        out = {
+            "good": h1["good"], "any": h1["any"], "stop": zero, "fut": zero.astype(bool),
+            "any0": h0["any"], "stop0": zero, "fut0": zero.astype(bool),
+            "n_control": h1["n_control"], "n_total": h1["n_total"],
+            "n_control0": h0["n_control"], "n_total0": h0["n_total"],
+        }  # fmt: skip
+        for k, v in out.items():
+            parts.setdefault(k, []).append(v)
+    return {k: np.concatenate(v) for k, v in parts.items()}
+
+
+def exact_reestimation(scenario: Scenario, n_per_arm: int, design: TrialDesign) -> ReestimationOC:
+    """Exact operating characteristics of the scenario's re-estimation at the rates of ``design``
+    (no dropout, count path, an analysis of the arm totals), planned at ``n_per_arm`` controls.
+
+    Raises
+    ------
+    ScenarioError
+        With dropout, or an analysis that is not of the arm totals.
+    """
+    trial = scenario.require_trial()
+    if trial.dropout > 0 or trial.analysis not in _TOTALS_ONLY:
+        raise ScenarioError(
+            f"{scenario.name}: exact re-estimation covers designs without dropout analysed by "
+            f"{', '.join(_TOTALS_ONLY)} (trial.dropout == {trial.dropout}, trial.analysis == "
+            f'"{trial.analysis}"); use simulate_power.'
+        )
+    plan = reestimation_plan(scenario, n_per_arm)
+    w = design.stratum_weights
+    p_c = float(np.dot(w, design.stratum_rates[0]))
+    p_t = float(np.dot(w, design.stratum_rates[1]))
+    m1 = plan.first_control + plan.first_treatment
+    table = _new_n_table(trial, plan, m1)
+    return blinded_reestimation(
+        plan.n_control, plan.n_treatment, at=trial.reestimation.at,  # type: ignore[union-attr]
+        p_control=p_c, p_treatment=p_t, effect=plan.effect, effect_value=plan.effect_value,
+        size=None, new_control=table[m1], min_factor=1.0, max_factor=plan.high / plan.n_control,
+        analysis=trial.analysis, alpha=trial.alpha,
+        alternative=trial.alternative, margin=trial.margin or 0.0,
+    )  # fmt: skip

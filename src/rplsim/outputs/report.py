@@ -591,6 +591,13 @@ def _protocol_blocks(summary: ProtocolSummary) -> list[Block]:
     ]
     if summary.boundaries is not None:
         b = summary.boundaries
+        futility = "z_futility" in b.columns
+        futility_note = (
+            "; the trial stops for futility when the Z in favour of IVIG is at or below the futility "
+            "bound (P(stop) counts rejections, P(futile) futility stops)"
+            if futility
+            else ""
+        )
         rows = tuple(
             (
                 int(r.look),
@@ -601,6 +608,15 @@ def _protocol_blocks(summary: ProtocolSummary) -> list[Block]:
                 f"{r.cumulative_alpha:.4f}",
                 f"{r.stop_h0:.4f}",
                 f"{r.stop_h1:.4f}",
+                *(
+                    (
+                        "–" if math.isnan(r.z_futility) else f"{r.z_futility:.3f}",
+                        f"{r.futility_h0:.4f}",
+                        f"{r.futility_h1:.4f}",
+                    )
+                    if futility
+                    else ()
+                ),
             )
             for r in b.itertuples(index=False)
         )
@@ -617,10 +633,11 @@ def _protocol_blocks(summary: ProtocolSummary) -> list[Block]:
                     "cumulative alpha",
                     "P(stop) under H0",
                     "P(stop) if IVIG works",
+                    *(("z (futility)", "P(futile) under H0", "P(futile) if IVIG works") if futility else ()),
                 ),
                 rows=rows,
                 caption=f"Efficacy boundaries of the design (z and nominal p per look, alpha spent up to "
-                f"it); stopping probabilities {summary.boundaries_method}.",
+                f"it){futility_note}; stopping probabilities {summary.boundaries_method}.",
             )
         )
     return out

@@ -18,7 +18,7 @@ from __future__ import annotations
 import html
 import textwrap
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -27,13 +27,13 @@ from rplsim.scenario import Scenario
 from rplsim.scenario.schema import iter_params
 from rplsim.scenario.trial_params import POPULATION_STRATA
 from rplsim.stats.registry import get_analysis
-from rplsim.trial.formulas import sequential_design
+from rplsim.trial.formulas import futility_of, look_thresholds, sequential_design
 from rplsim.trial.randomisation import look_sizes
 
 if TYPE_CHECKING:
     from rplsim.planning.stages import TrialStage
 
-__all__ = ["BOUNDARY_COLUMNS", "DESIGN_COLUMNS", "ProtocolSummary", "protocol_summary"]
+__all__ = ["BOUNDARY_COLUMNS", "DESIGN_COLUMNS", "FUTILITY_COLUMNS", "ProtocolSummary", "protocol_summary"]
 
 DESIGN_COLUMNS = ("item", "value", "source")
 BOUNDARY_COLUMNS = (
@@ -46,6 +46,9 @@ BOUNDARY_COLUMNS = (
     "stop_h0",
     "stop_h1",
 )
+#: Added to :data:`BOUNDARY_COLUMNS` for a design with futility stops: the futility bound on the
+#: Z in favour of IVIG (NaN at the final look) and P(stopping for futility) under H0 and H1.
+FUTILITY_COLUMNS = ("z_futility", "futility_h0", "futility_h1")
 
 _BOUNDARY_NAMES = {
     "obrien-fleming": "O'Brien-Fleming",
@@ -192,9 +195,43 @@ def _allocation(scenario: Scenario) -> str:
 def _looks(scenario: Scenario) -> str:
     t = scenario.require_trial()
     if t.looks == 1:
-        return "one final analysis"
+        re = t.reestimation
+        if re is None:
+            return "one final analysis"
+        return (
+            f"one final analysis; the sample size re-estimated, blinded, when {re.at:.0%} of the "
+            f"planned women per arm have an outcome (pooled live-birth rate, the planned {re.effect} "
+            f"held fixed; {re.min_factor:g} to {re.max_factor:g} times the planned n)"
+        )
     name = _BOUNDARY_NAMES.get(t.boundary, t.boundary)
-    return f"{t.looks} analyses at equal information, {name} efficacy boundaries (no futility stop)"
+    return f"{t.looks} analyses at equal information, {name} efficacy boundaries{_futility_text(t)}"
+
+
+def _type1_shown(stage: TrialStage) -> float:
+    return stage.exact.type1_error if stage.exact is not None else stage.power.type1_error
+
+
+def _looks_keys(scenario: Scenario) -> str:
+    t = scenario.require_trial()
+    keys = ["trial.looks", "trial.boundary"]
+    if t.looks > 1 and t.futility != "none":
+        keys.append("trial.futility")
+    if t.reestimation is not None:
+        keys.append("trial.reestimation")
+    return ", ".join(keys)
+
+
+def _futility_text(t: Any) -> str:
+    """How the interim looks stop for futility, as a clause after the efficacy boundaries."""
+    kind = "binding" if t.futility_binding else "non-binding"
+    if t.futility == "beta-spending":
+        return f", {kind} futility boundaries by beta-spending of the same type"
+    if t.futility == "conditional-power":
+        return (
+            f", stopping ({kind}) for futility when the conditional power under the planned effect "
+            f"is below {t.futility_threshold:.0%}"
+        )
+    return " (no futility stop)"
 
 
 def _treatment_value(scenario: Scenario, p_treatment: float) -> str:
@@ -254,26 +291,32 @@ def _boundaries(scenario: Scenario, stage: TrialStage) -> tuple[pd.DataFrame | N
     if t.looks == 1:
         return None, ""
     d = sequential_design(t)
+    fd = futility_of(t)
     p, ex = stage.power, stage.exact
     if ex is not None and ex.looks > 1:
         h1, h0, method = ex.stop_probability, ex.stop_probability_null, "exact"
+        f1, f0 = ex.futility_probability, ex.futility_probability_null
     else:
         h1, h0 = p.stop_probability, p.stop_probability_null
+        f1, f0 = p.futility_probability, p.futility_probability_null
         method = f"simulated, {p.replicates:,} trials"
     sizes = look_sizes(p.n_total, t.looks)
-    frame = pd.DataFrame(
-        {
-            "look": range(1, t.looks + 1),
-            "information_fraction": d.information_fractions,
-            "n_randomised": [int(s) for s in sizes],
-            "z_efficacy": d.efficacy_z,
-            "nominal_p": d.nominal_alpha,
-            "cumulative_alpha": d.cumulative_alpha,
-            "stop_h0": list(h0) if h0 else [float("nan")] * t.looks,
-            "stop_h1": list(h1),
-        }
-    )
-    return frame, method
+    columns: dict[str, Any] = {
+        "look": range(1, t.looks + 1),
+        "information_fraction": d.information_fractions,
+        "n_randomised": [int(s) for s in sizes],
+        # binding futility lowers the efficacy bounds (look_thresholds reads the same design)
+        "z_efficacy": d.efficacy_z if fd is None else fd.efficacy_z,
+        "nominal_p": d.nominal_alpha if fd is None else look_thresholds(t),
+        "cumulative_alpha": d.cumulative_alpha,
+        "stop_h0": list(h0) if h0 else [float("nan")] * t.looks,
+        "stop_h1": list(h1),
+    }
+    if fd is not None:
+        columns["z_futility"] = [*fd.futility_z[:-1], float("nan")]
+        columns["futility_h0"] = list(f0) if f0 else [float("nan")] * t.looks
+        columns["futility_h1"] = list(f1) if f1 else [float("nan")] * t.looks
+    return pd.DataFrame(columns), method
 
 
 def _paragraph(scenario: Scenario, stage: TrialStage, expected: tuple[float, float] | None) -> str:
@@ -319,14 +362,13 @@ def _paragraph(scenario: Scenario, stage: TrialStage, expected: tuple[float, flo
             f"A total of {p.n_total} women ({arms.replace('arm', 'group')}) with {whom} will be enrolled "
             f"{alloc} in two groups, not randomised: women treated with IVIG, and {comparator}."
         )
+    digits = 2 if ex is not None else 1
     out = [
         first,
         f"Assuming a live-birth rate of {p.p_control:.1%} with {comparator} (based on {control_src}) and "
         f"{p.p_treatment:.1%} with IVIG (based on {treatment_src}), and {t.dropout:.0%} of {verb} women "
         f"without an outcome, the expected {p.n_control * keep:.0f} + {p.n_treatment * keep:.0f} analysed "
-        f"women give {shown:.2%} {kind} power {aim}."
-        if ex is not None
-        else f"women give {shown:.1%} {kind} power {aim}.",
+        f"women give {shown:.{digits}%} {kind} power {aim}.",
     ]
     if ex is not None:
         out.append(
@@ -349,11 +391,40 @@ def _paragraph(scenario: Scenario, stage: TrialStage, expected: tuple[float, flo
     if t.looks > 1 and expected is not None:
         name = _BOUNDARY_NAMES.get(t.boundary, t.boundary)
         out.append(
-            f"The trial has {t.looks} analyses at equal information with {name} efficacy boundaries "
-            f"(no futility stop); the expected number randomised is {expected[0]:.0f} if IVIG works as "
-            f"assumed and {expected[1]:.0f} if it does not."
+            f"The trial has {t.looks} analyses at equal information with {name} efficacy boundaries"
+            f"{_futility_text(t)}; the expected number randomised is {expected[0]:.0f} if IVIG works "
+            f"as assumed and {expected[1]:.0f} if it does not."
         )
-    if stage.searched:
+    if t.looks > 1 and t.futility != "none":
+        if t.futility_binding:
+            out.append("The efficacy boundaries count on the futility stops (binding): they must be obeyed.")
+        else:
+            sided = (
+                " (a trial going against IVIG stops for futility, so the test is one-sided in effect)"
+                if t.alternative == "two-sided"
+                else ""
+            )
+            out.append(
+                "The futility stops are non-binding: the efficacy boundaries are those without them, "
+                f"so the type-I error stays at most {t.alpha:g} if they are overruled, and is "
+                f"{_type1_shown(stage):.2%} with them obeyed{sided}."
+            )
+    if t.reestimation is not None and "reestimated_n_mean" in p.extra:
+        re, x = t.reestimation, p.extra
+        out.append(
+            f"The sample size will be re-estimated, blinded, when {re.at:.0%} of the planned women per "
+            f"arm have an outcome, from the pooled live-birth rate with the planned {re.effect} held "
+            f"fixed, between {re.min_factor:g} and {re.max_factor:g} times the n above; in the "
+            f"simulated trials the re-estimated arm averages {x['reestimated_n_mean']:.0f} women "
+            f"(10th-90th centile {x['reestimated_n_q10']:.0f}-{x['reestimated_n_q90']:.0f}; at the cap "
+            f"in {x['reestimated_at_cap']:.1%}), and the power and type-I error above include it."
+        )
+    if stage.searched and t.reestimation is not None:
+        out.append(
+            f"The planned n is the smallest n per arm whose power without re-estimation reaches the "
+            f"{t.power:.0%} target."
+        )
+    elif stage.searched:
         out.append(f"This is the smallest n per arm whose {kind} power reaches the {t.power:.0%} target.")
     elif shown < t.power:
         out.append(f"The n per arm is given (not searched); its power is below the {t.power:.0%} target.")
@@ -429,7 +500,7 @@ def protocol_summary(scenario: Scenario, stage: TrialStage) -> ProtocolSummary:
             f"{t.dropout:.0%} of {'randomised' if t.randomised else 'enrolled'} women without an outcome",
             _source("trial.dropout", scenario),
         ),
-        ("Analyses", _looks(scenario), "trial.looks, trial.boundary"),
+        ("Analyses", _looks(scenario), _looks_keys(scenario)),
         (
             "Randomised" if t.randomised else "Enrolled",
             f"{p.n_control} {t.comparator} + {p.n_treatment} IVIG = {p.n_total}",

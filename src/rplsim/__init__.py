@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from rplsim.planning.stages import RunResult, TrialStage, run_stages, size_trial
     from rplsim.planning.tornado import assumption_ranges
     from rplsim.scenario import STRATA, Scenario, load_scenario, scenario_from_dict
+    from rplsim.sweep.compare import compare_designs
     from rplsim.timeline import TimelineResult, simulate_timeline, simulate_twin
     from rplsim.trial.assurance import AssuranceResult, assurance, assurance_curve
     from rplsim.trial.curve import PowerCurve, power_curve
@@ -85,6 +86,7 @@ _LAZY: dict[str, str] = {
     "Scenario": "rplsim.scenario",
     "load_scenario": "rplsim.scenario",
     "scenario_from_dict": "rplsim.scenario",
+    "compare_designs": "rplsim.sweep.compare",
     "TimelineResult": "rplsim.timeline",
     "simulate_timeline": "rplsim.timeline",
     "simulate_twin": "rplsim.timeline",
@@ -136,6 +138,7 @@ __all__ = [
     "assurance_curve",
     "calibrate",
     "check_random_state",
+    "compare_designs",
     "exact_power",
     "exact_power_counts",
     "exact_sample_size",

@@ -40,6 +40,9 @@ EXAMPLES = {
     "scenarios/assurance.toml --n-per-arm 200\n  rplsim assurance scenarios/assurance.toml "
     "--target 0.7 -o assurance.csv\n\nexit status: 2 when the target is out of reach (above "
     "the prior's ceiling P(benefit))",
+    "compare": "rplsim compare scenarios/paper.toml scenarios/group_sequential.toml "
+    "scenarios/futility.toml scenarios/reestimation.toml\n  rplsim compare scenarios/paper.toml "
+    "scenarios/reestimation.toml --control-lbr 0.5,0.6,0.7 --out my_compare",
     "sweep": "rplsim sweep scenarios/sweep_example.toml --workers 2\n  rplsim sweep "
     "scenarios/sweep_example.toml --grid trial.looks=1,3 --scheduler tcp://host:8786\n"
     "  rplsim sweep scenarios/sweep_example.toml --resume",
@@ -380,6 +383,42 @@ def _add_sweep(sub: Any) -> None:
     )
 
 
+def _add_compare(sub: Any) -> None:
+    """The arguments of ``rplsim compare``."""
+    c = _subcommand(
+        sub, "compare", "designs side by side over true placebo rates: power, type-I error, expected n"
+    )
+    c.add_argument("scenario", nargs="+", help="scenario files (.toml), one design each")
+    c.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a scenario key in every file, e.g. --set trial.control_lbr=0.6 (repeatable)",
+    )
+    c.add_argument("--seed", type=int, default=None, help="root seed (overrides scenario.seed)")
+    c.add_argument(
+        "--control-lbr",
+        default="0.45,0.55,0.65,0.75",
+        metavar="P1,P2,...",
+        help="true placebo live-birth rates (the planned odds ratio held); default 0.45,0.55,0.65,0.75",
+    )
+    _add_replicates_workers(
+        c, "simulated trials per cell where a cell is simulated (default trial.replicates"
+    )
+    c.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run the cells on a Dask cluster (tcp://host:8786)",
+    )
+    c.add_argument("--out", default=None, help="results folder (default results/compare)")
+    c.add_argument(
+        "--force", action="store_true", help="replace an existing compare folder once the new one is done"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``rplsim`` parser: every subcommand with its arguments and an example."""
     p = _Parser(
@@ -390,6 +429,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for add in (_add_run, _add_inputs, _add_power, _add_assurance, _add_sweep):
+    for add in (_add_run, _add_inputs, _add_power, _add_assurance, _add_sweep, _add_compare):
         add(sub)
     return p

@@ -150,10 +150,11 @@ def _check_args(args: argparse.Namespace) -> None:
         _int_flag("--n-per-arm", args.n_per_arm, 2, MAX_N_PER_ARM, " (MAX_N_PER_ARM)")
         if args.target is not None and not 0.0 < args.target < 1.0:  # nan too
             raise ScenarioError(f"--target == {args.target:g}, must be a probability in (0, 1), e.g. 0.8.")
-    if cmd in ("power", "sweep"):
+    if cmd in ("power", "sweep", "compare"):
         _int_flag("--replicates", args.replicates, 1, MAX_REPLICATES, " (MAX_REPLICATES)")
         _int_flag("--workers", args.workers, 1, MAX_WORKERS, " (MAX_WORKERS)")
-        _int_flag("--n-per-arm", args.n_per_arm, 2, MAX_N_PER_ARM, " (MAX_N_PER_ARM)")
+        if cmd != "compare":
+            _int_flag("--n-per-arm", args.n_per_arm, 2, MAX_N_PER_ARM, " (MAX_N_PER_ARM)")
     if cmd == "sweep" and args.batch is not None and (args.batch < SWEEP_BLOCK or args.batch % SWEEP_BLOCK):
         raise ScenarioError(f"--batch == {args.batch}, must be a positive multiple of {SWEEP_BLOCK}.")
     if cmd == "power":
@@ -170,7 +171,7 @@ def _check_args(args: argparse.Namespace) -> None:
             "--resume and --force together: --resume keeps the finished points, --force "
             "discards them; give one of the two."
         )
-    if cmd == "sweep" and args.scheduler is not None and not _ADDRESS.fullmatch(args.scheduler):
+    if cmd in ("sweep", "compare") and args.scheduler is not None and not _ADDRESS.fullmatch(args.scheduler):
         raise ScenarioError(
             f"--scheduler {echo_text(args.scheduler) or chr(39) * 2}: must be a Dask scheduler address, e.g. "
             "tcp://host:8786 (leave the flag out to run on local processes)."
@@ -674,6 +675,56 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_rates(flag: str, text: str) -> list[float]:
+    """``"0.45,0.55"`` -> ``[0.45, 0.55]``, each in (0, 1), none twice; else one line naming ``flag``."""
+    try:
+        rates = [float(x) for x in text.split(",")]
+    except ValueError:
+        raise ScenarioError(
+            f"{flag} {echo_text(text) or chr(39) * 2}: must be comma-separated rates, e.g. 0.45,0.55,0.65."
+        ) from None
+    if not rates or any(not 0.0 < r < 1.0 for r in rates):  # nan too
+        raise ScenarioError(f"{flag} {echo_text(text)}: each rate must lie in (0, 1), e.g. 0.45,0.55,0.65.")
+    if len(set(rates)) != len(rates):
+        raise ScenarioError(f"{flag} {echo_text(text)}: a rate is listed twice; give each once.")
+    return rates
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``rplsim compare``: each design's power, type-I error and expected n over true placebo rates."""
+    from rplsim.outputs.folder import check_output_folder, check_target
+    from rplsim.sweep.compare import compare_designs, write_compare
+
+    rates = parse_rates("--control-lbr", args.control_lbr)
+    out = Path(args.out) if args.out is not None else Path("results") / "compare"
+    check_output_folder("--out" if args.out is not None else "results folder", out)
+    check_target(out, force=args.force)  # before any work: an existing folder needs --force
+    scenarios = [load_scenario(f, _with_seed(args), flags=_flags(args)) for f in args.scenario]
+    for f, sc in zip(args.scenario, scenarios, strict=True):
+        if sc.trial is None:
+            raise ScenarioError(f"{f}: {NO_TRIAL}")
+    bar = _progress(args, len(scenarios) * len(rates))
+    try:
+        table = compare_designs(
+            scenarios, rates, replicates=args.replicates, seed=args.seed, workers=args.workers,
+            scheduler=args.scheduler,
+            on_cell=(lambda done, _total: bar.update_to(done)) if bar else None,
+        )  # fmt: skip
+    finally:
+        if bar:
+            bar.close()
+    cols = ["design", "true_control_lbr", "n_per_arm", "power", "type1_error", "expected_n_h0"]
+    cols += ["expected_n_h1", "early_stop_h0", "early_stop_h1", "assurance", "method"]
+    shown = table[cols].dropna(axis=1, how="all")
+    print(shown.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    write_compare(
+        table, out, force=args.force,
+        manifest={"scenarios": list(args.scenario), "control_lbr": rates, "overrides": list(args.overrides)},
+    )  # fmt: skip
+    _say(args, f"wrote {out}/compare.csv and compare.png")
+    return 0
+
+
 def _progress(args: argparse.Namespace, total: int) -> Any:
     """A tqdm bar on stderr when it is a terminal and --quiet is not given."""
     if args.quiet or not sys.stderr.isatty():
@@ -694,6 +745,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "power": cmd_power,
     "assurance": cmd_assurance,
     "sweep": cmd_sweep,
+    "compare": cmd_compare,
     "cohort": cmd_cohort,
     "calibrate": cmd_calibrate,
     "validate": cmd_validate,

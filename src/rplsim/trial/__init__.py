@@ -8,6 +8,7 @@ from rplsim.trial import exact as _exact
 from rplsim.trial import formulas as _formulas
 from rplsim.trial import power as _power
 from rplsim.trial import randomisation as _randomisation
+from rplsim.trial import reestimation as _reestimation
 from rplsim.trial import simulation as _simulation
 from rplsim.trial import solve as _solve
 from rplsim.trial.curve import *  # noqa: F403
@@ -15,6 +16,7 @@ from rplsim.trial.exact import *  # noqa: F403
 from rplsim.trial.formulas import *  # noqa: F403
 from rplsim.trial.power import *  # noqa: F403
 from rplsim.trial.randomisation import *  # noqa: F403
+from rplsim.trial.reestimation import *  # noqa: F403
 from rplsim.trial.simulation import *  # noqa: F403
 from rplsim.trial.solve import *  # noqa: F403
 
@@ -27,6 +29,7 @@ __all__ = list(
             *_formulas.__all__,
             *_power.__all__,
             *_randomisation.__all__,
+            *_reestimation.__all__,
             *_simulation.__all__,
             *_solve.__all__,
         ]

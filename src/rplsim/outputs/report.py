@@ -144,9 +144,18 @@ def _assumed(scenario: Scenario) -> list[tuple[str, str, str]]:
         if not any(m.lower() in src.lower() for m in ASSUMPTION_MARKERS):
             continue
         found, value = _lookup(data, info.path)
-        if found:
+        if found and _rests_on(scenario, info.path):
             out.append((info.path, format_value(value), src))
     return out
+
+
+def _rests_on(scenario: Scenario, path: str) -> bool:
+    """Whether anything in the run uses the key at ``path`` (a threshold of a rule not chosen
+    is a default nothing rests on)."""
+    t = scenario.trial
+    if path == "trial.futility_threshold":
+        return t is not None and t.looks > 1 and t.futility == "conditional-power"
+    return True
 
 
 def _link(item: Link) -> tuple[str, str]:
@@ -236,9 +245,18 @@ def answer_sentence(
     if t.looks > 1:
         # The expected size of a sequential trial is the exact one when there is one (one number).
         expected_n = exact.expected_women if exact is not None and exact.looks > 1 else power.expected_n_h1
+        fut = "" if t.futility == "none" else f", {text(t.futility)} futility"
         sentences.append(
-            f"With {t.looks} looks ({text(t.boundary)}) the expected number randomised is "
+            f"With {t.looks} looks ({text(t.boundary)}{fut}) the expected number randomised is "
             f"{expected_n:.0f} if IVIG works."
+        )
+    if t.reestimation is not None and "reestimated_n_mean" in power.extra:
+        x = power.extra
+        cap = math.floor(t.reestimation.max_factor * power.n_control + 1e-9)
+        sentences.append(
+            f"That is the planned n: re-estimated (blinded) at {t.reestimation.at:.0%} of the women, "
+            f"the arm grows to {x['reestimated_n_mean']:.0f} on average (90th centile "
+            f"{x['reestimated_n_q90']:.0f}, cap {cap})."
         )
     sentences.append(
         f"It means screening {b}{feas.n_screened:,} RPL women{b}: "

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,6 +30,7 @@ __all__ = [
     "METHODS",
     "NON_INFERIORITY_ANALYSIS_METHOD",
     "AnalyticMethod",
+    "fixed_n_many",
     "fm_restricted_mle",
     "get_method",
     "register_method",
@@ -278,19 +280,65 @@ def _z_beta(power: float) -> float:
     return float(stats.norm.isf(1.0 - power))
 
 
+def _normal_n_of(pc: Any, pt: Any, z_a: float, z_b: float, ratio: float) -> Any:
+    """Fleiss eq. 4.14 on floats or arrays alike (one formula for :func:`_normal_n` and
+    :func:`fixed_n_many`)."""
+    pbar = (pc + ratio * pt) / (1.0 + ratio)
+    sd0 = np.sqrt(pbar * (1 - pbar) * (1.0 + 1.0 / ratio))
+    sd1 = np.sqrt(pc * (1 - pc) + pt * (1 - pt) / ratio)
+    return ((z_a * sd0 + z_b * sd1) / np.abs(pt - pc)) ** 2
+
+
+def _continuity_of(n: Any, pc: Any, pt: Any, ratio: float) -> Any:
+    """Fleiss eq. 4.17 generalised to allocation ``ratio``, on floats or arrays alike."""
+    return n / 4.0 * (1.0 + np.sqrt(1.0 + 2.0 * (ratio + 1.0) / (ratio * n * np.abs(pt - pc)))) ** 2
+
+
 def _normal_n(
     pc: float, pt: float, alpha: float, power: float, alternative: str, ratio: float, margin: float
 ) -> float:
-    z_a, z_b = z_alpha(alpha, alternative), _z_beta(power)
-    return float(((z_a * _sd_pooled(pc, pt, ratio) + z_b * _sd_h1(pc, pt, ratio)) / abs(pt - pc)) ** 2)
+    return float(_normal_n_of(pc, pt, z_alpha(alpha, alternative), _z_beta(power), ratio))
 
 
 def _continuity_n(
     pc: float, pt: float, alpha: float, power: float, alternative: str, ratio: float, margin: float
 ) -> float:
     n = _normal_n(pc, pt, alpha, power, alternative, ratio, margin)
-    effect = abs(pt - pc)
-    return n / 4.0 * (1.0 + math.sqrt(1.0 + 2.0 * (ratio + 1.0) / (ratio * n * effect))) ** 2
+    return float(_continuity_of(n, pc, pt, ratio))
+
+
+def fixed_n_many(
+    method: str,
+    p_control: NDArray[np.float64],
+    p_treatment: NDArray[np.float64],
+    *,
+    alpha: float,
+    power: float,
+    alternative: str,
+    ratio: float,
+) -> NDArray[np.float64]:
+    """The unrounded control-arm n of a superiority ``method`` at many rate pairs at once: the
+    normal and continuity formulas as arrays (the quantiles computed once), any other method
+    rate pair by rate pair. (A blinded re-estimation sizes every pooled rate of its pilot.)
+
+    Examples
+    --------
+    >>> n = fixed_n_many("normal", np.array([0.6, 0.7]), np.array([0.8, 0.9]), alpha=0.05,
+    ...                  power=0.8, alternative="two-sided", ratio=1.0)
+    >>> [round(float(x), 2) for x in n], round(_normal_n(0.6, 0.8, 0.05, 0.8, "two-sided", 1.0, 0.0), 2)
+    ([81.22, 61.63], 81.22)
+    """
+    pc, pt = np.asarray(p_control, dtype=float), np.asarray(p_treatment, dtype=float)
+    if method in ("normal", "continuity"):
+        n = _normal_n_of(pc, pt, z_alpha(alpha, alternative), _z_beta(power), ratio)
+        out: NDArray[np.float64] = _continuity_of(n, pc, pt, ratio) if method == "continuity" else n
+        return out
+    m = get_method(method)
+    flat = [
+        m.fixed_n(float(a), float(b), alpha, power, alternative, ratio, 0.0)
+        for a, b in zip(pc, pt, strict=True)
+    ]
+    return np.asarray(flat, dtype=float)
 
 
 def _fm_n(

@@ -153,9 +153,23 @@ def run_batch(
         "stop_h1": np.bincount(stop, minlength=looks).tolist(),
         "stop_h0": np.bincount(stop0, minlength=looks).tolist(),
         "efficacy_h1": np.bincount(stop[res["any"][keep]], minlength=looks).tolist(),
+        # a re-estimation design's randomised totals (else each trial's stopping look's size)
+        **(
+            {
+                "randomised_h1": int(res["n_total"][keep].sum()),
+                "randomised_h0": int(res["n_total0"][keep].sum()),
+            }
+            if "n_total" in res
+            else {}
+        ),
         "seconds": time.perf_counter() - t0,
         "worker": f"{os.uname().nodename}:{os.getpid()}",
     }
+
+
+def _randomised(parts: list[dict[str, Any]], key: str, default: int) -> int:
+    """Women randomised over a point's trials: the batches' re-estimated totals, else ``default``."""
+    return sum(int(p[key]) for p in parts) if all(key in p for p in parts) else default
 
 
 def point_row(
@@ -186,8 +200,8 @@ def point_row(
         type1_ci_low=lo0,
         type1_ci_high=hi0,
         analytic_power=prep["analytic_power"],
-        expected_n_h1=int(np.dot(sizes, stop1)) / reps,
-        expected_n_h0=int(np.dot(sizes, stop0)) / reps,
+        expected_n_h1=_randomised(parts, "randomised_h1", int(np.dot(sizes, stop1))) / reps,
+        expected_n_h0=_randomised(parts, "randomised_h0", int(np.dot(sizes, stop0))) / reps,
         stop_probability=";".join(f"{x / reps:.4f}" for x in eff),
         tasks=len(parts) + 1,
         seconds=prep["seconds"] + sum(p["seconds"] for p in parts),

@@ -5,8 +5,9 @@ planned women per arm, the pooled live-birth rate of those with an outcome (arms
 and the allocation give the control and treated rates that reproduce it under the planned
 effect held fixed (:func:`rplsim.design.reestimation.rates_for_pooled`); n is solved again at
 those rates by the trial's own formula (:func:`rplsim.trial.formulas.analytic_sample_size`, at the
-trial's power; an exact-search method, Fisher's, is re-solved by its continuity-corrected formula,
-which tracks it within a few women and costs microseconds instead of a search per pooled rate),
+trial's power; an exact-search method, Fisher's or Boschloo's, is re-solved by the continuity-corrected
+formula, which tracks Fisher's within a few women and costs microseconds instead of a search per
+pooled rate),
 inflated for dropout, kept within ``[min_factor, max_factor]`` times the planned n, and the trial
 goes on to the new n; the final analysis is the scenario's test on every analysed woman.
 
@@ -30,17 +31,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from fractions import Fraction
 from functools import lru_cache
 
 import numpy as np
 
 from rplsim._core.rng import child_generator
+from rplsim.design.methods import ANALYSIS_METHOD, fixed_n_many
 from rplsim.design.reestimation import ReestimationOC, blinded_reestimation, rates_for_pooled
 from rplsim.exceptions import ScenarioError
 from rplsim.scenario import Scenario, TrialParams
 from rplsim.stats.registry import LookData, get_analysis
-from rplsim.trial.formulas import analytic_sample_size, inflate_for_dropout, treatment_size
+from rplsim.trial.formulas import treatment_size
 from rplsim.trial.simulation import REPLICATE_BLOCK, TrialBlock, TrialDesign, _patient_pair, trial_design
 
 __all__ = [
@@ -146,48 +147,36 @@ def reestimation_plan(scenario: Scenario, n_per_arm: int | None = None) -> Reest
     )
 
 
-def _sizing_trial(trial: TrialParams) -> TrialParams:
-    # An exact-search formula (Fisher's) per pooled rate would be a search each: its
-    # continuity-corrected formula instead (see the module doc).
-    return replace(trial, analysis="chi2") if trial.analysis in ("fisher", "boschloo") else trial
-
-
 @lru_cache(maxsize=32)
 def _new_n_table(trial: TrialParams, plan: ReestimationPlan, m_max: int) -> np.ndarray:
     """new[m, s]: the new randomised control arm after ``s`` live births among ``m`` analysed
-    women at re-estimation (``m = 0``: the planned n)."""
-    sizing = _sizing_trial(trial)
-    method_trial = replace(sizing, looks=1)
+    women at re-estimation (``m = 0``: the planned n), every pooled rate ``s / m`` sized in one
+    vectorised call of the trial's formula (:func:`rplsim.design.methods.fixed_n_many`)."""
+    m, s = np.meshgrid(np.arange(1, m_max + 1), np.arange(m_max + 1), indexing="ij")
+    ok = s <= m
+    pooled = s[ok] / m[ok]
+    pc, pt = rates_for_pooled(pooled, plan.ratio, plan.effect, plan.effect_value)
+    # the trial's own formula; an exact-search one (Fisher's, Boschloo's) by its continuity-
+    # corrected formula (the module doc says why)
+    method = (
+        "continuity"
+        if trial.analysis in ("fisher", "boschloo")
+        else ANALYSIS_METHOD.get(trial.analysis, "normal")
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n_fixed = fixed_n_many(
+            method, pc, pt, alpha=trial.alpha, power=trial.power, alternative=trial.alternative,
+            ratio=trial.allocation_ratio,
+        )  # fmt: skip
+    # as sample_size rounds (a hair of tolerance) and inflate_for_dropout inflates; no finite
+    # n (equal rates) is the cap
+    n = np.ceil(n_fixed - 1e-9)
+    n = np.where(np.isfinite(n), np.ceil(n / (1 - trial.dropout) - 1e-9), np.inf)
     table = np.full((m_max + 1, m_max + 1), plan.n_control, dtype=np.int64)
-    known: dict[Fraction, int] = {}
-    for m in range(1, m_max + 1):
-        for s in range(m + 1):
-            q = Fraction(s, m)
-            if q not in known:
-                pc, pt = rates_for_pooled(float(q), plan.ratio, plan.effect, plan.effect_value)
-                known[q] = _solve(method_trial, float(pc), float(pt), trial.analysis == "fisher")
-            table[m, s] = min(max(known[q], plan.low), plan.high)
+    inner = table[1:]
+    inner[ok] = np.clip(np.nan_to_num(n, posinf=plan.high), plan.low, plan.high).astype(np.int64)
     table.setflags(write=False)
     return table
-
-
-def _solve(trial: TrialParams, pc: float, pt: float, continuity: bool) -> int:
-    """Randomised control arm the trial's formula needs at (pc, pt), inflated for dropout; a huge
-    n where the formula has none (equal rates: the cap applies)."""
-    from rplsim.design.analytic import sample_size
-
-    try:
-        if continuity:
-            ss = sample_size(
-                pc, pt, alpha=trial.alpha, power=trial.power, alternative=trial.alternative,
-                method="continuity", ratio=trial.allocation_ratio,
-            )  # fmt: skip
-            n = ss.n_control
-        else:
-            n = analytic_sample_size(trial, pc, pt, sawtooth=False).n_control
-    except (ScenarioError, ValueError, ArithmeticError):
-        return 10**9
-    return inflate_for_dropout(n, trial.dropout)
 
 
 def _analyse_totals(

@@ -326,7 +326,7 @@ def fixed_n_many(
     >>> n = fixed_n_many("normal", np.array([0.6, 0.7]), np.array([0.8, 0.9]), alpha=0.05,
     ...                  power=0.8, alternative="two-sided", ratio=1.0)
     >>> [round(float(x), 2) for x in n], round(_normal_n(0.6, 0.8, 0.05, 0.8, "two-sided", 1.0, 0.0), 2)
-    ([81.22, 61.63], 81.22)
+    ([81.22, 61.6], 81.22)
     """
     pc, pt = np.asarray(p_control, dtype=float), np.asarray(p_treatment, dtype=float)
     if method in ("normal", "continuity"):

@@ -39,14 +39,15 @@ def toy() -> Iterator[str]:
 
 
 def test_builtin_analyses_and_paths() -> None:
-    assert tuple(ANALYSIS_NAMES) == ("chi2", "fisher", "logistic", "cmh")
+    assert tuple(ANALYSIS_NAMES) == ("chi2", "fisher", "logistic", "cmh", "boschloo")
     assert {a.name: a.path for a in ANALYSES.values()} == {
         "chi2": "counts",
         "fisher": "counts",
         "logistic": "patients",
         "cmh": "counts",
+        "boschloo": "counts",
     }
-    assert [a.name for a in ANALYSES.values() if a.conservative] == ["fisher"]
+    assert [a.name for a in ANALYSES.values() if a.conservative] == ["fisher", "boschloo"]
 
 
 def test_unknown_analysis_is_a_clear_error() -> None:

@@ -32,6 +32,9 @@ to two binomial tails and a design costs O(rows), not O(tables):
   read off the runs at both ends and the few rejecting cells outside them kept and summed
   apart.
 - any other analysis: whole matrices from the registered function (the reference path).
+  Boschloo's test (``rplsim.stats.boschloo``) is one: its p-values come a lattice per
+  analysed-size pair, and the pairs' work is checked before the sums start (one line of
+  :class:`~rplsim.exceptions.InvalidArgumentError` past about 10 s).
 
 Thresholds are kept between calls by analysis and analysed sizes, so power curves, searches and
 other rates reuse them.
@@ -56,6 +59,7 @@ from rplsim._core.validation import check_choice, check_integer
 from rplsim._core.vocabulary import ALTERNATIVES
 from rplsim.design.exact import check_rate
 from rplsim.exceptions import InvalidArgumentError
+from rplsim.stats.boschloo import check_work as _check_boschloo_work
 from rplsim.stats.fisher import _FISHER_RELTOL
 from rplsim.stats.pvalues import Alternative
 from rplsim.stats.registry import LookData, count_sign, get_analysis
@@ -216,6 +220,9 @@ _cache_cells = 0
 # name takes the whole matrices too.
 _CONVEX_FUNCTIONS = (get_analysis("chi2").function,)
 _FISHER_FUNCTION = get_analysis("fisher").function
+# Boschloo's test costs a lattice of p-values per analysed-size pair (rplsim.stats.boschloo):
+# the pairs' work is checked before the enumeration starts.
+_BOSCHLOO_FUNCTION = get_analysis("boschloo").function
 # Rows per threshold search checked against the whole row by the runtime guard.
 _GUARD_ROWS = 24
 
@@ -930,6 +937,9 @@ def _sums_full(
             _CACHE.move_to_end(key)
         else:
             todo.append((a, b, range_c[a], range_t[b]))
+    if analysis_key[1] is _BOSCHLOO_FUNCTION and todo:
+        sizes = np.array([item[:2] for item in todo], dtype=np.int64)
+        _check_boschloo_work(sizes[:, 1], sizes[:, 0], f"exact power over {len(todo):,} analysed-size pairs")
     for item, mat in zip(todo, _rejection_batch(analysis_key, todo, alpha, alternative, margin), strict=True):
         mats[("full", *analysis_key, *item)] = mat
         _cache_put(("full", *analysis_key, *item), mat, mat.size)

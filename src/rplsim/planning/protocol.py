@@ -61,6 +61,7 @@ _TESTS = {
     "fisher": "Fisher's exact test",
     "cmh": "Cochran-Mantel-Haenszel test stratified by immune stratum",
     "logistic": "Wald test of the arm in a logistic regression on age and BMI",
+    "boschloo": "Boschloo's exact unconditional test",
 }
 #: Who each ``trial.population`` is, in a protocol's words.
 _WHO = {

@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 
 from rplsim._core.registry import NameView, Registry
 from rplsim.exceptions import InvalidArgumentError
+from rplsim.stats.boschloo import boschloo_counts
 from rplsim.stats.cmh import cmh_test_counts
 from rplsim.stats.counts import z_test_counts
 from rplsim.stats.fisher import fisher_exact_counts
@@ -182,6 +183,16 @@ def _fisher(data: LookData) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     return p, count_sign(data)
 
 
+def _boschloo(data: LookData) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    if data.margin != 0:
+        raise InvalidArgumentError(
+            f"analysis boschloo with margin == {data.margin:g}: Boschloo's test is for superiority "
+            '(margin 0) only; use analysis "chi2" (Farrington-Manning) for non-inferiority.'
+        )
+    p = boschloo_counts(data.x_t, data.n_t, data.x_c, data.n_c, alternative=data.alternative)
+    return p, count_sign(data)
+
+
 def _cmh(data: LookData) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     sc = data.strata_counts
     _stat, p = cmh_test_counts(sc[:, 0], sc[:, 1], sc[:, 2], sc[:, 3], alternative=data.alternative)
@@ -204,3 +215,9 @@ register_analysis(
     "logistic", _logistic, path="patients", description="logistic regression on age and BMI, Wald test"
 )
 register_analysis("cmh", _cmh, description="Cochran-Mantel-Haenszel test across eligible strata")
+register_analysis(
+    "boschloo",
+    _boschloo,
+    conservative=True,
+    description="Boschloo's exact unconditional test (Fisher's p as the statistic, sup over the common rate)",
+)

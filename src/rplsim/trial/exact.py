@@ -52,8 +52,8 @@ __all__ = [
 ]
 
 # Analyses that read only the arm totals (so several eligible strata change nothing).
-_TOTALS_ONLY = ("chi2", "fisher")
-_REESTIMATION_EXACT = ("chi2", "fisher", "boschloo")
+_TOTALS_ONLY = ("chi2", "fisher", "boschloo")
+_REESTIMATION_EXACT = _TOTALS_ONLY
 #: The search of :func:`exact_sample_size` starts where exact power is at least this far
 #: below the target (the saw-tooth of an exact test is a few points of power, Chernick & Liu
 #: 2002), so no smaller n can reach it. (A limit of this module.)
@@ -173,8 +173,8 @@ def not_covered(scenario: Scenario) -> str | None:
     """Why :func:`exact_power` does not cover the scenario's trial, or None when it does.
 
     Covered: a fixed design (one look), or a group-sequential one without dropout and with
-    permuted blocks, analysed on the count path, chi2 or fisher (they read only the arm
-    totals), or another count analysis (CMH) in one eligible stratum.
+    permuted blocks, analysed on the count path, chi2, fisher or boschloo (they read only the
+    arm totals), or another count analysis (CMH) in one eligible stratum.
     """
     trial = scenario.require_trial()
     if trial.reestimation is not None and (trial.dropout > 0 or trial.analysis not in _REESTIMATION_EXACT):

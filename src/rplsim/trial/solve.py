@@ -12,7 +12,7 @@ scenario's values (:data:`FROM_SCENARIO`) or are given. The answer is
   (the smallest for ``alternative == "smaller"``).
 
 **Exact** (:func:`rplsim.exact_power`) for count-path designs with one look, or several without
-dropout (chi2 or fisher, or any count analysis in one eligible stratum): exact power is a
+dropout (chi2, fisher or boschloo, or any count analysis in one eligible stratum): exact power is a
 polynomial in the rates, so a rate is found by :func:`scipy.optimize.brentq` to within 1e-6 in
 power; ``n`` by a search over integers (exact power is saw-toothed in ``n``: the smallest ``n``
 reaching the target is reported, and ``stable_n``, from which power stays at or above target for

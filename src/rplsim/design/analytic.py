@@ -435,6 +435,9 @@ def sample_size(
     check_power(power)
     check_integer("looks", looks, rule="an integer >= 1", error=InvalidArgumentError)
     check_choice("boundary", boundary, BOUNDARIES)
+    check_choice("futility", futility, ("none", *FUTILITY_RULES))
+    if futility != "none" and looks < 2:
+        raise InvalidArgumentError(f"futility == {futility!r} needs looks >= 2, got looks == {looks}.")
     m = get_method(method)
     if looks > 1 and not m.sequential:
         raise InvalidArgumentError(f"looks > 1 with method == {method!r}, must use a normal-theory method.")
@@ -466,7 +469,6 @@ def sample_size(
         achieved = float(power_two_proportions(pc, pt, n1, **kw))
         return SampleSize(n_control=n1, n_treatment=n2, n_total=n1 + n2, achieved_power=achieved, **common)
 
-    check_choice("futility", futility, ("none", *FUTILITY_RULES))
     if futility != "none":
         return _with_futility(
             n_fixed, kw, common, looks, boundary, futility, futility_binding, futility_threshold
@@ -507,8 +509,6 @@ def _with_futility(
 ) -> SampleSize:
     """:func:`sample_size` of a group-sequential design with futility stops."""
     alpha, alternative = common["alpha"], common["alternative"]
-    if looks < 2:
-        raise InvalidArgumentError(f"futility == {futility!r} needs looks >= 2, got looks == {looks}.")
     design = sequential_futility(
         looks,
         alpha=alpha,

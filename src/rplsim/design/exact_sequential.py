@@ -180,7 +180,9 @@ def exact_sequential_counts(
     futility : sequence of float, optional
         Per look, the one-sided p in favour of treatment (:func:`rplsim.stats.pvalues.favour_p`)
         at or above which a trial not rejected stops for futility (``inf``: never), as
-        :func:`rplsim.trial.formulas.futility_levels` gives them.
+        :func:`rplsim.trial.formulas.futility_levels` gives them. At such a look a two-sided test
+        rejects only in favour of treatment (a trial going against it stops for futility), as
+        :func:`rplsim.simulate_power` decides.
 
     Returns
     -------
@@ -276,6 +278,8 @@ def exact_sequential_counts(
                 np.full(x_t.size, t_new, np.int64),
             )  # fmt: skip
             upper, lower = split_rejections(p, sign, alternative, level)
+            if np.isfinite(fut_level) and alternative == "two-sided":
+                lower = np.zeros_like(lower)  # against treatment at an interim: futility, not a rejection
             evaluated += x_t.size
             rej = (upper | lower).reshape(shape)
             fav = (upper if alternative == "two-sided" else upper | lower).reshape(shape)

@@ -195,10 +195,12 @@ def blinded_reestimation(
         )
     pc, pt = check_rate("p_control", p_control), check_rate("p_treatment", p_treatment)
     ratio = n_treatment / n_control
-    n1c, n1t = math.ceil(at * n_control), math.ceil(at * n_treatment)
+    # a hair of tolerance, so 0.55 * 100 = 55.000000000000001 is 55 (as the scenario layer rounds)
+    n1c, n1t = math.ceil(at * n_control - 1e-9), math.ceil(at * n_treatment - 1e-9)
     s1 = np.arange(n1c + n1t + 1)
     pooled_c, pooled_t = rates_for_pooled(s1 / (n1c + n1t), ratio, effect, effect_value)
-    lo_n, hi_n = max(n1c, math.ceil(min_factor * n_control)), math.floor(max_factor * n_control)
+    lo_n = max(n1c, math.ceil(min_factor * n_control - 1e-9))
+    hi_n = math.floor(max_factor * n_control + 1e-9)
     if new_control is not None:
         wanted = np.asarray(new_control, dtype=np.int64)
         if wanted.shape != s1.shape:

@@ -170,8 +170,14 @@ def figure_captions(result: RunResult) -> dict[str, str]:
         t = result.scenario.require_trial()
         method = "exact" if tr.exact_n is not None else "simulated"
         out |= {
-            "power_curve": f"Power against women randomised per arm ({method}); the chosen n "
-            f"({tr.power.n_control} per arm) and the {t.power:.0%} target marked.",
+            "power_curve": (
+                f"Power of the fixed design (without re-estimation) against women randomised per arm "
+                f"({method}); the planned n ({tr.power.n_control} per arm) and the {t.power:.0%} target "
+                "marked."
+                if t.reestimation is not None
+                else f"Power against women randomised per arm ({method}); the chosen n "
+                f"({tr.power.n_control} per arm) and the {t.power:.0%} target marked."
+            ),
             "sensitivity": "Women randomised per arm needed over the placebo and IVIG live-birth rates "
             "(formula inflated for dropout; the scenario's own cell outlined, its n the run's); "
             "literature rates marked.",

@@ -364,12 +364,15 @@ def _paragraph(scenario: Scenario, stage: TrialStage, expected: tuple[float, flo
             f"{alloc} in two groups, not randomised: women treated with IVIG, and {comparator}."
         )
     digits = 2 if ex is not None else 1
+    planned, regrown = "expected", ""
+    if t.reestimation is not None:
+        planned, regrown = "planned", ", re-estimated as below,"
     out = [
         first,
         f"Assuming a live-birth rate of {p.p_control:.1%} with {comparator} (based on {control_src}) and "
         f"{p.p_treatment:.1%} with IVIG (based on {treatment_src}), and {t.dropout:.0%} of {verb} women "
-        f"without an outcome, the expected {p.n_control * keep:.0f} + {p.n_treatment * keep:.0f} analysed "
-        f"women give {shown:.{digits}%} {kind} power {aim}.",
+        f"without an outcome, the {planned} {p.n_control * keep:.0f} + {p.n_treatment * keep:.0f} "
+        f"analysed women{regrown} give {shown:.{digits}%} {kind} power {aim}.",
     ]
     if ex is not None:
         out.append(
@@ -509,7 +512,12 @@ def protocol_summary(scenario: Scenario, stage: TrialStage) -> ProtocolSummary:
         ),
         (
             "Analysed (expected)",
-            f"{p.n_control * keep:.1f} + {p.n_treatment * keep:.1f} = {p.n_total * keep:.1f}",
+            f"{p.n_control * keep:.1f} + {p.n_treatment * keep:.1f} = {p.n_total * keep:.1f}"
+            + (
+                f" planned; {p.expected_n_h1 * keep:.1f} in all on average after re-estimation"
+                if t.reestimation is not None and "reestimated_n_mean" in p.extra
+                else ""
+            ),
             f"{'randomised' if t.randomised else 'enrolled'} × (1 − dropout)",
         ),
         *_power_rows(scenario, stage),

@@ -149,13 +149,14 @@ def compare_cell(
     }
 
 
-def _design_n(scenario: Scenario) -> int:
+def _design_n(scenario: Scenario, replicates: int | None, seed: SeedLike) -> int:
+    """The design's n, as ``rplsim run`` finds it (a re-estimation design's: the planned n)."""
     t = scenario.require_trial()
     if t.n_per_arm:
         return int(t.n_per_arm)
     if t.reestimation is not None:
         return planned_n_per_arm(scenario)
-    return int(find_sample_size(scenario).n_per_arm)
+    return int(find_sample_size(scenario, replicates=replicates, seed=seed).n_per_arm)
 
 
 def _assurance(scenario: Scenario, n: int) -> float:
@@ -230,7 +231,7 @@ def compare_designs(
     plans = []
     for sc in scenarios:
         trial = sc.require_trial()
-        n = _design_n(sc)
+        n = _design_n(sc, replicates, seed)
         entropy = root_entropy(sc.seed if seed is None else seed)
         reps = int(trial.replicates if replicates is None else replicates)
         truths = [(c, _truth(sc, c)) for c in rates]

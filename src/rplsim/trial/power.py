@@ -251,6 +251,10 @@ def _decide(
     for j in range(k):
         p, sign = _analyse(trial, sim, j)
         rej = (p <= thresholds[j]) & ~done
+        if futility is not None and np.isfinite(futility[j]) and trial.alternative == "two-sided":
+            # futility is judged on the Z in favour of IVIG: a trial going against IVIG at an
+            # interim stops for futility, not for a rejection
+            rej &= sign > 0
         good |= rej & (sign * want > 0 if trial.alternative == "two-sided" else rej)
         anyrej |= rej
         stopped[rej] = j

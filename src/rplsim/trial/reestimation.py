@@ -3,13 +3,15 @@
 An internal pilot (Gould 1992; Kieser & Friede 2003; R ``blindrecalc``): after ``at`` of the
 planned women per arm, the pooled live-birth rate of those with an outcome (arms not unblinded)
 and the allocation give the control and treated rates that reproduce it under the planned
-effect held fixed (:func:`rplsim.design.reestimation.rates_for_pooled`); n is solved again at
-those rates by the trial's own formula (:func:`rplsim.trial.formulas.analytic_sample_size`, at the
-trial's power; an exact-search method, Fisher's or Boschloo's, is re-solved by the continuity-corrected
-formula, which tracks Fisher's within a few women and costs microseconds instead of a search per
-pooled rate),
-inflated for dropout, kept within ``[min_factor, max_factor]`` times the planned n, and the trial
-goes on to the new n; the final analysis is the scenario's test on every analysed woman.
+effect held fixed (:func:`rplsim.design.reestimation.rates_for_pooled`); the new n is the planned
+n (found by the trial's own method: exact on the count path, dropout included) times the ratio of
+the trial's formula's n at those rates to its n at the planned rates (at the trial's power; for
+an exact test, Fisher's or Boschloo's, the continuity-corrected formula, which tracks Fisher's:
+a search per pooled rate would cost seconds where the formula costs microseconds), so a pilot
+that sees the planned pooled rate keeps the planned n; kept within ``[min_factor, max_factor]``
+times the planned n, and the trial goes on to the new n; the final analysis is the scenario's
+test on every analysed woman. ``at`` counts randomised women; with dropout about
+``at (1 - dropout)`` of them have an outcome at re-estimation.
 
 The design is planned at the scenario's rates (its n, :func:`planned_n_per_arm`, and the effect
 held fixed) and may be run at other true rates (``truth``): that is what re-estimation is for.
@@ -32,6 +34,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -100,6 +103,8 @@ class ReestimationPlan:
         The effect held fixed and its planned value.
     ratio : float
         ``n_treatment / n_control``.
+    p_control, p_treatment : float
+        The planned rates (the pilot at their pooled rate keeps the planned n).
     """
 
     n_control: int
@@ -111,6 +116,8 @@ class ReestimationPlan:
     effect: str
     effect_value: float
     ratio: float
+    p_control: float = 0.5
+    p_treatment: float = 0.5
 
 
 def reestimation_plan(scenario: Scenario, n_per_arm: int | None = None) -> ReestimationPlan:
@@ -144,6 +151,8 @@ def reestimation_plan(scenario: Scenario, n_per_arm: int | None = None) -> Reest
         effect=re.effect,
         effect_value=float(value),
         ratio=n_t / n_c,
+        p_control=float(pc),
+        p_treatment=float(pt),
     )
 
 
@@ -158,20 +167,18 @@ def _new_n_table(trial: TrialParams, plan: ReestimationPlan, m_max: int) -> np.n
     pc, pt = rates_for_pooled(pooled, plan.ratio, plan.effect, plan.effect_value)
     # the trial's own formula; an exact-search one (Fisher's, Boschloo's) by its continuity-
     # corrected formula (the module doc says why)
-    method = (
-        "continuity"
-        if trial.analysis in ("fisher", "boschloo")
-        else ANALYSIS_METHOD.get(trial.analysis, "normal")
-    )
+    exact_search = trial.analysis in ("fisher", "boschloo")
+    method = "continuity" if exact_search else ANALYSIS_METHOD.get(trial.analysis, "normal")
+    kw: dict[str, Any] = {"alpha": trial.alpha, "power": trial.power, "alternative": trial.alternative}
     with np.errstate(divide="ignore", invalid="ignore"):
-        n_fixed = fixed_n_many(
-            method, pc, pt, alpha=trial.alpha, power=trial.power, alternative=trial.alternative,
-            ratio=trial.allocation_ratio,
-        )  # fmt: skip
-    # as sample_size rounds (a hair of tolerance) and inflate_for_dropout inflates; no finite
-    # n (equal rates) is the cap
-    n = np.ceil(n_fixed - 1e-9)
-    n = np.where(np.isfinite(n), np.ceil(n / (1 - trial.dropout) - 1e-9), np.inf)
+        n_fixed = fixed_n_many(method, pc, pt, ratio=trial.allocation_ratio, **kw)
+        planned = np.array([plan.p_control]), np.array([plan.p_treatment])
+        at_plan = fixed_n_many(method, *planned, ratio=trial.allocation_ratio, **kw)[0]
+    # The planned n scaled by the formula's n at the pilot's rates over its n at the planned ones:
+    # the pilot that sees the planned pooled rate keeps the planned n (found by the trial's own
+    # method: exact, dropout included), and n moves with the formula's variance over effect
+    # squared elsewhere. No finite n (equal rates) is the cap.
+    n = np.ceil(plan.n_control * n_fixed / at_plan - 1e-9)
     table = np.full((m_max + 1, m_max + 1), plan.n_control, dtype=np.int64)
     inner = table[1:]
     inner[ok] = np.clip(np.nan_to_num(n, posinf=plan.high), plan.low, plan.high).astype(np.int64)

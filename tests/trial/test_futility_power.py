@@ -58,3 +58,17 @@ def test_futility_needs_interim_looks_one_line():
 
     with pytest.raises(ScenarioError, match=r"futility == \"beta-spending\" needs interim looks"):
         load_scenario("scenarios/paper.toml", {"trial": {"futility": "beta-spending"}})
+
+
+def test_two_sided_futility_is_one_sided_in_effect_pocock():
+    """A two-sided trial with futility stops for futility, not for a rejection, when it goes
+    against IVIG at an interim: with Pocock bounds (where harm-side crossings at look 1 are not
+    rare) the exact type-I error is the one-sided design's (0.0224 by the recursion), not ~0.033."""
+    from rplsim.trial.formulas import futility_of
+
+    sc = load_scenario(
+        "scenarios/futility.toml", {"trial": {"dropout": 0, "boundary": "ld-pocock", "n_per_arm": 105}}
+    )
+    ex = exact_power(sc)
+    design = futility_of(sc.trial)
+    assert ex.type1_error <= design.type1_error + 0.003  # the chi2 test's own level at 105/arm

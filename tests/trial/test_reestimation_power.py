@@ -77,3 +77,29 @@ def test_reestimation_rules_one_line():
         load_scenario("scenarios/reestimation.toml", {"trial": {"reestimation": {"min_factor": 3}}})
     with pytest.raises(ScenarioError, match="exact re-estimation enumerates the first stage without dropout"):
         exact_power(load_scenario("scenarios/reestimation.toml"))
+
+
+@pytest.mark.parametrize(("n", "changes"), [(100, {"at": 0.55}), (45, {"max_factor": 1.1})])
+def test_rounding_of_first_stage_and_cap_agrees_with_simulation(n, changes):
+    """0.55 * 100 is 55.000000000000001 and 49 / 45 * 45 is 48.99...: the exact enumeration rounds
+    both as the plan does (it crashed on the first and stopped one woman short of the cap on the
+    second), so exact and simulated expected sizes agree (4 SE; sd of the size below 40)."""
+    sc = load_scenario(
+        "scenarios/reestimation.toml", {"trial": {"dropout": 0, "n_per_arm": n, "reestimation": changes}}
+    )
+    ex, sim = exact_power(sc), simulate_power(sc, replicates=8192)
+    assert abs(ex.expected_women - sim.expected_n_h1) <= 4 * 2 * 40 / np.sqrt(8192)
+    assert abs(ex.power - sim.power) <= 4 * np.sqrt(ex.power * (1 - ex.power) / 8192)
+
+
+def test_a_pilot_at_the_planned_pooled_rate_keeps_the_planned_n(sc):
+    from rplsim.trial.reestimation import _new_n_table, reestimation_plan
+
+    plan = reestimation_plan(sc)
+    m = plan.first_control + plan.first_treatment
+    table = _new_n_table(sc.trial, plan, m)
+    pooled = (plan.p_control + plan.ratio * plan.p_treatment) / (1 + plan.ratio)
+    below, above = int(np.floor(pooled * m)), int(np.ceil(pooled * m))
+    assert plan.n_control in (table[m, below], table[m, above])
+    # no births or all: under a held odds ratio the arms' difference vanishes, so n hits the cap
+    assert table[m, m] == table[m, 0] == plan.high

@@ -66,6 +66,11 @@ def seeds() -> st.SearchStrategy[int]:
 
 
 # ----------------------------------------------------------------------------- trials
+#: Analyses the drawn trials leave out: Boschloo's exact power over the many arm sizes of a
+#: trial with dropout costs seconds a point (it is tested on its own, tests/trial/test_boschloo_power.py).
+_LEFT_OUT = ("boschloo",)
+
+
 @st.composite
 def _trial_dicts(draw: st.DrawFn, designs: tuple[str, ...]) -> dict[str, Any]:
     design = draw(st.sampled_from(designs))
@@ -75,7 +80,9 @@ def _trial_dicts(draw: st.DrawFn, designs: tuple[str, ...]) -> dict[str, Any]:
         "min_previous_miscarriages": draw(st.integers(2, 4)),
         "control_lbr": control,
         "design": design,
-        "analysis": draw(st.sampled_from(_INFO["trial.analysis"].choices or ())),
+        "analysis": draw(
+            st.sampled_from([a for a in _INFO["trial.analysis"].choices or () if a not in _LEFT_OUT])
+        ),
         "alpha": draw(st.sampled_from([0.05, 0.025, 0.01, 0.1]) | st.floats(0.005, 0.2)),
         "power": draw(st.floats(0.7, 0.95)),
         "allocation_ratio": draw(st.sampled_from([1.0, 2.0, 0.5]) | st.floats(0.5, 3.0)),
@@ -102,6 +109,10 @@ def _trial_dicts(draw: st.DrawFn, designs: tuple[str, ...]) -> dict[str, Any]:
             d["treatment_lbr"] = control + draw(st.floats(-0.04, min(0.1, 0.97 - control)))
         else:
             d["ivig_odds_ratio"] = draw(st.floats(0.8, 2.0))
+    if design == "superiority" and d["looks"] > 1:
+        d["futility"] = draw(st.sampled_from(_INFO["trial.futility"].choices or ()))
+        d["futility_binding"] = draw(st.booleans())
+        d["futility_threshold"] = draw(st.floats(0.05, 0.3))
     if draw(st.booleans()):
         d["n_per_arm"] = draw(st.integers(20, 500))
     return d

@@ -110,7 +110,7 @@ class ExactPower(Displayed):
     >>> from rplsim import exact_power, load_scenario
     >>> res = exact_power(load_scenario("scenarios/paper.toml"), n_per_arm=85)
     >>> res.n_control, res.looks, round(res.power, 3), res.to_frame().shape
-    (85, 1, 0.811, (1, 24))
+    (85, 1, 0.811, (1, 26))
     """
 
     power: float

@@ -129,7 +129,7 @@ def reestimation_plan(scenario: Scenario, n_per_arm: int | None = None) -> Reest
     >>> from rplsim import load_scenario
     >>> p = reestimation_plan(load_scenario("scenarios/reestimation.toml"))
     >>> p.n_control, p.first_control, p.high, p.effect
-    (91, 46, 182, 'odds-ratio')
+    (83, 42, 166, 'odds-ratio')
     """
     trial = scenario.require_trial()
     re = trial.reestimation

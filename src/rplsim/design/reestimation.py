@@ -91,6 +91,8 @@ class ReestimationOC:
         P(reject at all) at the true rates.
     n_probabilities_null : numpy.ndarray
         The distribution of the final control-arm size (over ``n_values``) under the null.
+    margin, max_error : float
+        The test's margin, and the probability left out of the sums (0: nothing truncated).
     """
 
     power: float
@@ -102,6 +104,8 @@ class ReestimationOC:
     first_stage: tuple[int, int]
     rejection: float = float("nan")
     n_probabilities_null: Array | None = None
+    margin: float = 0.0
+    max_error: float = 0.0
 
 
 def _regions(
@@ -242,6 +246,7 @@ def blinded_reestimation(
         power=float(min(power, 1.0)),
         rejection=float(min(rejection, 1.0)),
         n_probabilities_null=probs0,
+        margin=float(margin),
         type1_error=float(min(type1, 1.0)),
         n_values=values,
         n_probabilities=probs,

@@ -301,18 +301,20 @@ def exact_power(
         mean_t = float(np.dot(oc.n_probabilities, treated))
         assert oc.n_probabilities_null is not None
         total_null = float(np.dot(oc.n_probabilities_null, oc.n_values + treated))
-        return ExactPower(
-            power=oc.power, rejection=oc.rejection, type1_error=oc.type1_error,
-            n_control=n_c, n_treatment=n_t,
+        return _exact_result(
+            trial,
+            oc,
+            n_c,
+            n_t,
+            (p_c, p_t, p_0),
             analysed_mean=oc.expected_n_control + mean_t,
-            analysed_control_mean=oc.expected_n_control, analysed_treatment_mean=mean_t,
-            p_control=p_c, p_treatment=p_t, p_null=p_0, analysis=trial.analysis, alpha=trial.alpha,
-            alternative=trial.alternative, margin=trial.margin or 0.0, dropout=trial.dropout,
-            block_size=trial.block_size, stop_probability=(oc.rejection,),
+            analysed_control_mean=oc.expected_n_control,
+            analysed_treatment_mean=mean_t,
+            stop_probability=(oc.rejection,),
             stop_probability_null=(oc.type1_error,),
             expected_women=oc.expected_n_control + mean_t,
             expected_women_null=total_null,
-        )  # fmt: skip
+        )
     if trial.looks > 1:
         return _exact_sequential(scenario, n_c, n_t, p_c, p_t, p_0)
     try:

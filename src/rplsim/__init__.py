@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from rplsim.outcome.model import live_birth_probability, outcome_model
     from rplsim.outputs.write import write_run
     from rplsim.paper import CONFLICTS, paper_funnel
+    from rplsim.planning.centres import CentresAnswer, find_centres
     from rplsim.planning.feasibility import Feasibility, feasibility
     from rplsim.planning.protocol import ProtocolSummary, protocol_summary
     from rplsim.planning.sensitivity import sensitivity_grid
@@ -72,6 +73,8 @@ _LAZY: dict[str, str] = {
     "write_run": "rplsim.outputs.write",
     "CONFLICTS": "rplsim.paper",
     "paper_funnel": "rplsim.paper",
+    "CentresAnswer": "rplsim.planning.centres",
+    "find_centres": "rplsim.planning.centres",
     "Feasibility": "rplsim.planning.feasibility",
     "feasibility": "rplsim.planning.feasibility",
     "sensitivity_grid": "rplsim.planning.sensitivity",
@@ -114,6 +117,7 @@ __all__ = [
     "AssuranceResult",
     "CalibrationError",
     "CalibrationWarning",
+    "CentresAnswer",
     "ConvergenceError",
     "ExactPower",
     "ExactSampleSize",
@@ -144,6 +148,7 @@ __all__ = [
     "exact_sample_size",
     "exact_sequential_counts",
     "feasibility",
+    "find_centres",
     "find_sample_size",
     "generate_cohort",
     "group_sequential_design",

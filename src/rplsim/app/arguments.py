@@ -43,6 +43,9 @@ EXAMPLES = {
     "compare": "rplsim compare scenarios/paper.toml scenarios/group_sequential.toml "
     "scenarios/futility.toml scenarios/reestimation.toml\n  rplsim compare scenarios/paper.toml "
     "scenarios/reestimation.toml --control-lbr 0.5,0.6,0.7 --out my_compare",
+    "centres": "rplsim centres scenarios/paper.toml --years 3\n  rplsim centres scenarios/paper.toml "
+    "--years 3 --probability 0.9 --set recruitment.centre_rate_cv=0.5 --set "
+    "recruitment.activation_months=12",
     "sweep": "rplsim sweep scenarios/sweep_example.toml --workers 2\n  rplsim sweep "
     "scenarios/sweep_example.toml --grid trial.looks=1,3 --scheduler tcp://host:8786\n"
     "  rplsim sweep scenarios/sweep_example.toml --resume",
@@ -419,6 +422,25 @@ def _add_compare(sub: Any) -> None:
     )
 
 
+def _add_centres(sub: Any) -> None:
+    """The arguments of ``rplsim centres``."""
+    c = _subcommand(sub, "centres", "the smallest number of centres that recruit the trial in time")
+    _add_scenario_args(c)
+    c.add_argument("--years", type=float, required=True, help="recruitment period allowed, in years")
+    c.add_argument(
+        "--probability",
+        type=float,
+        default=0.8,
+        help="required probability of finishing in time (default 0.8)",
+    )
+    c.add_argument(
+        "--replicates",
+        type=int,
+        default=20_000,
+        help="simulated trials per number of centres (default 20,000)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``rplsim`` parser: every subcommand with its arguments and an example."""
     p = _Parser(
@@ -429,6 +451,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for add in (_add_run, _add_inputs, _add_power, _add_assurance, _add_sweep, _add_compare):
+    for add in (_add_run, _add_inputs, _add_power, _add_assurance, _add_sweep, _add_compare, _add_centres):
         add(sub)
     return p

@@ -9,6 +9,7 @@ internal error (a short message; ``--debug`` shows the traceback).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import signal
@@ -725,6 +726,24 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_centres(args: argparse.Namespace) -> int:
+    """``rplsim centres``: the smallest number of centres that recruit the trial within --years."""
+    from rplsim.planning.centres import find_centres
+
+    _int_flag("--replicates", args.replicates, 100, MAX_REPLICATES, " (MAX_REPLICATES)")
+    if not (math.isfinite(args.years) and args.years > 0):
+        raise ScenarioError(f"--years {args.years:g}: must be a number of years > 0, e.g. 3.")
+    if not 0.0 < args.probability < 1.0:
+        raise ScenarioError(f"--probability {args.probability:g}: must be in (0, 1), e.g. 0.8.")
+    sc = _load(args)
+    if sc.trial is None:
+        raise ScenarioError(f"{args.scenario}: {NO_TRIAL}")
+    ans = find_centres(sc, args.years, args.probability, replicates=args.replicates, seed=args.seed)
+    print(ans.sentence())
+    print(ans.curve.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    return 0
+
+
 def _progress(args: argparse.Namespace, total: int) -> Any:
     """A tqdm bar on stderr when it is a terminal and --quiet is not given."""
     if args.quiet or not sys.stderr.isatty():
@@ -746,6 +765,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "assurance": cmd_assurance,
     "sweep": cmd_sweep,
     "compare": cmd_compare,
+    "centres": cmd_centres,
     "cohort": cmd_cohort,
     "calibrate": cmd_calibrate,
     "validate": cmd_validate,

@@ -149,13 +149,21 @@ def _assumed(scenario: Scenario) -> list[tuple[str, str, str]]:
     return out
 
 
+_CENTRES_ONLY = (
+    "recruitment.centre_rate_cv",
+    "recruitment.activation_months",
+    "recruitment.months_to_pregnancy",
+)
+
+
 def _rests_on(scenario: Scenario, path: str) -> bool:
     """Whether anything in the run uses the key at ``path`` (a threshold of a rule not chosen
     is a default nothing rests on)."""
     t = scenario.trial
     if path == "trial.futility_threshold":
         return t is not None and t.looks > 1 and t.futility == "conditional-power"
-    return True
+    # read by `rplsim centres` (the recruitment time), not by a run
+    return path not in _CENTRES_ONLY
 
 
 def _link(item: Link) -> tuple[str, str]:

@@ -276,6 +276,31 @@ class RecruitmentParams:
         doc="eligible women who consent to randomisation",
         source="ASSUMPTION: typical for placebo-controlled RPL trials",
     )
+    centre_rate_cv: float = param(
+        0.0,
+        lo=0,
+        hi=5,
+        doc="coefficient of variation of the centres' rates (Gamma, the Poisson-gamma model of "
+        "Anisimov & Fedorov 2007); 0 = every centre at the mean rate",
+        source="ASSUMPTION: 0, every centre like the paper's one (multi-centre trials see 0.5-1)",
+    )
+    activation_months: float = param(
+        0.0,
+        lo=0,
+        hi=240,
+        unit="months",
+        doc="the centres open evenly over this many months from the start (0 = all at once)",
+        source="ASSUMPTION: 0, every centre open from the start",
+    )
+    months_to_pregnancy: float = param(
+        0.0,
+        lo=0,
+        hi=120,
+        unit="months",
+        doc="mean time (exponential) from consent to the confirmed index pregnancy, when the woman "
+        "is randomised (0 = at once)",
+        source="ASSUMPTION: 0, randomised at consent",
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from rplsim.sweep.compare import compare_designs
     from rplsim.timeline import TimelineResult, simulate_timeline, simulate_twin
     from rplsim.trial.assurance import AssuranceResult, assurance, assurance_curve
+    from rplsim.trial.calendar import CalendarResult, simulate_calendar
     from rplsim.trial.curve import PowerCurve, power_curve
     from rplsim.trial.exact import ExactPower, ExactSampleSize, exact_power, exact_sample_size
     from rplsim.trial.power import PowerResult, find_sample_size, simulate_power
@@ -93,6 +94,8 @@ _LAZY: dict[str, str] = {
     "TimelineResult": "rplsim.timeline",
     "simulate_timeline": "rplsim.timeline",
     "simulate_twin": "rplsim.timeline",
+    "CalendarResult": "rplsim.trial.calendar",
+    "simulate_calendar": "rplsim.trial.calendar",
     "PowerCurve": "rplsim.trial.curve",
     "power_curve": "rplsim.trial.curve",
     "ExactPower": "rplsim.trial.exact",
@@ -115,6 +118,7 @@ __all__ = [
     "CONFLICTS",
     "STRATA",
     "AssuranceResult",
+    "CalendarResult",
     "CalibrationError",
     "CalibrationWarning",
     "CentresAnswer",
@@ -163,6 +167,7 @@ __all__ = [
     "sample_size",
     "scenario_from_dict",
     "sensitivity_grid",
+    "simulate_calendar",
     "simulate_power",
     "simulate_timeline",
     "simulate_twin",

@@ -28,7 +28,13 @@ from scipy import stats
 
 from rplsim.exceptions import InvalidArgumentError
 
-__all__ = ["Accrual", "opening_times", "simulate_time_to_randomise", "time_to_randomise"]
+__all__ = [
+    "Accrual",
+    "opening_times",
+    "simulate_randomisation_times",
+    "simulate_time_to_randomise",
+    "time_to_randomise",
+]
 
 Array = NDArray[np.float64]
 
@@ -148,6 +154,21 @@ def simulate_time_to_randomise(accrual: Accrual, n: int, replicates: int, rng: n
     >>> t.shape, bool(t.min() > 0)
     ((2000,), True)
     """
+    return simulate_randomisation_times(accrual, n, replicates, rng)[:, -1]
+
+
+def simulate_randomisation_times(
+    accrual: Accrual, n: int, replicates: int, rng: np.random.Generator
+) -> Array:
+    """The first ``n`` randomisation times (years) of each simulated trial, in order: (R, n).
+
+    Examples
+    --------
+    >>> a = Accrual(centres=3, rate=70.5, cv=0.0, share=0.1133)
+    >>> t = simulate_randomisation_times(a, 50, 100, np.random.default_rng(1))
+    >>> t.shape, bool((t[:, 1:] >= t[:, :-1]).all())
+    ((100, 50), True)
+    """
     n = _check_n(n)
     r = int(replicates)
     if r < 1:
@@ -164,21 +185,22 @@ def simulate_time_to_randomise(accrual: Accrual, n: int, replicates: int, rng: n
     # doubled): the mean time at full rate and a half, plus the opening and the delay
     mean = n / accrual.randomised_per_year
     horizon = 1.5 * mean * (1.0 + accrual.cv) + accrual.activation + 3.0 * accrual.delay
-    out = np.full(r, np.nan)
+    out = np.full((r, n), np.nan)
     todo = np.arange(r)
     while todo.size:
-        out[todo] = _nth_time(rates[todo], opens, accrual.delay, n, horizon, rng)
-        todo = todo[np.isnan(out[todo])]
+        out[todo] = _first_times(rates[todo], opens, accrual.delay, n, horizon, rng)
+        todo = todo[np.isnan(out[todo, -1])]
         horizon *= 2.0
         if horizon > 1e7:  # a bound: the rates are far too low for n
             raise InvalidArgumentError(f"recruitment of {n} women would take over 10 million years.")
     return out
 
 
-def _nth_time(
+def _first_times(
     rates: Array, opens: Array, delay: float, n: int, horizon: float, rng: np.random.Generator
 ) -> Array:
-    """The n-th randomisation time of each trial within ``[0, horizon]`` (NaN if fewer than n)."""
+    """The first n randomisation times of each trial within ``[0, horizon]`` (a row of NaN if
+    fewer than n fall inside)."""
     r, c = rates.shape
     window = np.maximum(horizon - opens, 0.0)[None, :]
     counts = rng.poisson(rates * window)
@@ -189,13 +211,15 @@ def _nth_time(
     times = start + rng.random(rep.size) * width
     if delay > 0:
         times = times + rng.exponential(delay, rep.size)
-    late = times > horizon  # randomised after the window: not seen by this pass
-    times[late] = 2.0 * horizon
+    times[times > horizon] = 2.0 * horizon  # randomised after the window: not seen by this pass
     # one sort of every trial's times at once: trial i's times shifted into [4 i h, 4 i h + 2 h]
     keyed = np.sort(times + rep * (4.0 * horizon))
     first = np.concatenate([[0], np.cumsum(total)[:-1]])
-    out = np.full(r, np.nan)
+    out = np.full((r, n), np.nan)
     enough = np.flatnonzero(total >= n)
-    pick = keyed[first[enough] + n - 1] - enough * (4.0 * horizon)
-    out[enough] = np.where(pick <= horizon, pick, np.nan)
+    if enough.size:
+        idx = first[enough][:, None] + np.arange(n)[None, :]
+        picked = keyed[idx] - (enough * (4.0 * horizon))[:, None]
+        ok = picked[:, -1] <= horizon
+        out[enough[ok]] = picked[ok]
     return out

@@ -44,6 +44,7 @@ __all__ = [
     "live_birth_probability",
     "outcome_model",
     "outcome_model_cached",
+    "outcome_week",
     "sample_fates",
     "shift_for_rate",
 ]
@@ -381,6 +382,26 @@ def live_birth_probability(
 def _weeks(u: np.ndarray, spec: object) -> np.ndarray:
     tn = truncnorm_for_moments(spec.mean, spec.sd, spec.min, spec.max)  # type: ignore[attr-defined]
     return tn.ppf(u)
+
+
+def outcome_week(outcome: OutcomeParams, live: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """The gestational week a confirmed pregnancy ends, from one uniform each: a live birth's
+    from ``live_birth_week``, any other end's from ``miscarriage_week`` (the week laws
+    :func:`sample_fates` uses; a stillbirth, 3 in 469 (Section 2.2), is drawn as a loss).
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario
+    >>> o = load_scenario("scenarios/paper.toml").outcome
+    >>> w = outcome_week(o, np.array([True, False]), np.array([0.5, 0.5]))
+    >>> bool(w[0] > 36 > 12 > w[1])
+    True
+    """
+    live = np.asarray(live, bool)
+    week = np.empty(live.shape)
+    week[live] = _weeks(u[live], outcome.live_birth_week)
+    week[~live] = _weeks(u[~live], outcome.miscarriage_week)
+    return week
 
 
 def sample_fates(

@@ -25,44 +25,16 @@ import pandas as pd
 
 from rplsim._core.display import Displayed
 from rplsim._core.rng import SeedLike, child_generator, root_entropy
-from rplsim.design.accrual import Accrual, simulate_time_to_randomise, time_to_randomise
+from rplsim.design.accrual import simulate_time_to_randomise, time_to_randomise
 from rplsim.exceptions import ScenarioError
 from rplsim.scenario import Scenario
-from rplsim.trial import find_sample_size, treatment_size, trial_design
+from rplsim.trial import find_sample_size, treatment_size
+from rplsim.trial.recruitment import randomised_share, scenario_accrual
 
 __all__ = ["MAX_CENTRES", "CentresAnswer", "find_centres", "randomised_share", "scenario_accrual"]
 
 #: The search of :func:`find_centres` looks no further (one line says so).
 MAX_CENTRES = 1000
-
-
-def randomised_share(scenario: Scenario) -> float:
-    """Women randomised per RPL woman seen: the funnel of :func:`rplsim.feasibility`
-    (``workup_share x pregnancy_share x eligible share x consent_share``)."""
-    rec = scenario.recruitment
-    eligible = trial_design(scenario).eligible_share
-    return rec.workup_share * rec.pregnancy_share * eligible * rec.consent_share
-
-
-def scenario_accrual(scenario: Scenario, centres: int | None = None) -> Accrual:
-    """The scenario's recruitment model (``centres`` instead of ``recruitment.centres``).
-
-    Examples
-    --------
-    >>> from rplsim import load_scenario
-    >>> a = scenario_accrual(load_scenario("scenarios/paper.toml"))
-    >>> a.centres, a.rate, round(a.share, 4), a.closed_form
-    (1, 70.5, 0.1133, True)
-    """
-    rec = scenario.recruitment
-    return Accrual(
-        centres=int(rec.centres if centres is None else centres),
-        rate=float(rec.rpl_women_per_centre_year),
-        cv=float(rec.centre_rate_cv),
-        share=randomised_share(scenario),
-        activation=float(rec.activation_months) / 12.0,
-        delay=float(rec.months_to_pregnancy) / 12.0,
-    )
 
 
 @dataclass(frozen=True, repr=False)

@@ -1,0 +1,279 @@
+"""The trial on the calendar, vectorised (issue 17 groundwork: the twin; the SimPy engine is next).
+
+Each simulated trial randomises its planned women in the order the multi-centre recruitment model
+(:mod:`rplsim.design.accrual`, the scenario's ``[recruitment]`` as
+:func:`rplsim.trial.recruitment.scenario_accrual` reads it) brings them, at their confirmed index
+pregnancy; arms by the trial's permuted blocks in that order; a woman drops out with probability
+``trial.dropout`` (no outcome ever), else her live birth is Bernoulli at her arm's rate (the count
+path's eligible women: i.i.d. at the arm's marginal rate) and her outcome is known when the
+pregnancy ends: at ``outcome.live_birth_week`` for a live birth, ``outcome.miscarriage_week``
+otherwise, after randomisation at ``protocol.confirmation_week`` (about 8 months for a birth).
+
+**Looks by information**: look ``k`` of ``K`` comes when ``ceil(k M / K)`` outcomes are known, ``M``
+the trial's women with an outcome; the analysis (the scenario's, at the boundaries and futility
+of :func:`rplsim.trial.formulas.look_thresholds` / :func:`~rplsim.trial.formulas.futility_levels`)
+reads the women whose outcome is known by then. Recruitment goes on during the looks; a trial that
+stops randomises nobody after the look, and its women still pregnant then (the pipeline) are
+followed to their outcome (the overrun). The final look comes when the last randomised woman's
+outcome is known. The H1 and null trials share every draw but the treated women's outcomes
+(common random numbers).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+
+from rplsim._core.display import Displayed
+from rplsim._core.rng import SeedLike, child_generator, root_entropy
+from rplsim._core.validation import check_integer
+from rplsim.design.accrual import Accrual, simulate_randomisation_times
+from rplsim.outcome.model import outcome_week
+from rplsim.scenario import Scenario
+from rplsim.stats.pvalues import Alternative, favour_p
+from rplsim.stats.registry import LookData, get_analysis
+from rplsim.trial.formulas import analytic_n_per_arm, futility_levels, look_thresholds, treatment_size
+from rplsim.trial.pool import cap_workers, map_block_chunks
+from rplsim.trial.power import wilson_interval
+from rplsim.trial.randomisation import arm_assignment
+from rplsim.trial.recruitment import scenario_accrual
+from rplsim.trial.simulation import REPLICATE_BLOCK, trial_design
+
+__all__ = ["CalendarResult", "calendar_blocks", "simulate_calendar"]
+
+_WEEKS_PER_YEAR = 365.25 / 7
+
+
+@dataclass(frozen=True, repr=False)
+class CalendarResult(Displayed):
+    """Operating characteristics of the trial on the calendar (:func:`simulate_calendar`).
+
+    Attributes
+    ----------
+    power, power_ci, type1_error, type1_ci
+        Rejections in favour of IVIG under H1, any rejection under H0, with Wilson 95% CIs.
+    n_control, n_treatment : int
+        Planned randomised women per arm.
+    replicates : int
+    trials : pandas.DataFrame
+        One row per simulated trial under H1: ``recruitment_years`` (first randomisation to the
+        last), ``duration_years`` (start to the deciding analysis), ``randomised``, ``analysed``
+        (women with an outcome, the overrun's included), ``overrun`` (randomised without an outcome
+        at a stop), ``stopped_at_look``, ``rejected`` and per look ``look{k}_years``,
+        ``look{k}_randomised``, ``look{k}_observed``, ``look{k}_pipeline``.
+    seconds : float
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario, simulate_calendar
+    >>> res = simulate_calendar(load_scenario("scenarios/futility.toml"), replicates=1024)
+    >>> res.n_control, "look2_pipeline" in res.to_frame().columns
+    (94, True)
+    """
+
+    power: float
+    power_ci: tuple[float, float]
+    type1_error: float
+    type1_ci: tuple[float, float]
+    n_control: int
+    n_treatment: int
+    replicates: int
+    trials: pd.DataFrame
+    seconds: float
+
+    def _display_title(self) -> str:
+        return f"The trial on the calendar ({self.replicates:,} simulated trials)"
+
+    def _display_rows(self) -> list[tuple[str, str]]:
+        t = self.trials
+        return [
+            ("power", f"{self.power:.4f} (95% CI {self.power_ci[0]:.4f}-{self.power_ci[1]:.4f})"),
+            ("type-I error", f"{self.type1_error:.4f}"),
+            ("recruitment", f"median {t.recruitment_years.median():.2f} years"),
+            ("duration", f"median {t.duration_years.median():.2f} years to the deciding analysis"),
+        ]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-trial table."""
+        return self.trials
+
+
+def calendar_blocks(
+    scenario: Scenario, accrual: Accrual, n_c: int, n_t: int, blocks: list[int], entropy: int
+) -> dict[str, np.ndarray]:
+    """The calendar trials of ``blocks`` (keyed streams of :data:`REPLICATE_BLOCK` trials each):
+    per-trial arrays, H1 and (suffix ``0``) the null."""
+    parts: dict[str, list[np.ndarray]] = {}
+    for b in blocks:
+        for k, v in _block(scenario, accrual, n_c, n_t, b, entropy).items():
+            parts.setdefault(k, []).append(v)
+    return {k: np.concatenate(v) for k, v in parts.items()}
+
+
+def _block(
+    scenario: Scenario, accrual: Accrual, n_c: int, n_t: int, b: int, entropy: int
+) -> dict[str, np.ndarray]:
+    trial = scenario.require_trial()
+    design = trial_design(scenario)
+    r, n = REPLICATE_BLOCK, n_c + n_t
+    g = child_generator(entropy, "trial-calendar", b)
+    rand = simulate_randomisation_times(accrual, n, r, g)  # (r, n), years, in order
+    treated = arm_assignment(g, r, n, n_t / n_c, trial.block_size)
+    u_drop, u_live, u_week, u_conf = g.random((4, r, n))
+    seen = u_drop >= trial.dropout
+    conf = scenario.protocol.confirmation_week
+    conf_week = conf.min + u_conf * (conf.max - conf.min)
+    w = design.stratum_weights
+    p_c = float(np.dot(w, design.stratum_rates[0]))
+    p_t = float(np.dot(w, design.stratum_rates[1]))
+    null = design.stratum_rates[0] if design.stratum_rates_null is None else design.stratum_rates_null
+    p_0 = float(np.dot(w, null))
+    out: dict[str, np.ndarray] = {}
+    for suffix, p_treated in (("", p_t), ("0", p_0)):
+        live = u_live < np.where(treated, p_treated, p_c)
+        weeks = outcome_week(scenario.outcome, live.ravel(), u_week.ravel()).reshape(r, n)
+        known = np.where(seen, rand + np.maximum(weeks - conf_week, 0.0) / _WEEKS_PER_YEAR, np.inf)
+        res = _decide_on_calendar(trial, rand, known, live, treated, seen)
+        out.update({f"{k}{suffix}": v for k, v in res.items()})
+    return out
+
+
+def _decide_on_calendar(
+    trial: Any, rand: np.ndarray, known: np.ndarray, live: np.ndarray, treated: np.ndarray, seen: np.ndarray
+) -> dict[str, np.ndarray]:
+    r, n = rand.shape
+    k_looks = trial.looks
+    thresholds = look_thresholds(trial)
+    fut = futility_levels(trial) if trial.futility != "none" else None
+    m = seen.sum(axis=1)  # women with an outcome, if nobody stops
+    order = np.sort(known, axis=1)  # outcome times in order (inf: dropped out)
+    want = -1.0 if trial.alternative == "smaller" else 1.0
+    analysis = get_analysis(trial.analysis)
+    done = np.zeros(r, bool)
+    good = np.zeros(r, bool)
+    anyrej = np.zeros(r, bool)
+    stop_look = np.full(r, k_looks - 1)
+    stop_time = np.full(r, np.nan)
+    out: dict[str, np.ndarray] = {}
+    for j in range(k_looks):
+        if j < k_looks - 1:
+            target = np.maximum(np.ceil((j + 1) * m / k_looks - 1e-9).astype(int), 1)
+            tau = order[np.arange(r), np.minimum(target, n) - 1]
+        else:
+            tau = np.where(m > 0, order[np.arange(r), np.maximum(m, 1) - 1], rand[:, -1])
+        obs = known <= tau[:, None]
+        x_t = np.sum(obs & treated & live, axis=1)
+        n_t = np.sum(obs & treated, axis=1)
+        x_c = np.sum(obs & ~treated & live, axis=1)
+        n_c = np.sum(obs & ~treated, axis=1)
+        data = LookData(
+            x_t=x_t, n_t=n_t, x_c=x_c, n_c=n_c,
+            strata_counts=np.stack([x_t, n_t, x_c, n_c], axis=1)[:, :, None],
+            alternative=cast(Alternative, trial.alternative), margin=trial.margin or 0.0,
+        )  # fmt: skip
+        p, sign = analysis.function(data)
+        p = np.nan_to_num(np.asarray(p, float), nan=1.0)
+        sign = np.asarray(sign, float)
+        rej = (p <= thresholds[j]) & ~done
+        if fut is not None and np.isfinite(fut[j]) and trial.alternative == "two-sided":
+            rej &= sign > 0  # as simulate_power decides: against IVIG at an interim is futility
+        good |= rej & (sign * want > 0 if trial.alternative == "two-sided" else rej)
+        anyrej |= rej
+        stopping = rej.copy()
+        if fut is not None and np.isfinite(fut[j]):
+            stopping |= (favour_p(p, sign, trial.alternative) >= fut[j]) & ~done
+        randomised_by = np.sum(rand <= tau[:, None], axis=1)
+        observed = obs.sum(axis=1)
+        out[f"look{j + 1}_years"] = tau
+        out[f"look{j + 1}_randomised"] = randomised_by
+        out[f"look{j + 1}_observed"] = observed
+        out[f"look{j + 1}_pipeline"] = np.sum((rand <= tau[:, None]) & seen & ~obs, axis=1)
+        newly = stopping | ((j == k_looks - 1) & ~done)
+        stop_look[newly & (j < k_looks - 1)] = j
+        stop_time[newly] = tau[newly]
+        done |= stopping
+    last = stop_look
+    stopped_early = last < k_looks - 1
+    at_looks = np.stack([out[f"look{j + 1}_randomised"] for j in range(k_looks)], axis=1)
+    randomised = np.where(stopped_early, at_looks[np.arange(r), last], n)
+    in_trial = np.arange(n)[None, :] < randomised[:, None]
+    analysed = np.sum(in_trial & seen, axis=1)
+    observed_at_stop = np.sum(in_trial & seen & (known <= stop_time[:, None]), axis=1)
+    last_rand = rand[np.arange(r), np.maximum(randomised, 1) - 1]
+    out.update(
+        good=good, any=anyrej, stopped_at_look=last + 1, duration_years=stop_time,
+        recruitment_years=last_rand - rand[:, 0], randomised=randomised, analysed=analysed,
+        overrun=analysed - observed_at_stop,
+    )  # fmt: skip
+    return out
+
+
+def simulate_calendar(
+    scenario: Scenario,
+    n_per_arm: int | None = None,
+    replicates: int | None = None,
+    seed: SeedLike = None,
+    workers: int = 1,
+) -> CalendarResult:
+    """Power, type-I error and the calendar of the scenario's trial (see the module doc).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        With ``[trial]`` (a superiority or non-inferiority design on the count path's analyses)
+        and ``[recruitment]``.
+    n_per_arm : int, optional
+        Randomised control women (default ``trial.n_per_arm``, else the formula's n inflated for
+        dropout).
+    replicates : int, optional
+        Simulated trials (default ``trial.replicates``), in keyed blocks of 1,024.
+    seed : int, optional
+        Root seed (default the scenario's).
+    workers : int, default 1
+        Processes; the same trials for any number (keyed blocks).
+
+    Returns
+    -------
+    CalendarResult
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario
+    >>> sc = load_scenario("scenarios/paper.toml", {"recruitment": {"centres": 8}})
+    >>> res = simulate_calendar(sc, n_per_arm=83, replicates=1024)
+    >>> round(float(res.trials.recruitment_years.median()), 1), res.n_control
+    (2.6, 83)
+    """
+    t0 = time.perf_counter()
+    trial = scenario.require_trial()
+    n_c = check_integer("n_per_arm", n_per_arm or trial.n_per_arm or analytic_n_per_arm(scenario), 2)
+    n_t = treatment_size(trial, n_c)
+    reps = check_integer("replicates", trial.replicates if replicates is None else replicates)
+    entropy = root_entropy(scenario.seed if seed is None else seed)
+    blocks = list(range(math.ceil(reps / REPLICATE_BLOCK)))
+    head = (scenario, scenario_accrual(scenario), n_c, n_t)
+    workers = cap_workers(check_integer("workers", workers, 1), len(blocks), ("block", "blocks"))
+    if workers > 1:
+        res = map_block_chunks(calendar_blocks, head, (entropy,), blocks, workers, REPLICATE_BLOCK)
+    else:
+        res = calendar_blocks(*head, blocks, entropy)
+    res = {k: v[:reps] for k, v in res.items()}
+    k1, k0 = int(res["good"].sum()), int(res["any0"].sum())
+    cols = ["recruitment_years", "duration_years", "randomised", "analysed", "overrun", "stopped_at_look"]
+    cols += [
+        f"look{j + 1}_{x}"
+        for j in range(trial.looks)
+        for x in ("years", "randomised", "observed", "pipeline")
+    ]
+    trials = pd.DataFrame({c: res[c] for c in cols})
+    trials["rejected"] = res["good"]
+    return CalendarResult(
+        power=k1 / reps, power_ci=wilson_interval(k1, reps), type1_error=k0 / reps,
+        type1_ci=wilson_interval(k0, reps), n_control=n_c, n_treatment=n_t, replicates=reps,
+        trials=trials, seconds=time.perf_counter() - t0,
+    )  # fmt: skip

@@ -1,0 +1,57 @@
+"""rplsim.trial.calendar (issue 17 groundwork): the vectorised calendar twin.
+
+Monte-Carlo tolerances: 4 SE (about 6e-5 false failures per comparison); a difference of two
+independent simulated rates has SE sqrt(2 p (1 - p) / R).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rplsim import load_scenario, simulate_power
+from rplsim.outcome.model import outcome_week
+from rplsim.trial.calendar import simulate_calendar
+from rplsim.trial.recruitment import scenario_accrual
+
+R = 20_480
+
+
+def test_one_look_power_is_simulate_power_s():
+    sc = load_scenario("scenarios/paper.toml", {"recruitment": {"centres": 8}})
+    cal = simulate_calendar(sc, n_per_arm=83, replicates=R, seed=5)
+    sim = simulate_power(sc, n_per_arm=83, replicates=R, seed=6)
+    p = sim.power
+    assert abs(cal.power - p) <= 4 * np.sqrt(2 * p * (1 - p) / R)
+    t = cal.trials
+    assert (t.randomised == 166).all() and (t.stopped_at_look == 1).all() and (t.overrun == 0).all()
+    # the final analysis comes when the last woman's outcome is known: after the last randomisation
+    assert (t.duration_years >= t.recruitment_years).all()
+
+
+def test_pipeline_at_a_look_is_rate_times_time_to_outcome_and_type1_holds():
+    """Little's law: at a look well after the first outcomes, the women randomised without an
+    outcome yet are about (randomisation rate x share with an outcome x mean time to it)."""
+    sc = load_scenario(
+        "scenarios/group_sequential.toml", {"recruitment": {"centres": 6}, "trial": {"n_per_arm": 300}}
+    )
+    cal = simulate_calendar(sc, replicates=8192, seed=2)
+    rate = scenario_accrual(sc).randomised_per_year
+    design_rates = (0.65, 0.807)
+    u = (np.arange(20_000) + 0.5) / 20_000
+    o, conf = sc.outcome, sc.protocol.confirmation_week
+    live_weeks = outcome_week(o, np.ones(u.size, bool), u).mean()
+    loss_weeks = outcome_week(o, np.zeros(u.size, bool), u).mean()
+    p = np.mean(design_rates)  # 1:1 arms
+    delay = (p * live_weeks + (1 - p) * loss_weeks - (conf.min + conf.max) / 2) / (365.25 / 7)
+    expected = rate * (1 - sc.trial.dropout) * delay
+    pipeline = cal.trials.look1_pipeline.mean()
+    assert abs(pipeline - expected) <= 0.05 * expected, (pipeline, expected)
+    se = np.sqrt(0.05 * 0.95 / 8192)
+    assert abs(cal.type1_error - 0.05) <= 4 * se + 0.003  # chi2's own level at 270 analysed per arm
+
+
+def test_same_trials_for_any_worker_count():
+    sc = load_scenario("scenarios/futility.toml", {"recruitment": {"centres": 8, "months_to_pregnancy": 6}})
+    a = simulate_calendar(sc, replicates=2048)
+    b = simulate_calendar(sc, replicates=2048, workers=2)
+    assert a.trials.equals(b.trials) and a.power == b.power and a.type1_error == b.type1_error

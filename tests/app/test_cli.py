@@ -438,3 +438,19 @@ def test_power_summary_prints_the_protocol_section(capsys):
     for item in ("Hypotheses", "Test", "Sidedness, alpha", "Dropout", "Randomised", "Type-I error"):
         assert f"  {item}" in section
     assert "A total of 166 women (83 per arm)" in " ".join(section.split())
+
+
+def test_a_multicentre_run_writes_the_calendar(tmp_path, no_figures):
+    """More than one centre: the run puts the trial on the calendar (issue 17 groundwork):
+    calendar.csv, recruitment and centres figures, and the answer says how long."""
+    out = tmp_path / "mc"
+    scenario = ROOT / "scenarios" / "multicentre.toml"
+    assert (
+        main(["--quiet", "run", str(scenario), "--out", str(out), *QUICK, "--set", "trial.n_per_arm=60"]) == 0
+    )
+    names = {p.name for p in out.iterdir()}
+    assert {"calendar.csv", "recruitment.png", "centres.png"} <= names
+    table = (out / "calendar.csv").read_text(encoding="utf-8")
+    assert "look2_pipeline_mean" in table and "recruitment_years_q90" in table
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "On the calendar (12 centres opened over 12 months)" in report

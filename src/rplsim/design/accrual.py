@@ -31,6 +31,7 @@ from rplsim.exceptions import InvalidArgumentError
 __all__ = [
     "Accrual",
     "opening_times",
+    "simulate_centre_log",
     "simulate_randomisation_times",
     "simulate_time_to_randomise",
     "time_to_randomise",
@@ -223,3 +224,39 @@ def _first_times(
         ok = picked[:, -1] <= horizon
         out[enough[ok]] = picked[ok]
     return out
+
+
+def simulate_centre_log(
+    accrual: Accrual, n: int, rng: np.random.Generator
+) -> tuple[Array, NDArray[np.int64]]:
+    """One simulated trial's first ``n`` randomisations: their times (years, in order) and the
+    centre (0-based) of each, for a picture of the trial's centres.
+
+    Examples
+    --------
+    >>> a = Accrual(centres=3, rate=70.5, cv=0.5, share=0.1133, activation=0.5)
+    >>> t, c = simulate_centre_log(a, 40, np.random.default_rng(1))
+    >>> t.shape, c.shape, bool((np.diff(t) >= 0).all()), set(c.tolist()) <= {0, 1, 2}
+    ((40,), (40,), True, True)
+    """
+    n = _check_n(n)
+    c = accrual.centres
+    shape = 1.0 / accrual.cv**2 if accrual.cv > 0 else 0.0
+    rates = rng.gamma(shape, accrual.rate / shape, size=c) if accrual.cv > 0 else np.full(c, accrual.rate)
+    rates = rates * accrual.share
+    opens = opening_times(c, accrual.activation)
+    horizon = 1.5 * n / accrual.randomised_per_year * (1.0 + accrual.cv) + accrual.activation
+    horizon += 3.0 * accrual.delay
+    while True:
+        window = np.maximum(horizon - opens, 0.0)
+        counts = rng.poisson(rates * window)
+        centre = np.repeat(np.arange(c), counts)
+        times = np.repeat(opens, counts) + rng.random(centre.size) * np.repeat(window, counts)
+        if accrual.delay > 0:
+            times = times + rng.exponential(accrual.delay, centre.size)
+        order = np.argsort(times, kind="stable")
+        if centre.size >= n and times[order[n - 1]] <= horizon:
+            return times[order[:n]], centre[order[:n]]
+        horizon *= 2.0
+        if horizon > 1e7:
+            raise InvalidArgumentError(f"recruitment of {n} women would take over 10 million years.")

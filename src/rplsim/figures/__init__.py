@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from rplsim.figures import assurance as _assurance
 from rplsim.figures import base as _base
+from rplsim.figures import calendar as _calendar
 from rplsim.figures import calibration as _calibration
 from rplsim.figures import cohort as _cohort
 from rplsim.figures import flow as _flow
@@ -16,6 +17,7 @@ from rplsim.figures import power as _power
 from rplsim.figures import sensitivity as _sensitivity
 from rplsim.figures.assurance import *  # noqa: F403
 from rplsim.figures.base import *  # noqa: F403
+from rplsim.figures.calendar import *  # noqa: F403
 from rplsim.figures.calibration import *  # noqa: F403
 from rplsim.figures.cohort import *  # noqa: F403
 from rplsim.figures.flow import *  # noqa: F403
@@ -25,6 +27,7 @@ from rplsim.figures.sensitivity import *  # noqa: F403
 __all__ = [
     *_assurance.__all__,
     *_base.__all__,
+    *_calendar.__all__,
     *_calibration.__all__,
     *_cohort.__all__,
     *_flow.__all__,

@@ -183,6 +183,7 @@ def answer_sentence(
     searched: bool = True,
     exact: ExactPower | None = None,
     stays_from: int | None = None,
+    on_calendar: bool = False,
 ) -> str:
     """The answer of a trial stage in one sentence.
 
@@ -266,10 +267,13 @@ def answer_sentence(
             f"the arm grows to {x['reestimated_n_mean']:.0f} on average (90th centile "
             f"{x['reestimated_n_q90']:.0f}, cap {cap})."
         )
-    sentences.append(
-        f"It means screening {b}{feas.n_screened:,} RPL women{b}: "
-        f"{b}{feas.years_to_recruit:.1f} years at {centres}{b}."
-    )
+    if on_calendar:  # the calendar's sentence gives the time: one number for it
+        sentences.append(f"It means screening {b}{feas.n_screened:,} RPL women{b} at {b}{centres}{b}.")
+    else:
+        sentences.append(
+            f"It means screening {b}{feas.n_screened:,} RPL women{b}: "
+            f"{b}{feas.years_to_recruit:.1f} years at {centres}{b}."
+        )
     sentences.append(
         f"IVIG for the trial: {feas.ivig_grams_total / 1000:,.1f} kg ({feas.ivig_cost_total:,.0f} "
         f"{text(feas.currency)})."
@@ -294,10 +298,40 @@ def stage_answer(scenario: Scenario, stage: TrialStage, *, markdown: bool = True
         searched=stage.searched,
         exact=stage.exact,
         stays_from=stage.stays_from,
+        on_calendar=stage.calendar is not None,
     )
+    if stage.calendar is not None:
+        text += " " + calendar_sentence(scenario, stage.calendar)
     if stage.assurance is not None:
         text += " " + assurance_sentence(scenario, stage, markdown=markdown)
     return text
+
+
+def calendar_sentence(scenario: Scenario, cal: Any) -> str:
+    """How long the trial takes on the calendar, at how many centres, and its pipeline at each look."""
+    t, acc = cal.trials, cal.accrual
+    unit = "centre" if acc.centres == 1 else "centres"
+    how = f"{acc.centres} {unit}"
+    if acc.activation > 0:
+        how += f" opened over {acc.activation * 12:g} months"
+    out = (
+        f"On the calendar ({how}): recruitment takes a median {t.recruitment_years.median():.1f} years "
+        f"(90% of trials within {t.recruitment_years.quantile(0.9):.1f}) and the trial decides after a "
+        f"median {t.duration_years.median():.1f} years."
+    )
+    k = sum(c.endswith("_pipeline") for c in t.columns)
+    if k > 1:
+        pipes = ", ".join(f"{t[f'look{j}_pipeline'].mean():.0f}" for j in range(1, k))
+        out += f" At the interim looks {pipes} randomised women on average are still pregnant"
+        early = t.overrun[t.stopped_at_look < k]
+        if len(early):
+            out += f"; a trial that stops early still has {early.mean():.0f} of them to follow up"
+        out += (
+            f". Recruiting on while the looks wait for outcomes, it randomises {t.randomised.mean():.0f} "
+            f"women on average; its power there is {cal.power:.1%} (looks by known outcomes, which come "
+            "early for losses and about 8 months on for births)."
+        )
+    return out
 
 
 def reach_text(answer: PriorAnswer, target: float) -> str:

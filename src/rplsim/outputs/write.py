@@ -37,6 +37,8 @@ __all__ = ["FIGURE_ORDER", "figure_captions", "render_run", "run_manifest", "sum
 #: The order of the figures in the report: the answer's first, the model's checks after.
 FIGURE_ORDER = (
     "assurance",
+    "recruitment",
+    "centres",
     "assumptions",
     "power_curve",
     "sensitivity",
@@ -116,6 +118,34 @@ def summary_lines(result: RunResult) -> list[str]:
     return out
 
 
+def _write_calendar(w: Any, sc: Scenario, cal: Any) -> None:
+    """``calendar.csv``, ``recruitment.png`` and ``centres.png`` of a trial on the calendar."""
+    from rplsim._core.rng import child_generator, root_entropy
+    from rplsim.design.accrual import opening_times, simulate_centre_log
+
+    w.table("calendar", cal.summary_table(), "the trial on the calendar")
+    t = cal.trials
+    looks = [
+        float(t[f"look{k}_years"].median()) for k in range(1, sum(c.endswith("_pipeline") for c in t) + 1)
+    ]
+    acc = cal.accrual
+    w.figure(
+        "recruitment",
+        figures.recruitment_chart(
+            cal.randomised_times, cal.known_times, looks, centres=acc.centres, subtitle=_subtitle(sc)
+        ),
+    )
+    times, centres = simulate_centre_log(
+        acc, cal.n_control + cal.n_treatment, child_generator(root_entropy(sc.seed), "centres-figure")
+    )
+    w.figure(
+        "centres",
+        figures.centres_chart(
+            times, centres, opening_times(acc.centres, acc.activation), subtitle=_subtitle(sc)
+        ),
+    )
+
+
 def run_manifest(
     sc: Scenario, calibration_replicates: int, trial_replicates: int | None, command: Sequence[str] = ()
 ) -> dict[str, Any]:
@@ -184,6 +214,16 @@ def figure_captions(result: RunResult) -> dict[str, str]:
             "screening_funnel": "The trial's screening funnel: women to screen at each step and the share "
             "assumed to pass it, down to the women randomised.",
         }
+        if tr.calendar is not None:
+            out["recruitment"] = (
+                "Women randomised (median and 10-90% of the simulated trials) and outcomes known "
+                "(median) against calendar time, the looks at their median time: the gap is the "
+                "pipeline of women still pregnant (and those lost to follow-up)."
+            )
+            out["centres"] = (
+                "One simulated trial's centres: when each opens and each woman it randomises "
+                "(Poisson-gamma recruitment; the count on the right)."
+            )
         if tr.assurance is not None:
             a = tr.assurance
             kinds = " and ".join(sorted(set(a.curve["method"])))
@@ -361,6 +401,8 @@ def render_run(
                     subtitle=_subtitle(sc),
                 ),
             )
+        if tr.calendar is not None:
+            _write_calendar(w, sc, tr.calendar)
         if tr.assumptions is not None:
             w.table("assumptions", tr.assumptions, "assumption ranges (tornado)")
             w.figure("assumptions", figures.tornado(tr.assumptions, subtitle=_subtitle(sc)))

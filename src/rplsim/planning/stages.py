@@ -27,6 +27,7 @@ from rplsim.planning.sensitivity import reference_points, sensitivity_grid
 from rplsim.planning.tornado import assumption_ranges
 from rplsim.scenario import Scenario
 from rplsim.timeline.simulation import TimelineResult, simulate_timeline
+from rplsim.trial.calendar import CalendarResult, calendar_applies, simulate_calendar
 from rplsim.trial.exact import ExactPower, ExactSampleSize, exact_applies, exact_power
 from rplsim.trial.power import (
     PowerResult,
@@ -120,6 +121,10 @@ class TrialStage(Displayed):
     assurance : AssuranceStage or None
         Probability of success at the chosen n and against n under each prior of ``[prior]``
         (:func:`rplsim.planning.assurance_stage.assess_assurance`), when the scenario has one.
+    calendar : CalendarResult or None
+        The trial on the calendar at the chosen n (:func:`rplsim.simulate_calendar`), when the
+        scenario recruits at more than one centre or over time
+        (:func:`rplsim.trial.calendar.calendar_applies`).
 
     Examples
     --------
@@ -143,6 +148,7 @@ class TrialStage(Displayed):
     assumptions: pd.DataFrame | None = None
     scenario: Scenario | None = None
     assurance: AssuranceStage | None = None
+    calendar: CalendarResult | None = None
 
     def protocol(self, scenario: Scenario | None = None) -> ProtocolSummary:
         """The protocol's sample-size section (:func:`rplsim.planning.protocol.protocol_summary`)."""
@@ -427,6 +433,12 @@ def size_trial(
             assurance=assess_assurance(
                 scenario, stage.power.n_control, replicates=replicates, workers=workers, say=say
             ),
+        )
+    if calendar_applies(scenario):
+        say(f"  the trial on the calendar ({reps} trials)")
+        stage = replace(
+            stage,
+            calendar=simulate_calendar(scenario, stage.power.n_control, replicates=reps, workers=workers),
         )
     return stage
 

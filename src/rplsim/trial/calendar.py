@@ -44,9 +44,11 @@ from rplsim.trial.randomisation import arm_assignment
 from rplsim.trial.recruitment import scenario_accrual
 from rplsim.trial.simulation import REPLICATE_BLOCK, trial_design
 
-__all__ = ["CalendarResult", "calendar_blocks", "simulate_calendar"]
+__all__ = ["SAMPLE_TRIALS", "CalendarResult", "calendar_applies", "calendar_blocks", "simulate_calendar"]
 
 _WEEKS_PER_YEAR = 365.25 / 7
+#: Trials whose whole calendar a :class:`CalendarResult` keeps (for the recruitment picture).
+SAMPLE_TRIALS = 400
 
 
 @dataclass(frozen=True, repr=False)
@@ -67,6 +69,12 @@ class CalendarResult(Displayed):
         at a stop), ``stopped_at_look``, ``rejected`` and per look ``look{k}_years``,
         ``look{k}_randomised``, ``look{k}_observed``, ``look{k}_pipeline``.
     seconds : float
+    randomised_times, known_times : numpy.ndarray
+        The first trials' (up to :data:`SAMPLE_TRIALS`) randomisation and outcome-known times in
+        years, (S, N) in randomisation order (``inf``: no outcome, or not randomised: a trial
+        that stopped randomises nobody after its look), for the recruitment picture.
+    accrual : Accrual
+        The recruitment model the trials were drawn from.
 
     Examples
     --------
@@ -85,6 +93,30 @@ class CalendarResult(Displayed):
     replicates: int
     trials: pd.DataFrame
     seconds: float
+    randomised_times: np.ndarray | None = None
+    known_times: np.ndarray | None = None
+    accrual: Accrual | None = None
+
+    def summary_table(self) -> pd.DataFrame:
+        """``calendar.csv``: quantiles of recruitment and duration, expected randomised, analysed
+        and overrun, and per look its time, women randomised, observed and in the pipeline, and
+        P(stopping there), with power and type-I error (``quantity, value``)."""
+        t = self.trials
+        rows: list[tuple[str, float]] = [("power", self.power), ("type1_error", self.type1_error)]
+        for col in ("recruitment_years", "duration_years"):
+            rows += [(f"{col}_q{q}", float(np.quantile(t[col], q / 100))) for q in (10, 50, 90)]
+            rows.append((f"{col}_mean", float(t[col].mean())))
+        rows += [(f"{c}_mean", float(t[c].mean())) for c in ("randomised", "analysed", "overrun")]
+        k = sum(1 for c in t.columns if c.endswith("_pipeline"))
+        for j in range(1, k + 1):
+            rows += [
+                (f"look{j}_years_median", float(t[f"look{j}_years"].median())),
+                (f"look{j}_randomised_mean", float(t[f"look{j}_randomised"].mean())),
+                (f"look{j}_observed_mean", float(t[f"look{j}_observed"].mean())),
+                (f"look{j}_pipeline_mean", float(t[f"look{j}_pipeline"].mean())),
+                (f"look{j}_stop_probability", float(np.mean(t.stopped_at_look == j))),
+            ]
+        return pd.DataFrame(rows, columns=["quantity", "value"])
 
     def _display_title(self) -> str:
         return f"The trial on the calendar ({self.replicates:,} simulated trials)"
@@ -101,6 +133,16 @@ class CalendarResult(Displayed):
     def to_frame(self) -> pd.DataFrame:
         """The per-trial table."""
         return self.trials
+
+
+def calendar_applies(scenario: Scenario) -> bool:
+    """Whether ``rplsim run`` puts the scenario's trial on the calendar: more than one centre, or
+    centres that vary, open over time or wait for a pregnancy (one centre at once is the paper's
+    setting, whose years ``feasibility`` already gives)."""
+    rec = scenario.recruitment
+    return scenario.trial is not None and (
+        rec.centres > 1 or rec.months_to_pregnancy > 0 or rec.activation_months > 0 or rec.centre_rate_cv > 0
+    )
 
 
 def calendar_blocks(
@@ -140,6 +182,8 @@ def _block(
         known = np.where(seen, rand + np.maximum(weeks - conf_week, 0.0) / _WEEKS_PER_YEAR, np.inf)
         res = _decide_on_calendar(trial, rand, known, live, treated, seen)
         out.update({f"{k}{suffix}": v for k, v in res.items()})
+        if not suffix:  # the H1 trials' calendars, for the pictures
+            out["rand"], out["known"] = rand, known
     return out
 
 
@@ -263,6 +307,11 @@ def simulate_calendar(
     else:
         res = calendar_blocks(*head, blocks, entropy)
     res = {k: v[:reps] for k, v in res.items()}
+    sample = min(reps, SAMPLE_TRIALS)
+    # the pictures show the women a trial randomised: none after a stop
+    rand, known = res["rand"][:sample].copy(), res["known"][:sample].copy()
+    never = np.arange(rand.shape[1])[None, :] >= res["randomised"][:sample, None]
+    rand[never], known[never] = np.inf, np.inf
     k1, k0 = int(res["good"].sum()), int(res["any0"].sum())
     cols = ["recruitment_years", "duration_years", "randomised", "analysed", "overrun", "stopped_at_look"]
     cols += [
@@ -276,4 +325,6 @@ def simulate_calendar(
         power=k1 / reps, power_ci=wilson_interval(k1, reps), type1_error=k0 / reps,
         type1_ci=wilson_interval(k0, reps), n_control=n_c, n_treatment=n_t, replicates=reps,
         trials=trials, seconds=time.perf_counter() - t0,
+        randomised_times=rand, known_times=known,
+        accrual=head[1],
     )  # fmt: skip

@@ -22,6 +22,8 @@ from rplsim.planning.stages import run_stages
 
 from ..conftest import SCENARIOS
 
+#: Figures of stages the hostile run's scenario has not (a prior; a multi-centre calendar).
+_OTHER_STAGES = ("assurance", "recruitment", "centres")
 CURRENCY = '=HYPERLINK("http://x","y")'
 DESCRIPTION = "<script>alert(1)</script> costs $\\frac{1}{0}$ | *a* _b_\n# not a heading"
 
@@ -116,8 +118,9 @@ def test_every_figure_in_png_and_svg_with_a_numbered_caption(hostile_run):
     out, _ = hostile_run
     report = (out / "report.md").read_text(encoding="utf-8")
     numbers = [int(m) for m in re.findall(r"^\*\*Figure (\d+)\.\*\*", report, flags=re.M)]
-    # Every figure but the assurance chart, which only a scenario with [prior] has.
-    shown = [name for name in FIGURE_ORDER if name != "assurance"]
+    # Every figure but those of stages this scenario has not: the assurance chart ([prior] only)
+    # and the calendar's (more than one centre, or recruitment over time).
+    shown = [name for name in FIGURE_ORDER if name not in _OTHER_STAGES]
     assert not (out / "assurance.png").exists()
     assert numbers == list(range(1, len(shown) + 1))
     for name in shown:
@@ -141,8 +144,8 @@ def test_report_html_is_self_contained(hostile_run):
         assert ref.startswith(("#", "data:image/")) or (out / ref).is_file(), ref[:80]
     assert "@import" not in page and "<script" not in page.lower()
     assert "xmlns" not in page and "<metadata" not in page
-    # every figure but the assurance chart (a scenario with [prior] only) inlined once
-    assert page.count("<svg") == len(FIGURE_ORDER) - 1 and "@media print" in page
+    # every figure but the assurance and calendar ones (stages this scenario has not) inlined once
+    assert page.count("<svg") == len(FIGURE_ORDER) - len(_OTHER_STAGES) and "@media print" in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 

@@ -110,6 +110,16 @@ def opening_times(centres: int, activation: float) -> Array:
     return np.linspace(0.0, activation, centres)
 
 
+def _centre_rates(accrual: Accrual, size: tuple[int, ...], rng: np.random.Generator) -> Array:
+    """Randomisable women per centre-year: Gamma rates around the mean (or the mean), times q."""
+    if accrual.cv > 0:
+        shape = 1.0 / accrual.cv**2
+        rates: Array = rng.gamma(shape, accrual.rate / shape, size=size)
+    else:
+        rates = np.full(size, accrual.rate)
+    return rates * accrual.share
+
+
 def _check_n(n: int) -> int:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise InvalidArgumentError(f"n == {n!r}, must be an integer >= 1 (women to randomise).")
@@ -175,12 +185,7 @@ def simulate_randomisation_times(
     if r < 1:
         raise InvalidArgumentError(f"replicates == {replicates!r}, must be >= 1.")
     c = accrual.centres
-    if accrual.cv > 0:
-        shape = 1.0 / accrual.cv**2
-        rates = rng.gamma(shape, accrual.rate / shape, size=(r, c))
-    else:
-        rates = np.full((r, c), accrual.rate)
-    rates = rates * accrual.share  # randomisable women per centre-year
+    rates = _centre_rates(accrual, (r, c), rng)
     opens = opening_times(c, accrual.activation)
     # a window that holds n randomisations in most trials (the rest go round again with it
     # doubled): the mean time at full rate and a half, plus the opening and the delay
@@ -241,9 +246,7 @@ def simulate_centre_log(
     """
     n = _check_n(n)
     c = accrual.centres
-    shape = 1.0 / accrual.cv**2 if accrual.cv > 0 else 0.0
-    rates = rng.gamma(shape, accrual.rate / shape, size=c) if accrual.cv > 0 else np.full(c, accrual.rate)
-    rates = rates * accrual.share
+    rates = _centre_rates(accrual, (c,), rng)
     opens = opening_times(c, accrual.activation)
     horizon = 1.5 * n / accrual.randomised_per_year * (1.0 + accrual.cv) + accrual.activation
     horizon += 3.0 * accrual.delay

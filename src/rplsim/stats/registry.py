@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -40,6 +40,7 @@ __all__ = [
     "count_sign",
     "get_analysis",
     "register_analysis",
+    "totals_look",
     "unregister_analysis",
 ]
 
@@ -162,6 +163,37 @@ def get_analysis(name: str) -> Analysis:
     True
     """
     return ANALYSES.lookup(name)
+
+
+def totals_look(
+    seen: NDArray[np.bool_],
+    treated: NDArray[np.bool_],
+    live: NDArray[np.bool_],
+    alternative: Alternative,
+    margin: float = 0.0,
+    **patients: Any,
+) -> LookData:
+    """The :class:`LookData` of trials given per woman (R, N): who is analysed (``seen``), who is
+    treated and who had a live birth; one stratum of arm totals (``patients``: ``X``, ``y``,
+    ``mask`` for a patient-path analysis).
+
+    Examples
+    --------
+    >>> seen = np.array([[True, True, True, False]])
+    >>> treated, live = np.array([[True, False, True, True]]), np.array([[True, True, False, True]])
+    >>> d = totals_look(seen, treated, live, "two-sided")
+    >>> d.x_t.tolist(), d.n_t.tolist(), d.x_c.tolist(), d.n_c.tolist()
+    ([1], [2], [1], [1])
+    """
+    x_t = np.sum(seen & treated & live, axis=1)
+    n_t = np.sum(seen & treated, axis=1)
+    x_c = np.sum(seen & ~treated & live, axis=1)
+    n_c = np.sum(seen & ~treated, axis=1)
+    return LookData(
+        x_t=x_t, n_t=n_t, x_c=x_c, n_c=n_c,
+        strata_counts=np.stack([x_t, n_t, x_c, n_c], axis=1)[:, :, None],
+        alternative=alternative, margin=margin, **patients,
+    )  # fmt: skip
 
 
 def count_sign(data: LookData) -> NDArray[np.float64]:

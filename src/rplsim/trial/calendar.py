@@ -36,7 +36,7 @@ from rplsim.design.accrual import Accrual, simulate_randomisation_times
 from rplsim.outcome.model import outcome_week
 from rplsim.scenario import Scenario
 from rplsim.stats.pvalues import Alternative, favour_p
-from rplsim.stats.registry import LookData, get_analysis
+from rplsim.stats.registry import get_analysis, totals_look
 from rplsim.trial.formulas import analytic_n_per_arm, futility_levels, look_thresholds, treatment_size
 from rplsim.trial.pool import cap_workers, map_block_chunks
 from rplsim.trial.power import wilson_interval
@@ -211,15 +211,7 @@ def _decide_on_calendar(
         else:
             tau = np.where(m > 0, order[np.arange(r), np.maximum(m, 1) - 1], rand[:, -1])
         obs = known <= tau[:, None]
-        x_t = np.sum(obs & treated & live, axis=1)
-        n_t = np.sum(obs & treated, axis=1)
-        x_c = np.sum(obs & ~treated & live, axis=1)
-        n_c = np.sum(obs & ~treated, axis=1)
-        data = LookData(
-            x_t=x_t, n_t=n_t, x_c=x_c, n_c=n_c,
-            strata_counts=np.stack([x_t, n_t, x_c, n_c], axis=1)[:, :, None],
-            alternative=cast(Alternative, trial.alternative), margin=trial.margin or 0.0,
-        )  # fmt: skip
+        data = totals_look(obs, treated, live, cast(Alternative, trial.alternative), trial.margin or 0.0)
         p, sign = analysis.function(data)
         p = np.nan_to_num(np.asarray(p, float), nan=1.0)
         sign = np.asarray(sign, float)

@@ -43,7 +43,7 @@ from rplsim.design.methods import ANALYSIS_METHOD, fixed_n_many
 from rplsim.design.reestimation import ReestimationOC, blinded_reestimation, rates_for_pooled
 from rplsim.exceptions import ScenarioError
 from rplsim.scenario import Scenario, TrialParams
-from rplsim.stats.registry import LookData, get_analysis
+from rplsim.stats.registry import LookData, get_analysis, totals_look
 from rplsim.trial.formulas import treatment_size
 from rplsim.trial.simulation import REPLICATE_BLOCK, TrialBlock, TrialDesign, _patient_pair, trial_design
 
@@ -255,18 +255,10 @@ def _patient_final(
     n_total = new_c + np.ceil(plan.ratio * new_c - 1e-9).astype(np.int64)
     assert sim.mask is not None and sim.X is not None and sim.y is not None
     mask = sim.mask | (np.arange(sim.mask.shape[1])[None, :] >= n_total[:, None])
-    seen = ~mask
-    treated = sim.X[:, :, 1] > 0.5
-    y = sim.y > 0.5
-    x_t = np.sum(seen & treated & y, axis=1)
-    n_t = np.sum(seen & treated, axis=1)
-    x_c = np.sum(seen & ~treated & y, axis=1)
-    n_c = np.sum(seen & ~treated, axis=1)
-    data = LookData(
-        x_t=x_t, n_t=n_t, x_c=x_c, n_c=n_c,
-        strata_counts=np.stack([x_t, n_t, x_c, n_c], axis=1)[:, :, None],
-        alternative=trial.alternative,  # type: ignore[arg-type]  # a validated choice
-        margin=trial.margin or 0.0, X=sim.X, y=sim.y, mask=mask,
+    data = totals_look(
+        ~mask, sim.X[:, :, 1] > 0.5, sim.y > 0.5,
+        trial.alternative,  # type: ignore[arg-type]  # a validated choice
+        trial.margin or 0.0, X=sim.X, y=sim.y, mask=mask,
     )  # fmt: skip
     p, sign = get_analysis(trial.analysis).function(data)
     good, rej = _decisions(trial, np.nan_to_num(np.asarray(p, float), nan=1.0), np.asarray(sign, float))

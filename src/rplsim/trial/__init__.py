@@ -4,6 +4,7 @@ search, solving for the missing quantity and the power curve."""
 from __future__ import annotations
 
 from rplsim.trial import calendar as _calendar
+from rplsim.trial import calendar_des as _calendar_des
 from rplsim.trial import curve as _curve
 from rplsim.trial import exact as _exact
 from rplsim.trial import formulas as _formulas
@@ -14,6 +15,7 @@ from rplsim.trial import reestimation as _reestimation
 from rplsim.trial import simulation as _simulation
 from rplsim.trial import solve as _solve
 from rplsim.trial.calendar import *  # noqa: F403
+from rplsim.trial.calendar_des import *  # noqa: F403
 from rplsim.trial.curve import *  # noqa: F403
 from rplsim.trial.exact import *  # noqa: F403
 from rplsim.trial.formulas import *  # noqa: F403
@@ -29,6 +31,7 @@ __all__ = list(
     dict.fromkeys(
         [
             *_calendar.__all__,
+            *_calendar_des.__all__,
             *_curve.__all__,
             *_exact.__all__,
             *_formulas.__all__,

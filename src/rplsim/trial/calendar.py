@@ -9,14 +9,14 @@ path's eligible women: i.i.d. at the arm's marginal rate) and her outcome is kno
 pregnancy ends: at ``outcome.live_birth_week`` for a live birth, ``outcome.miscarriage_week``
 otherwise, after randomisation at ``protocol.confirmation_week`` (about 8 months for a birth).
 
-**Looks by information**: look ``k`` of ``K`` comes when ``ceil(k M / K)`` outcomes are known, ``M``
-the trial's women with an outcome; the analysis (the scenario's, at the boundaries and futility
-of :func:`rplsim.trial.formulas.look_thresholds` / :func:`~rplsim.trial.formulas.futility_levels`)
-reads the women whose outcome is known by then. Recruitment goes on during the looks; a trial that
-stops randomises nobody after the look, and its women still pregnant then (the pipeline) are
-followed to their outcome (the overrun). The final look comes when the last randomised woman's
-outcome is known. The H1 and null trials share every draw but the treated women's outcomes
-(common random numbers).
+**Looks by information**: look ``k`` of ``K`` comes when ``ceil(k M / K)`` outcomes are known,
+``M`` the planned outcomes ``ceil(N (1 - dropout))`` (:func:`look_target`); the analysis (the
+scenario's, at the boundaries and futility of :func:`rplsim.trial.formulas.look_thresholds` and
+:func:`~rplsim.trial.formulas.futility_levels`) reads the women whose outcome is known by then.
+Recruitment goes on during the looks; a trial that stops randomises nobody after the look, and its
+women still pregnant then (the pipeline) are followed to their outcome (the overrun). The final
+look comes when the last randomised woman's outcome is known. The H1 and null trials share every
+draw but the treated women's outcomes (common random numbers).
 """
 
 from __future__ import annotations
@@ -44,7 +44,14 @@ from rplsim.trial.randomisation import arm_assignment
 from rplsim.trial.recruitment import scenario_accrual
 from rplsim.trial.simulation import REPLICATE_BLOCK, trial_design
 
-__all__ = ["SAMPLE_TRIALS", "CalendarResult", "calendar_applies", "calendar_blocks", "simulate_calendar"]
+__all__ = [
+    "SAMPLE_TRIALS",
+    "CalendarResult",
+    "calendar_applies",
+    "calendar_blocks",
+    "look_target",
+    "simulate_calendar",
+]
 
 _WEEKS_PER_YEAR = 365.25 / 7
 #: Trials whose whole calendar a :class:`CalendarResult` keeps (for the recruitment picture).
@@ -135,6 +142,20 @@ class CalendarResult(Displayed):
         return self.trials
 
 
+def look_target(j: int, looks: int, n: int, dropout: float) -> int:
+    """Outcomes known at interim look ``j`` (0-based): the ``(j + 1) / looks`` fraction of the
+    planned outcomes, ``ceil(n (1 - dropout))`` (a trial with fewer outcomes than that looks when
+    its last one is known).
+
+    Examples
+    --------
+    >>> [look_target(j, 3, 168, 0.1) for j in range(2)]
+    [51, 102]
+    """
+    planned = math.ceil(n * (1 - dropout) - 1e-9)
+    return max(1, math.ceil((j + 1) * planned / looks - 1e-9))
+
+
 def calendar_applies(scenario: Scenario) -> bool:
     """Whether ``rplsim run`` puts the scenario's trial on the calendar: more than one centre, or
     centres that vary, open over time or wait for a pregnancy (one centre at once is the paper's
@@ -206,8 +227,8 @@ def _decide_on_calendar(
     out: dict[str, np.ndarray] = {}
     for j in range(k_looks):
         if j < k_looks - 1:
-            target = np.maximum(np.ceil((j + 1) * m / k_looks - 1e-9).astype(int), 1)
-            tau = order[np.arange(r), np.minimum(target, n) - 1]
+            target = look_target(j, k_looks, n, trial.dropout)
+            tau = order[np.arange(r), np.maximum(np.minimum(target, m), 1) - 1]
         else:
             tau = np.where(m > 0, order[np.arange(r), np.maximum(m, 1) - 1], rand[:, -1])
         obs = known <= tau[:, None]

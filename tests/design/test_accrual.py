@@ -15,7 +15,7 @@ from scipy import stats
 from rplsim.design.accrual import Accrual, opening_times, simulate_time_to_randomise, time_to_randomise
 from rplsim.exceptions import InvalidArgumentError
 
-R = 20_000
+R = 10_000
 
 
 @pytest.mark.parametrize(("centres", "cv", "n"), [(1, 0.0, 40), (8, 0.5, 166), (3, 1.2, 300)])

@@ -39,7 +39,7 @@ def test_slow_opening_needs_more_centres_and_the_impossible_is_one_line():
         "scenarios/paper.toml",
         {"recruitment": {"centre_rate_cv": 0.5, "activation_months": 12, "months_to_pregnancy": 6}},
     )
-    slow = find_centres(sc, years=3, replicates=4000)
+    slow = find_centres(sc, years=3, replicates=2000)
     assert slow.centres > find_centres(load_scenario("scenarios/paper.toml"), years=3).centres
     with pytest.raises(ScenarioError, match="even 1000 centres"):
         find_centres(sc, years=0.05, replicates=500)

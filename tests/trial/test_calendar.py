@@ -7,6 +7,7 @@ independent simulated rates has SE sqrt(2 p (1 - p) / R).
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from rplsim import load_scenario, simulate_power
 from rplsim.outcome.model import outcome_week
@@ -57,8 +58,9 @@ def test_same_trials_for_any_worker_count():
     assert a.trials.equals(b.trials) and a.power == b.power and a.type1_error == b.type1_error
 
 
+@pytest.mark.slow
 def test_simpy_engine_and_twin_agree_in_distribution():
-    """The SimPy engine (500 trials) and the twin (20,480) of the same scenario: means within 4
+    """The SimPy engine (300 trials) and the twin (20,480) of the same scenario: means within 4
     combined SE (about 6e-5 false failures each), and a two-sample Kolmogorov-Smirnov test of the
     recruitment time at level 1e-3 (its false-failure rate)."""
     from scipy import stats
@@ -66,7 +68,7 @@ def test_simpy_engine_and_twin_agree_in_distribution():
     from rplsim.trial.calendar_des import simulate_calendar_des
 
     sc = load_scenario("scenarios/multicentre.toml")
-    des = simulate_calendar_des(sc, 84, 500, seed=9)
+    des = simulate_calendar_des(sc, 84, 300, seed=9)
     twin = simulate_calendar(sc, 84, replicates=R, seed=4).trials
     for col in ("recruitment_years", "duration_years", "randomised", "look1_pipeline", "overrun"):
         se = np.sqrt(des[col].var() / len(des) + twin[col].var() / len(twin))

@@ -54,8 +54,6 @@ from rplsim.trial.exact import _TOTALS_ONLY, exact_power, not_covered
 from rplsim.trial.formulas import (
     analytic_n_per_arm,
     default_path,
-    futility_levels,
-    look_thresholds,
     treatment_size,
 )
 from rplsim.trial.pool import cap_workers, map_block_chunks
@@ -314,14 +312,12 @@ def _prior_blocks(
     trial = scenario.require_trial()
     base = trial_design(scenario)
     full = path == "patients" or get_analysis(trial.analysis).name not in _TOTALS_ONLY
-    thresholds = look_thresholds(trial)
-    fut_levels = futility_levels(trial) if trial.futility != "none" else None
     out: dict[str, list[np.ndarray]] = {"p_control": [], "p_treatment": [], "success": []}
     for b in blocks:
         pc, pt = joint.sample(child_generator(entropy, "prior-draws", b), REPLICATE_BLOCK)
         design = _draw_design(scenario, base, pc, pt, full)
         h1 = simulate_pair(scenario, design, n_c, n_t, b, entropy, path=path).h1
-        good = _decide(trial, h1, thresholds, fut_levels)[0]
+        good = _decide(trial, h1)[0]
         out["p_control"].append(pc)
         out["p_treatment"].append(pt)
         out["success"].append(good)

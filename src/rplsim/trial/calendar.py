@@ -35,9 +35,9 @@ from rplsim._core.validation import check_integer
 from rplsim.design.accrual import Accrual, simulate_randomisation_times
 from rplsim.outcome.model import outcome_week
 from rplsim.scenario import Scenario
-from rplsim.stats.pvalues import Alternative, favour_p
+from rplsim.stats.pvalues import Alternative
 from rplsim.stats.registry import get_analysis, totals_look
-from rplsim.trial.formulas import analytic_n_per_arm, futility_levels, look_thresholds, treatment_size
+from rplsim.trial.formulas import analytic_n_per_arm, look_decision, treatment_size
 from rplsim.trial.pool import cap_workers, map_block_chunks
 from rplsim.trial.power import wilson_interval
 from rplsim.trial.randomisation import arm_assignment
@@ -191,11 +191,7 @@ def _block(
     seen = u_drop >= trial.dropout
     conf = scenario.protocol.confirmation_week
     conf_week = conf.min + u_conf * (conf.max - conf.min)
-    w = design.stratum_weights
-    p_c = float(np.dot(w, design.stratum_rates[0]))
-    p_t = float(np.dot(w, design.stratum_rates[1]))
-    null = design.stratum_rates[0] if design.stratum_rates_null is None else design.stratum_rates_null
-    p_0 = float(np.dot(w, null))
+    p_c, p_t, p_0 = design.marginal_rates()
     out: dict[str, np.ndarray] = {}
     for suffix, p_treated in (("", p_t), ("0", p_0)):
         live = u_live < np.where(treated, p_treated, p_c)
@@ -213,11 +209,8 @@ def _decide_on_calendar(
 ) -> dict[str, np.ndarray]:
     r, n = rand.shape
     k_looks = trial.looks
-    thresholds = look_thresholds(trial)
-    fut = futility_levels(trial) if trial.futility != "none" else None
     m = seen.sum(axis=1)  # women with an outcome, if nobody stops
     order = np.sort(known, axis=1)  # outcome times in order (inf: dropped out)
-    want = -1.0 if trial.alternative == "smaller" else 1.0
     analysis = get_analysis(trial.analysis)
     done = np.zeros(r, bool)
     good = np.zeros(r, bool)
@@ -236,14 +229,10 @@ def _decide_on_calendar(
         p, sign = analysis.function(data)
         p = np.nan_to_num(np.asarray(p, float), nan=1.0)
         sign = np.asarray(sign, float)
-        rej = (p <= thresholds[j]) & ~done
-        if fut is not None and np.isfinite(fut[j]) and trial.alternative == "two-sided":
-            rej &= sign > 0  # as simulate_power decides: against IVIG at an interim is futility
-        good |= rej & (sign * want > 0 if trial.alternative == "two-sided" else rej)
+        rej, fav, futile = look_decision(trial, p, sign, j, done)
+        good |= fav
         anyrej |= rej
-        stopping = rej.copy()
-        if fut is not None and np.isfinite(fut[j]):
-            stopping |= (favour_p(p, sign, trial.alternative) >= fut[j]) & ~done
+        stopping = rej | futile
         randomised_by = np.sum(rand <= tau[:, None], axis=1)
         observed = obs.sum(axis=1)
         out[f"look{j + 1}_years"] = tau

@@ -27,10 +27,10 @@ from rplsim._core.rng import SeedLike, child_generator, root_entropy
 from rplsim.design.accrual import Accrual, _centre_rates, opening_times
 from rplsim.outcome.model import outcome_week
 from rplsim.scenario import Scenario, TrialParams
-from rplsim.stats.pvalues import Alternative, favour_p
+from rplsim.stats.pvalues import Alternative
 from rplsim.stats.registry import get_analysis, totals_look
 from rplsim.trial.calendar import look_target
-from rplsim.trial.formulas import futility_levels, look_thresholds, treatment_size
+from rplsim.trial.formulas import look_decision, treatment_size
 from rplsim.trial.randomisation import arm_assignment
 from rplsim.trial.recruitment import scenario_accrual
 from rplsim.trial.simulation import trial_design
@@ -141,16 +141,10 @@ def _analyse(env: simpy.Environment, t: _Trial, *, final: bool) -> None:
         cast(Alternative, trial.alternative), trial.margin or 0.0,
     )  # fmt: skip
     p, sign = get_analysis(trial.analysis).function(data)
-    p_v = float(np.nan_to_num(np.asarray(p, float), nan=1.0)[0])
-    s_v = float(np.asarray(sign, float)[0])
-    fut = futility_levels(trial) if trial.futility != "none" else None
-    rej = p_v <= look_thresholds(trial)[j]
-    if fut is not None and np.isfinite(fut[j]) and trial.alternative == "two-sided":
-        rej = rej and s_v > 0
-    want = -1.0 if trial.alternative == "smaller" else 1.0
-    futile = False
-    if fut is not None and np.isfinite(fut[j]) and not rej:
-        futile = float(favour_p(np.array([p_v]), np.array([s_v]), trial.alternative)[0]) >= fut[j]
+    rejs, favs, futiles = look_decision(
+        trial, np.nan_to_num(np.asarray(p, float), nan=1.0), np.asarray(sign, float), j
+    )
+    rej, futile = bool(rejs[0]), bool(futiles[0])
     randomised = sum(1 for r in t.rand if r <= env.now)
     t.looks.append(
         {
@@ -167,7 +161,7 @@ def _analyse(env: simpy.Environment, t: _Trial, *, final: bool) -> None:
         t.decided = True
         t.closed = True
         t.rejected = bool(rej)
-        t.good = bool(rej and (s_v * want > 0 if trial.alternative == "two-sided" else True))
+        t.good = bool(favs[0])
         t.stop_time = env.now
 
 
@@ -242,10 +236,8 @@ def simulate_calendar_des(
     trial = scenario.require_trial()
     n_t = treatment_size(trial, n_per_arm)
     design = trial_design(scenario)
-    w = design.stratum_weights
-    p_c = float(np.dot(w, design.stratum_rates[0]))
-    rates_null = design.stratum_rates[0] if design.stratum_rates_null is None else design.stratum_rates_null
-    p_t = float(np.dot(w, rates_null if null else design.stratum_rates[1]))
+    p_c, p_h1, p_0 = design.marginal_rates()
+    p_t = p_0 if null else p_h1
     accrual = scenario_accrual(scenario)
     entropy = root_entropy(scenario.seed if seed is None else seed)
     rows = []

@@ -286,13 +286,7 @@ def exact_power(
 
     design = true_design(scenario, truth)
     n_t = treatment_size(trial, n_c)
-    w = design.stratum_weights
-    # The rates the count path draws from: each arm's births are binomial at the stratum
-    # rates averaged over the stratum shares.
-    p_c = float(np.dot(w, design.stratum_rates[0]))
-    p_t = float(np.dot(w, design.stratum_rates[1]))
-    null = design.stratum_rates[0] if design.stratum_rates_null is None else design.stratum_rates_null
-    p_0 = float(np.dot(w, null))
+    p_c, p_t, p_0 = design.marginal_rates()
     if trial.reestimation is not None:
         oc = exact_reestimation(scenario, n_c, design)
         treated = np.maximum(

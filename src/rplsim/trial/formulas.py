@@ -16,6 +16,7 @@ from rplsim.design.methods import ANALYSIS_METHOD, z_alpha
 from rplsim.design.sequential import SequentialDesign, group_sequential_design, group_sequential_power
 from rplsim.exceptions import InvalidArgumentError, ScenarioError
 from rplsim.scenario import Scenario, TrialParams
+from rplsim.stats.pvalues import favour_p
 from rplsim.stats.registry import get_analysis
 from rplsim.trial.simulation import TrialDesign, trial_design
 
@@ -27,6 +28,7 @@ __all__ = [
     "futility_levels",
     "futility_of",
     "inflate_for_dropout",
+    "look_decision",
     "look_thresholds",
     "sequential_design",
     "treatment_size",
@@ -101,6 +103,42 @@ def look_thresholds(trial: TrialParams) -> np.ndarray:
         out = np.array(sequential_design(trial).nominal_alpha, dtype=float)
     out.setflags(write=False)
     return out
+
+
+def look_decision(
+    trial: TrialParams, p: np.ndarray, sign: np.ndarray, look: int, done: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The design's rule at one look, for trials not yet ``done``: (rejected at all, rejected in
+    the alternative's direction, stopped for futility).
+
+    The one rule the simulation, the calendar twin, the SimPy engine and re-estimation apply: reject
+    at ``p <= look_thresholds(trial)[look]``; at a look with futility, a two-sided trial rejects
+    only in favour of treatment (one going against it stops for futility: futility is judged on
+    the Z in favour of IVIG) and a trial not rejected stops for futility when its one-sided p in
+    favour of treatment is at least ``futility_levels(trial)[look]``.
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario
+    >>> t = load_scenario("scenarios/paper.toml").trial
+    >>> rej, good, futile = look_decision(t, np.array([0.01, 0.01, 0.2]), np.array([1.0, -1.0, 1.0]), 0)
+    >>> rej.tolist(), good.tolist(), futile.tolist()
+    ([True, True, False], [True, False, False], [False, False, False])
+    """
+    level = futility_levels(trial)[look]
+    rej = p <= look_thresholds(trial)[look]
+    if done is not None:
+        rej &= ~done
+    if np.isfinite(level) and trial.alternative == "two-sided":
+        rej &= sign > 0
+    want = -1.0 if trial.alternative == "smaller" else 1.0
+    good = rej & (sign * want > 0) if trial.alternative == "two-sided" else rej.copy()
+    futile = np.zeros(rej.shape, bool)
+    if np.isfinite(level):
+        futile = (favour_p(p, sign, trial.alternative) >= level) & ~rej
+        if done is not None:
+            futile &= ~done
+    return rej, good, futile
 
 
 def default_path(trial: TrialParams) -> str:

@@ -28,7 +28,7 @@ from rplsim._core.rng import SeedLike, child_seed, root_entropy
 from rplsim._core.validation import check_choice, check_integer
 from rplsim.exceptions import InvalidArgumentError, ScenarioError
 from rplsim.scenario import Scenario, TrialParams
-from rplsim.stats.pvalues import Alternative, favour_p
+from rplsim.stats.pvalues import Alternative
 from rplsim.stats.registry import ANALYSES, LookData, get_analysis
 from rplsim.timeline import simulate_twin
 from rplsim.trial.exact import ExactSampleSize, exact_curve, exact_sample_size, never_reached, not_covered
@@ -37,8 +37,8 @@ from rplsim.trial.formulas import (
     analytic_power,
     analytic_sample_size,
     default_path,
-    futility_levels,
     inflate_for_dropout,
+    look_decision,
     look_thresholds,
     treatment_size,
 )
@@ -229,20 +229,11 @@ def _analyse(trial: TrialParams, sim: TrialBlock, look: int) -> tuple[np.ndarray
     return np.nan_to_num(np.asarray(p, float), nan=1.0), sign
 
 
-def _decide(
-    trial: TrialParams, sim: TrialBlock, thresholds: np.ndarray, futility: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _decide(trial: TrialParams, sim: TrialBlock) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(rejected in the alternative's direction, rejected at all, stopping look, stopped for
-    futility). ``futility``: per look, the one-sided p in favour of treatment at or above which
-    a trial not rejected stops (:func:`rplsim.trial.formulas.futility_levels`)."""
+    futility): each look's rule (:func:`rplsim.trial.formulas.look_decision`) until one stops."""
     r = sim.x_t.shape[0]
-    k = thresholds.size
-    want = -1.0 if trial.alternative == "smaller" else 1.0
-    if k == 1:  # a fixed design: one analysis, everyone stops at the only look
-        p, sign = _analyse(trial, sim, 0)
-        rej = p <= thresholds[0]
-        good = rej & (sign * want > 0) if trial.alternative == "two-sided" else rej.copy()
-        return good, rej, np.zeros(r, dtype=np.int64), np.zeros(r, bool)
+    k = trial.looks
     stopped = np.full(r, k - 1)
     done = np.zeros(r, bool)
     good = np.zeros(r, bool)
@@ -250,20 +241,12 @@ def _decide(
     futile = np.zeros(r, bool)
     for j in range(k):
         p, sign = _analyse(trial, sim, j)
-        rej = (p <= thresholds[j]) & ~done
-        if futility is not None and np.isfinite(futility[j]) and trial.alternative == "two-sided":
-            # futility is judged on the Z in favour of IVIG: a trial going against IVIG at an
-            # interim stops for futility, not for a rejection
-            rej &= sign > 0
-        good |= rej & (sign * want > 0 if trial.alternative == "two-sided" else rej)
+        rej, fav, fut = look_decision(trial, p, sign, j, done)
+        good |= fav
         anyrej |= rej
-        stopped[rej] = j
-        done |= rej
-        if futility is not None and np.isfinite(futility[j]):
-            fut = (favour_p(p, sign, trial.alternative) >= futility[j]) & ~done
-            futile |= fut
-            stopped[fut] = j
-            done |= fut
+        futile |= fut
+        stopped[rej | fut] = j
+        done |= rej | fut
     return good, anyrej, stopped, futile
 
 
@@ -280,8 +263,6 @@ def run_blocks(
     assert trial is not None
     if trial.reestimation is not None:
         return reestimation_blocks(scenario, design, n_c, n_t, blocks, entropy, path)
-    thresholds = _thresholds(trial)
-    fut_levels = futility_levels(trial) if trial.futility != "none" else None
     out: dict[str, list[np.ndarray]] = {
         k: [] for k in ("good", "any", "stop", "fut", "any0", "stop0", "fut0")
     }
@@ -289,7 +270,7 @@ def run_blocks(
         # One call simulates the block under H1 and under the null, sharing their draws.
         sims = simulate_pair(scenario, design, n_c, n_t, b, entropy, path=path)
         for null, sim in zip((False, True), sims, strict=True):
-            good, anyrej, stop, futile = _decide(trial, sim, thresholds, fut_levels)
+            good, anyrej, stop, futile = _decide(trial, sim)
             if null:
                 out["any0"].append(anyrej)
                 out["stop0"].append(stop)

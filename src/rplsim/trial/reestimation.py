@@ -44,7 +44,7 @@ from rplsim.design.reestimation import ReestimationOC, blinded_reestimation, rat
 from rplsim.exceptions import ScenarioError
 from rplsim.scenario import Scenario, TrialParams
 from rplsim.stats.registry import LookData, get_analysis, totals_look
-from rplsim.trial.formulas import treatment_size
+from rplsim.trial.formulas import look_decision, treatment_size
 from rplsim.trial.simulation import REPLICATE_BLOCK, TrialBlock, TrialDesign, _patient_pair, trial_design
 
 __all__ = [
@@ -200,10 +200,8 @@ def _analyse_totals(
 
 
 def _decisions(trial: TrialParams, p: np.ndarray, sign: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(rejected in favour of treatment, rejected at all) of the final analysis."""
-    rej = p <= trial.alpha
-    want = -1.0 if trial.alternative == "smaller" else 1.0
-    good = rej & (sign * want > 0) if trial.alternative == "two-sided" else rej
+    """(rejected in favour of treatment, rejected at all) of the final analysis (one look)."""
+    rej, good, _ = look_decision(trial, p, sign, 0)
     return good, rej
 
 
@@ -280,11 +278,7 @@ def reestimation_blocks(
             f"count path: re-estimation draws arm totals, for {', '.join(_TOTALS_ONLY)}; use one "
             'of them, or analysis = "logistic" (patient path).'
         )
-    w = design.stratum_weights
-    p_c = float(np.dot(w, design.stratum_rates[0]))
-    p_t = float(np.dot(w, design.stratum_rates[1]))
-    null = design.stratum_rates[0] if design.stratum_rates_null is None else design.stratum_rates_null
-    p_0 = float(np.dot(w, null))
+    p_c, p_t, p_0 = design.marginal_rates()
     parts: dict[str, list[np.ndarray]] = {}
     for b in blocks:
         if path == "counts":
@@ -321,9 +315,7 @@ def exact_reestimation(scenario: Scenario, n_per_arm: int, design: TrialDesign) 
             f'"{trial.analysis}"); use simulate_power.'
         )
     plan = reestimation_plan(scenario, n_per_arm)
-    w = design.stratum_weights
-    p_c = float(np.dot(w, design.stratum_rates[0]))
-    p_t = float(np.dot(w, design.stratum_rates[1]))
+    p_c, p_t, _ = design.marginal_rates()
     m1 = plan.first_control + plan.first_treatment
     table = _new_n_table(trial, plan, m1)
     return blinded_reestimation(

@@ -106,6 +106,17 @@ class TrialDesign:
     shift_null: float = 0.0
     stratum_rates_null: np.ndarray | None = None
 
+    def marginal_rates(self) -> tuple[float, float, float]:
+        """(control, treated, treated under H0): the rates the count path draws each arm's
+        births from, the stratum rates averaged over the stratum shares."""
+        w = self.stratum_weights
+        null = self.stratum_rates[0] if self.stratum_rates_null is None else self.stratum_rates_null
+        return (
+            float(np.dot(w, self.stratum_rates[0])),
+            float(np.dot(w, self.stratum_rates[1])),
+            float(np.dot(w, null)),
+        )
+
 
 @dataclass(frozen=True)
 class TrialBlock:

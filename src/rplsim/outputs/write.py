@@ -313,7 +313,13 @@ def _write_trial(w: _Writer, scenario: Scenario, tr: TrialStage) -> None:
     assert scenario.trial is not None
     w.table("power", tr.power_table())
     w.table("power_curve", tr.curve)
-    w.table("feasibility", tr.feasibility.as_frame())
+    feas = tr.feasibility.as_frame()
+    if tr.calendar is not None:  # the calendar's time is the answer's: say what this one is
+        years = feas["quantity"] == "years to recruit"
+        feas.loc[years, "unit"] = (
+            feas.loc[years, "unit"] + ", all open at the mean rate (calendar.csv: the calendar's)"
+        )
+    w.table("feasibility", feas)
     sens = tr.sensitivity
     if sens is not None:
         w.table("sensitivity", sens)

@@ -212,6 +212,25 @@ def _type1_shown(stage: TrialStage) -> float:
     return stage.exact.type1_error if stage.exact is not None else stage.power.type1_error
 
 
+def _years_row(stage: TrialStage) -> tuple[str, str, str]:
+    """Years to recruit: the calendar's when the run has one (the answer's number), else the
+    funnel's at the centres' mean rate."""
+    f, cal = stage.feasibility, stage.calendar
+    if cal is not None:
+        years = cal.trials.recruitment_years
+        return (
+            "Years to recruit",
+            f"median {years.median():.1f} (90% of trials within {years.quantile(0.9):.1f}) at "
+            f"{centres_text(f.centres)}",
+            f"the trial on the calendar, {cal.replicates:,} simulated trials (recruitment.*)",
+        )
+    return (
+        "Years to recruit",
+        f"{f.years_to_recruit:.1f} at {centres_text(f.centres)}",
+        "recruitment.centres, recruitment.rpl_women_per_centre_year",
+    )
+
+
 def _looks_keys(scenario: Scenario) -> str:
     t = scenario.require_trial()
     keys = ["trial.looks", "trial.boundary"]
@@ -532,11 +551,7 @@ def protocol_summary(scenario: Scenario, stage: TrialStage) -> ProtocolSummary:
         )
     rows += [
         ("Women to screen", f"{f.n_screened:,}", "screening funnel (recruitment.*)"),
-        (
-            "Years to recruit",
-            f"{f.years_to_recruit:.1f} at {centres_text(f.centres)}",
-            "recruitment.centres, recruitment.rpl_women_per_centre_year",
-        ),
+        _years_row(stage),
     ]
     boundaries, method = _boundaries(scenario, stage)
     return ProtocolSummary(

@@ -60,7 +60,7 @@ def test_same_trials_for_any_worker_count():
 
 @pytest.mark.slow
 def test_simpy_engine_and_twin_agree_in_distribution():
-    """The SimPy engine (300 trials) and the twin (20,480) of the same scenario: means within 4
+    """The SimPy engine (150 trials) and the twin (8,192) of the same scenario: means within 4
     combined SE (about 6e-5 false failures each), and a two-sample Kolmogorov-Smirnov test of the
     recruitment time at level 1e-3 (its false-failure rate)."""
     from scipy import stats
@@ -68,13 +68,14 @@ def test_simpy_engine_and_twin_agree_in_distribution():
     from rplsim.trial.calendar_des import simulate_calendar_des
 
     sc = load_scenario("scenarios/multicentre.toml")
-    des = simulate_calendar_des(sc, 84, 300, seed=9)
-    twin = simulate_calendar(sc, 84, replicates=R, seed=4).trials
-    for col in ("recruitment_years", "duration_years", "randomised", "look1_pipeline", "overrun"):
+    des = simulate_calendar_des(sc, 84, 150, seed=9)
+    twin = simulate_calendar(sc, 84, replicates=8192, seed=4).trials
+    cols = ("recruitment_years", "duration_years", "randomised", "look1_pipeline", "overrun")
+    for col in (*cols, "ivig_infusions", "placebo_infusions", "ivig_grams"):
         se = np.sqrt(des[col].var() / len(des) + twin[col].var() / len(twin))
         assert abs(des[col].mean() - twin[col].mean()) <= 4 * se, col
     p = twin.rejected.mean()
-    assert abs(des.good.mean() - p) <= 4 * np.sqrt(p * (1 - p) / len(des) + p * (1 - p) / R)
+    assert abs(des.good.mean() - p) <= 4 * np.sqrt(p * (1 - p) / len(des) + p * (1 - p) / len(twin))
     assert stats.ks_2samp(des.recruitment_years, twin.recruitment_years).pvalue > 1e-3
 
 
@@ -88,3 +89,35 @@ def test_simpy_engine_logs_one_trial():
     assert (log.event == "randomised").sum() == trials.randomised.iloc[0]
     looks = log[log.event.str.startswith("look")]
     assert len(looks) == trials.stopped_at_look.iloc[0]
+
+
+def test_simpy_screens_each_woman_seen_at_the_funnel_share():
+    """Each woman seen is drawn from the cohort and screened one by one; the share who are
+    randomised is the funnel's (workup x pregnancy x eligible x consent). With no delay and one
+    look, women seen until the n-th randomisation is n plus a negative binomial: mean n / q,
+    variance n (1 - q) / q^2; the mean of 40 trials is within 4 SE (false failures ~6e-5)."""
+    from rplsim.trial.calendar_des import simulate_calendar_des
+    from rplsim.trial.recruitment import randomised_share
+
+    sc = load_scenario("scenarios/paper.toml", {"recruitment": {"centres": 3}})
+    trials = simulate_calendar_des(sc, 30, 40, seed=3)
+    q, n = randomised_share(sc), 60
+    assert (trials.randomised == n).all()
+    se = np.sqrt(n * (1 - q) / q**2 / len(trials))
+    assert abs(trials.women_seen.mean() - n / q) <= 4 * se, (trials.women_seen.mean(), n / q)
+
+
+def test_infusion_chairs_per_centre_queue_the_women():
+    """One chair a centre and a 24-hour infusion: women wait for a chair at their centre; with
+    the scenario's 4 chairs (4-hour infusions) nobody does."""
+    from rplsim.trial.calendar_des import simulate_calendar_des
+
+    sc = load_scenario("scenarios/paper.toml", {"recruitment": {"centres": 2}})
+    ample = simulate_calendar_des(sc, 20, 3, seed=1)
+    busy = load_scenario(
+        "scenarios/paper.toml", {"recruitment": {"centres": 2}, "clinic": {"chairs": 1, "infusion_hours": 24}}
+    )
+    queued = simulate_calendar_des(busy, 20, 3, seed=1)
+    assert (ample.chair_wait_hours == 0).all() and (queued.chair_wait_hours > 0).all()
+    assert (queued.chair_wait_hours_max >= queued.chair_wait_hours).all()
+    assert (queued.chair_wait_hours_max <= 24 * 20 * 2).all()  # never more than everyone's infusion ahead

@@ -42,6 +42,7 @@ __all__ = [
     "cohort_model",
     "cytotoxicity_high",
     "generate_cohort",
+    "weight_kg",
 ]
 
 BLOCK = 8192
@@ -161,9 +162,10 @@ def _block(
     *,
     full: bool = True,
 ) -> dict[str, np.ndarray]:
-    # full=False is the trial's fast path: only stratum, age, BMI, losses and immune profile,
-    # without the marker draws (the cytotoxicity rejection sampling is most of a block's
-    # cost). All five come from `u`, drawn first, so they are bit-identical either way.
+    # full=False is the trial's fast path: only stratum, age, BMI, losses, immune profile and
+    # height (the IVIG dose), without the marker draws (the cytotoxicity rejection sampling
+    # is most of a block's cost). All six come from `u`, drawn first, so they are
+    # bit-identical either way.
     n = BLOCK
     u = g.random((n, 9))
     stratum = np.searchsorted(strata_cdf, u[:, 0], side="right").clip(0, 3)
@@ -177,7 +179,12 @@ def _block(
     prow = np.where(stratum == 3, 2, np.where(misc >= 4, 1, 0))
     prof = (u[:, 6, None] >= model.profile_cdf[prow]).sum(axis=1).clip(0, 6)
     prof = np.where(abnormal, prof, 7)
-    out = {"stratum": stratum, "age": age, "bmi": bmi, "previous_miscarriages": misc, "profile": prof}
+    h = model.height
+    height = np.round(sample_truncnorm(u[:, 3], h[0], h[1], h[2], h[3]), _DECIMALS["height_m"])
+    out = {
+        "stratum": stratum, "age": age, "bmi": bmi, "previous_miscarriages": misc, "profile": prof,
+        "height_m": height,
+    }  # fmt: skip
     if not full:
         return out
     out["parity"] = sample_discrete(u[:, 5], model.parity_cdf, model.parity_lo, stratum)
@@ -185,8 +192,6 @@ def _block(
     cause = np.searchsorted(model.cause_cdf, u[:, 7], side="right").clip(0, 5)
     out["cause"] = np.where(known, cause, len(KNOWN_CAUSES))
     out["ivf"] = u[:, 8] < params.ivf_share
-    h = model.height
-    out["height_m"] = np.round(sample_truncnorm(u[:, 3], h[0], h[1], h[2], h[3]), _DECIMALS["height_m"])
     flags = PROFILE_FLAGS[prof]
     imm = params.immune
     um = g.random((n, 2))
@@ -335,6 +340,19 @@ def cohort_arrays(
     return {k: np.concatenate([p[k] for p in parts])[:n] for k in parts[0]}
 
 
+def weight_kg(bmi: np.ndarray, height_m: np.ndarray) -> np.ndarray:
+    """Weight from BMI and height, to the cohort's 0.1 kg (the one rule the cohort frame and the
+    calendar trial's IVIG doses use).
+
+    Examples
+    --------
+    >>> weight_kg(np.array([22.0]), np.array([1.6])).tolist()
+    [56.3]
+    """
+    out: np.ndarray = np.round(bmi * height_m**2, _DECIMALS["weight_kg"])
+    return out
+
+
 def cohort_frame(d: dict[str, np.ndarray], params: CohortParams) -> pd.DataFrame:
     """The cohort data frame (columns :data:`COLUMNS`) from a full set of :func:`cohort_arrays`.
 
@@ -366,7 +384,7 @@ def cohort_frame(d: dict[str, np.ndarray], params: CohortParams) -> pd.DataFrame
     # Flags are recomputed from the values: they equal the profile's by construction, and
     # computing them from the values is what makes that checkable.
     assert np.array_equal(flags, np.column_stack([nk_high, cyto_high, th_high]))
-    weight = np.round(d["bmi"] * d["height_m"] ** 2, _DECIMALS["weight_kg"])
+    weight = weight_kg(d["bmi"], d["height_m"])
     # copy=False: the arrays are fresh and ours, so pandas need not copy them into one 2-D
     # block (a second pass over every float column, ~5% of a 10^6-woman cohort).
     return pd.DataFrame(

@@ -20,7 +20,9 @@ time is the answer, exact while it falls inside the window simulated (else the w
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -30,6 +32,8 @@ from rplsim.exceptions import InvalidArgumentError
 
 __all__ = [
     "Accrual",
+    "arrival_source",
+    "exponential_gaps",
     "opening_times",
     "simulate_centre_log",
     "simulate_randomisation_times",
@@ -110,14 +114,64 @@ def opening_times(centres: int, activation: float) -> Array:
     return np.linspace(0.0, activation, centres)
 
 
-def _centre_rates(accrual: Accrual, size: tuple[int, ...], rng: np.random.Generator) -> Array:
-    """Randomisable women per centre-year: Gamma rates around the mean (or the mean), times q."""
+def _centre_rates(
+    accrual: Accrual, size: tuple[int, ...], rng: np.random.Generator, *, seen: bool = False
+) -> Array:
+    """Randomisable women per centre-year: Gamma rates around the mean (or the mean), times q
+    (``seen``: the women seen, not thinned by q)."""
     if accrual.cv > 0:
         shape = 1.0 / accrual.cv**2
         rates: Array = rng.gamma(shape, accrual.rate / shape, size=size)
     else:
         rates = np.full(size, accrual.rate)
-    return rates * accrual.share
+    return rates if seen else rates * accrual.share
+
+
+def exponential_gaps(u: Array, rate: float) -> Array:
+    """Gaps between Poisson arrivals of ``rate`` per unit time, from uniforms (inversion): the
+    timeline's clinic draws its women's arrivals this way from their own keyed uniforms.
+
+    Examples
+    --------
+    >>> exponential_gaps(np.array([0.5]), 2.0).round(4).tolist()
+    [0.3466]
+    """
+    out: Array = -np.log1p(-np.asarray(u, float)) / rate
+    return out
+
+
+def arrival_source(
+    env: Any,
+    gaps: Iterable[float],
+    arrive: Callable[[int], object],
+    *,
+    opens: float = 0.0,
+    closed: Callable[[], bool] | None = None,
+) -> Generator[Any]:
+    """The SimPy arrival process of the recruitment model: women arrive, one by one.
+
+    The one source of women the discrete-event engines share: the timeline's clinic (its
+    ``[clinic] accrual_per_year``, one gap a woman from her keyed uniform) and each centre of
+    the trial on the calendar (its Gamma rate, gaps drawn as it goes). The process waits until
+    the centre ``opens``, then for each gap in turn, and calls ``arrive(i)`` for the ``i``-th
+    woman (which starts her own process); it ends when the gaps do or ``closed()`` turns true.
+
+    Examples
+    --------
+    >>> import simpy
+    >>> env, seen = simpy.Environment(), []
+    >>> _ = env.process(arrival_source(env, [1.0, 2.0], lambda i: seen.append((i, env.now)), opens=0.5))
+    >>> env.run()
+    >>> seen
+    [(0, 1.5), (1, 3.5)]
+    """
+    if opens > 0:
+        yield env.timeout(opens)
+    for i, gap in enumerate(gaps):
+        yield env.timeout(gap)
+        if closed is not None and closed():
+            return
+        arrive(i)
 
 
 def _check_n(n: int) -> int:

@@ -331,6 +331,12 @@ def calendar_sentence(scenario: Scenario, cal: Any) -> str:
             f"women on average; its power there is {cal.power:.1%} (looks by known outcomes, which come "
             "early for losses and about 8 months on for births)."
         )
+    clinic = scenario.clinic
+    out += (
+        f" A trial infuses {t.ivig_grams.mean() / 1000:,.1f} kg of IVIG in {t.ivig_infusions.mean():,.0f} "
+        f"infusions on average ({t.ivig_cost.mean():,.0f} {clinic.currency} at "
+        f"{clinic.ivig_price_per_g:g} a gram), and {t.placebo_infusions.mean():,.0f} placebo infusions."
+    )
     return out
 
 

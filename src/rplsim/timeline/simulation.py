@@ -5,7 +5,8 @@ confirmed by a β-hCG rise or a gestational sac; IVIG 0.4 g/kg for abnormal cell
 first right after confirmation (IVF: on the day of oocyte retrieval or embryo transfer), then
 every 3–4 weeks until 30 weeks, never after the pregnancy has ended (nor, for a natural
 conception, before it was confirmed: a chemical pregnancy ends first and gets none); karyotyping
-of the abortus. Women start over calendar time at the clinic's accrual rate; an infusion needs an
+of the abortus. Women arrive over calendar time at the clinic's accrual rate (the recruitment
+model's arrival process, :func:`rplsim.design.accrual.arrival_source`); an infusion needs an
 infusion chair (a SimPy resource) for its duration, so chair waits and utilisation emerge.
 
 Each woman's plan (fate, weeks, doses) is drawn by :mod:`rplsim.timeline.twin` from her own
@@ -26,6 +27,7 @@ import simpy
 
 from rplsim._core.display import Displayed
 from rplsim._core.rng import SeedLike
+from rplsim.design.accrual import arrival_source, exponential_gaps
 from rplsim.outcome.model import FATES
 from rplsim.scenario import Scenario
 from rplsim.scenario.params import ClinicParams
@@ -201,8 +203,8 @@ class _ClinicRun:
     def __init__(self, cohort: pd.DataFrame, scenario: Scenario, plan: WomanPlan, events: bool) -> None:
         prot, clinic = scenario.protocol, scenario.clinic
         self.u = plan.u
-        rate = clinic.accrual_per_year / WEEKS_PER_YEAR
-        arrival = np.cumsum(-np.log1p(-self.u[:, _U_ARRIVAL]) / rate)
+        self.gaps = exponential_gaps(self.u[:, _U_ARRIVAL], clinic.accrual_per_year / WEEKS_PER_YEAR)
+        arrival = np.cumsum(self.gaps)
         self.env = simpy.Environment()
         self.chairs = simpy.Resource(self.env, capacity=clinic.chairs)
         self.dur = clinic.infusion_hours / HOURS_PER_WEEK
@@ -232,9 +234,10 @@ class _ClinicRun:
         self.karyo, self.euploid = plan.karyotyped.tolist(), plan.euploid.tolist()
 
     def run(self) -> None:
-        for i in range(len(self.ids)):
-            self.env.process(self.pregnancy(i))
-        self.env.run()
+        env = self.env
+        # women arrive from the recruitment model's source process, each starting her pregnancy
+        env.process(arrival_source(env, self.gaps.tolist(), lambda i: env.process(self.pregnancy(i))))
+        env.run()
 
     def pregnancy(self, i: int) -> Generator[simpy.Event, object, None]:
         env, rec = self.env, self.rec

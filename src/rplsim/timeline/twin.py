@@ -24,7 +24,7 @@ from rplsim.outcome.model import FATES, live_birth_probability, outcome_model, s
 from rplsim.scenario import Scenario
 from rplsim.scenario.params import ProtocolParams
 
-__all__ = ["N_UNIFORMS", "WomanPlan", "patient_uniforms", "simulate_twin"]
+__all__ = ["N_UNIFORMS", "WomanPlan", "count_infusions", "ivig_dose", "patient_uniforms", "simulate_twin"]
 
 N_UNIFORMS = 24
 _U_FATE, _U_WEEK, _U_CONF, _U_DELAY, _U_KARYO, _U_EUPLOID, _U_ADHERE, _U_IVFDAY = range(8)
@@ -123,7 +123,7 @@ def _plan(
     """Everything about each woman that does not depend on the clinic, vectorised.
 
     Infusion intervals are not expanded here (only IVIG women need them): see
-    :func:`_intervals`.
+    :func:`count_infusions`.
     """
     out_p, prot = scenario.outcome, scenario.protocol
     stratum = cohort["stratum"].cat.codes.to_numpy()
@@ -153,9 +153,7 @@ def _plan(
     # A natural conception is treated from confirmation on; a chemical pregnancy ends before
     # it, so it gets no infusion (an IVF cycle may: its first dose precedes any test).
     first = np.where(~ivf & (fate == 3), np.inf, first)
-    dose = prot.ivig_dose_g_per_kg * cohort["weight_kg"].to_numpy(float)
-    if prot.dose_rounding_g > 0:
-        dose = np.ceil(dose / prot.dose_rounding_g - 1e-9) * prot.dose_rounding_g
+    dose = ivig_dose(prot, cohort["weight_kg"].to_numpy(float))
     # "analysed" = the paper's denominator: live births + miscarriages of adherent women.
     analysed = ((fate == 0) | (fate == 1)) & (adherent | ~indicated)
     return WomanPlan(
@@ -176,39 +174,68 @@ def _plan(
     )
 
 
-def _intervals(u: np.ndarray, prot: ProtocolParams, rows: np.ndarray | slice, j: int) -> np.ndarray:
-    """The ``j``-th infusion interval (weeks) of the women ``rows``."""
+def ivig_dose(prot: ProtocolParams, weight_kg: np.ndarray) -> np.ndarray:
+    """Grams per infusion: ``protocol.ivig_dose_g_per_kg`` times the weight, rounded up to
+    ``protocol.dose_rounding_g`` (vials) when that is set.
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario
+    >>> ivig_dose(load_scenario("scenarios/paper.toml").protocol, np.array([56.3])).tolist()
+    [22.52]
+    """
+    dose: np.ndarray = prot.ivig_dose_g_per_kg * np.asarray(weight_kg, float)
+    if prot.dose_rounding_g > 0:
+        dose = np.ceil(dose / prot.dose_rounding_g - 1e-9) * prot.dose_rounding_g
+    return dose
+
+
+def count_infusions(first: np.ndarray, end: np.ndarray, u: np.ndarray, prot: ProtocolParams) -> np.ndarray:
+    """Infusions of each course without waiting for a chair: the protocol's rule, vectorised.
+
+    Infusion ``j`` is at ``first + (interval_1 + ... + interval_j)`` (the sum accumulated left
+    to right, interval ``i`` at ``ivig_interval.min + u[..., i - 1] * width``) and is given while
+    before the end of the pregnancy (``end``) and not after ``protocol.ivig_last_week``. The
+    timeline's SimPy process and the calendar trial's compute the same sums, so with ample
+    chairs they agree with this exactly.
+
+    Parameters
+    ----------
+    first, end : ndarray
+        Gestational week of the first infusion (``inf``: none) and of the pregnancy's end.
+    u : ndarray, shape ``first.shape + (m,)``
+        Uniforms of the next ``m`` intervals (``m + 1`` infusions at most).
+    prot : ProtocolParams
+
+    Returns
+    -------
+    ndarray of int64, the shape of ``first``
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario
+    >>> prot = load_scenario("scenarios/paper.toml").protocol
+    >>> count_infusions(np.array([6.0, 6.0]), np.array([39.0, 10.0]), np.full((2, 12), 0.5), prot).tolist()
+    [7, 2]
+    """
     iv = prot.ivig_interval
-    return iv.min + u[rows, _U_INTERVALS.start + j] * (iv.max - iv.min)
+    last = prot.ivig_last_week + 1e-12
+    first = np.asarray(first, float)
+    end = np.asarray(end, float)
+    # cumsum adds left to right, as the SimPy process does; the weeks only grow, so the
+    # infusions given are a prefix and their number is a count of the weeks that pass.
+    t = first[..., None] + np.cumsum(iv.min + u * (iv.max - iv.min), axis=-1)
+    given = (t < end[..., None]) & (t <= last)
+    ok = (first < end) & (first <= last)
+    out: np.ndarray = np.where(ok, 1 + given.sum(axis=-1), 0).astype(np.int64)
+    return out
 
 
 def _count_infusions(plan: WomanPlan, prot: ProtocolParams) -> np.ndarray:
-    """Infusions per woman without waiting: the twin's rule.
-
-    Infusion ``j`` is at ``first + (interval_1 + ... + interval_j)`` (the sum accumulated left
-    to right) and is given while before the end of the pregnancy and not after the last week.
-    :func:`simulate_timeline` computes the same sums, so with ample chairs the two agree
-    exactly. Only the women still being infused are carried from one infusion to the next.
-    """
-    last = prot.ivig_last_week + 1e-12
+    """Infusions per woman without waiting (:func:`count_infusions` of the IVIG women)."""
     n_inf = np.zeros(plan.first.size, dtype=np.int64)
     idx = np.flatnonzero(plan.on_ivig)
-    first = plan.first[idx]
-    end = plan.week[idx]
-    cum = np.zeros(idx.size)
-    t = first
-    n_int = _U_INTERVALS.stop - _U_INTERVALS.start
-    for j in range(n_int + 1):
-        ok = (t < end) & (t <= last)
-        if not ok.all():
-            idx, first, end, cum, t = idx[ok], first[ok], end[ok], cum[ok], t[ok]
-        if idx.size == 0:
-            break
-        n_inf[idx] += 1
-        if j == n_int:
-            break
-        cum = cum + _intervals(plan.u, prot, idx, j)
-        t = first + cum
+    n_inf[idx] = count_infusions(plan.first[idx], plan.week[idx], plan.u[idx, _U_INTERVALS], prot)
     return n_inf
 
 

@@ -1,13 +1,29 @@
-"""The trial on the calendar, vectorised (issue 17 groundwork: the twin; the SimPy engine is next).
+"""The trial on the calendar, vectorised: the twin of the SimPy engine (:mod:`rplsim.trial.calendar_des`).
 
 Each simulated trial randomises its planned women in the order the multi-centre recruitment model
 (:mod:`rplsim.design.accrual`, the scenario's ``[recruitment]`` as
 :func:`rplsim.trial.recruitment.scenario_accrual` reads it) brings them, at their confirmed index
-pregnancy; arms by the trial's permuted blocks in that order; a woman drops out with probability
-``trial.dropout`` (no outcome ever), else her live birth is Bernoulli at her arm's rate (the count
-path's eligible women: i.i.d. at the arm's marginal rate) and her outcome is known when the
-pregnancy ends: at ``outcome.live_birth_week`` for a live birth, ``outcome.miscarriage_week``
-otherwise, after randomisation at ``protocol.confirmation_week`` (about 8 months for a birth).
+pregnancy. The women seen at the centres are screened one by one in the SimPy engine; here the
+screening is the thinning it amounts to (a Poisson process thinned by independent screens is a
+Poisson process at the randomised share of the rate, and the women who pass are i.i.d. from the
+cohort model given eligibility): each randomised woman is drawn from the scenario's cohort model
+given the trial's eligibility (:func:`rplsim.trial.simulation.eligible_arrays`: strata, previous
+losses, immune profile, age, BMI, height), so her live-birth probability is her own (the outcome
+model's covariates plus her arm's log-odds shift, as on the patient path) and so is her IVIG dose
+(``protocol.ivig_dose_g_per_kg`` times her weight). Arms come from one central permuted-block list
+(the trial's allocation and ``block_size``) in randomisation order, not by centre. A woman drops
+out with probability ``trial.dropout`` (no outcome ever); her outcome is known when the pregnancy
+ends: at ``outcome.live_birth_week`` for a live birth, ``outcome.miscarriage_week`` otherwise,
+after randomisation at ``protocol.confirmation_week`` (about 8 months for a birth).
+
+**Treatment**: every randomised woman is infused on the protocol's schedule (the placebo arm
+too, blind): the first infusion ``protocol.first_dose_delay`` after confirmation (a trial that
+randomises at a confirmed pregnancy cannot dose at oocyte retrieval, as the paper's IVF women
+were), then every ``protocol.ivig_interval`` weeks while the pregnancy lasts and up to
+``protocol.ivig_last_week`` (:func:`rplsim.timeline.twin.count_infusions`, the timeline's rule).
+ASSUMPTION: a woman lost to follow-up is infused until her pregnancy ends. Each trial reports its
+IVIG infusions, grams and cost (``clinic.ivig_price_per_g``) and its placebo infusions; infusion
+chairs do not bind here (the SimPy engine queues for them).
 
 **Looks by information**: look ``k`` of ``K`` comes when ``ceil(k M / K)`` outcomes are known,
 ``M`` the planned outcomes ``ceil(N (1 - dropout))`` (:func:`look_target`); the analysis (the
@@ -28,21 +44,24 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from rplsim._core.display import Displayed
-from rplsim._core.rng import SeedLike, child_generator, root_entropy
+from rplsim._core.rng import SeedLike, child_generator, child_seed, root_entropy
 from rplsim._core.validation import check_integer
+from rplsim.cohort.generate import weight_kg
 from rplsim.design.accrual import Accrual, simulate_randomisation_times
 from rplsim.outcome.model import outcome_week
 from rplsim.scenario import Scenario
 from rplsim.stats.pvalues import Alternative
 from rplsim.stats.registry import get_analysis, totals_look
+from rplsim.timeline.twin import count_infusions, ivig_dose
 from rplsim.trial.formulas import analytic_n_per_arm, look_decision, treatment_size
 from rplsim.trial.pool import cap_workers, map_block_chunks
 from rplsim.trial.power import wilson_interval
 from rplsim.trial.randomisation import arm_assignment
 from rplsim.trial.recruitment import scenario_accrual
-from rplsim.trial.simulation import REPLICATE_BLOCK, trial_design
+from rplsim.trial.simulation import REPLICATE_BLOCK, eligible_arrays, eligible_log_odds, trial_design
 
 __all__ = [
     "SAMPLE_TRIALS",
@@ -74,7 +93,8 @@ class CalendarResult(Displayed):
         last), ``duration_years`` (start to the deciding analysis), ``randomised``, ``analysed``
         (women with an outcome, the overrun's included), ``overrun`` (randomised without an outcome
         at a stop), ``stopped_at_look``, ``rejected`` and per look ``look{k}_years``,
-        ``look{k}_randomised``, ``look{k}_observed``, ``look{k}_pipeline``.
+        ``look{k}_randomised``, ``look{k}_observed``, ``look{k}_pipeline``, and the trial's
+        ``ivig_infusions``, ``placebo_infusions``, ``ivig_grams`` and ``ivig_cost``.
     seconds : float
     randomised_times, known_times : numpy.ndarray
         The first trials' (up to :data:`SAMPLE_TRIALS`) randomisation and outcome-known times in
@@ -106,14 +126,20 @@ class CalendarResult(Displayed):
 
     def summary_table(self) -> pd.DataFrame:
         """``calendar.csv``: quantiles of recruitment and duration, expected randomised, analysed
-        and overrun, and per look its time, women randomised, observed and in the pipeline, and
-        P(stopping there), with power and type-I error (``quantity, value``)."""
+        and overrun, IVIG and placebo infusions, IVIG grams and cost, and per look its time, women
+        randomised, observed and in the pipeline, and P(stopping there), with power and type-I
+        error (``quantity, value``)."""
         t = self.trials
         rows: list[tuple[str, float]] = [("power", self.power), ("type1_error", self.type1_error)]
         for col in ("recruitment_years", "duration_years"):
             rows += [(f"{col}_q{q}", float(np.quantile(t[col], q / 100))) for q in (10, 50, 90)]
             rows.append((f"{col}_mean", float(t[col].mean())))
         rows += [(f"{c}_mean", float(t[c].mean())) for c in ("randomised", "analysed", "overrun")]
+        rows += [
+            (f"{c}_mean", float(t[c].mean()))
+            for c in ("ivig_infusions", "placebo_infusions", "ivig_grams", "ivig_cost")
+            if c in t
+        ]
         k = sum(1 for c in t.columns if c.endswith("_pipeline"))
         for j in range(1, k + 1):
             rows += [
@@ -135,6 +161,11 @@ class CalendarResult(Displayed):
             ("type-I error", f"{self.type1_error:.4f}"),
             ("recruitment", f"median {t.recruitment_years.median():.2f} years"),
             ("duration", f"median {t.duration_years.median():.2f} years to the deciding analysis"),
+            (
+                "IVIG",
+                f"{t.ivig_grams.mean() / 1000:,.1f} kg in {t.ivig_infusions.mean():,.0f} infusions a trial "
+                f"(mean), {t.placebo_infusions.mean():,.0f} placebo infusions",
+            ),
         ]
 
     def to_frame(self) -> pd.DataFrame:
@@ -178,30 +209,62 @@ def calendar_blocks(
     return {k: np.concatenate(v) for k, v in parts.items()}
 
 
+def _intervals_needed(scenario: Scenario) -> int:
+    """Infusion intervals a course can hold: from the earliest first dose to the last week."""
+    prot = scenario.protocol
+    earliest = prot.confirmation_week.min + prot.first_dose_delay.min
+    return max(1, min(60, math.ceil((prot.ivig_last_week - earliest) / prot.ivig_interval.min)))
+
+
 def _block(
     scenario: Scenario, accrual: Accrual, n_c: int, n_t: int, b: int, entropy: int
 ) -> dict[str, np.ndarray]:
     trial = scenario.require_trial()
     design = trial_design(scenario)
+    prot = scenario.protocol
     r, n = REPLICATE_BLOCK, n_c + n_t
     g = child_generator(entropy, "trial-calendar", b)
     rand = simulate_randomisation_times(accrual, n, r, g)  # (r, n), years, in order
     treated = arm_assignment(g, r, n, n_t / n_c, trial.block_size)
-    u_drop, u_live, u_week, u_conf = g.random((4, r, n))
+    u_drop, u_live, u_week, u_conf, u_first = g.random((5, r, n))
+    u_iv = g.random((r, n, _intervals_needed(scenario)))
+    # the women randomised: i.i.d. from the cohort model given eligibility (the thinning of the
+    # women seen by the screening is independent of when they arrive)
+    pop = int(child_seed(entropy, "trial-calendar-women", b).generate_state(1)[0])
+    w = eligible_arrays(scenario, r * n, pop)
+    eta = eligible_log_odds(scenario, w).reshape(r, n)
+    dose = ivig_dose(prot, weight_kg(w["bmi"], w["height_m"])).reshape(r, n)
     seen = u_drop >= trial.dropout
-    conf = scenario.protocol.confirmation_week
+    conf, delay = prot.confirmation_week, prot.first_dose_delay
     conf_week = conf.min + u_conf * (conf.max - conf.min)
-    p_c, p_t, p_0 = design.marginal_rates()
+    first = conf_week + delay.min + u_first * (delay.max - delay.min)
     out: dict[str, np.ndarray] = {}
-    for suffix, p_treated in (("", p_t), ("0", p_0)):
-        live = u_live < np.where(treated, p_treated, p_c)
+    for suffix, shift_t in (("", design.shift_treatment), ("0", design.shift_null)):
+        live = u_live < special.expit(eta + np.where(treated, shift_t, design.shift_control))
         weeks = outcome_week(scenario.outcome, live.ravel(), u_week.ravel()).reshape(r, n)
         known = np.where(seen, rand + np.maximum(weeks - conf_week, 0.0) / _WEEKS_PER_YEAR, np.inf)
         res = _decide_on_calendar(trial, rand, known, live, treated, seen)
+        n_inf = count_infusions(first, weeks, u_iv, prot)
+        res.update(_treatment(scenario, res["randomised"], treated, n_inf, dose))
         out.update({f"{k}{suffix}": v for k, v in res.items()})
         if not suffix:  # the H1 trials' calendars, for the pictures
             out["rand"], out["known"] = rand, known
     return out
+
+
+def _treatment(
+    scenario: Scenario, randomised: np.ndarray, treated: np.ndarray, n_inf: np.ndarray, dose: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Each trial's infusions (IVIG and placebo) and IVIG grams and cost, over its randomised women."""
+    in_trial = np.arange(treated.shape[1])[None, :] < randomised[:, None]
+    ivig = np.where(in_trial & treated, n_inf, 0)
+    grams = (ivig * dose).sum(axis=1)
+    return {
+        "ivig_infusions": ivig.sum(axis=1),
+        "placebo_infusions": np.where(in_trial & ~treated, n_inf, 0).sum(axis=1),
+        "ivig_grams": grams,
+        "ivig_cost": grams * scenario.clinic.ivig_price_per_g,
+    }
 
 
 def _decide_on_calendar(
@@ -316,6 +379,7 @@ def simulate_calendar(
     rand[never], known[never] = np.inf, np.inf
     k1, k0 = int(res["good"].sum()), int(res["any0"].sum())
     cols = ["recruitment_years", "duration_years", "randomised", "analysed", "overrun", "stopped_at_look"]
+    cols += ["ivig_infusions", "placebo_infusions", "ivig_grams", "ivig_cost"]
     cols += [
         f"look{j + 1}_{x}"
         for j in range(trial.looks)

@@ -1,43 +1,98 @@
-"""The trial on the calendar as a discrete-event simulation (SimPy; issue 17 groundwork).
+"""The trial on the calendar as a discrete-event simulation (SimPy).
 
-The same process as the vectorised twin (:mod:`rplsim.trial.calendar`), event by event: each
-centre is a process that opens at its time and then sees randomisable women one by one (the
-Poisson-gamma model of :mod:`rplsim.design.accrual`: a Gamma rate per centre, exponential gaps);
-each woman is a process that waits for her confirmed pregnancy (``months_to_pregnancy``), is
-randomised if the trial still recruits (the next arm of the permuted blocks, in order), and, unless
-she drops out, waits for her pregnancy to end; each known outcome may trigger a look
-(:func:`rplsim.trial.calendar.look_target`), which analyses the known outcomes, and a stop closes
-recruitment; the final look comes with the last randomised woman's outcome. It is the engine to
-read, extend (infusion chairs per centre, an event log) and check the twin against: the two are
-equal in distribution (tested), the twin is the one for power at scale.
+The same process as the vectorised twin (:mod:`rplsim.trial.calendar`), event by event, with the
+screening and the clinic the twin folds into rates:
+
+* **centres** are processes (the recruitment model's arrival source,
+  :func:`rplsim.design.accrual.arrival_source`): each opens at its time
+  (:func:`~rplsim.design.accrual.opening_times`) and then sees RPL women at its own rate (a Gamma
+  draw around ``recruitment.rpl_women_per_centre_year``, exponential gaps), until recruitment closes;
+* **each woman seen** is drawn from the scenario's cohort model (every stratum, in its shares) and
+  screened one by one: she completes the work-up (``workup_share``), is eligible by her own stratum
+  and previous losses (the trial's population), consents (``consent_share``) and conceives
+  (``pregnancy_share``), then waits for her confirmed index pregnancy (exponential,
+  ``months_to_pregnancy``);
+* **randomisation** is central, not by centre: the next arm of one permuted-block list (the trial's
+  allocation and ``block_size``) in the order women are randomised, whatever their centre (the
+  analysis is not stratified by centre, and per-centre blocks of 4 at about 15 women a centre would
+  leave most centres with an incomplete last block);
+* **her pregnancy**: she drops out with probability ``trial.dropout`` (no outcome, treated anyway),
+  else her live birth is Bernoulli at her own probability (her covariates through the outcome
+  model, plus her arm's log-odds shift: :func:`rplsim.trial.simulation.eligible_log_odds`), known
+  when the pregnancy ends (``outcome.live_birth_week`` / ``miscarriage_week``);
+* **her infusions** (both arms: the placebo arm is infused on the same schedule, blind) start
+  ``protocol.first_dose_delay`` after confirmation and come every ``protocol.ivig_interval`` weeks
+  until the pregnancy ends or ``protocol.ivig_last_week``; each needs one of her centre's infusion
+  chairs (a SimPy resource of ``clinic.chairs``, for ``clinic.infusion_hours``), so waits emerge,
+  and a wait that outlasts the pregnancy or the last week cancels the rest of her course;
+* **looks** come with the known outcomes (:func:`rplsim.trial.calendar.look_target`) and a stop
+  closes recruitment; the final look comes with the last randomised woman's outcome.
+
+ASSUMPTIONS (each centre's chairs serve only the trial's women; a woman lost to follow-up is
+infused until her pregnancy ends) are the twin's too. With chairs to spare the two engines are
+equal in distribution (tested); the twin is the one for power at scale, this one for reading,
+for the chairs, and for the event log of one trial.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 import simpy
+from scipy import special
 
-from rplsim._core.rng import SeedLike, child_generator, root_entropy
-from rplsim.design.accrual import Accrual, _centre_rates, opening_times
+from rplsim._core.rng import SeedLike, child_generator, child_seed, root_entropy
+from rplsim.cohort.generate import BLOCK, cohort_arrays, weight_kg
+from rplsim.design.accrual import Accrual, _centre_rates, arrival_source, opening_times
 from rplsim.outcome.model import outcome_week
-from rplsim.scenario import Scenario, TrialParams
+from rplsim.scenario import STRATA, Scenario, TrialParams
 from rplsim.stats.pvalues import Alternative
 from rplsim.stats.registry import get_analysis, totals_look
-from rplsim.trial.calendar import look_target
+from rplsim.timeline.twin import ivig_dose
+from rplsim.trial.calendar import _intervals_needed, look_target
 from rplsim.trial.formulas import look_decision, treatment_size
 from rplsim.trial.randomisation import arm_assignment
 from rplsim.trial.recruitment import scenario_accrual
-from rplsim.trial.simulation import trial_design
+from rplsim.trial.simulation import TrialDesign, eligible_log_odds, trial_design
 
 __all__ = ["simulate_calendar_des"]
 
 _WEEKS_PER_YEAR = 365.25 / 7
+_HOURS_PER_YEAR = 365.25 * 24
+
+
+class _Seen:
+    """The women a trial's centres see, drawn from the cohort model a block at a time."""
+
+    def __init__(self, scenario: Scenario, design: TrialDesign, entropy: int, index: int) -> None:
+        self.scenario, self.entropy, self.index = scenario, entropy, index
+        self.codes = [STRATA.index(s) for s in design.strata]
+        self.min_misc = design.min_misc
+        self.eligible = np.zeros(0, bool)
+        self.eta = np.zeros(0)
+        self.dose = np.zeros(0)
+        self.count = 0
+
+    def next(self) -> int:
+        """The next woman seen (her row)."""
+        k = self.count
+        self.count += 1
+        if k >= self.eligible.size:
+            block = self.eligible.size // BLOCK
+            key = child_seed(self.entropy, "trial-calendar-des-women", self.index, block)
+            e = int(key.generate_state(1)[0])
+            d = cohort_arrays(self.scenario.cohort, BLOCK, e, full=False)
+            ok = np.isin(d["stratum"], self.codes) & (d["previous_miscarriages"] >= self.min_misc)
+            dose = ivig_dose(self.scenario.protocol, weight_kg(d["bmi"], d["height_m"]))
+            self.eligible = np.concatenate([self.eligible, ok])
+            self.eta = np.concatenate([self.eta, eligible_log_odds(self.scenario, d)])
+            self.dose = np.concatenate([self.dose, dose])
+        return k
 
 
 @dataclass
@@ -46,11 +101,12 @@ class _Trial:
 
     n: int
     arms: np.ndarray
-    p_control: float
-    p_treated: float
+    shifts: tuple[float, float]  # log-odds shift of control, treated
     trial: TrialParams
     scenario: Scenario
     g: np.random.Generator
+    women: _Seen
+    chairs: list[simpy.Resource]
     log: list[tuple[float, str, int, int]] | None
     rand: list[float] = field(default_factory=list)
     treated: list[bool] = field(default_factory=list)
@@ -67,22 +123,25 @@ class _Trial:
     rejected: bool = False
     stop_time: float = math.nan
     looks: list[dict[str, float]] = field(default_factory=list)
+    ivig_infusions: int = 0
+    placebo_infusions: int = 0
+    ivig_grams: float = 0.0
+    wait_hours: float = 0.0
+    max_wait_hours: float = 0.0
 
 
-def _centre(
-    env: simpy.Environment, t: _Trial, c: int, opens: float, rate: float, delay: float
-) -> Generator[Any]:
-    yield env.timeout(opens)
-    if t.log is not None:
-        t.log.append((env.now, "centre opens", c, -1))
-    while not t.closed:
-        yield env.timeout(t.g.exponential(1.0 / rate))
-        if t.closed:
-            break
-        env.process(_woman(env, t, c, delay))
+def _arrive(env: simpy.Environment, t: _Trial, c: int, delay: float) -> None:
+    """A woman seen at centre ``c``: drawn from the cohort, screened, and if she passes, her process."""
+    rec, g = t.scenario.recruitment, t.g
+    k = t.women.next()
+    if g.random() >= rec.workup_share or not t.women.eligible[k]:
+        return
+    if g.random() >= rec.consent_share or g.random() >= rec.pregnancy_share:
+        return
+    env.process(_woman(env, t, c, k, delay))
 
 
-def _woman(env: simpy.Environment, t: _Trial, c: int, delay: float) -> Generator[Any]:
+def _woman(env: simpy.Environment, t: _Trial, c: int, k: int, delay: float) -> Generator[Any]:
     if delay > 0:
         yield env.timeout(t.g.exponential(delay))
     if t.closed:
@@ -91,12 +150,14 @@ def _woman(env: simpy.Environment, t: _Trial, c: int, delay: float) -> Generator
     if i + 1 >= t.n:
         t.closed = True  # the last planned woman
     treated = bool(t.arms[i])
-    seen = bool(t.g.random() >= t.trial.dropout)
-    live = bool(t.g.random() < (t.p_treated if treated else t.p_control))
-    conf = t.scenario.protocol.confirmation_week
-    conf_week = conf.min + t.g.random() * (conf.max - conf.min)
-    week = float(outcome_week(t.scenario.outcome, np.array([live]), np.array([t.g.random()]))[0])
-    wait = max(week - conf_week, 0.0) / _WEEKS_PER_YEAR
+    g, sc = t.g, t.scenario
+    seen = bool(g.random() >= t.trial.dropout)
+    live = bool(g.random() < special.expit(t.women.eta[k] + t.shifts[int(treated)]))
+    conf, first = sc.protocol.confirmation_week, sc.protocol.first_dose_delay
+    conf_week = conf.min + g.random() * (conf.max - conf.min)
+    end = float(outcome_week(sc.outcome, np.array([live]), np.array([g.random()]))[0])
+    wait = max(end - conf_week, 0.0) / _WEEKS_PER_YEAR
+    first_week = conf_week + first.min + g.random() * (first.max - first.min)
     t.rand.append(env.now)
     t.treated.append(treated)
     t.live.append(live)
@@ -105,6 +166,8 @@ def _woman(env: simpy.Environment, t: _Trial, c: int, delay: float) -> Generator
     t.known.append(env.now + wait if seen else math.inf)
     if t.log is not None:
         t.log.append((env.now, "randomised", c, i))
+    dose = float(t.women.dose[k]) if treated else 0.0
+    env.process(_infusions(env, t, c, i, (conf_week, first_week, end), dose))
     if not seen:
         if t.closed and t.outstanding == 0:
             _final(env, t)
@@ -117,11 +180,49 @@ def _woman(env: simpy.Environment, t: _Trial, c: int, delay: float) -> Generator
         t.log.append((env.now, "outcome known", c, i))
     if t.decided:
         return
-    k = t.trial.looks
-    if t.look < k - 1 and t.outcomes >= look_target(t.look, k, t.n, t.trial.dropout):
+    looks = t.trial.looks
+    if t.look < looks - 1 and t.outcomes >= look_target(t.look, looks, t.n, t.trial.dropout):
         _analyse(env, t, final=False)
     if not t.decided and t.closed and t.outstanding == 0:
         _final(env, t)
+
+
+def _infusions(
+    env: simpy.Environment, t: _Trial, c: int, i: int, weeks: tuple[float, float, float], dose: float
+) -> Generator[Any]:
+    """Her course, each infusion waiting for a chair at her centre (the timeline's rule)."""
+    prot, clinic = t.scenario.protocol, t.scenario.clinic
+    conf_week, first, end = weeks
+    start = env.now  # randomised at confirmation: gestational week conf_week
+    last = prot.ivig_last_week + 1e-12
+    lo, width = prot.ivig_interval.min, prot.ivig_interval.max - prot.ivig_interval.min
+    u_iv = t.g.random(_intervals_needed(t.scenario)).tolist()
+    duration = clinic.infusion_hours / _HOURS_PER_YEAR
+    nxt, cum, delay, j = first, 0.0, 0.0, 0
+    while nxt < end and nxt <= last:
+        yield env.timeout(max(start + (nxt - conf_week) / _WEEKS_PER_YEAR - env.now, 0.0))
+        asked = env.now
+        with t.chairs[c].request() as req:
+            yield req
+            w = (env.now - asked) * _WEEKS_PER_YEAR
+            if nxt + w >= end or nxt + w > last:  # the pregnancy or the last week passed meanwhile
+                break
+            t.wait_hours += w * 168.0
+            t.max_wait_hours = max(t.max_wait_hours, w * 168.0)
+            yield env.timeout(duration)
+        if dose > 0:
+            t.ivig_infusions += 1
+            t.ivig_grams += dose
+        else:
+            t.placebo_infusions += 1
+        if t.log is not None:
+            t.log.append((env.now, "infusion", c, i))
+        if j == len(u_iv):
+            break
+        cum += lo + u_iv[j] * width
+        delay += w
+        nxt = first + cum + delay
+        j += 1
 
 
 def _final(env: simpy.Environment, t: _Trial) -> None:
@@ -165,29 +266,61 @@ def _analyse(env: simpy.Environment, t: _Trial, *, final: bool) -> None:
         t.stop_time = env.now
 
 
+def _arrival(env: simpy.Environment, t: _Trial, c: int, delay: float) -> Callable[[int], None]:
+    """What centre ``c``'s arrival source calls for each woman it sees."""
+
+    def arrive(_i: int) -> None:
+        _arrive(env, t, c, delay)
+
+    return arrive
+
+
+def _gaps(g: np.random.Generator, rate: float) -> Generator[float]:
+    """Exponential gaps of one centre's women seen, drawn as the centre needs them."""
+    while True:
+        yield float(g.exponential(1.0 / rate))
+
+
 def _one_trial(
-    scenario: Scenario, accrual: Accrual, n_c: int, n_t: int, p: tuple[float, float], g: np.random.Generator,
-    log: list[tuple[float, str, int, int]] | None = None,
+    scenario: Scenario, accrual: Accrual, n_c: int, n_t: int, shifts: tuple[float, float],
+    keys: tuple[int, int], log: list[tuple[float, str, int, int]] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     trial = scenario.require_trial()
+    entropy, index = keys
+    g = child_generator(entropy, "trial-calendar-des", index)
     n = n_c + n_t
     c = accrual.centres
-    rates = _centre_rates(accrual, (c,), g)
+    rates = _centre_rates(accrual, (c,), g, seen=True)  # women seen: screened one by one below
     arms = arm_assignment(g, 1, n, n_t / n_c, trial.block_size)[0]
-    t = _Trial(n=n, arms=arms, p_control=p[0], p_treated=p[1], trial=trial, scenario=scenario, g=g, log=log)
     env = simpy.Environment()
+    chairs = [simpy.Resource(env, capacity=scenario.clinic.chairs) for _ in range(c)]
+    women = _Seen(scenario, trial_design(scenario), entropy, index)
+    t = _Trial(n, arms, shifts, trial, scenario, g, women, chairs, log)
     for k, (opens, rate) in enumerate(zip(opening_times(c, accrual.activation), rates, strict=True)):
-        env.process(_centre(env, t, k, float(opens), float(rate), accrual.delay))
+        if log is not None:
+            log.append((float(opens), "centre opens", k, -1))
+        env.process(
+            arrival_source(env, _gaps(g, float(rate)), _arrival(env, t, k, accrual.delay), opens=float(opens),
+                           closed=lambda: t.closed)
+        )  # fmt: skip
     env.run()
+    if log is not None:
+        log.sort(key=lambda row: row[0])
     rand = np.array(t.rand)
     randomised = int(np.sum(rand <= t.stop_time)) if t.rand else 0
     seen = np.array(t.seen[:randomised])
     known = np.array(t.known[:randomised])
+    infusions = t.ivig_infusions + t.placebo_infusions
     out: dict[str, Any] = {
         "good": t.good, "any": t.rejected, "stopped_at_look": t.look, "duration_years": t.stop_time,
         "recruitment_years": float(rand[randomised - 1] - rand[0]) if randomised else 0.0,
         "randomised": randomised, "analysed": int(seen.sum()),
         "overrun": int(np.sum(seen & (known > t.stop_time))),
+        "ivig_infusions": t.ivig_infusions, "placebo_infusions": t.placebo_infusions,
+        "ivig_grams": t.ivig_grams, "ivig_cost": t.ivig_grams * scenario.clinic.ivig_price_per_g,
+        "women_seen": women.count,
+        "chair_wait_hours": t.wait_hours / infusions if infusions else 0.0,
+        "chair_wait_hours_max": t.max_wait_hours,
     }  # fmt: skip
     for k, look in enumerate(t.looks):
         out.update({f"look{k + 1}_{key}": v for key, v in look.items()})
@@ -236,16 +369,14 @@ def simulate_calendar_des(
     trial = scenario.require_trial()
     n_t = treatment_size(trial, n_per_arm)
     design = trial_design(scenario)
-    p_c, p_h1, p_0 = design.marginal_rates()
-    p_t = p_0 if null else p_h1
+    shifts = (design.shift_control, design.shift_null if null else design.shift_treatment)
     accrual = scenario_accrual(scenario)
     entropy = root_entropy(scenario.seed if seed is None else seed)
     rows = []
     events: list[tuple[float, str, int, int]] | None = [] if log else None
     for i in range(int(replicates)):
-        g = child_generator(entropy, "trial-calendar-des", i)
         first_log = events if i == 0 else None
-        rows.append(_one_trial(scenario, accrual, n_per_arm, n_t, (p_c, p_t), g, first_log))
+        rows.append(_one_trial(scenario, accrual, n_per_arm, n_t, shifts, (entropy, i), first_log))
     trials = pd.DataFrame(rows)
     if events is None:
         return trials

@@ -50,6 +50,8 @@ __all__ = [
     "TrialDesign",
     "TrialPair",
     "arm_assignment",
+    "eligible_arrays",
+    "eligible_log_odds",
     "eligible_pool",
     "eligible_strata",
     "look_sizes",
@@ -448,6 +450,22 @@ def eligible_pool(
 _eligible_pool = eligible_pool  # the old private name, kept for one release
 
 
+def eligible_arrays(scenario: Scenario, n: int, entropy: int) -> dict[str, np.ndarray]:
+    """The first ``n`` eligible women of the cohort stream ``entropy`` as arrays (``stratum,
+    age, bmi, previous_miscarriages, profile, height_m``): i.i.d. from the cohort model given
+    the trial's eligibility, without the immune markers.
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario
+    >>> w = eligible_arrays(load_scenario("scenarios/paper.toml"), 10, 1)
+    >>> sorted(set(w["stratum"].tolist())) <= [1, 3], w["height_m"].shape
+    (True, (10,))
+    """
+    design = trial_design(scenario)
+    return _eligible_arrays(scenario.cohort, design.strata, design.min_misc, int(n), int(entropy))
+
+
 @lru_cache(maxsize=2)  # simulate_block(null=False) then (null=True) share their women
 def _eligible_arrays(
     cohort: CohortParams, strata: tuple[str, ...], min_misc: int, n: int, seed_entropy: int
@@ -456,7 +474,41 @@ def _eligible_arrays(
     to it, drawn without the immune markers (most of a cohort's cost) and without building a
     DataFrame."""
     d, ok = _first_eligible(cohort, strata, min_misc, n, seed_entropy, full=False)
-    return {k: d[k][ok] for k in ("stratum", "age", "bmi", "previous_miscarriages", "profile")}
+    return {k: d[k][ok] for k in ("stratum", "age", "bmi", "previous_miscarriages", "profile", "height_m")}
+
+
+def eligible_log_odds(scenario: Scenario, w: dict[str, np.ndarray]) -> np.ndarray:
+    """Each woman's log-odds of a live birth from her own covariates, before her arm's shift.
+
+    ``w`` holds cohort arrays (``stratum, profile, age, bmi, previous_miscarriages``, as
+    :func:`~rplsim.cohort.cohort_arrays` draws them); add ``TrialDesign.shift_control`` (or
+    ``shift_treatment``, ``shift_null``) for her arm's log-odds. The one reading of the outcome
+    model that the patient path and the calendar trial share.
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario
+    >>> from rplsim.cohort import cohort_arrays
+    >>> sc = load_scenario("scenarios/paper.toml")
+    >>> eligible_log_odds(sc, cohort_arrays(sc.cohort, 5, 1, ("IA",), full=False)).shape
+    (5,)
+    """
+    model = outcome_model(scenario)
+    # live_birth_probability reads only these columns; a thin frame keeps its exact arithmetic.
+    women = pd.DataFrame(
+        {
+            "stratum": pd.Categorical.from_codes(w["stratum"].astype(np.int8), categories=STRATA),
+            "immune_profile": pd.Categorical.from_codes(
+                w["profile"].astype(np.int8), categories=PROFILE_NAMES
+            ),
+            "age": w["age"],
+            "bmi": w["bmi"],
+            "previous_miscarriages": w["previous_miscarriages"].astype(np.int64),
+        }
+    )
+    # treated=True everywhere because the arm shifts already carry the treatment effect.
+    out: np.ndarray = special.logit(live_birth_probability(model, women, treated=np.ones(len(women), bool)))
+    return out
 
 
 def _patient_pair(
@@ -473,24 +525,7 @@ def _patient_pair(
     n_total = int(sizes[-1])
     pop_seed = int(child_seed(entropy, "trial-population", block_index).generate_state(1)[0])
     w = _eligible_arrays(scenario.cohort, design.strata, design.min_misc, r * n_total, pop_seed)
-    model = outcome_model(scenario)
-    # live_birth_probability reads only these columns; a thin frame keeps its exact arithmetic.
-    women = pd.DataFrame(
-        {
-            "stratum": pd.Categorical.from_codes(w["stratum"].astype(np.int8), categories=STRATA),
-            "immune_profile": pd.Categorical.from_codes(
-                w["profile"].astype(np.int8), categories=PROFILE_NAMES
-            ),
-            "age": w["age"],
-            "bmi": w["bmi"],
-            "previous_miscarriages": w["previous_miscarriages"].astype(np.int64),
-        }
-    )
-    everyone = np.ones(len(women), bool)
-    # Every woman's log-odds under each arm, from her own covariates; treated=True everywhere
-    # because the arm shifts already carry the treatment effect.
-    eta0 = special.logit(live_birth_probability(model, women, treated=everyone))
-    eta0 = eta0.reshape(r, n_total)
+    eta0 = eligible_log_odds(scenario, w).reshape(r, n_total)
     g = child_generator(entropy, "trial-patients", block_index)
     treated = arm_assignment(g, r, n_total, ratio, trial.block_size)
     u_out, u_drop = g.random((2, r, n_total))

@@ -319,6 +319,8 @@ def _write_trial(w: _Writer, scenario: Scenario, tr: TrialStage) -> None:
         feas.loc[years, "unit"] = (
             feas.loc[years, "unit"] + ", all open at the mean rate (calendar.csv: the calendar's)"
         )
+        ivig = feas["quantity"].str.startswith("IVIG")
+        feas.loc[ivig, "unit"] = feas.loc[ivig, "unit"] + ", mean a trial on the calendar (calendar.csv)"
     w.table("feasibility", feas)
     sens = tr.sensitivity
     if sens is not None:

@@ -29,6 +29,7 @@ import pandas as pd
 from rplsim._core.display import Displayed
 from rplsim.scenario import Scenario
 from rplsim.trial.power import PowerResult
+from rplsim.trial.recruitment import scenario_accrual
 from rplsim.trial.simulation import trial_design
 
 __all__ = ["COUNT_TOLERANCE", "Feasibility", "centres_text", "feasibility", "screening_funnel", "whole_women"]
@@ -168,7 +169,8 @@ def feasibility(scenario: Scenario, power: PowerResult) -> Feasibility:
     pregnant = eligible / design.eligible_share
     worked_up = pregnant / rec.pregnancy_share
     screened = worked_up / rec.workup_share
-    years = screened / (rec.centres * rec.rpl_women_per_centre_year)
+    # the recruitment model's mean rate with every centre open (rplsim.trial.recruitment)
+    years = n / scenario_accrual(scenario).randomised_per_year
     grams = power.mean_ivig_grams_per_woman * n
     return Feasibility(
         n_randomised=n,

@@ -436,10 +436,16 @@ def size_trial(
         )
     if calendar_applies(scenario):
         say(f"  the trial on the calendar ({reps} trials)")
-        stage = replace(
-            stage,
-            calendar=simulate_calendar(scenario, stage.power.n_control, replicates=reps, workers=workers),
+        cal = simulate_calendar(scenario, stage.power.n_control, replicates=reps, workers=workers)
+        # one number for the trial's IVIG: the calendar's, whose women are the trial's (randomised
+        # at confirmation, followed after a stop), not n times the eligible woman's mean
+        t = cal.trials
+        feas = replace(
+            stage.feasibility,
+            ivig_grams_total=float(t.ivig_grams.mean()),
+            ivig_cost_total=float(t.ivig_cost.mean()),
         )
+        stage = replace(stage, calendar=cal, feasibility=feas)
     return stage
 
 

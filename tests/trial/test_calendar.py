@@ -17,6 +17,7 @@ from rplsim.trial.recruitment import scenario_accrual
 R = 20_480
 
 
+@pytest.mark.slow
 def test_one_look_power_is_simulate_power_s():
     sc = load_scenario("scenarios/paper.toml", {"recruitment": {"centres": 8}})
     cal = simulate_calendar(sc, n_per_arm=83, replicates=R, seed=5)
@@ -29,6 +30,7 @@ def test_one_look_power_is_simulate_power_s():
     assert (t.duration_years >= t.recruitment_years).all()
 
 
+@pytest.mark.slow
 def test_pipeline_at_a_look_is_rate_times_time_to_outcome_and_type1_holds():
     """Little's law: at a look well after the first outcomes, the women randomised without an
     outcome yet are about (randomisation rate x share with an outcome x mean time to it)."""
@@ -121,3 +123,43 @@ def test_infusion_chairs_per_centre_queue_the_women():
     assert (ample.chair_wait_hours == 0).all() and (queued.chair_wait_hours > 0).all()
     assert (queued.chair_wait_hours_max >= queued.chair_wait_hours).all()
     assert (queued.chair_wait_hours_max <= 24 * 20 * 2).all()  # never more than everyone's infusion ahead
+
+
+def test_find_centres_counts_the_calendar_s_recruitment():
+    """find_centres (closed form: beta-prime with cv 0.5) and the calendar's own randomisations
+    (recruitment_end_years: start to the last randomisation) are one recruitment model: P(done in
+    3 years) at the answer agrees within 4 SE of the 8,192 simulated trials (false failures ~6e-5)."""
+    from rplsim import find_centres
+
+    sc = load_scenario("scenarios/paper.toml", {"recruitment": {"centre_rate_cv": 0.5}})
+    ans = find_centres(sc, 3.0)
+    assert ans.method == "closed form"
+    at = load_scenario(
+        "scenarios/paper.toml", {"recruitment": {"centre_rate_cv": 0.5, "centres": ans.centres}}
+    )
+    cal = simulate_calendar(at, n_per_arm=ans.n_randomised // 2, replicates=8192, seed=11)
+    p = float(np.mean(cal.trials.recruitment_end_years <= 3.0))
+    assert abs(p - ans.achieved) <= 4 * np.sqrt(ans.achieved * (1 - ans.achieved) / 8192), (p, ans.achieved)
+
+
+@pytest.mark.parametrize("analysis", ["cmh", "logistic"])
+def test_stratified_and_patient_analyses_read_each_woman(analysis):
+    """CMH sees the calendar women's own strata and logistic their age and BMI: with one look
+    the power is simulate_power's (CMH on the count path, logistic on the patient path) within
+    4 SE of the difference of two 4,096-trial rates (false failures ~6e-5)."""
+    sc = load_scenario(
+        "scenarios/paper.toml", {"recruitment": {"centres": 8}, "trial": {"analysis": analysis}}
+    )
+    cal = simulate_calendar(sc, n_per_arm=83, replicates=4096, seed=5)
+    p = simulate_power(sc, n_per_arm=83, replicates=4096, seed=6).power
+    assert abs(cal.power - p) <= 4 * np.sqrt(2 * p * (1 - p) / 4096), (cal.power, p)
+
+
+def test_reestimation_is_not_put_on_the_calendar():
+    from rplsim.exceptions import InvalidArgumentError
+    from rplsim.trial.calendar import calendar_applies
+
+    sc = load_scenario("scenarios/reestimation.toml", {"recruitment": {"centres": 8}})
+    assert not calendar_applies(sc)
+    with pytest.raises(InvalidArgumentError, match="re-estimation"):
+        simulate_calendar(sc, replicates=1024)

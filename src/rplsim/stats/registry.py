@@ -171,11 +171,15 @@ def totals_look(
     live: NDArray[np.bool_],
     alternative: Alternative,
     margin: float = 0.0,
+    *,
+    strata: NDArray[np.int64] | None = None,
+    n_strata: int = 1,
     **patients: Any,
 ) -> LookData:
     """The :class:`LookData` of trials given per woman (R, N): who is analysed (``seen``), who is
-    treated and who had a live birth; one stratum of arm totals (``patients``: ``X``, ``y``,
-    ``mask`` for a patient-path analysis).
+    treated and who had a live birth; arm totals per stratum (``strata``: each woman's stratum,
+    0 to ``n_strata - 1``; one stratum without it), and ``patients`` (``X``, ``y``, ``mask``)
+    for a patient-path analysis.
 
     Examples
     --------
@@ -184,14 +188,22 @@ def totals_look(
     >>> d = totals_look(seen, treated, live, "two-sided")
     >>> d.x_t.tolist(), d.n_t.tolist(), d.x_c.tolist(), d.n_c.tolist()
     ([1], [2], [1], [1])
+    >>> two = totals_look(seen, treated, live, "two-sided", strata=np.array([[0, 1, 1, 0]]), n_strata=2)
+    >>> two.strata_counts[0].tolist()
+    [[1, 0], [1, 1], [0, 1], [0, 1]]
     """
-    x_t = np.sum(seen & treated & live, axis=1)
-    n_t = np.sum(seen & treated, axis=1)
-    x_c = np.sum(seen & ~treated & live, axis=1)
-    n_c = np.sum(seen & ~treated, axis=1)
+    groups = [seen] if strata is None else [seen & (strata == k) for k in range(n_strata)]
+    counts = np.stack(
+        [
+            np.stack([np.sum(g & treated & live, axis=1), np.sum(g & treated, axis=1),
+                      np.sum(g & ~treated & live, axis=1), np.sum(g & ~treated, axis=1)], axis=1)
+            for g in groups
+        ],
+        axis=2,
+    )  # fmt: skip
+    tot = counts.sum(axis=2)
     return LookData(
-        x_t=x_t, n_t=n_t, x_c=x_c, n_c=n_c,
-        strata_counts=np.stack([x_t, n_t, x_c, n_c], axis=1)[:, :, None],
+        x_t=tot[:, 0], n_t=tot[:, 1], x_c=tot[:, 2], n_c=tot[:, 3], strata_counts=counts,
         alternative=alternative, margin=margin, **patients,
     )  # fmt: skip
 

@@ -51,10 +51,11 @@ from rplsim._core.rng import SeedLike, child_generator, child_seed, root_entropy
 from rplsim._core.validation import check_integer
 from rplsim.cohort.generate import weight_kg
 from rplsim.design.accrual import Accrual, simulate_randomisation_times
+from rplsim.exceptions import InvalidArgumentError
 from rplsim.outcome.model import outcome_week
-from rplsim.scenario import Scenario
+from rplsim.scenario import STRATA, Scenario, TrialParams
 from rplsim.stats.pvalues import Alternative
-from rplsim.stats.registry import get_analysis, totals_look
+from rplsim.stats.registry import LookData, get_analysis, totals_look
 from rplsim.timeline.twin import count_infusions, ivig_dose
 from rplsim.trial.formulas import analytic_n_per_arm, look_decision, treatment_size
 from rplsim.trial.pool import cap_workers, map_block_chunks
@@ -66,8 +67,10 @@ from rplsim.trial.simulation import REPLICATE_BLOCK, eligible_arrays, eligible_l
 __all__ = [
     "SAMPLE_TRIALS",
     "CalendarResult",
+    "CalendarWomen",
     "calendar_applies",
     "calendar_blocks",
+    "calendar_look",
     "look_target",
     "simulate_calendar",
 ]
@@ -90,10 +93,12 @@ class CalendarResult(Displayed):
     replicates : int
     trials : pandas.DataFrame
         One row per simulated trial under H1: ``recruitment_years`` (first randomisation to the
-        last), ``duration_years`` (start to the deciding analysis), ``randomised``, ``analysed``
-        (women with an outcome, the overrun's included), ``overrun`` (randomised without an outcome
-        at a stop), ``stopped_at_look``, ``rejected`` and per look ``look{k}_years``,
-        ``look{k}_randomised``, ``look{k}_observed``, ``look{k}_pipeline``, and the trial's
+        last), ``recruitment_end_years`` (start to the last randomisation: what
+        :func:`rplsim.find_centres` counts), ``duration_years`` (start to the deciding analysis),
+        ``randomised``, ``analysed`` (women with an outcome, the overrun's included), ``overrun``
+        (randomised without an outcome at a stop), ``stopped_at_look``, ``rejected`` and per look
+        ``look{k}_years``, ``look{k}_randomised``, ``look{k}_observed``, ``look{k}_pipeline``, and
+        the trial's
         ``ivig_infusions``, ``placebo_infusions``, ``ivig_grams`` and ``ivig_cost``.
     seconds : float
     randomised_times, known_times : numpy.ndarray
@@ -131,7 +136,7 @@ class CalendarResult(Displayed):
         error (``quantity, value``)."""
         t = self.trials
         rows: list[tuple[str, float]] = [("power", self.power), ("type1_error", self.type1_error)]
-        for col in ("recruitment_years", "duration_years"):
+        for col in ("recruitment_years", "recruitment_end_years", "duration_years"):
             rows += [(f"{col}_q{q}", float(np.quantile(t[col], q / 100))) for q in (10, 50, 90)]
             rows.append((f"{col}_mean", float(t[col].mean())))
         rows += [(f"{c}_mean", float(t[c].mean())) for c in ("randomised", "analysed", "overrun")]
@@ -190,10 +195,18 @@ def look_target(j: int, looks: int, n: int, dropout: float) -> int:
 def calendar_applies(scenario: Scenario) -> bool:
     """Whether ``rplsim run`` puts the scenario's trial on the calendar: more than one centre, or
     centres that vary, open over time or wait for a pregnancy (one centre at once is the paper's
-    setting, whose years ``feasibility`` already gives)."""
+    setting, whose years ``feasibility`` already gives). Not for a re-estimation design, whose n
+    depends on its pilot (:func:`simulate_calendar` says so)."""
     rec = scenario.recruitment
-    return scenario.trial is not None and (
-        rec.centres > 1 or rec.months_to_pregnancy > 0 or rec.activation_months > 0 or rec.centre_rate_cv > 0
+    return (
+        scenario.trial is not None
+        and scenario.trial.reestimation is None
+        and (
+            rec.centres > 1
+            or rec.months_to_pregnancy > 0
+            or rec.activation_months > 0
+            or rec.centre_rate_cv > 0
+        )
     )
 
 
@@ -207,6 +220,48 @@ def calendar_blocks(
         for k, v in _block(scenario, accrual, n_c, n_t, b, entropy).items():
             parts.setdefault(k, []).append(v)
     return {k: np.concatenate(v) for k, v in parts.items()}
+
+
+@dataclass(frozen=True)
+class CalendarWomen:
+    """The randomised women's own data a look may need, (R, N) arrays in randomisation order:
+    each one's eligible stratum (0 to ``n_strata - 1``, the order of the trial's strata; CMH), and
+    her age and BMI (the logistic analysis's covariates)."""
+
+    strata: np.ndarray
+    n_strata: int
+    age: np.ndarray
+    bmi: np.ndarray
+
+    @classmethod
+    def of(cls, scenario: Scenario, w: dict[str, np.ndarray], shape: tuple[int, int]) -> CalendarWomen:
+        """From cohort arrays (:func:`~rplsim.trial.simulation.eligible_arrays` draws)."""
+        codes = [STRATA.index(s) for s in trial_design(scenario).strata]
+        lut = np.full(len(STRATA), -1, np.int64)
+        lut[codes] = np.arange(len(codes))
+        return cls(
+            strata=lut[w["stratum"]].reshape(shape), n_strata=len(codes),
+            age=np.asarray(w["age"], float).reshape(shape), bmi=np.asarray(w["bmi"], float).reshape(shape),
+        )  # fmt: skip
+
+
+def calendar_look(
+    trial: TrialParams, obs: np.ndarray, treated: np.ndarray, live: np.ndarray, women: CalendarWomen
+) -> LookData:
+    """One look of calendar trials (R, N): the women whose outcome is known by then (``obs``),
+    their arms and outcomes, per eligible stratum, with the patient data (design matrix
+    ``1, treated, age, BMI`` centred on the trials' means: the treatment's test does not depend
+    on the centring) when the analysis needs them. The one builder both engines use."""
+    analysis = get_analysis(trial.analysis)
+    patients: dict[str, np.ndarray] = {}
+    if analysis.path == "patients":
+        age, bmi = women.age, women.bmi
+        X = np.stack([np.ones_like(age), treated.astype(float), age - age.mean(), bmi - bmi.mean()], axis=2)
+        patients = {"X": X, "y": live.astype(float), "mask": ~obs}
+    return totals_look(
+        obs, treated, live, cast(Alternative, trial.alternative), trial.margin or 0.0,
+        strata=women.strata, n_strata=women.n_strata, **patients,
+    )  # fmt: skip
 
 
 def _intervals_needed(scenario: Scenario) -> int:
@@ -232,6 +287,7 @@ def _block(
     # women seen by the screening is independent of when they arrive)
     pop = int(child_seed(entropy, "trial-calendar-women", b).generate_state(1)[0])
     w = eligible_arrays(scenario, r * n, pop)
+    women = CalendarWomen.of(scenario, w, (r, n))
     eta = eligible_log_odds(scenario, w).reshape(r, n)
     dose = ivig_dose(prot, weight_kg(w["bmi"], w["height_m"])).reshape(r, n)
     seen = u_drop >= trial.dropout
@@ -243,7 +299,7 @@ def _block(
         live = u_live < special.expit(eta + np.where(treated, shift_t, design.shift_control))
         weeks = outcome_week(scenario.outcome, live.ravel(), u_week.ravel()).reshape(r, n)
         known = np.where(seen, rand + np.maximum(weeks - conf_week, 0.0) / _WEEKS_PER_YEAR, np.inf)
-        res = _decide_on_calendar(trial, rand, known, live, treated, seen)
+        res = _decide_on_calendar(trial, rand, known, live, treated, seen, women)
         n_inf = count_infusions(first, weeks, u_iv, prot)
         res.update(_treatment(scenario, res["randomised"], treated, n_inf, dose))
         out.update({f"{k}{suffix}": v for k, v in res.items()})
@@ -268,8 +324,9 @@ def _treatment(
 
 
 def _decide_on_calendar(
-    trial: Any, rand: np.ndarray, known: np.ndarray, live: np.ndarray, treated: np.ndarray, seen: np.ndarray
-) -> dict[str, np.ndarray]:
+    trial: Any, rand: np.ndarray, known: np.ndarray, live: np.ndarray, treated: np.ndarray, seen: np.ndarray,
+    women: CalendarWomen,
+) -> dict[str, np.ndarray]:  # fmt: skip
     r, n = rand.shape
     k_looks = trial.looks
     m = seen.sum(axis=1)  # women with an outcome, if nobody stops
@@ -288,8 +345,7 @@ def _decide_on_calendar(
         else:
             tau = np.where(m > 0, order[np.arange(r), np.maximum(m, 1) - 1], rand[:, -1])
         obs = known <= tau[:, None]
-        data = totals_look(obs, treated, live, cast(Alternative, trial.alternative), trial.margin or 0.0)
-        p, sign = analysis.function(data)
+        p, sign = analysis.function(calendar_look(trial, obs, treated, live, women))
         p = np.nan_to_num(np.asarray(p, float), nan=1.0)
         sign = np.asarray(sign, float)
         rej, fav, futile = look_decision(trial, p, sign, j, done)
@@ -316,7 +372,8 @@ def _decide_on_calendar(
     last_rand = rand[np.arange(r), np.maximum(randomised, 1) - 1]
     out.update(
         good=good, any=anyrej, stopped_at_look=last + 1, duration_years=stop_time,
-        recruitment_years=last_rand - rand[:, 0], randomised=randomised, analysed=analysed,
+        recruitment_years=last_rand - rand[:, 0], recruitment_end_years=last_rand,
+        randomised=randomised, analysed=analysed,
         overrun=analysed - observed_at_stop,
     )  # fmt: skip
     return out
@@ -350,6 +407,11 @@ def simulate_calendar(
     -------
     CalendarResult
 
+    Raises
+    ------
+    InvalidArgumentError
+        For a re-estimation design (``[trial.reestimation]``), which the calendar does not model.
+
     Examples
     --------
     >>> from rplsim import load_scenario
@@ -360,6 +422,12 @@ def simulate_calendar(
     """
     t0 = time.perf_counter()
     trial = scenario.require_trial()
+    if trial.reestimation is not None:
+        raise InvalidArgumentError(
+            "simulate_calendar: the calendar does not model sample-size re-estimation "
+            "([trial.reestimation]: the n after the pilot); drop [trial.reestimation] to put the "
+            "planned design on the calendar, or use simulate_power for the re-estimated design."
+        )
     n_c = check_integer("n_per_arm", n_per_arm or trial.n_per_arm or analytic_n_per_arm(scenario), 2)
     n_t = treatment_size(trial, n_c)
     reps = check_integer("replicates", trial.replicates if replicates is None else replicates)
@@ -378,7 +446,8 @@ def simulate_calendar(
     never = np.arange(rand.shape[1])[None, :] >= res["randomised"][:sample, None]
     rand[never], known[never] = np.inf, np.inf
     k1, k0 = int(res["good"].sum()), int(res["any0"].sum())
-    cols = ["recruitment_years", "duration_years", "randomised", "analysed", "overrun", "stopped_at_look"]
+    cols = ["recruitment_years", "recruitment_end_years", "duration_years", "randomised", "analysed"]
+    cols += ["overrun", "stopped_at_look"]
     cols += ["ivig_infusions", "placebo_infusions", "ivig_grams", "ivig_cost"]
     cols += [
         f"look{j + 1}_{x}"

@@ -39,7 +39,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -51,10 +51,9 @@ from rplsim.cohort.generate import BLOCK, cohort_arrays, weight_kg
 from rplsim.design.accrual import Accrual, _centre_rates, arrival_source, opening_times
 from rplsim.outcome.model import outcome_week
 from rplsim.scenario import STRATA, Scenario, TrialParams
-from rplsim.stats.pvalues import Alternative
-from rplsim.stats.registry import get_analysis, totals_look
+from rplsim.stats.registry import get_analysis
 from rplsim.timeline.twin import ivig_dose
-from rplsim.trial.calendar import _intervals_needed, look_target
+from rplsim.trial.calendar import CalendarWomen, _intervals_needed, calendar_look, look_target
 from rplsim.trial.formulas import look_decision, treatment_size
 from rplsim.trial.randomisation import arm_assignment
 from rplsim.trial.recruitment import scenario_accrual
@@ -73,9 +72,14 @@ class _Seen:
         self.scenario, self.entropy, self.index = scenario, entropy, index
         self.codes = [STRATA.index(s) for s in design.strata]
         self.min_misc = design.min_misc
+        self.lut = np.full(len(STRATA), -1, np.int64)
+        self.lut[self.codes] = np.arange(len(self.codes))
         self.eligible = np.zeros(0, bool)
         self.eta = np.zeros(0)
         self.dose = np.zeros(0)
+        self.stratum = np.zeros(0, np.int64)  # her place among the trial's strata (-1: none)
+        self.age = np.zeros(0)
+        self.bmi = np.zeros(0)
         self.count = 0
 
     def next(self) -> int:
@@ -92,6 +96,9 @@ class _Seen:
             self.eligible = np.concatenate([self.eligible, ok])
             self.eta = np.concatenate([self.eta, eligible_log_odds(self.scenario, d)])
             self.dose = np.concatenate([self.dose, dose])
+            self.stratum = np.concatenate([self.stratum, self.lut[d["stratum"]]])
+            self.age = np.concatenate([self.age, d["age"]])
+            self.bmi = np.concatenate([self.bmi, d["bmi"]])
         return k
 
 
@@ -114,6 +121,7 @@ class _Trial:
     seen: list[bool] = field(default_factory=list)
     known: list[float] = field(default_factory=list)
     centre: list[int] = field(default_factory=list)
+    row: list[int] = field(default_factory=list)  # her row among the women seen
     outcomes: int = 0
     outstanding: int = 0
     closed: bool = False
@@ -163,6 +171,7 @@ def _woman(env: simpy.Environment, t: _Trial, c: int, k: int, delay: float) -> G
     t.live.append(live)
     t.seen.append(seen)
     t.centre.append(c)
+    t.row.append(k)
     t.known.append(env.now + wait if seen else math.inf)
     if t.log is not None:
         t.log.append((env.now, "randomised", c, i))
@@ -237,10 +246,16 @@ def _final(env: simpy.Environment, t: _Trial) -> None:
 def _analyse(env: simpy.Environment, t: _Trial, *, final: bool) -> None:
     trial, j = t.trial, t.look
     known = np.array(t.known) <= env.now
-    data = totals_look(
-        known[None, :], np.array(t.treated)[None, :], np.array(t.live)[None, :],
-        cast(Alternative, trial.alternative), trial.margin or 0.0,
-    )  # fmt: skip
+    rows, w = np.array(t.row), t.women
+    women = CalendarWomen(
+        strata=w.stratum[rows][None, :],
+        n_strata=len(w.codes),
+        age=w.age[rows][None, :],
+        bmi=w.bmi[rows][None, :],
+    )
+    data = calendar_look(
+        trial, known[None, :], np.array(t.treated)[None, :], np.array(t.live)[None, :], women
+    )
     p, sign = get_analysis(trial.analysis).function(data)
     rejs, favs, futiles = look_decision(
         trial, np.nan_to_num(np.asarray(p, float), nan=1.0), np.asarray(sign, float), j
@@ -314,6 +329,7 @@ def _one_trial(
     out: dict[str, Any] = {
         "good": t.good, "any": t.rejected, "stopped_at_look": t.look, "duration_years": t.stop_time,
         "recruitment_years": float(rand[randomised - 1] - rand[0]) if randomised else 0.0,
+        "recruitment_end_years": float(rand[randomised - 1]) if randomised else 0.0,
         "randomised": randomised, "analysed": int(seen.sum()),
         "overrun": int(np.sum(seen & (known > t.stop_time))),
         "ivig_infusions": t.ivig_infusions, "placebo_infusions": t.placebo_infusions,

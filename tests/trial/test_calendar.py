@@ -86,11 +86,16 @@ def test_simpy_engine_logs_one_trial():
 
     sc = load_scenario("scenarios/multicentre.toml")
     trials, log = simulate_calendar_des(sc, 84, 2, log=True)
-    assert list(log.columns) == ["years", "event", "centre", "woman"]
+    assert list(log.columns) == ["years", "event", "centre", "woman", "detail"]
     assert (log.event == "centre opens").sum() == 12 and log.years.is_monotonic_increasing
     assert (log.event == "randomised").sum() == trials.randomised.iloc[0]
     looks = log[log.event.str.startswith("look")]
     assert len(looks) == trials.stopped_at_look.iloc[0]
+    assert (log.event == "recruitment closes").sum() == 1
+    inf = log[log.event == "infusion"].detail.value_counts()
+    assert inf["IVIG"] == trials.ivig_infusions.iloc[0] and inf["placebo"] == trials.placebo_infusions.iloc[0]
+    arms = log[log.event == "randomised"].detail.value_counts()
+    assert abs(arms["IVIG"] - arms["placebo"]) <= 2  # permuted blocks of 4
 
 
 def test_simpy_screens_each_woman_seen_at_the_funnel_share():

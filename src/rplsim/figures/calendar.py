@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 
 from rplsim._core.text import plain_title
 from rplsim.figures.base import new_figure, set_title
-from rplsim.figures.palette import GREY, OK, RESULT, TARGET
+from rplsim.figures.palette import ARM, GREY, OK, RESULT, TARGET
 
 __all__ = ["centres_chart", "recruitment_chart"]
 
@@ -88,28 +89,63 @@ def recruitment_chart(
     return fig
 
 
-def centres_chart(times: np.ndarray, centres: np.ndarray, opens: np.ndarray, *, subtitle: str = "") -> Figure:
-    """One simulated trial's centres: each a row from its opening, a tick per woman randomised.
+def centres_chart(log: pd.DataFrame, *, subtitle: str = "") -> Figure:
+    """One simulated trial's centres, from the SimPy engine's event log
+    (:func:`rplsim.trial.calendar_des.simulate_calendar_des` with ``log=True``): each centre a row,
+    recruiting (grey) from its opening until recruitment closes, a tick per woman randomised in
+    her arm's colour, a dot per infusion below it (the chairs' load, on after the close for the
+    women still pregnant), and the looks as dashed lines with their verdict.
 
     Examples
     --------
-    >>> fig = centres_chart(np.array([0.1, 0.5, 0.7]), np.array([0, 1, 0]), np.array([0.0, 0.3]))
-    >>> len(fig.axes)
+    >>> import pandas as pd
+    >>> log = pd.DataFrame(
+    ...     [(0.0, "centre opens", 0, -1, ""), (0.2, "centre opens", 1, -1, ""),
+    ...      (0.3, "randomised", 0, 0, "IVIG"), (0.4, "randomised", 1, 1, "placebo"),
+    ...      (0.4, "recruitment closes", -1, -1, "all planned women randomised"),
+    ...      (0.5, "infusion", 0, 0, "IVIG"), (1.0, "look 1", -1, -1, "final")],
+    ...     columns=["years", "event", "centre", "woman", "detail"])
+    >>> len(centres_chart(log).axes)
     1
     """
-    c = opens.size
-    fig = new_figure(8.5, max(2.4, 0.32 * c + 1.4))
+    opens = log[log.event == "centre opens"].sort_values("centre")
+    c = len(opens)
+    rand = log[log.event == "randomised"]
+    inf = log[log.event == "infusion"]
+    looks = log[log.event.str.startswith("look")]
+    closes = log[log.event == "recruitment closes"]
+    end = float(log.years.max()) * 1.02 if len(log) else 1.0
+    closed = float(closes.years.iloc[0]) if len(closes) else end
+    fig = new_figure(8.5, max(2.6, 0.36 * c + 1.7))
     ax = fig.add_subplot(1, 1, 1)
-    end = float(max(times.max(), opens.max())) * 1.03 if times.size else 1.0
-    for k in range(c):
-        ax.plot([opens[k], end], [k, k], color=GREY, lw=6, alpha=0.35, solid_capstyle="butt")
-        mine = times[centres == k]
-        ax.plot(mine, np.full(mine.size, k), "|", color=OK, ms=9, mew=1.4)
-        ax.annotate(f"{mine.size}", (end, k), xytext=(4, -3), textcoords="offset points", fontsize=7)
+    for k, opened in zip(opens.centre, opens.years, strict=True):
+        ax.plot([opened, closed], [k, k], color=GREY, lw=7, alpha=0.3, solid_capstyle="butt")
+        for arm, colour in ARM.items():
+            mine = rand[(rand.centre == k) & (rand.detail == arm)]
+            ax.plot(mine.years, np.full(len(mine), k), "|", color=colour, ms=10, mew=1.5)
+            dots = inf[(inf.centre == k) & (inf.detail == arm)]
+            ax.plot(dots.years, np.full(len(dots), k + 0.3), ".", color=colour, ms=1.6, alpha=0.6)
+        n_k = int((rand.centre == k).sum())
+        ax.annotate(f"{n_k}", (end, k), xytext=(4, -3), textcoords="offset points", fontsize=7)
+    for year, name, verdict in zip(looks.years, looks.event, looks.detail, strict=True):
+        ax.axvline(year, color=TARGET, ls="--", lw=1)
+        # the label left of its line: the last look is at the right edge
+        ax.annotate(f"{name}: {verdict}", (year, -0.6), xytext=(-3, 0), textcoords="offset points",
+                    fontsize=7, color=TARGET, va="bottom", ha="right")  # fmt: skip
     ax.set_yticks(range(c), [f"centre {k + 1}" for k in range(c)], fontsize=8)
-    ax.invert_yaxis()
+    ax.set_ylim(c - 0.4, -1.0)
     ax.set_xlim(0, end)
-    ax.set_xlabel("years from the first centre's opening (grey: open; ticks: women randomised; right: count)")
+    ax.set_xlabel(
+        "years from the first centre's opening (grey: recruiting; ticks: women randomised, IVIG blue, "
+        "placebo orange; dots: infusions; right: women randomised)",
+        fontsize=8,
+    )
     ax.grid(axis="x", alpha=0.3)
-    set_title(fig, f"One simulated trial's centres: {times.size} women randomised", plain_title(subtitle))
+    verdict = looks.detail.iloc[-1] if len(looks) else ""
+    stop = f", decided at {looks.event.iloc[-1]} ({verdict})" if len(looks) else ""
+    set_title(
+        fig,
+        f"One simulated trial's centres (SimPy): {len(rand)} randomised{stop}",
+        plain_title(subtitle),
+    )
     return fig

@@ -314,10 +314,11 @@ def calendar_sentence(scenario: Scenario, cal: Any) -> str:
     how = f"{acc.centres} {unit}"
     if acc.activation > 0:
         how += f" opened over {acc.activation * 12:g} months"
+    median, q90 = cal.years_to_recruit
     out = (
-        f"On the calendar ({how}): recruitment takes a median {t.recruitment_years.median():.1f} years "
-        f"(90% of trials within {t.recruitment_years.quantile(0.9):.1f}) and the trial decides after a "
-        f"median {t.duration_years.median():.1f} years."
+        f"On the calendar ({how}): recruitment ends a median {median:.1f} years after the first centre "
+        f"opens (90% of trials within {q90:.1f}; a trial stopped at a look recruits no more) and the "
+        f"trial decides after a median {t.duration_years.median():.1f} years."
     )
     k = sum(c.endswith("_pipeline") for c in t.columns)
     if k > 1:

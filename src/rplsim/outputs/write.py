@@ -119,9 +119,9 @@ def summary_lines(result: RunResult) -> list[str]:
 
 
 def _write_calendar(w: Any, sc: Scenario, cal: Any) -> None:
-    """``calendar.csv``, ``recruitment.png`` and ``centres.png`` of a trial on the calendar."""
-    from rplsim._core.rng import child_generator, root_entropy
-    from rplsim.design.accrual import opening_times, simulate_centre_log
+    """``calendar.csv``, ``calendar_events.csv``, ``recruitment.png`` and ``centres.png`` of a trial
+    on the calendar."""
+    from rplsim.trial.calendar_des import simulate_calendar_des
 
     w.table("calendar", cal.summary_table(), "the trial on the calendar")
     t = cal.trials
@@ -135,15 +135,10 @@ def _write_calendar(w: Any, sc: Scenario, cal: Any) -> None:
             cal.randomised_times, cal.known_times, looks, centres=acc.centres, subtitle=_subtitle(sc)
         ),
     )
-    times, centres = simulate_centre_log(
-        acc, cal.n_control + cal.n_treatment, child_generator(root_entropy(sc.seed), "centres-figure")
-    )
-    w.figure(
-        "centres",
-        figures.centres_chart(
-            times, centres, opening_times(acc.centres, acc.activation), subtitle=_subtitle(sc)
-        ),
-    )
+    # one trial's events, from the SimPy engine: the centres, the looks and the chairs' load
+    _, log = simulate_calendar_des(sc, cal.n_control, 1, log=True)
+    w.table("calendar_events", log, "the event log of one simulated trial (SimPy)")
+    w.figure("centres", figures.centres_chart(log, subtitle=_subtitle(sc)))
 
 
 def run_manifest(
@@ -221,8 +216,10 @@ def figure_captions(result: RunResult) -> dict[str, str]:
                 "pipeline of women still pregnant (and those lost to follow-up)."
             )
             out["centres"] = (
-                "One simulated trial's centres: when each opens and each woman it randomises "
-                "(Poisson-gamma recruitment; the count on the right)."
+                "One simulated trial's centres, from the SimPy engine's event log (calendar_events.csv): "
+                "each centre recruiting from its opening until recruitment closes, each woman it "
+                "randomises in her arm's colour (count on the right), every infusion (both arms, "
+                "blind) as a dot below, and the looks with their verdict."
             )
         if tr.assurance is not None:
             a = tr.assurance

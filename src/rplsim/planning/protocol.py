@@ -217,10 +217,10 @@ def _years_row(stage: TrialStage) -> tuple[str, str, str]:
     funnel's at the centres' mean rate."""
     f, cal = stage.feasibility, stage.calendar
     if cal is not None:
-        years = cal.trials.recruitment_years
+        median, q90 = cal.years_to_recruit
         return (
             "Years to recruit",
-            f"median {years.median():.1f} (90% of trials within {years.quantile(0.9):.1f}) at "
+            f"median {median:.1f} from the first centre's opening (90% of trials within {q90:.1f}) at "
             f"{centres_text(f.centres)}",
             f"the trial on the calendar, {cal.replicates:,} simulated trials (recruitment.*)",
         )

@@ -129,6 +129,14 @@ class CalendarResult(Displayed):
     known_times: np.ndarray | None = None
     accrual: Accrual | None = None
 
+    @property
+    def years_to_recruit(self) -> tuple[float, float]:
+        """Median and 90th percentile of the years from the first centre's opening to the last
+        randomisation (``recruitment_end_years``; a trial stopped at a look recruits no more):
+        the one figure for how long recruitment takes that the report and protocol give."""
+        t = self.trials.recruitment_end_years
+        return float(t.median()), float(t.quantile(0.9))
+
     def summary_table(self) -> pd.DataFrame:
         """``calendar.csv``: quantiles of recruitment and duration, expected randomised, analysed
         and overrun, IVIG and placebo infusions, IVIG grams and cost, and per look its time, women

@@ -114,7 +114,7 @@ class _Trial:
     g: np.random.Generator
     women: _Seen
     chairs: list[simpy.Resource]
-    log: list[tuple[float, str, int, int]] | None
+    log: list[tuple[float, str, int, int, str]] | None
     rand: list[float] = field(default_factory=list)
     treated: list[bool] = field(default_factory=list)
     live: list[bool] = field(default_factory=list)
@@ -174,7 +174,9 @@ def _woman(env: simpy.Environment, t: _Trial, c: int, k: int, delay: float) -> G
     t.row.append(k)
     t.known.append(env.now + wait if seen else math.inf)
     if t.log is not None:
-        t.log.append((env.now, "randomised", c, i))
+        t.log.append((env.now, "randomised", c, i, "IVIG" if treated else "placebo"))
+        if i + 1 >= t.n:
+            t.log.append((env.now, "recruitment closes", -1, -1, "all planned women randomised"))
     dose = float(t.women.dose[k]) if treated else 0.0
     env.process(_infusions(env, t, c, i, (conf_week, first_week, end), dose))
     if not seen:
@@ -186,7 +188,7 @@ def _woman(env: simpy.Environment, t: _Trial, c: int, k: int, delay: float) -> G
     t.outstanding -= 1
     t.outcomes += 1
     if t.log is not None:
-        t.log.append((env.now, "outcome known", c, i))
+        t.log.append((env.now, "outcome known", c, i, "live birth" if live else "loss"))
     if t.decided:
         return
     looks = t.trial.looks
@@ -225,7 +227,7 @@ def _infusions(
         else:
             t.placebo_infusions += 1
         if t.log is not None:
-            t.log.append((env.now, "infusion", c, i))
+            t.log.append((env.now, "infusion", c, i, "IVIG" if dose > 0 else "placebo"))
         if j == len(u_iv):
             break
         cum += lo + u_iv[j] * width
@@ -270,9 +272,12 @@ def _analyse(env: simpy.Environment, t: _Trial, *, final: bool) -> None:
             "pipeline": int(np.sum((np.array(t.rand) <= env.now) & np.array(t.seen) & ~known)),
         }
     )
-    if t.log is not None:
-        t.log.append((env.now, f"look {j + 1}", -1, -1))
     t.look += 1
+    if t.log is not None:
+        verdict = "rejects H0" if rej else "futile" if futile else "final" if final else "continues"
+        t.log.append((env.now, f"look {j + 1}", -1, -1, verdict))
+    if (rej or futile or final) and t.log is not None and not t.closed:
+        t.log.append((env.now, "recruitment closes", -1, -1, "stopped at the look"))
     if rej or futile or final:
         t.decided = True
         t.closed = True
@@ -298,7 +303,7 @@ def _gaps(g: np.random.Generator, rate: float) -> Generator[float]:
 
 def _one_trial(
     scenario: Scenario, accrual: Accrual, n_c: int, n_t: int, shifts: tuple[float, float],
-    keys: tuple[int, int], log: list[tuple[float, str, int, int]] | None = None,
+    keys: tuple[int, int], log: list[tuple[float, str, int, int, str]] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     trial = scenario.require_trial()
     entropy, index = keys
@@ -313,7 +318,7 @@ def _one_trial(
     t = _Trial(n, arms, shifts, trial, scenario, g, women, chairs, log)
     for k, (opens, rate) in enumerate(zip(opening_times(c, accrual.activation), rates, strict=True)):
         if log is not None:
-            log.append((float(opens), "centre opens", k, -1))
+            log.append((float(opens), "centre opens", k, -1, ""))
         env.process(
             arrival_source(env, _gaps(g, float(rate)), _arrival(env, t, k, accrual.delay), opens=float(opens),
                            closed=lambda: t.closed)
@@ -366,7 +371,10 @@ def simulate_calendar_des(
     null : bool, default False
         Both arms at the control rate (the type-I error).
     log : bool, default False
-        Also return the event log of the first trial (``years, event, centre, woman``).
+        Also return the event log of the first trial (``years, event, centre, woman, detail``:
+        centre opens; randomised, infusion (detail the arm); outcome known (live birth or
+        loss); look k (rejects H0, futile, continues, final); recruitment closes; centre and
+        woman -1 where none), in time order.
 
     Returns
     -------
@@ -389,11 +397,11 @@ def simulate_calendar_des(
     accrual = scenario_accrual(scenario)
     entropy = root_entropy(scenario.seed if seed is None else seed)
     rows = []
-    events: list[tuple[float, str, int, int]] | None = [] if log else None
+    events: list[tuple[float, str, int, int, str]] | None = [] if log else None
     for i in range(int(replicates)):
         first_log = events if i == 0 else None
         rows.append(_one_trial(scenario, accrual, n_per_arm, n_t, shifts, (entropy, i), first_log))
     trials = pd.DataFrame(rows)
     if events is None:
         return trials
-    return trials, pd.DataFrame(events, columns=["years", "event", "centre", "woman"])
+    return trials, pd.DataFrame(events, columns=["years", "event", "centre", "woman", "detail"])

@@ -324,9 +324,10 @@ def calendar_sentence(scenario: Scenario, cal: Any) -> str:
     if k > 1:
         pipes = ", ".join(f"{t[f'look{j}_pipeline'].mean():.0f}" for j in range(1, k))
         out += f" At the interim looks {pipes} randomised women on average are still pregnant"
-        early = t.overrun[t.stopped_at_look < k]
-        if len(early):
-            out += f"; a trial that stops early still has {early.mean():.0f} of them to follow up"
+        over = [(j + 1, x) for j, x in enumerate(cal.overrun_by_look()[:-1]) if x == x]  # not NaN
+        if over:
+            at = ", ".join(f"{x:.0f} at look {j}" for j, x in over)
+            out += f"; a trial that stops early still has them to follow up ({at})"
         out += (
             f". Recruiting on while the looks wait for outcomes, it randomises {t.randomised.mean():.0f} "
             f"women on average; its power there is {cal.power:.1%} (looks by known outcomes, which come "

@@ -137,11 +137,19 @@ class CalendarResult(Displayed):
         t = self.trials.recruitment_end_years
         return float(t.median()), float(t.quantile(0.9))
 
+    def overrun_by_look(self) -> list[float]:
+        """Mean overrun of the trials that stop at each look: the women randomised but still
+        pregnant that a stop there leaves to follow up (NaN where no trial stops; 0 at the last)."""
+        t = self.trials
+        k = sum(1 for c in t.columns if c.endswith("_pipeline"))
+        stops = [t.stopped_at_look == j for j in range(1, k + 1)]
+        return [float(t.overrun[s].mean()) if s.any() else math.nan for s in stops]
+
     def summary_table(self) -> pd.DataFrame:
         """``calendar.csv``: quantiles of recruitment and duration, expected randomised, analysed
         and overrun, IVIG and placebo infusions, IVIG grams and cost, and per look its time, women
-        randomised, observed and in the pipeline, and P(stopping there), with power and type-I
-        error (``quantity, value``)."""
+        randomised, observed and in the pipeline, P(stopping there) and the overrun of a trial
+        that stops there, with power and type-I error (``quantity, value``)."""
         t = self.trials
         rows: list[tuple[str, float]] = [("power", self.power), ("type1_error", self.type1_error)]
         for col in ("recruitment_years", "recruitment_end_years", "duration_years"):
@@ -161,6 +169,7 @@ class CalendarResult(Displayed):
                 (f"look{j}_observed_mean", float(t[f"look{j}_observed"].mean())),
                 (f"look{j}_pipeline_mean", float(t[f"look{j}_pipeline"].mean())),
                 (f"look{j}_stop_probability", float(np.mean(t.stopped_at_look == j))),
+                (f"look{j}_overrun_mean", self.overrun_by_look()[j - 1]),
             ]
         return pd.DataFrame(rows, columns=["quantity", "value"])
 

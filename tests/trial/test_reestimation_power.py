@@ -103,3 +103,19 @@ def test_a_pilot_at_the_planned_pooled_rate_keeps_the_planned_n(sc):
     assert plan.n_control in (table[m, below], table[m, above])
     # no births or all: under a held odds ratio the arms' difference vanishes, so n hits the cap
     assert table[m, m] == table[m, 0] == plan.high
+
+
+def test_the_table_from_the_likely_pilots_is_the_whole_table_s(sc):
+    """Built from the least pilot size the dropout makes likely, the table of new n holds the
+    whole table's values on its rows, and a pilot below them falls back to the whole table."""
+    from rplsim.trial.reestimation import _new_n, _new_n_table, reestimation_plan
+
+    plan = reestimation_plan(sc)
+    m_max = plan.first_control + plan.first_treatment
+    whole = _new_n_table(sc.trial, plan, m_max)
+    rng = np.random.default_rng(3)
+    m = rng.binomial(m_max, 1 - sc.trial.dropout, 500)
+    s = rng.binomial(m, 0.7)
+    assert np.array_equal(_new_n(sc.trial, plan, m_max, m, s), whole[m, s])
+    m[0], s[0] = 2, 1  # far below any likely pilot
+    assert np.array_equal(_new_n(sc.trial, plan, m_max, m, s), whole[m, s])

@@ -61,13 +61,19 @@ def rates_for_pooled(pooled: Array | float, ratio: float, effect: str, value: fl
         pc = np.clip(q - w * value, _EDGE, 1 - _EDGE)
         return pc, np.clip(pc + value, _EDGE, 1 - _EDGE)
     log_or = math.log(value)
-    # the weighted mean increases with p_c: bisection on the logit scale, all at once
+    # the weighted mean increases with p_c: bisection on the logit scale, all at once, to a
+    # bracket of 8e-5, then Newton's steps inside it (quadratic from there: 4 steps reach the
+    # double's precision; 100 bisections cost 4x as much for the same root)
     lo, hi = np.full(q.shape, -40.0), np.full(q.shape, 40.0)
-    for _ in range(100):
+    for _ in range(20):
         mid = (lo + hi) / 2
         mean = (1 - w) * special.expit(mid) + w * special.expit(mid + log_or)
         lo, hi = np.where(mean < q, mid, lo), np.where(mean < q, hi, mid)
     lc = (lo + hi) / 2
+    for _ in range(4):
+        a, b = special.expit(lc), special.expit(lc + log_or)
+        slope = (1 - w) * a * (1 - a) + w * b * (1 - b)
+        lc = np.clip(lc - ((1 - w) * a + w * b - q) / slope, lo, hi)
     return special.expit(lc), special.expit(lc + log_or)
 
 

@@ -37,6 +37,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 from rplsim._core.rng import child_generator
 from rplsim.design.methods import ANALYSIS_METHOD, fixed_n_many
@@ -156,12 +157,28 @@ def reestimation_plan(scenario: Scenario, n_per_arm: int | None = None) -> Reest
     )
 
 
+def _new_n(
+    trial: TrialParams, plan: ReestimationPlan, m_max: int, m: np.ndarray, s: np.ndarray
+) -> np.ndarray:
+    """The new randomised control arm of each pilot (``s`` live births among ``m`` analysed of
+    ``m_max`` women), from :func:`_new_n_table` built from the least ``m`` that the dropout makes
+    likely (P(fewer) < 1e-12): the rows below it would be most of the table's cost, and a pilot
+    below it (never seen in practice) gets the whole table."""
+    keep = 1.0 - trial.dropout
+    low = max(1, int(stats.binom.ppf(1e-12, m_max, keep)) - 1) if keep < 1 else m_max
+    if m.size and int(m.min()) < low:
+        low = 1
+    out: np.ndarray = _new_n_table(trial, plan, m_max, low)[m, s]
+    return out
+
+
 @lru_cache(maxsize=32)
-def _new_n_table(trial: TrialParams, plan: ReestimationPlan, m_max: int) -> np.ndarray:
+def _new_n_table(trial: TrialParams, plan: ReestimationPlan, m_max: int, m_min: int = 1) -> np.ndarray:
     """new[m, s]: the new randomised control arm after ``s`` live births among ``m`` analysed
     women at re-estimation (``m = 0``: the planned n), every pooled rate ``s / m`` sized in one
-    vectorised call of the trial's formula (:func:`rplsim.design.methods.fixed_n_many`)."""
-    m, s = np.meshgrid(np.arange(1, m_max + 1), np.arange(m_max + 1), indexing="ij")
+    vectorised call of the trial's formula (:func:`rplsim.design.methods.fixed_n_many`); only the
+    rows ``m >= m_min`` (the others hold the planned n and are not read: :func:`_new_n`)."""
+    m, s = np.meshgrid(np.arange(m_min, m_max + 1), np.arange(m_max + 1), indexing="ij")
     ok = s <= m
     pooled = s[ok] / m[ok]
     pc, pt = rates_for_pooled(pooled, plan.ratio, plan.effect, plan.effect_value)
@@ -180,7 +197,7 @@ def _new_n_table(trial: TrialParams, plan: ReestimationPlan, m_max: int) -> np.n
     # squared elsewhere. No finite n (equal rates) is the cap.
     n = np.ceil(plan.n_control * n_fixed / at_plan - 1e-9)
     table = np.full((m_max + 1, m_max + 1), plan.n_control, dtype=np.int64)
-    inner = table[1:]
+    inner = table[m_min:]
     inner[ok] = np.clip(np.nan_to_num(n, posinf=plan.high), plan.low, plan.high).astype(np.int64)
     table.setflags(write=False)
     return table
@@ -218,8 +235,7 @@ def _count_block(
     m1t = g.binomial(plan.first_treatment, keep, r)
     x1c = g.binomial(m1c, rates[0])
     x1t = g.binomial(m1t, rates[1])
-    table = _new_n_table(trial, plan, plan.first_control + plan.first_treatment)
-    new_c = table[m1c + m1t, x1c + x1t]
+    new_c = _new_n(trial, plan, plan.first_control + plan.first_treatment, m1c + m1t, x1c + x1t)
     new_t = np.maximum(np.ceil(plan.ratio * new_c - 1e-9).astype(np.int64), plan.first_treatment)
     m2c = g.binomial(new_c - plan.first_control, keep)
     m2t = g.binomial(new_t - plan.first_treatment, keep)
@@ -241,15 +257,14 @@ def _patient_block(
     first = math.ceil(re.at * (plan.n_control + plan.n_treatment) - 1e-9)
     sizes = np.array([first, n_max])
     pair = _patient_pair(scenario, design, REPLICATE_BLOCK, sizes, plan.ratio, block, entropy)
-    table = _new_n_table(trial, plan, first)
-    return _patient_final(trial, plan, pair.h1, table), _patient_final(trial, plan, pair.null, table)
+    return _patient_final(trial, plan, pair.h1, first), _patient_final(trial, plan, pair.null, first)
 
 
 def _patient_final(
-    trial: TrialParams, plan: ReestimationPlan, sim: TrialBlock, table: np.ndarray
+    trial: TrialParams, plan: ReestimationPlan, sim: TrialBlock, first: int
 ) -> dict[str, np.ndarray]:
     m1 = sim.n_t[:, 0] + sim.n_c[:, 0]
-    new_c = table[m1, sim.x_t[:, 0] + sim.x_c[:, 0]]
+    new_c = _new_n(trial, plan, first, m1, sim.x_t[:, 0] + sim.x_c[:, 0])
     n_total = new_c + np.ceil(plan.ratio * new_c - 1e-9).astype(np.int64)
     assert sim.mask is not None and sim.X is not None and sim.y is not None
     mask = sim.mask | (np.arange(sim.mask.shape[1])[None, :] >= n_total[:, None])
@@ -317,7 +332,7 @@ def exact_reestimation(scenario: Scenario, n_per_arm: int, design: TrialDesign) 
     plan = reestimation_plan(scenario, n_per_arm)
     p_c, p_t, _ = design.marginal_rates()
     m1 = plan.first_control + plan.first_treatment
-    table = _new_n_table(trial, plan, m1)
+    table = _new_n_table(trial, plan, m1, m1)  # no dropout: the pilot has all m1 women
     return blinded_reestimation(
         plan.n_control, plan.n_treatment, at=trial.reestimation.at,  # type: ignore[union-attr]
         p_control=p_c, p_treatment=p_t, effect=plan.effect, effect_value=plan.effect_value,

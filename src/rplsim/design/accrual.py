@@ -14,7 +14,8 @@ N-th is ``T | Lambda ~ Gamma(N, rate q Lambda)``: ``T q mu cv^2`` is beta-prime 
 (:func:`time_to_randomise`). **Otherwise** by simulation, vectorised over trials
 (:func:`simulate_time_to_randomise`): each centre's randomised women are a Poisson number on its
 open window, uniform on it (conditional uniformity), each shifted by its delay; the N-th smallest
-time is the answer, exact while it falls inside the window simulated (else the window doubles).
+time is the answer, exact while it falls inside the window simulated (else the trial's arrivals
+on the next window, twice as long, are added to those it has: independent increments).
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ __all__ = [
     "arrival_source",
     "exponential_gaps",
     "opening_times",
-    "simulate_centre_log",
     "simulate_randomisation_times",
     "simulate_time_to_randomise",
     "time_to_randomise",
@@ -227,6 +227,10 @@ def simulate_randomisation_times(
 ) -> Array:
     """The first ``n`` randomisation times (years) of each simulated trial, in order: (R, n).
 
+    Each trial's centres keep their rates; a trial with fewer than ``n`` randomisations inside
+    the window simulated gets its centres' arrivals on the next window, ``(h, 2h]``, added to the
+    ones it has (independent increments), so the ``n``-th time is exact whatever the window.
+
     Examples
     --------
     >>> a = Accrual(centres=3, rate=70.5, cv=0.0, share=0.1133)
@@ -241,79 +245,53 @@ def simulate_randomisation_times(
     c = accrual.centres
     rates = _centre_rates(accrual, (r, c), rng)
     opens = opening_times(c, accrual.activation)
-    # a window that holds n randomisations in most trials (the rest go round again with it
-    # doubled): the mean time at full rate and a half, plus the opening and the delay
+    # a window that holds n randomisations in most trials (the rest go on into the next): the
+    # mean time at full rate and a half, plus the opening and the delay
     mean = n / accrual.randomised_per_year
     horizon = 1.5 * mean * (1.0 + accrual.cv) + accrual.activation + 3.0 * accrual.delay
     out = np.full((r, n), np.nan)
     todo = np.arange(r)
+    drawn_to = 0.0  # every todo trial's arrivals up to here are in (held_rep, held_t)
+    held_rep, held_t = np.zeros(0, np.int64), np.zeros(0)
     while todo.size:
-        out[todo] = _first_times(rates[todo], opens, accrual.delay, n, horizon, rng)
-        todo = todo[np.isnan(out[todo, -1])]
-        horizon *= 2.0
+        rep, times = _arrivals(rates[todo], opens, accrual.delay, drawn_to, horizon, rng)
+        rep = np.concatenate([held_rep, todo[rep]])
+        times = np.concatenate([held_t, times])
+        # by trial, then time: one sort of the trials' times shifted apart (the key orders; the
+        # times themselves are taken as drawn)
+        span = float(times.max()) + 1.0 if times.size else 1.0
+        order = np.argsort(rep * span + times)
+        rep, times = rep[order], times[order]
+        count = np.bincount(rep, minlength=r)
+        first = np.cumsum(count) - count
+        cand = todo[count[todo] >= n]
+        nth = times[first[cand] + n - 1]
+        done = cand[nth <= horizon]  # no later arrival of this window can come before its n-th
+        out[done] = times[first[done][:, None] + np.arange(n)[None, :]]
+        todo = np.setdiff1d(todo, done)
+        keep = np.isin(rep, todo)
+        held_rep, held_t = rep[keep], times[keep]
+        drawn_to, horizon = horizon, 2.0 * horizon
         if horizon > 1e7:  # a bound: the rates are far too low for n
             raise InvalidArgumentError(f"recruitment of {n} women would take over 10 million years.")
     return out
 
 
-def _first_times(
-    rates: Array, opens: Array, delay: float, n: int, horizon: float, rng: np.random.Generator
-) -> Array:
-    """The first n randomisation times of each trial within ``[0, horizon]`` (a row of NaN if
-    fewer than n fall inside)."""
+def _arrivals(
+    rates: Array, opens: Array, delay: float, start: float, end: float, rng: np.random.Generator
+) -> tuple[NDArray[np.int64], Array]:
+    """Each trial's randomisations from arrivals on ``(start, end]`` (a centre from its opening):
+    the trial (row of ``rates``) and the time of each, its delay included (so possibly after
+    ``end``)."""
     r, c = rates.shape
-    window = np.maximum(horizon - opens, 0.0)[None, :]
+    lo = np.maximum(opens, start)
+    window = np.maximum(end - lo, 0.0)[None, :]
     counts = rng.poisson(rates * window)
     total = counts.sum(axis=1)
     rep = np.repeat(np.arange(r), total)
-    start = np.repeat(np.broadcast_to(opens, (r, c)).ravel(), counts.ravel())
+    begin = np.repeat(np.broadcast_to(lo, (r, c)).ravel(), counts.ravel())
     width = np.repeat(np.broadcast_to(window, (r, c)).ravel(), counts.ravel())
-    times = start + rng.random(rep.size) * width
+    times = begin + rng.random(rep.size) * width
     if delay > 0:
         times = times + rng.exponential(delay, rep.size)
-    times[times > horizon] = 2.0 * horizon  # randomised after the window: not seen by this pass
-    # one sort of every trial's times at once: trial i's times shifted into [4 i h, 4 i h + 2 h]
-    keyed = np.sort(times + rep * (4.0 * horizon))
-    first = np.concatenate([[0], np.cumsum(total)[:-1]])
-    out = np.full((r, n), np.nan)
-    enough = np.flatnonzero(total >= n)
-    if enough.size:
-        idx = first[enough][:, None] + np.arange(n)[None, :]
-        picked = keyed[idx] - (enough * (4.0 * horizon))[:, None]
-        ok = picked[:, -1] <= horizon
-        out[enough[ok]] = picked[ok]
-    return out
-
-
-def simulate_centre_log(
-    accrual: Accrual, n: int, rng: np.random.Generator
-) -> tuple[Array, NDArray[np.int64]]:
-    """One simulated trial's first ``n`` randomisations: their times (years, in order) and the
-    centre (0-based) of each, for a picture of the trial's centres.
-
-    Examples
-    --------
-    >>> a = Accrual(centres=3, rate=70.5, cv=0.5, share=0.1133, activation=0.5)
-    >>> t, c = simulate_centre_log(a, 40, np.random.default_rng(1))
-    >>> t.shape, c.shape, bool((np.diff(t) >= 0).all()), set(c.tolist()) <= {0, 1, 2}
-    ((40,), (40,), True, True)
-    """
-    n = _check_n(n)
-    c = accrual.centres
-    rates = _centre_rates(accrual, (c,), rng)
-    opens = opening_times(c, accrual.activation)
-    horizon = 1.5 * n / accrual.randomised_per_year * (1.0 + accrual.cv) + accrual.activation
-    horizon += 3.0 * accrual.delay
-    while True:
-        window = np.maximum(horizon - opens, 0.0)
-        counts = rng.poisson(rates * window)
-        centre = np.repeat(np.arange(c), counts)
-        times = np.repeat(opens, counts) + rng.random(centre.size) * np.repeat(window, counts)
-        if accrual.delay > 0:
-            times = times + rng.exponential(accrual.delay, centre.size)
-        order = np.argsort(times, kind="stable")
-        if centre.size >= n and times[order[n - 1]] <= horizon:
-            return times[order[:n]], centre[order[:n]]
-        horizon *= 2.0
-        if horizon > 1e7:
-            raise InvalidArgumentError(f"recruitment of {n} women would take over 10 million years.")
+    return rep, times

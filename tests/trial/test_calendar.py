@@ -31,9 +31,12 @@ def test_one_look_power_is_simulate_power_s():
 
 
 @pytest.mark.slow
-def test_pipeline_at_a_look_is_rate_times_time_to_outcome_and_type1_holds():
-    """Little's law: at a look well after the first outcomes, the women randomised without an
-    outcome yet are about (randomisation rate x share with an outcome x mean time to it)."""
+def test_pipeline_at_a_look_is_rate_times_time_to_outcome():
+    """Little's law: at a look well after the first outcomes, the women randomised and still
+    pregnant are about (randomisation rate x share with an outcome x mean time to it). The law
+    holds at a fixed time in steady state; a look is a stopping time of the same process, so the
+    bound is 4 SE of the mean over trials (about 6e-5 false failures) plus 1% of the value for
+    that (the gap measured at 8,192 trials: 0.2%)."""
     sc = load_scenario(
         "scenarios/group_sequential.toml", {"recruitment": {"centres": 6}, "trial": {"n_per_arm": 300}}
     )
@@ -47,10 +50,28 @@ def test_pipeline_at_a_look_is_rate_times_time_to_outcome_and_type1_holds():
     p = np.mean(design_rates)  # 1:1 arms
     delay = (p * live_weeks + (1 - p) * loss_weeks - (conf.min + conf.max) / 2) / (365.25 / 7)
     expected = rate * (1 - sc.trial.dropout) * delay
-    pipeline = cal.trials.look1_pipeline.mean()
-    assert abs(pipeline - expected) <= 0.05 * expected, (pipeline, expected)
-    se = np.sqrt(0.05 * 0.95 / 8192)
-    assert abs(cal.type1_error - 0.05) <= 4 * se + 0.003  # chi2's own level at 270 analysed per arm
+    pipe = cal.trials.look1_pipeline
+    se = pipe.std() / np.sqrt(len(pipe))
+    assert abs(pipe.mean() - expected) <= 4 * se + 0.01 * expected, (pipe.mean(), expected, se)
+
+
+@pytest.mark.slow
+def test_interim_looks_keep_the_type1_error_against_a_margin():
+    """Interim looks analyse complete outcome windows only, so the calendar's type-I error is the
+    group-sequential design's (simulate_power, outcomes known at once): within 4 SE of the
+    difference of two 16,384-trial rates (false failures ~6e-5). Analysing the outcomes known so
+    far instead (losses at ~9 weeks, births at ~38) gave 1.39% against the design's 2.28% at 120
+    per arm (same seeds), a gap of 0.0089 that this bound (0.0066) catches."""
+    sc = load_scenario(
+        "scenarios/noninferiority.toml",
+        {"recruitment": {"centres": 8}, "trial": {"looks": 3, "boundary": "pocock"}},
+    )
+    cal = simulate_calendar(sc, n_per_arm=120, replicates=16_384, seed=3)  # any n holds the level
+    sim = simulate_power(sc, n_per_arm=120, replicates=16_384, seed=4)
+    a = sim.type1_error
+    assert abs(cal.type1_error - a) <= 4 * np.sqrt(2 * a * (1 - a) / 16_384), (cal.type1_error, a)
+    looks = cal.trials.filter(like="_observed")
+    assert looks.notna().sum().is_monotonic_decreasing  # a stopped trial has no later looks
 
 
 def test_same_trials_for_any_worker_count():

@@ -73,6 +73,7 @@ __all__ = [
     "calendar_look",
     "look_target",
     "simulate_calendar",
+    "window_closes",
 ]
 
 _WEEKS_PER_YEAR = 365.25 / 7
@@ -281,6 +282,17 @@ def calendar_look(
     )  # fmt: skip
 
 
+def window_closes(scenario: Scenario, rand: np.ndarray, conf_week: np.ndarray) -> np.ndarray:
+    """When each woman's outcome window closes (years): randomised at gestational week
+    ``conf_week``, her pregnancy has ended by ``outcome.live_birth_week.max`` whatever its
+    outcome. An interim look counts and analyses only the women whose window has closed: the
+    outcomes known by then would over-represent losses (known at about 9 weeks) against births
+    (about 38), and bias the arms' rates against a non-inferiority margin."""
+    last = scenario.outcome.live_birth_week.max
+    out: np.ndarray = rand + np.maximum(last - conf_week, 0.0) / _WEEKS_PER_YEAR
+    return out
+
+
 def _intervals_needed(scenario: Scenario) -> int:
     """Infusion intervals a course can hold: from the earliest first dose to the last week."""
     prot = scenario.protocol
@@ -311,12 +323,13 @@ def _block(
     conf, delay = prot.confirmation_week, prot.first_dose_delay
     conf_week = conf.min + u_conf * (conf.max - conf.min)
     first = conf_week + delay.min + u_first * (delay.max - delay.min)
+    closes = np.where(seen, window_closes(scenario, rand, conf_week), np.inf)
     out: dict[str, np.ndarray] = {}
     for suffix, shift_t in (("", design.shift_treatment), ("0", design.shift_null)):
         live = u_live < special.expit(eta + np.where(treated, shift_t, design.shift_control))
         weeks = outcome_week(scenario.outcome, live.ravel(), u_week.ravel()).reshape(r, n)
         known = np.where(seen, rand + np.maximum(weeks - conf_week, 0.0) / _WEEKS_PER_YEAR, np.inf)
-        res = _decide_on_calendar(trial, rand, known, live, treated, seen, women)
+        res = _decide_on_calendar(trial, rand, (known, closes), live, treated, seen, women)
         n_inf = count_infusions(first, weeks, u_iv, prot)
         res.update(_treatment(scenario, res["randomised"], treated, n_inf, dose))
         out.update({f"{k}{suffix}": v for k, v in res.items()})
@@ -341,13 +354,16 @@ def _treatment(
 
 
 def _decide_on_calendar(
-    trial: Any, rand: np.ndarray, known: np.ndarray, live: np.ndarray, treated: np.ndarray, seen: np.ndarray,
-    women: CalendarWomen,
+    trial: Any, rand: np.ndarray, times: tuple[np.ndarray, np.ndarray], live: np.ndarray,
+    treated: np.ndarray, seen: np.ndarray, women: CalendarWomen,
 ) -> dict[str, np.ndarray]:  # fmt: skip
+    """``times``: each woman's outcome-known time and outcome-window close (``inf``: lost)."""
+    known, closes = times
     r, n = rand.shape
     k_looks = trial.looks
     m = seen.sum(axis=1)  # women with an outcome, if nobody stops
-    order = np.sort(known, axis=1)  # outcome times in order (inf: dropped out)
+    order = np.sort(closes, axis=1)  # window closes in order (inf: dropped out)
+    final = np.where(m > 0, np.max(np.where(seen, known, -np.inf), axis=1), rand[:, -1])
     analysis = get_analysis(trial.analysis)
     done = np.zeros(r, bool)
     good = np.zeros(r, bool)
@@ -358,10 +374,11 @@ def _decide_on_calendar(
     for j in range(k_looks):
         if j < k_looks - 1:
             target = look_target(j, k_looks, n, trial.dropout)
-            tau = order[np.arange(r), np.maximum(np.minimum(target, m), 1) - 1]
+            tau = np.minimum(order[np.arange(r), np.maximum(np.minimum(target, m), 1) - 1], final)
         else:
-            tau = np.where(m > 0, order[np.arange(r), np.maximum(m, 1) - 1], rand[:, -1])
-        obs = known <= tau[:, None]
+            tau = final
+        # complete windows only, until the final look, when every outcome is known
+        obs = seen & ((closes <= tau[:, None]) | (tau >= final)[:, None])
         p, sign = analysis.function(calendar_look(trial, obs, treated, live, women))
         p = np.nan_to_num(np.asarray(p, float), nan=1.0)
         sign = np.asarray(sign, float)
@@ -369,12 +386,14 @@ def _decide_on_calendar(
         good |= fav
         anyrej |= rej
         stopping = rej | futile
-        randomised_by = np.sum(rand <= tau[:, None], axis=1)
-        observed = obs.sum(axis=1)
-        out[f"look{j + 1}_years"] = tau
-        out[f"look{j + 1}_randomised"] = randomised_by
-        out[f"look{j + 1}_observed"] = observed
-        out[f"look{j + 1}_pipeline"] = np.sum((rand <= tau[:, None]) & seen & ~obs, axis=1)
+        # a look a trial never reaches (it stopped before) has no numbers
+        gone = np.where(done, np.nan, 1.0)
+        out[f"look{j + 1}_years"] = tau * gone
+        out[f"look{j + 1}_randomised"] = np.sum(rand <= tau[:, None], axis=1) * gone
+        out[f"look{j + 1}_observed"] = obs.sum(axis=1) * gone
+        out[f"look{j + 1}_pipeline"] = (
+            np.sum((rand <= tau[:, None]) & seen & (known > tau[:, None]), axis=1) * gone
+        )
         newly = stopping | ((j == k_looks - 1) & ~done)
         stop_look[newly & (j < k_looks - 1)] = j
         stop_time[newly] = tau[newly]
@@ -382,7 +401,7 @@ def _decide_on_calendar(
     last = stop_look
     stopped_early = last < k_looks - 1
     at_looks = np.stack([out[f"look{j + 1}_randomised"] for j in range(k_looks)], axis=1)
-    randomised = np.where(stopped_early, at_looks[np.arange(r), last], n)
+    randomised = np.where(stopped_early, np.nan_to_num(at_looks[np.arange(r), last]), n).astype(np.int64)
     in_trial = np.arange(n)[None, :] < randomised[:, None]
     analysed = np.sum(in_trial & seen, axis=1)
     observed_at_stop = np.sum(in_trial & seen & (known <= stop_time[:, None]), axis=1)

@@ -53,7 +53,7 @@ from rplsim.outcome.model import outcome_week
 from rplsim.scenario import STRATA, Scenario, TrialParams
 from rplsim.stats.registry import get_analysis
 from rplsim.timeline.twin import ivig_dose
-from rplsim.trial.calendar import CalendarWomen, _intervals_needed, calendar_look, look_target
+from rplsim.trial.calendar import CalendarWomen, _intervals_needed, calendar_look, look_target, window_closes
 from rplsim.trial.formulas import look_decision, treatment_size
 from rplsim.trial.randomisation import arm_assignment
 from rplsim.trial.recruitment import scenario_accrual
@@ -120,9 +120,10 @@ class _Trial:
     live: list[bool] = field(default_factory=list)
     seen: list[bool] = field(default_factory=list)
     known: list[float] = field(default_factory=list)
+    closes: list[float] = field(default_factory=list)  # outcome window's close (inf: lost)
     centre: list[int] = field(default_factory=list)
     row: list[int] = field(default_factory=list)  # her row among the women seen
-    outcomes: int = 0
+    information: int = 0  # women whose outcome window has closed
     outstanding: int = 0
     closed: bool = False
     decided: bool = False
@@ -173,6 +174,8 @@ def _woman(env: simpy.Environment, t: _Trial, c: int, k: int, delay: float) -> G
     t.centre.append(c)
     t.row.append(k)
     t.known.append(env.now + wait if seen else math.inf)
+    closes = float(window_closes(sc, np.array(env.now), np.array(conf_week)))
+    t.closes.append(closes if seen else math.inf)
     if t.log is not None:
         t.log.append((env.now, "randomised", c, i, "IVIG" if treated else "placebo"))
         if i + 1 >= t.n:
@@ -183,19 +186,25 @@ def _woman(env: simpy.Environment, t: _Trial, c: int, k: int, delay: float) -> G
         if t.closed and t.outstanding == 0:
             _final(env, t)
         return
+    env.process(_window(env, t, closes))
     t.outstanding += 1
     yield env.timeout(wait)
     t.outstanding -= 1
-    t.outcomes += 1
     if t.log is not None:
         t.log.append((env.now, "outcome known", c, i, "live birth" if live else "loss"))
-    if t.decided:
-        return
-    looks = t.trial.looks
-    if t.look < looks - 1 and t.outcomes >= look_target(t.look, looks, t.n, t.trial.dropout):
-        _analyse(env, t, final=False)
     if not t.decided and t.closed and t.outstanding == 0:
         _final(env, t)
+
+
+def _window(env: simpy.Environment, t: _Trial, closes: float) -> Generator[Any]:
+    """Her outcome window closes: one more woman of information, perhaps an interim look."""
+    yield env.timeout(max(closes - env.now, 0.0))
+    if t.decided:
+        return
+    t.information += 1
+    looks = t.trial.looks
+    if t.look < looks - 1 and t.information >= look_target(t.look, looks, t.n, t.trial.dropout):
+        _analyse(env, t, final=False)
 
 
 def _infusions(
@@ -237,17 +246,20 @@ def _infusions(
 
 
 def _final(env: simpy.Environment, t: _Trial) -> None:
+    """Every outcome is known: the looks not yet taken (their windows would close later), then
+    the final one, all on the complete data."""
     if not t.decided:
-        while t.look < t.trial.looks - 1:  # interim targets never reached (many dropouts)
-            _analyse(env, t, final=False)
+        while t.look < t.trial.looks - 1:
+            _analyse(env, t, final=False, complete=True)
             if t.decided:
                 return
-        _analyse(env, t, final=True)
+        _analyse(env, t, final=True, complete=True)
 
 
-def _analyse(env: simpy.Environment, t: _Trial, *, final: bool) -> None:
+def _analyse(env: simpy.Environment, t: _Trial, *, final: bool, complete: bool = False) -> None:
     trial, j = t.trial, t.look
-    known = np.array(t.known) <= env.now
+    # an interim analyses the women whose outcome window has closed (window_closes says why)
+    analysed = np.array(t.known if complete else t.closes) <= env.now
     rows, w = np.array(t.row), t.women
     women = CalendarWomen(
         strata=w.stratum[rows][None, :],
@@ -256,7 +268,7 @@ def _analyse(env: simpy.Environment, t: _Trial, *, final: bool) -> None:
         bmi=w.bmi[rows][None, :],
     )
     data = calendar_look(
-        trial, known[None, :], np.array(t.treated)[None, :], np.array(t.live)[None, :], women
+        trial, analysed[None, :], np.array(t.treated)[None, :], np.array(t.live)[None, :], women
     )
     p, sign = get_analysis(trial.analysis).function(data)
     rejs, favs, futiles = look_decision(
@@ -268,8 +280,10 @@ def _analyse(env: simpy.Environment, t: _Trial, *, final: bool) -> None:
         {
             "years": env.now,
             "randomised": randomised,
-            "observed": int(known.sum()),
-            "pipeline": int(np.sum((np.array(t.rand) <= env.now) & np.array(t.seen) & ~known)),
+            "observed": int(analysed.sum()),
+            "pipeline": int(
+                np.sum(np.array(t.seen) & (np.array(t.rand) <= env.now) & (np.array(t.known) > env.now))
+            ),
         }
     )
     t.look += 1

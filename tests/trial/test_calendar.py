@@ -84,7 +84,7 @@ def test_same_trials_for_any_worker_count():
 @pytest.mark.slow
 def test_simpy_engine_and_twin_agree_in_distribution():
     """The SimPy engine (150 trials) and the twin (8,192) of the same scenario: means within 4
-    combined SE (about 6e-5 false failures each), and a two-sample Kolmogorov-Smirnov test of the
+    combined SE (about 6e-5 false failures each, 17 columns: about 1e-3 in all), and a two-sample Kolmogorov-Smirnov test of the
     recruitment time at level 1e-3 (its false-failure rate)."""
     from scipy import stats
 
@@ -93,10 +93,12 @@ def test_simpy_engine_and_twin_agree_in_distribution():
     sc = load_scenario("scenarios/multicentre.toml")
     des = simulate_calendar_des(sc, 84, 150, seed=9)
     twin = simulate_calendar(sc, 84, replicates=8192, seed=4).trials
-    cols = ("recruitment_years", "duration_years", "randomised", "look1_pipeline", "overrun")
-    for col in (*cols, "ivig_infusions", "placebo_infusions", "ivig_grams"):
-        se = np.sqrt(des[col].var() / len(des) + twin[col].var() / len(twin))
-        assert abs(des[col].mean() - twin[col].mean()) <= 4 * se, col
+    cols = ("recruitment_years", "duration_years", "randomised", "overrun", "stopped_at_look")
+    looks = [f"look{k}_{x}" for k in (1, 2, 3) for x in ("years", "randomised", "pipeline")]
+    for col in (*cols, *looks, "ivig_infusions", "placebo_infusions", "ivig_grams"):
+        a, b = des[col].dropna(), twin[col].dropna()  # a look's columns: the trials that reach it
+        se = np.sqrt(a.var() / len(a) + b.var() / len(b))
+        assert abs(a.mean() - b.mean()) <= 4 * se, col
     p = twin.rejected.mean()
     assert abs(des.good.mean() - p) <= 4 * np.sqrt(p * (1 - p) / len(des) + p * (1 - p) / len(twin))
     assert stats.ks_2samp(des.recruitment_years, twin.recruitment_years).pvalue > 1e-3
@@ -136,8 +138,9 @@ def test_simpy_screens_each_woman_seen_at_the_funnel_share():
 
 
 def test_infusion_chairs_per_centre_queue_the_women():
-    """One chair a centre and a 24-hour infusion: women wait for a chair at their centre; with
-    the scenario's 4 chairs (4-hour infusions) nobody does."""
+    """One chair a centre and a 24-hour infusion: women wait for a chair at their centre, and no
+    centre ever runs two infusions at once (consecutive infusions at a centre end at least 24
+    hours apart in the event log); with the scenario's 4 chairs (3-hour infusions) nobody waits."""
     from rplsim.trial.calendar_des import simulate_calendar_des
 
     sc = load_scenario("scenarios/paper.toml", {"recruitment": {"centres": 2}})
@@ -145,10 +148,11 @@ def test_infusion_chairs_per_centre_queue_the_women():
     busy = load_scenario(
         "scenarios/paper.toml", {"recruitment": {"centres": 2}, "clinic": {"chairs": 1, "infusion_hours": 24}}
     )
-    queued = simulate_calendar_des(busy, 20, 3, seed=1)
+    queued, log = simulate_calendar_des(busy, 20, 3, seed=1, log=True)
     assert (ample.chair_wait_hours == 0).all() and (queued.chair_wait_hours > 0).all()
-    assert (queued.chair_wait_hours_max >= queued.chair_wait_hours).all()
-    assert (queued.chair_wait_hours_max <= 24 * 20 * 2).all()  # never more than everyone's infusion ahead
+    ends = log[log.event == "infusion"].groupby("centre").years
+    gaps_hours = ends.diff().dropna() * 365.25 * 24
+    assert len(gaps_hours) > 50 and gaps_hours.min() >= 24 - 1e-6
 
 
 def test_find_centres_counts_the_calendar_s_recruitment():

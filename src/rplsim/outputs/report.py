@@ -330,14 +330,13 @@ def calendar_sentence(scenario: Scenario, cal: Any) -> str:
             out += f"; a trial that stops early still has them to follow up ({at})"
         out += (
             f". Recruiting on while the looks wait for outcomes, it randomises {t.randomised.mean():.0f} "
-            f"women on average; its power there is {cal.power:.1%} (looks by known outcomes, which come "
-            "early for losses and about 8 months on for births)."
+            f"women on average, and its power on the calendar is {cal.power:.1%} (an interim look "
+            "analyses the women whose outcome window has closed, 42 weeks of pregnancy; the simulated "
+            "power and expected n above take each outcome as known at once)."
         )
-    clinic = scenario.clinic
     out += (
-        f" A trial infuses {t.ivig_grams.mean() / 1000:,.1f} kg of IVIG in {t.ivig_infusions.mean():,.0f} "
-        f"infusions on average ({t.ivig_cost.mean():,.0f} {clinic.currency} at "
-        f"{clinic.ivig_price_per_g:g} a gram), and {t.placebo_infusions.mean():,.0f} placebo infusions."
+        f" Its IVIG (above) is {t.ivig_infusions.mean():,.0f} infusions on average, beside "
+        f"{t.placebo_infusions.mean():,.0f} placebo infusions on the same schedule."
     )
     return out
 
@@ -482,12 +481,17 @@ def _misses_blocks(calibration: pd.DataFrame, note: str = "") -> list[Block]:
 
 
 def dose_cost_note(
-    calibration: pd.DataFrame, feas: Feasibility | None, grams_per_treated: float | None
+    calibration: pd.DataFrame,
+    feas: Feasibility | None,
+    grams_per_treated: float | None,
+    *,
+    on_calendar: bool = False,
 ) -> str:
     """The sentence that ties the IVIG-dose misses of the calibration to the trial's IVIG cost.
 
     Empty when no IVIG-dose target misses or there is no trial. The cost is the simulated
-    protocol's dose times the price; a dose distribution narrower or shifted from the paper's
+    protocol's dose times the price (``on_calendar``: the calendar trials' mean); a dose
+    distribution narrower or shifted from the paper's
     Table 1 moves the cost estimate with it, so the report says so where the misses are listed.
 
     Examples
@@ -516,11 +520,17 @@ def dose_cost_note(
                 f"({off:+.0%}), SD {sd['simulated']:.0f} vs {sd['paper']:.0f} g"
             )
     detail = f" ({'; '.join(parts)}; Table 1)" if parts else ""
+    basis = (
+        "is the mean over the trials on the calendar of each randomised woman's course from her "
+        "confirmed pregnancy (a trial stopped at a look treats fewer)"
+        if on_calendar
+        else f"is {grams_per_treated:.0f} g per treated woman from the simulated protocol times the "
+        "women treated"
+    )
     return (
         f"{len(missed)} of these misses are IVIG doses{detail}, and the dose feeds the cost estimate: "
         f"the trial's {feas.ivig_grams_total / 1000:,.1f} kg of IVIG ({feas.ivig_cost_total:,.0f} "
-        f"{one_line(feas.currency)}) is {grams_per_treated:.0f} g per treated woman from the simulated "
-        "protocol times the women treated. The simulated doses vary less than the paper's, so the cost "
+        f"{one_line(feas.currency)}) {basis}. The simulated doses vary less than the paper's, so the cost "
         "of a single woman varies more in a clinic than here; the total is the protocol's dose, not the "
         "paper's observed one."
     )

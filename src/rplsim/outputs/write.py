@@ -387,7 +387,10 @@ def render_run(
         protocol = tr.protocol(sc)
         ranges = tr.assumptions
         note = dose_cost_note(
-            result.calibration, tr.feasibility, tr.power.extra.get("ivig_grams_per_treated_woman")
+            result.calibration,
+            tr.feasibility,
+            tr.power.extra.get("ivig_grams_per_treated_woman"),
+            on_calendar=tr.calendar is not None,
         )
     w = _Writer(folder, formats, figure_captions(result))
     _write_stages(w, result)

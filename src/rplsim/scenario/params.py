@@ -322,13 +322,15 @@ class ProtocolParams:
 class ClinicParams:
     """``[clinic]``: calendar time and infusion capacity."""
 
-    accrual_per_year: float = param(
-        70.0,
+    accrual_per_year: float | None = param(
+        None,
         lo=0,
         lo_open=True,
         unit="women/year",
-        doc="index pregnancies starting per year",
-        source="Section 2.1: 987 RPL women seen in 14 years (2007-2020) ~ 70/year",
+        doc="index pregnancies starting per year at the clinic; absent = the recruitment model's: "
+        "recruitment.centres x rpl_women_per_centre_year x workup_share x pregnancy_share",
+        source="Figure 1: 529 index pregnancies at the centre in 14 years (2007-2020) = 37.8/year, "
+        "which the recruitment model's default gives (70.5 x 0.8298 x 0.6459)",
     )
     chairs: int = param(4, lo=1, hi=10_000, doc="infusion chairs", source="ASSUMPTION")
     infusion_hours: float = param(

@@ -41,7 +41,7 @@ from rplsim.timeline.twin import (
     patient_uniforms,
 )
 
-__all__ = ["TimelineResult", "simulate_timeline"]
+__all__ = ["TimelineResult", "clinic_accrual", "simulate_timeline"]
 
 CONCEPTION_WEEK = 2.0
 WEEKS_PER_YEAR = 365.25 / 7
@@ -56,6 +56,24 @@ CAUSE_EVENTS: dict[str, tuple[str, str]] = {
     "infection": ("antibiotics", "antibiotics for the confirmed infection"),
     "thrombophilia": ("aspirin_lmwh_start", "aspirin 100 mg + LMWH daily"),
 }
+
+
+def clinic_accrual(scenario: Scenario) -> float:
+    """Index pregnancies starting per year at the clinic: ``[clinic] accrual_per_year`` when it is
+    given, else the recruitment model's (``[recruitment]``: the women its centres see who complete
+    the work-up and have an index pregnancy there, ``centres x rpl_women_per_centre_year x
+    workup_share x pregnancy_share``, the same shares as the trial's screening funnel).
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario
+    >>> round(clinic_accrual(load_scenario("scenarios/paper.toml")), 1)  # Figure 1: 529 in 14 years
+    37.8
+    """
+    if scenario.clinic.accrual_per_year is not None:
+        return float(scenario.clinic.accrual_per_year)
+    rec = scenario.recruitment
+    return rec.centres * rec.rpl_women_per_centre_year * rec.workup_share * rec.pregnancy_share
 
 
 @dataclass(frozen=True, repr=False)
@@ -203,7 +221,7 @@ class _ClinicRun:
     def __init__(self, cohort: pd.DataFrame, scenario: Scenario, plan: WomanPlan, events: bool) -> None:
         prot, clinic = scenario.protocol, scenario.clinic
         self.u = plan.u
-        self.gaps = exponential_gaps(self.u[:, _U_ARRIVAL], clinic.accrual_per_year / WEEKS_PER_YEAR)
+        self.gaps = exponential_gaps(self.u[:, _U_ARRIVAL], clinic_accrual(scenario) / WEEKS_PER_YEAR)
         arrival = np.cumsum(self.gaps)
         self.env = simpy.Environment()
         self.chairs = simpy.Resource(self.env, capacity=clinic.chairs)

@@ -346,7 +346,8 @@ def _one_trial(
     known = np.array(t.known[:randomised])
     infusions = t.ivig_infusions + t.placebo_infusions
     out: dict[str, Any] = {
-        "good": t.good, "any": t.rejected, "stopped_at_look": t.look, "duration_years": t.stop_time,
+        "good": t.good, "any": t.rejected, "rejected": t.good, "stopped_at_look": t.look,
+        "duration_years": t.stop_time,
         "recruitment_years": float(rand[randomised - 1] - rand[0]) if randomised else 0.0,
         "recruitment_end_years": float(rand[randomised - 1]) if randomised else 0.0,
         "randomised": randomised, "analysed": int(seen.sum()),
@@ -393,8 +394,9 @@ def simulate_calendar_des(
     Returns
     -------
     pandas.DataFrame, or (DataFrame, DataFrame) with ``log``
-        One row per trial with the columns of :attr:`rplsim.CalendarResult.trials` (``good``:
-        rejected in favour of IVIG; ``any``: rejected at all).
+        One row per trial with the columns of :attr:`rplsim.CalendarResult.trials` (``rejected``
+        and ``good``: rejected in favour of IVIG; ``any``: rejected at all), and ``women_seen``,
+        ``chair_wait_hours`` (mean a infusion) and ``chair_wait_hours_max``.
 
     Examples
     --------

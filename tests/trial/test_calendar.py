@@ -84,8 +84,8 @@ def test_same_trials_for_any_worker_count():
 @pytest.mark.slow
 def test_simpy_engine_and_twin_agree_in_distribution():
     """The SimPy engine (150 trials) and the twin (8,192) of the same scenario: means within 4
-    combined SE (about 6e-5 false failures each, 17 columns: about 1e-3 in all), and a two-sample Kolmogorov-Smirnov test of the
-    recruitment time at level 1e-3 (its false-failure rate)."""
+    combined SE (about 6e-5 false failures each, 17 columns: about 1e-3 in all), and a two-sample
+    Kolmogorov-Smirnov test of the recruitment time at level 1e-3 (its false-failure rate)."""
     from scipy import stats
 
     from rplsim.trial.calendar_des import simulate_calendar_des

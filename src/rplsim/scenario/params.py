@@ -327,8 +327,8 @@ class ClinicParams:
         lo=0,
         lo_open=True,
         unit="women/year",
-        doc="index pregnancies starting per year at the clinic; absent = the recruitment model's: "
-        "recruitment.centres x rpl_women_per_centre_year x workup_share x pregnancy_share",
+        doc="index pregnancies starting per year at the clinic (one centre); absent = the recruitment "
+        "model's: recruitment.rpl_women_per_centre_year x workup_share x pregnancy_share",
         source="Figure 1: 529 index pregnancies at the centre in 14 years (2007-2020) = 37.8/year, "
         "which the recruitment model's default gives (70.5 x 0.8298 x 0.6459)",
     )

@@ -60,9 +60,10 @@ CAUSE_EVENTS: dict[str, tuple[str, str]] = {
 
 def clinic_accrual(scenario: Scenario) -> float:
     """Index pregnancies starting per year at the clinic: ``[clinic] accrual_per_year`` when it is
-    given, else the recruitment model's (``[recruitment]``: the women its centres see who complete
-    the work-up and have an index pregnancy there, ``centres x rpl_women_per_centre_year x
-    workup_share x pregnancy_share``, the same shares as the trial's screening funnel).
+    given, else the recruitment model's (``[recruitment]``: the women one centre sees who complete
+    the work-up and have an index pregnancy there, ``rpl_women_per_centre_year x workup_share x
+    pregnancy_share``, the same shares as the trial's screening funnel; the clinic is one centre
+    with its ``[clinic] chairs``, as each of the trial's centres is).
 
     Examples
     --------
@@ -73,7 +74,7 @@ def clinic_accrual(scenario: Scenario) -> float:
     if scenario.clinic.accrual_per_year is not None:
         return float(scenario.clinic.accrual_per_year)
     rec = scenario.recruitment
-    return rec.centres * rec.rpl_women_per_centre_year * rec.workup_share * rec.pregnancy_share
+    return rec.rpl_women_per_centre_year * rec.workup_share * rec.pregnancy_share
 
 
 @dataclass(frozen=True, repr=False)

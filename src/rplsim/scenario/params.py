@@ -16,6 +16,9 @@ from rplsim.scenario.schema import param
 __all__ = [
     "CauseTreatmentWeeks",
     "ClinicParams",
+    "FailedCycles",
+    "IncompleteMinimum",
+    "IncompleteShare",
     "OddsRatios",
     "OutcomeParams",
     "PerStratumRate",
@@ -252,6 +255,51 @@ class CauseTreatmentWeeks:
     )
 
 
+_TABLE1_DOSE = (
+    "ASSUMPTION (issue 18): 0 keeps the protocol as modelled; Table 1's dose spread and maxima "
+    "(KA SD 105 g, max 498 g; IA SD 79 g, max 422 g) exceed what one course to week 30 gives (~260 g)"
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FailedCycles:
+    """Mean failed IVF cycles before the index pregnancy, per abnormal-immunity stratum."""
+
+    known: float = param(
+        0.0, lo=0, hi=20, unit="cycles", doc="KA women conceiving by IVF", source=_TABLE1_DOSE
+    )
+    idiopathic: float = param(
+        0.0, lo=0, hi=20, unit="cycles", doc="IA women conceiving by IVF", source=_TABLE1_DOSE
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class IncompleteShare:
+    """Share of IVIG-treated women whose course stops early, per abnormal-immunity stratum."""
+
+    known: float = param(0.0, lo=0, hi=1, doc="KA women on IVIG", source=_TABLE1_DOSE)
+    idiopathic: float = param(
+        0.0, lo=0, hi=1, doc="IA women on IVIG", source=_TABLE1_DOSE + "; Table 1: IA's minimum is 0 g"
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class IncompleteMinimum:
+    """Fewest infusions a course that stops early still gives, per abnormal-immunity stratum."""
+
+    known: int = param(
+        1,
+        lo=0,
+        hi=10,
+        unit="infusions",
+        doc="KA women",
+        source="Table 1: KA's total dose minimum is 20 g, one dose",
+    )
+    idiopathic: int = param(
+        0, lo=0, hi=10, unit="infusions", doc="IA women", source="Table 1: IA's total dose minimum is 0 g"
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class ProtocolParams:
     """``[protocol]``: the treatment timeline of section 2.3."""
@@ -314,6 +362,34 @@ class ProtocolParams:
     )
     karyotype_delay: float = param(
         2.0, lo=0, hi=10, unit="weeks", doc="from miscarriage to karyotype result", source="ASSUMPTION"
+    )
+    ivf_failed_cycles_mean: FailedCycles = param(
+        FailedCycles(),
+        doc="IVF women on IVIG: mean failed IVF cycles before the index pregnancy (Poisson, capped at "
+        "ivf_failed_cycles_max), each one IVIG dose on its retrieval or transfer day",
+        source="Section 2.3: 'in patients undergoing IVF cycles, IVIG was administered on the day of "
+        "oocyte retrieval or embryo transfer', so a failed cycle before the index pregnancy cost a dose",
+    )
+    ivf_failed_cycles_max: int = param(
+        6,
+        lo=0,
+        hi=30,
+        unit="cycles",
+        doc="cap of the failed IVF cycles a woman has before the index pregnancy",
+        source="ASSUMPTION: few clinics offer more than 6 IVF cycles",
+    )
+    ivig_incomplete_share: IncompleteShare = param(
+        IncompleteShare(),
+        doc="IVIG-treated women whose index-pregnancy course stops early: their number of infusions "
+        "is uniform on ivig_incomplete_minimum to one less than the protocol's (their outcome is the "
+        "treated group's)",
+        source="Table 1: IA's total dose minimum is 0 g, so some women of the treated group had none",
+    )
+    ivig_incomplete_minimum: IncompleteMinimum = param(
+        IncompleteMinimum(),
+        doc="a course that stops early gives at least this many infusions (uniform from it to one less "
+        "than the protocol's)",
+        source="Table 1's minima: KA 20 g (one dose), IA 0 g",
     )
 
 

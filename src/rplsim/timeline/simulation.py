@@ -38,6 +38,7 @@ from rplsim.timeline.twin import (
     _outcomes_frame,
     _plan,
     _strings,
+    dose_uniforms,
     patient_uniforms,
 )
 
@@ -46,6 +47,8 @@ __all__ = ["TimelineResult", "clinic_accrual", "simulate_timeline"]
 CONCEPTION_WEEK = 2.0
 WEEKS_PER_YEAR = 365.25 / 7
 HOURS_PER_WEEK = 168.0
+#: Weeks between a woman's failed IVF cycles before the index pregnancy, for the event log only.
+FAILED_CYCLE_WEEKS = 8.0
 # The event and its detail of each known cause's treatment; its start week is the scenario's
 # protocol.cause_treatment_week.<cause>.
 CAUSE_EVENTS: dict[str, tuple[str, str]] = {
@@ -177,11 +180,12 @@ def simulate_timeline(
     {'IA': 145.0, 'IN': 0.0, 'KA': 168.0, 'KN': 0.0}
     """
     seed = scenario.seed if seed is None else seed
-    u = patient_uniforms(seed, cohort["patient_id"].to_numpy(), "timeline")
-    plan = _plan(cohort, scenario, u, treated)
+    ids = cohort["patient_id"].to_numpy()
+    u = patient_uniforms(seed, ids, "timeline")
+    plan = _plan(cohort, scenario, u, treated, u_dose=dose_uniforms(scenario, seed, ids, "timeline"))
     run = _ClinicRun(cohort, scenario, plan, events)
     run.run()
-    n_inf = np.asarray(run.n_inf, dtype=np.int64)
+    n_inf = np.asarray(run.n_inf, dtype=np.int64) + plan.failed_cycles
     wait = np.asarray(run.wait, dtype=float)
     grams = n_inf * plan.dose
     outcomes = _outcomes_frame(cohort, scenario, plan, n_inf, grams, wait)
@@ -251,6 +255,8 @@ class _ClinicRun:
         self.ends, self.fates = plan.week.tolist(), plan.fate.tolist()
         self.on_ivig, self.doses = plan.on_ivig.tolist(), plan.dose.tolist()
         self.karyo, self.euploid = plan.karyotyped.tolist(), plan.euploid.tolist()
+        self.cap, self.cycles = plan.cap.tolist(), plan.failed_cycles.tolist()
+        self.ivf_week = prot.ivf_first_dose_week
 
     def run(self) -> None:
         env = self.env
@@ -283,6 +289,11 @@ class _ClinicRun:
             tw = CONCEPTION_WEEK + self.tdays[i] / 7
             rec((pid, CONCEPTION_WEEK, lmp + CONCEPTION_WEEK, "oocyte_retrieval", "IVF cycle"))
             rec((pid, tw, lmp + tw, "embryo_transfer", f"day-{self.tdays[i]} transfer"))
+        for j in range(self.cycles[i], 0, -1):
+            # a failed cycle's dose, before she arrives: in her total, not on the clinic's chairs
+            # (cycles drawn 8 weeks apart, for the event log only)
+            wk = self.ivf_week - FAILED_CYCLE_WEEKS * j
+            rec((pid, wk, lmp + wk, "ivig_infusion", f"{self.doses[i]:.1f} g, failed IVF cycle {j} before"))
         rec((pid, CONCEPTION_WEEK, lmp + CONCEPTION_WEEK, "conception", "ivf" if self.ivf[i] else "natural"))
         end, fate = self.ends[i], self.fates[i]
         if fate != 3:
@@ -312,7 +323,7 @@ class _ClinicRun:
         # Planned week = first + (sum of intervals so far) + (waits so far), summed as in
         # _count_infusions, so that without waits the weeks are the twin's to the bit.
         nxt, cum, delay, k = first, 0.0, 0.0, 0
-        while nxt < end and nxt <= last_week:
+        while nxt < end and nxt <= last_week and self.n_inf[i] < self.cap[i]:
             yield env.timeout(max(lmp + nxt - env.now, 0.0))
             t_req = env.now
             with self.chairs.request() as req:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from rplsim._core.rng import SeedLike, child_generator, root_entropy
 from rplsim.cohort.generate import BLOCK
@@ -24,7 +25,16 @@ from rplsim.outcome.model import FATES, live_birth_probability, outcome_model, s
 from rplsim.scenario import Scenario
 from rplsim.scenario.params import ProtocolParams
 
-__all__ = ["N_UNIFORMS", "WomanPlan", "count_infusions", "ivig_dose", "patient_uniforms", "simulate_twin"]
+__all__ = [
+    "N_UNIFORMS",
+    "WomanPlan",
+    "count_infusions",
+    "dose_mechanism_on",
+    "dose_uniforms",
+    "ivig_dose",
+    "patient_uniforms",
+    "simulate_twin",
+]
 
 N_UNIFORMS = 24
 _U_FATE, _U_WEEK, _U_CONF, _U_DELAY, _U_KARYO, _U_EUPLOID, _U_ADHERE, _U_IVFDAY = range(8)
@@ -48,6 +58,12 @@ class WomanPlan:
         The women's uniforms (:func:`patient_uniforms`).
     fate, week, karyotyped, euploid : arrays
         From :func:`rplsim.outcome.model.sample_fates`.
+    cap : float array
+        Most index-pregnancy infusions she gets (``inf``: the protocol's; a course that stops
+        early: ``protocol.ivig_incomplete_share``).
+    failed_cycles : int array
+        IVIG doses of her failed IVF cycles before the index pregnancy
+        (``protocol.ivf_failed_cycles_mean``).
     """
 
     stratum: np.ndarray
@@ -64,6 +80,8 @@ class WomanPlan:
     week: np.ndarray
     karyotyped: np.ndarray
     euploid: np.ndarray
+    cap: np.ndarray
+    failed_cycles: np.ndarray
 
 
 def patient_uniforms(
@@ -119,6 +137,7 @@ def _plan(
     u: np.ndarray,
     treated: np.ndarray | None = None,
     shift: float | np.ndarray = 0.0,
+    u_dose: np.ndarray | None = None,
 ) -> WomanPlan:
     """Everything about each woman that does not depend on the clinic, vectorised.
 
@@ -156,6 +175,7 @@ def _plan(
     dose = ivig_dose(prot, cohort["weight_kg"].to_numpy(float))
     # "analysed" = the paper's denominator: live births + miscarriages of adherent women.
     analysed = ((fate == 0) | (fate == 1)) & (adherent | ~indicated)
+    cap, cycles = _dose_mechanism(prot, stratum, on_ivig, ivf, first, fates["week"], u, u_dose)
     return WomanPlan(
         stratum=stratum,
         on_ivig=on_ivig,
@@ -171,7 +191,57 @@ def _plan(
         week=fates["week"],
         karyotyped=fates["karyotyped"],
         euploid=fates["euploid"],
+        cap=cap,
+        failed_cycles=cycles,
     )
+
+
+def dose_mechanism_on(prot: ProtocolParams) -> bool:
+    """Whether the scenario doses failed IVF cycles or stops some courses early (issue 18)."""
+    fc, inc = prot.ivf_failed_cycles_mean, prot.ivig_incomplete_share
+    return max(fc.known, fc.idiopathic, inc.known, inc.idiopathic) > 0
+
+
+def dose_uniforms(
+    scenario: Scenario, seed: SeedLike, patient_ids: np.ndarray, stage: str
+) -> np.ndarray | None:
+    """Each woman's three uniforms of the dose mechanism (failed cycles; whether and where her
+    course stops), on their own keyed stream so that every other draw is as without it; ``None``
+    when the mechanism is off."""
+    if not dose_mechanism_on(scenario.protocol):
+        return None
+    return patient_uniforms(seed, patient_ids, f"{stage}-dose", k=3)
+
+
+def _dose_mechanism(
+    prot: ProtocolParams, stratum: np.ndarray, on_ivig: np.ndarray, ivf: np.ndarray, first: np.ndarray,
+    end: np.ndarray, u: np.ndarray, u_dose: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """(cap, failed_cycles) of each woman: the most index-pregnancy infusions she gets and her
+    failed IVF cycles' doses. A course that stops early gives ``floor(v x planned)`` of its
+    planned infusions (``v`` uniform: 0 to planned - 1); failed cycles are Poisson with the
+    stratum's mean, truncated at ``ivf_failed_cycles_max``, for IVF women on IVIG."""
+    n = stratum.size
+    cap = np.full(n, np.inf)
+    cycles = np.zeros(n, np.int64)
+    if u_dose is None:
+        return cap, cycles
+    fc, inc = prot.ivf_failed_cycles_mean, prot.ivig_incomplete_share
+    ka, ia = stratum == 1, stratum == 3
+    stops = on_ivig & (u_dose[:, 1] < np.where(ka, inc.known, np.where(ia, inc.idiopathic, 0.0)))
+    idx = np.flatnonzero(stops)
+    planned = count_infusions(first[idx], end[idx], u[idx, _U_INTERVALS], prot)
+    low = prot.ivig_incomplete_minimum
+    least = np.where(ka[idx], low.known, low.idiopathic)
+    # uniform on least .. planned - 1; a course no longer than the least is whole
+    cap[idx] = np.where(planned > least, least + np.floor(u_dose[idx, 2] * (planned - least)), np.inf)
+    top = prot.ivf_failed_cycles_max
+    for mask, mean in ((ka, fc.known), (ia, fc.idiopathic)):
+        who = np.flatnonzero(mask & on_ivig & ivf)
+        if mean > 0 and who.size:
+            cdf = stats.poisson.cdf(np.arange(top + 1), mean)
+            cycles[who] = np.searchsorted(cdf / cdf[-1], u_dose[who, 0], side="right").clip(0, top)
+    return cap, cycles
 
 
 def ivig_dose(prot: ProtocolParams, weight_kg: np.ndarray) -> np.ndarray:
@@ -232,11 +302,13 @@ def count_infusions(first: np.ndarray, end: np.ndarray, u: np.ndarray, prot: Pro
 
 
 def _count_infusions(plan: WomanPlan, prot: ProtocolParams) -> np.ndarray:
-    """Infusions per woman without waiting (:func:`count_infusions` of the IVIG women)."""
+    """Infusions per woman without waiting (:func:`count_infusions` of the IVIG women, a course
+    that stops early cut at its cap), her failed IVF cycles' doses added."""
     n_inf = np.zeros(plan.first.size, dtype=np.int64)
     idx = np.flatnonzero(plan.on_ivig)
     n_inf[idx] = count_infusions(plan.first[idx], plan.week[idx], plan.u[idx, _U_INTERVALS], prot)
-    return n_inf
+    capped: np.ndarray = np.minimum(n_inf, plan.cap).astype(np.int64) + plan.failed_cycles
+    return capped
 
 
 def simulate_twin(
@@ -280,8 +352,9 @@ def simulate_twin(
     (60, False)
     """
     seed = scenario.seed if seed is None else seed
-    u = patient_uniforms(seed, cohort["patient_id"].to_numpy(), stage)
-    plan = _plan(cohort, scenario, u, treated, shift)
+    ids = cohort["patient_id"].to_numpy()
+    u = patient_uniforms(seed, ids, stage)
+    plan = _plan(cohort, scenario, u, treated, shift, dose_uniforms(scenario, seed, ids, stage))
     n_inf = _count_infusions(plan, scenario.protocol)
     return _outcomes_frame(cohort, scenario, plan, n_inf, n_inf * plan.dose)
 

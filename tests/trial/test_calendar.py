@@ -193,3 +193,20 @@ def test_reestimation_is_not_put_on_the_calendar():
     assert not calendar_applies(sc)
     with pytest.raises(InvalidArgumentError, match="re-estimation"):
         simulate_calendar(sc, replicates=1024)
+
+
+def test_the_final_look_follows_the_last_randomisation_in_both_engines():
+    """With half the women lost to follow-up, the last randomised may have no outcome: the final
+    look still comes after her randomisation (it came before it in 7.5% of these twin trials when
+    the final look was the last known outcome), and every look's women add up: analysed + still
+    pregnant + waiting (outcome known, window open) <= randomised, the rest lost."""
+    from rplsim.trial.calendar_des import simulate_calendar_des
+
+    sc = load_scenario("scenarios/group_sequential.toml", {"trial": {"looks": 5, "dropout": 0.5}})
+    twin = simulate_calendar(sc, 10, replicates=1024, seed=2).trials
+    des = simulate_calendar_des(sc, 10, 40, seed=2)
+    for t in (twin, des):
+        assert (t.duration_years >= t.recruitment_end_years).all()
+        for k in range(1, 6):
+            counted = t[f"look{k}_observed"] + t[f"look{k}_pipeline"] + t[f"look{k}_waiting"]
+            assert (counted.dropna() <= t[f"look{k}_randomised"].dropna()).all()

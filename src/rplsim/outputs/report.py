@@ -323,7 +323,11 @@ def calendar_sentence(scenario: Scenario, cal: Any) -> str:
     k = sum(c.endswith("_pipeline") for c in t.columns)
     if k > 1:
         pipes = ", ".join(f"{t[f'look{j}_pipeline'].mean():.0f}" for j in range(1, k))
-        out += f" At the interim looks {pipes} randomised women on average are still pregnant"
+        waits = ", ".join(f"{t[f'look{j}_waiting'].mean():.0f}" for j in range(1, k))
+        out += (
+            f" At the interim looks {pipes} randomised women on average are still pregnant (and {waits} "
+            "more have an outcome whose window is still open, analysed at a later look)"
+        )
         over = [(j + 1, x) for j, x in enumerate(cal.overrun_by_look()[:-1]) if x == x]  # not NaN
         if over:
             at = ", ".join(f"{x:.0f} at look {j}" for j, x in over)
@@ -331,8 +335,9 @@ def calendar_sentence(scenario: Scenario, cal: Any) -> str:
         out += (
             f". Recruiting on while the looks wait for outcomes, it randomises {t.randomised.mean():.0f} "
             f"women on average, and its power on the calendar is {cal.power:.1%} (an interim look "
-            "analyses the women whose outcome window has closed, 42 weeks of pregnancy; the simulated "
-            "power and expected n above take each outcome as known at once)."
+            f"analyses the women whose outcome window has closed, {scenario.outcome.live_birth_week.max:g} "
+            "weeks of pregnancy; the simulated power and expected n above take each outcome as known "
+            "at once)."
         )
     out += (
         f" Its IVIG (above) is {t.ivig_infusions.mean():,.0f} infusions on average, beside "

@@ -25,13 +25,17 @@ ASSUMPTION: a woman lost to follow-up is infused until her pregnancy ends. Each 
 IVIG infusions, grams and cost (``clinic.ivig_price_per_g``) and its placebo infusions; infusion
 chairs do not bind here (the SimPy engine queues for them).
 
-**Looks by information**: look ``k`` of ``K`` comes when ``ceil(k M / K)`` outcomes are known,
-``M`` the planned outcomes ``ceil(N (1 - dropout))`` (:func:`look_target`); the analysis (the
-scenario's, at the boundaries and futility of :func:`rplsim.trial.formulas.look_thresholds` and
-:func:`~rplsim.trial.formulas.futility_levels`) reads the women whose outcome is known by then.
-Recruitment goes on during the looks; a trial that stops randomises nobody after the look, and its
-women still pregnant then (the pipeline) are followed to their outcome (the overrun). The final
-look comes when the last randomised woman's outcome is known. The H1 and null trials share every
+**Looks by information, on complete outcome windows**: a woman's window closes when her
+pregnancy has surely ended (:func:`window_closes`); look ``k`` of ``K`` comes when ``ceil(k M /
+K)`` windows have closed, ``M`` the planned outcomes ``ceil(N (1 - dropout))`` (:func:`look_target`),
+and the analysis (the scenario's, at the boundaries and futility of
+:func:`rplsim.trial.formulas.look_thresholds` and :func:`~rplsim.trial.formulas.futility_levels`)
+reads those women. At a look the randomised women are the analysed (``observed``), those still
+pregnant (``pipeline``), those whose outcome is known but whose window is open (``waiting``) and
+those lost to follow-up. Recruitment goes on during the looks; a trial that stops randomises nobody
+after the look, and its women still pregnant then are followed to their outcome (the overrun). The
+final look comes when the last randomised woman's outcome is known (or her randomisation, if she is
+lost), on every outcome. The H1 and null trials share every
 draw but the treated women's outcomes (common random numbers).
 """
 
@@ -98,8 +102,9 @@ class CalendarResult(Displayed):
         :func:`rplsim.find_centres` counts), ``duration_years`` (start to the deciding analysis),
         ``randomised``, ``analysed`` (women with an outcome, the overrun's included), ``overrun``
         (randomised without an outcome at a stop), ``stopped_at_look``, ``rejected`` and per look
-        ``look{k}_years``, ``look{k}_randomised``, ``look{k}_observed``, ``look{k}_pipeline``, and
-        the trial's
+        ``look{k}_years``, ``look{k}_randomised``, ``look{k}_observed`` (analysed),
+        ``look{k}_pipeline`` (still pregnant), ``look{k}_waiting`` (outcome known, window open; NaN
+        for a look a stopped trial never reaches), and the trial's
         ``ivig_infusions``, ``placebo_infusions``, ``ivig_grams`` and ``ivig_cost``.
     seconds : float
     randomised_times, known_times : numpy.ndarray
@@ -169,6 +174,7 @@ class CalendarResult(Displayed):
                 (f"look{j}_randomised_mean", float(t[f"look{j}_randomised"].mean())),
                 (f"look{j}_observed_mean", float(t[f"look{j}_observed"].mean())),
                 (f"look{j}_pipeline_mean", float(t[f"look{j}_pipeline"].mean())),
+                (f"look{j}_waiting_mean", float(t[f"look{j}_waiting"].mean())),
                 (f"look{j}_stop_probability", float(np.mean(t.stopped_at_look == j))),
                 (f"look{j}_overrun_mean", self.overrun_by_look()[j - 1]),
             ]
@@ -266,10 +272,11 @@ class CalendarWomen:
 def calendar_look(
     trial: TrialParams, obs: np.ndarray, treated: np.ndarray, live: np.ndarray, women: CalendarWomen
 ) -> LookData:
-    """One look of calendar trials (R, N): the women whose outcome is known by then (``obs``),
-    their arms and outcomes, per eligible stratum, with the patient data (design matrix
-    ``1, treated, age, BMI`` centred on the trials' means: the treatment's test does not depend
-    on the centring) when the analysis needs them. The one builder both engines use."""
+    """One look of calendar trials (R, N): the women analysed at it (``obs``: complete windows, or
+    every outcome at the final look), their arms and outcomes, per eligible stratum, with the
+    patient data (design matrix ``1, treated, age, BMI`` centred on the trials' means: the
+    treatment's test does not depend on the centring) when the analysis needs them. The one
+    builder both engines use."""
     analysis = get_analysis(trial.analysis)
     patients: dict[str, np.ndarray] = {}
     if analysis.path == "patients":
@@ -363,7 +370,9 @@ def _decide_on_calendar(
     k_looks = trial.looks
     m = seen.sum(axis=1)  # women with an outcome, if nobody stops
     order = np.sort(closes, axis=1)  # window closes in order (inf: dropped out)
-    final = np.where(m > 0, np.max(np.where(seen, known, -np.inf), axis=1), rand[:, -1])
+    # the last outcome, or the last randomisation if it comes later (its women lost to follow-up)
+    last_known = np.where(m > 0, np.max(np.where(seen, known, -np.inf), axis=1), -np.inf)
+    final = np.maximum(last_known, rand[:, -1])
     analysis = get_analysis(trial.analysis)
     done = np.zeros(r, bool)
     good = np.zeros(r, bool)
@@ -391,9 +400,9 @@ def _decide_on_calendar(
         out[f"look{j + 1}_years"] = tau * gone
         out[f"look{j + 1}_randomised"] = np.sum(rand <= tau[:, None], axis=1) * gone
         out[f"look{j + 1}_observed"] = obs.sum(axis=1) * gone
-        out[f"look{j + 1}_pipeline"] = (
-            np.sum((rand <= tau[:, None]) & seen & (known > tau[:, None]), axis=1) * gone
-        )
+        in_by = (rand <= tau[:, None]) & seen
+        out[f"look{j + 1}_pipeline"] = np.sum(in_by & (known > tau[:, None]), axis=1) * gone
+        out[f"look{j + 1}_waiting"] = np.sum(in_by & (known <= tau[:, None]) & ~obs, axis=1) * gone
         newly = stopping | ((j == k_looks - 1) & ~done)
         stop_look[newly & (j < k_looks - 1)] = j
         stop_time[newly] = tau[newly]
@@ -488,7 +497,7 @@ def simulate_calendar(
     cols += [
         f"look{j + 1}_{x}"
         for j in range(trial.looks)
-        for x in ("years", "randomised", "observed", "pipeline")
+        for x in ("years", "randomised", "observed", "pipeline", "waiting")
     ]
     trials = pd.DataFrame({c: res[c] for c in cols})
     trials["rejected"] = res["good"]

@@ -25,8 +25,9 @@ screening and the clinic the twin folds into rates:
   until the pregnancy ends or ``protocol.ivig_last_week``; each needs one of her centre's infusion
   chairs (a SimPy resource of ``clinic.chairs``, for ``clinic.infusion_hours``), so waits emerge,
   and a wait that outlasts the pregnancy or the last week cancels the rest of her course;
-* **looks** come with the known outcomes (:func:`rplsim.trial.calendar.look_target`) and a stop
-  closes recruitment; the final look comes with the last randomised woman's outcome.
+* **looks** come as the women's outcome windows close (:func:`rplsim.trial.calendar.window_closes`,
+  :func:`~rplsim.trial.calendar.look_target`) and analyse those women; a stop closes recruitment;
+  the final look comes with the last randomised woman's outcome, on every outcome.
 
 ASSUMPTIONS (each centre's chairs serve only the trial's women; a woman lost to follow-up is
 infused until her pregnancy ends) are the twin's too. With chairs to spare the two engines are
@@ -203,7 +204,11 @@ def _window(env: simpy.Environment, t: _Trial, closes: float) -> Generator[Any]:
         return
     t.information += 1
     looks = t.trial.looks
-    if t.look < looks - 1 and t.information >= look_target(t.look, looks, t.n, t.trial.dropout):
+    # while: two looks with one target (fewer planned outcomes than looks) come together
+    target = look_target
+    while (
+        not t.decided and t.look < looks - 1 and t.information >= target(t.look, looks, t.n, t.trial.dropout)
+    ):
         _analyse(env, t, final=False)
 
 
@@ -276,14 +281,15 @@ def _analyse(env: simpy.Environment, t: _Trial, *, final: bool, complete: bool =
     )
     rej, futile = bool(rejs[0]), bool(futiles[0])
     randomised = sum(1 for r in t.rand if r <= env.now)
+    known_t = np.array(t.known)
+    seen_by = np.array(t.seen) & (np.array(t.rand) <= env.now)
     t.looks.append(
         {
             "years": env.now,
             "randomised": randomised,
             "observed": int(analysed.sum()),
-            "pipeline": int(
-                np.sum(np.array(t.seen) & (np.array(t.rand) <= env.now) & (np.array(t.known) > env.now))
-            ),
+            "pipeline": int(np.sum(seen_by & (known_t > env.now))),
+            "waiting": int(np.sum(seen_by & (known_t <= env.now) & ~analysed)),
         }
     )
     t.look += 1

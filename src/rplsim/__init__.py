@@ -26,6 +26,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from rplsim._core.rng import check_random_state
     from rplsim.calibration.compare import calibrate
+    from rplsim.calibration.fit import FitResult, fit
+    from rplsim.calibration.targets_file import evaluate_targets, load_targets
     from rplsim.cohort.generate import COLUMNS, generate_cohort
     from rplsim.design.analytic import SampleSize, power_two_proportions, sample_size
     from rplsim.design.exact_counts import exact_power_counts
@@ -58,6 +60,10 @@ _compat.install()
 
 #: each lazy public name -> the module it is loaded from
 _LAZY: dict[str, str] = {
+    "FitResult": "rplsim.calibration.fit",
+    "fit": "rplsim.calibration.fit",
+    "evaluate_targets": "rplsim.calibration.targets_file",
+    "load_targets": "rplsim.calibration.targets_file",
     "check_random_state": "rplsim._core.rng",
     "calibrate": "rplsim.calibration.compare",
     "COLUMNS": "rplsim.cohort.generate",
@@ -126,6 +132,7 @@ __all__ = [
     "ExactPower",
     "ExactSampleSize",
     "Feasibility",
+    "FitResult",
     "InvalidArgumentError",
     "PowerCurve",
     "PowerResult",
@@ -147,6 +154,7 @@ __all__ = [
     "calibrate",
     "check_random_state",
     "compare_designs",
+    "evaluate_targets",
     "exact_power",
     "exact_power_counts",
     "exact_sample_size",
@@ -154,10 +162,12 @@ __all__ = [
     "feasibility",
     "find_centres",
     "find_sample_size",
+    "fit",
     "generate_cohort",
     "group_sequential_design",
     "live_birth_probability",
     "load_scenario",
+    "load_targets",
     "outcome_model",
     "paper_funnel",
     "power_curve",

@@ -46,6 +46,9 @@ EXAMPLES = {
     "centres": "rplsim centres scenarios/paper.toml --years 3\n  rplsim centres scenarios/paper.toml "
     "--years 3 --probability 0.9 --set recruitment.centre_rate_cv=0.5 --set "
     "recruitment.activation_months=12",
+    "fit": "rplsim fit scenarios/paper.toml --targets scenarios/targets/han2025.toml --out results/fit\n"
+    "  rplsim fit my_clinic.toml --targets my_table1.toml --out fit --free cohort.ivf_share "
+    "--budget 120",
     "sweep": "rplsim sweep scenarios/sweep_example.toml --workers 2\n  rplsim sweep "
     "scenarios/sweep_example.toml --grid trial.looks=1,3 --scheduler tcp://host:8786\n"
     "  rplsim sweep scenarios/sweep_example.toml --resume",
@@ -441,6 +444,31 @@ def _add_centres(sub: Any) -> None:
     )
 
 
+def _add_fit(sub: Any) -> None:
+    """The arguments of ``rplsim fit``."""
+    c = _subcommand(sub, "fit", "fit the scenario's free parameters to a targets file")
+    _add_scenario_args(c)
+    c.add_argument(
+        "--targets",
+        required=True,
+        help="a targets file (docs/targets.md), e.g. scenarios/targets/han2025.toml",
+    )
+    c.add_argument("--out", required=True, help="folder for fitted.toml, residuals.csv and parameters.csv")
+    c.add_argument(
+        "--free", action="append", default=[], metavar="KEY",
+        help="a key to fit (repeatable); default the dose mechanism's four keys",
+    )  # fmt: skip
+    c.add_argument("--budget", type=float, default=240.0, help="seconds the search may take (default 240)")
+    c.add_argument(
+        "--method", choices=("nelder-mead", "differential-evolution"), default="nelder-mead",
+        help="the search (default nelder-mead)",
+    )  # fmt: skip
+    c.add_argument("--replicates", type=int, default=40, help="simulated cohorts per evaluation (default 40)")
+    c.add_argument(
+        "--force", action="store_true", help="replace an existing fit folder once the new one is done"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``rplsim`` parser: every subcommand with its arguments and an example."""
     p = _Parser(
@@ -451,6 +479,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for add in (_add_run, _add_inputs, _add_power, _add_assurance, _add_sweep, _add_compare, _add_centres):
+    adders = (
+        _add_run,
+        _add_inputs,
+        _add_power,
+        _add_assurance,
+        _add_sweep,
+        _add_compare,
+        _add_centres,
+        _add_fit,
+    )
+    for add in adders:
         add(sub)
     return p

@@ -744,6 +744,46 @@ def cmd_centres(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fit(args: argparse.Namespace) -> int:
+    """``rplsim fit``: the free keys fitted to a targets file; fitted.toml and residuals.csv."""
+    from rplsim.calibration.fit import fit, fitted_toml
+    from rplsim.calibration.targets_file import load_targets
+    from rplsim.outputs.folder import check_output_folder, check_target, results_folder
+
+    _int_flag("--replicates", args.replicates, 5, 10_000, "")
+    if not (math.isfinite(args.budget) and args.budget > 0):
+        raise ScenarioError(f"--budget {args.budget:g}: must be a number of seconds > 0, e.g. 120.")
+    out = Path(args.out)
+    check_output_folder("--out", out)
+    check_target(out, force=args.force)  # before any work: an existing folder needs --force
+    sc = _load(args)
+    targets = load_targets(args.targets)
+    bar = _progress(args, 400)
+    try:
+        res = fit(
+            sc, targets, args.free or None, method=args.method, replicates=args.replicates,
+            budget_seconds=args.budget, seed=args.seed,
+            progress=(lambda done, _best: bar.update_to(min(done, 400))) if bar else None,
+        )  # fmt: skip
+    finally:
+        if bar:
+            bar.close()
+    print(res)
+    r = res.residuals
+    print(
+        f"targets within the 99% band: {int(r.within_before.sum())} -> {int(r.within_after.sum())} of "
+        f"{len(r)}; made worse: {', '.join(r.target[r.worse]) or 'none'}"
+    )
+    with results_folder(
+        out, force=args.force, manifest={"scenario": args.scenario, "targets": args.targets}
+    ) as folder:
+        folder.text("fitted.toml", fitted_toml(res, args.targets))
+        folder.table("residuals", r, parquet=False)
+        folder.table("parameters", res.parameters, parquet=False)
+    _say(args, f"wrote {out}/fitted.toml, residuals.csv and parameters.csv")
+    return 0
+
+
 def _progress(args: argparse.Namespace, total: int) -> Any:
     """A tqdm bar on stderr when it is a terminal and --quiet is not given."""
     if args.quiet or not sys.stderr.isatty():
@@ -766,6 +806,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "sweep": cmd_sweep,
     "compare": cmd_compare,
     "centres": cmd_centres,
+    "fit": cmd_fit,
     "cohort": cmd_cohort,
     "calibrate": cmd_calibrate,
     "validate": cmd_validate,

@@ -1,0 +1,383 @@
+"""Fit a scenario's free parameters to a targets file (issue 18): ``rplsim fit``.
+
+**Objective.** The sum of squared standardised distances, ``sum z_i^2`` with
+``z_i = (simulated_i - value_i) / se_i`` (:func:`rplsim.calibration.targets_file.evaluate_targets`:
+the statistic's mean and SD over ``replicates`` simulated cohorts of the targets' size). Every
+evaluation draws the same cohorts (**common random numbers**: one seed), so the objective moves
+only with the parameters; it is still piecewise constant where a parameter moves a discrete draw
+(a woman's stratum, her number of failed IVF cycles).
+
+**Optimiser.** :func:`scipy.optimize.minimize` with Nelder-Mead by default: gradient-free, so
+the small steps of a discrete draw do not mislead it as they do a finite-difference gradient
+(``least_squares``), and a handful of parameters keeps its simplex small. The parameters are
+mapped onto the real line through their bounds (a logit of their place between the bounds), so
+every trial point is valid. ``method="differential-evolution"`` is the bounded global search
+(:func:`scipy.optimize.differential_evolution`), for a start far from the answer; it costs some
+15 times the evaluations. Both stop at the evaluation ``budget`` or after ``budget_seconds``.
+
+**Uncertainty.** Each fitted value's SE comes from the curvature of the objective along its own
+axis, from a three-point profile at ``x_hat +- h`` (``h`` a tenth of its range, shrunk to stay
+inside the bounds): under a normal approximation ``sum z^2`` is ``-2 log L`` plus a constant, so
+the Fisher information is half the curvature and ``SE = sqrt(2 / f'')``. It is the SE with the
+other parameters held at their fitted values (no correlation), and it is the SE of a
+parameter estimated from one cohort of the targets' size, as the paper's values are.
+**Identifiability.** A parameter whose profile moves the objective by less than 1 (one z^2 unit)
+across ``+- h`` is flagged ``flat``: the targets do not inform it, and its SE is not reported.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+
+from rplsim._core.display import Displayed
+from rplsim._core.rng import SeedLike
+from rplsim.calibration.targets_file import TargetSet, evaluate_targets
+from rplsim.exceptions import InvalidArgumentError, ScenarioError
+from rplsim.scenario import Scenario
+from rplsim.scenario.load import scenario_from_dict
+from rplsim.scenario.schema import iter_params
+from rplsim.scenario.tomlio import dumps_toml, format_value
+
+__all__ = ["DEFAULT_FREE", "FitResult", "FreeParameter", "fit", "fitted_toml"]
+
+#: The keys ``rplsim fit`` frees when none are named: the dose mechanism and the IVF share, which
+#: Table 1's doses inform and nothing in the paper fixes (each an ASSUMPTION of the schema).
+DEFAULT_FREE: tuple[str, ...] = (
+    "cohort.ivf_share",
+    "protocol.ivf_failed_cycles_mean.known",
+    "protocol.ivf_failed_cycles_mean.idiopathic",
+    "protocol.ivig_incomplete_share.known",
+    "protocol.ivig_incomplete_share.idiopathic",
+)
+METHODS = ("nelder-mead", "differential-evolution")
+
+
+@dataclass(frozen=True)
+class FreeParameter:
+    """A dotted scenario key the fit may move, within ``[low, high]``."""
+
+    key: str
+    low: float
+    high: float
+
+
+def free_parameters(
+    keys: Sequence[str], bounds: dict[str, tuple[float, float]] | None = None
+) -> list[FreeParameter]:
+    """The free keys with their bounds (``bounds``, else the schema's range).
+
+    Raises
+    ------
+    ScenarioError
+        A key that is not a number of the schema, or has no finite range and no bounds.
+
+    Examples
+    --------
+    >>> free_parameters(["cohort.ivf_share"])[0]
+    FreeParameter(key='cohort.ivf_share', low=0.0, high=1.0)
+    """
+    info = {p.path: p for p in iter_params(Scenario)}
+    out = []
+    for k in keys:
+        p = info.get(k)
+        if p is None or p.type != "number":
+            raise ScenarioError(
+                f"--free {k}: is not a number of the scenario (a float key such as cohort.ivf_share)."
+            )
+        lo, hi = (bounds or {}).get(k, (p.lo, p.hi))
+        if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise ScenarioError(
+                f"--free {k}: needs finite bounds low < high (the schema gives {p.range_text})."
+            )
+        out.append(FreeParameter(k, float(lo), float(hi)))
+    return out
+
+
+def _get(data: dict[str, Any], key: str) -> Any:
+    node: Any = data
+    for part in key.split("."):
+        node = node[part]
+    return node
+
+
+def _set(data: dict[str, Any], key: str, value: float) -> None:
+    parts = key.split(".")
+    node = data
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+
+
+@dataclass(frozen=True, repr=False)
+class FitResult(Displayed):
+    """What :func:`fit` returns.
+
+    Attributes
+    ----------
+    scenario : Scenario
+        The scenario with the fitted values.
+    parameters : pandas.DataFrame
+        ``key, start, fitted, se, low, high, flat``.
+    residuals : pandas.DataFrame
+        Every target before and after: ``target, source, value, n, before, z_before, after,
+        z_after, within_before, within_after, worse`` (``within``: ``|z| <= 2.576``, the 99%
+        band; ``worse``: within before, outside after).
+    objective_before, objective_after : float
+        ``sum z^2`` at the start and at the fit.
+    method : str
+    evaluations : int
+    seconds : float
+    targets : TargetSet
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario, load_targets
+    >>> res = fit(load_scenario("scenarios/paper.toml"), load_targets("scenarios/targets/han2025.toml"),
+    ...           ["cohort.ivf_share"], replicates=5, budget=6)
+    >>> list(res.parameters.columns), int(res.residuals.worse.sum()) >= 0
+    (['key', 'start', 'fitted', 'se', 'low', 'high', 'flat'], True)
+    """
+
+    scenario: Scenario
+    parameters: pd.DataFrame
+    residuals: pd.DataFrame
+    objective_before: float
+    objective_after: float
+    method: str
+    evaluations: int
+    seconds: float
+    targets: TargetSet
+
+    def to_frame(self) -> pd.DataFrame:
+        """The fitted parameters."""
+        return self.parameters
+
+    def _display_title(self) -> str:
+        return f"Fit of {self.scenario.name} to {self.targets.name} ({len(self.residuals)} targets)"
+
+    def _display_rows(self) -> list[tuple[str, str]]:
+        rows = [("sum z^2", f"{self.objective_before:,.1f} -> {self.objective_after:,.1f}")]
+        for r in self.parameters.itertuples():
+            se = "flat: not informed" if r.flat else f"SE {r.se:.3g}" if r.se == r.se else "at a bound"
+            rows.append((str(r.key), f"{r.start:.4g} -> {r.fitted:.4g} ({se})"))
+        rows.append(("method", f"{self.method}, {self.evaluations} evaluations, {self.seconds:.1f} s"))
+        return rows
+
+
+def fit(
+    scenario: Scenario,
+    targets: TargetSet,
+    free: Sequence[str] | None = None,
+    *,
+    bounds: dict[str, tuple[float, float]] | None = None,
+    method: str = "nelder-mead",
+    replicates: int = 40,
+    budget: int = 400,
+    budget_seconds: float = 240.0,
+    seed: SeedLike = None,
+    progress: Callable[[int, float], None] | None = None,
+) -> FitResult:
+    """Fit ``free`` keys of ``scenario`` to ``targets`` (module doc).
+
+    Parameters
+    ----------
+    scenario : Scenario
+    targets : TargetSet
+        From :func:`rplsim.calibration.targets_file.load_targets`.
+    free : sequence of str, optional
+        Dotted keys (default :data:`DEFAULT_FREE`).
+    bounds : dict, optional
+        ``key -> (low, high)``; default the schema's range (a failed-cycles mean: 0 to
+        ``protocol.ivf_failed_cycles_max``).
+    method : {"nelder-mead", "differential-evolution"}
+    replicates : int
+        Simulated cohorts per evaluation.
+    budget, budget_seconds
+        Most evaluations, and seconds, of the search.
+    seed : int, optional
+        The common random numbers (default the scenario's seed).
+    progress : callable, optional
+        ``progress(evaluations, best objective)`` after each evaluation.
+
+    Returns
+    -------
+    FitResult
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario
+    >>> from rplsim.calibration.targets_file import load_targets
+    >>> res = fit(load_scenario("scenarios/paper.toml"), load_targets("scenarios/targets/han2025.toml"),
+    ...           ["protocol.ivig_incomplete_share.known"], replicates=10, budget=15)
+    >>> bool(res.objective_after <= res.objective_before)
+    True
+    """
+    if method not in METHODS:
+        raise InvalidArgumentError(f'method == "{method}", must be one of {", ".join(METHODS)}.')
+    # a failed-cycles mean beyond the cap only piles the draws on the cap: search up to it
+    cap = float(scenario.protocol.ivf_failed_cycles_max)
+    implied = {f"protocol.ivf_failed_cycles_mean.{e}": (0.0, cap) for e in ("known", "idiopathic")}
+    params = free_parameters(list(free or DEFAULT_FREE), {**implied, **(bounds or {})})
+    base = scenario.to_dict()
+    seed = scenario.seed if seed is None else seed
+    t0 = time.perf_counter()
+    lo = np.array([p.low for p in params])
+    hi = np.array([p.high for p in params])
+    start = np.array([float(_get(base, p.key)) for p in params])
+    calls = [0]
+    best = [math.inf]
+
+    def scenario_at(x: np.ndarray) -> Scenario:
+        data = copy.deepcopy(base)
+        for p, v in zip(params, x, strict=True):
+            _set(data, p.key, float(v))
+        return scenario_from_dict(data, label="fit", path=getattr(scenario, "_path", ""))
+
+    def table_at(x: np.ndarray) -> pd.DataFrame:
+        return evaluate_targets(scenario_at(x), targets, replicates=replicates, seed=seed)
+
+    def objective(x: np.ndarray) -> float:
+        calls[0] += 1
+        z = table_at(np.clip(x, lo, hi))["z"].to_numpy(float)
+        value = float(np.sum(np.minimum(z**2, 1e6)))  # a target no parameter reaches stays finite
+        best[0] = min(best[0], value)
+        if progress is not None:
+            progress(calls[0], best[0])
+        return value
+
+    def timed_out() -> bool:
+        return time.perf_counter() - t0 > budget_seconds or calls[0] >= budget
+
+    before = objective(start)
+    if method == "nelder-mead":
+        res = optimize.minimize(
+            objective, start, method="Nelder-Mead", bounds=list(zip(lo, hi, strict=True)),
+            callback=lambda _xk: timed_out() and _stop(),
+            options={"maxfev": budget, "xatol": 1e-3 * float(np.min(hi - lo)), "fatol": 1e-2,
+                     "initial_simplex": _simplex(start, lo, hi)},
+        )  # fmt: skip
+        x_hat = np.clip(np.asarray(res.x, float), lo, hi)
+    else:
+        res = optimize.differential_evolution(
+            objective, list(zip(lo, hi, strict=True)), maxiter=max(1, budget // (15 * len(params))),
+            seed=0, polish=False, x0=start, callback=lambda *a, **k: timed_out(), tol=1e-3,
+        )  # fmt: skip
+        x_hat = np.asarray(res.x, float)
+    after_value = objective(x_hat)
+    if after_value > before:  # the search may end worse than its start: keep the start
+        x_hat, after_value = start, before
+    se, flat = _profile(objective, x_hat, after_value, lo, hi)
+    fitted = scenario_at(x_hat)
+    t_before, t_after = table_at(start), table_at(x_hat)
+    return FitResult(
+        scenario=fitted,
+        parameters=pd.DataFrame(
+            {
+                "key": [p.key for p in params],
+                "start": start,
+                "fitted": x_hat,
+                "se": se,
+                "low": lo,
+                "high": hi,
+                "flat": flat,
+            }
+        ),
+        residuals=_residuals(t_before, t_after),
+        objective_before=before,
+        objective_after=after_value,
+        method=method,
+        evaluations=calls[0],
+        seconds=time.perf_counter() - t0,
+        targets=targets,
+    )
+
+
+def _stop() -> bool:
+    raise StopIteration
+
+
+def _simplex(x0: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Nelder-Mead's first simplex: from the start, a quarter of each range along its axis,
+    towards the farther bound (so a start at a bound still explores its range)."""
+    step = 0.25 * (hi - lo) * np.where(hi - x0 >= x0 - lo, 1.0, -1.0)
+    out: np.ndarray = np.vstack([x0, x0 + np.diag(step)])
+    return out
+
+
+Z99 = 2.5758293035489
+
+
+def _profile(
+    objective: Callable[[np.ndarray], float], x: np.ndarray, f0: float, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each parameter's SE from the curvature of a three-point profile, and whether it is flat."""
+    se = np.full(x.size, math.nan)
+    flat = np.zeros(x.size, bool)
+    for i in range(x.size):
+        h = 0.1 * (hi[i] - lo[i])
+        a, b = max(lo[i], x[i] - h), min(hi[i], x[i] + h)
+        xa, xb = x.copy(), x.copy()
+        xa[i], xb[i] = a, b
+        fa, fb = objective(xa), objective(xb)
+        if max(abs(fa - f0), abs(fb - f0)) < 1.0:
+            flat[i] = True
+            continue
+        # the parabola through (a, fa), (x, f0), (b, fb)
+        d1, d2 = (f0 - fa) / max(x[i] - a, 1e-12), (fb - f0) / max(b - x[i], 1e-12)
+        curv = 2 * (d2 - d1) / max(b - a, 1e-12)
+        se[i] = math.sqrt(2 / curv) if curv > 0 else math.nan
+    return se, flat
+
+
+def _residuals(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    out = before[["target", "source", "value", "n"]].copy()
+    out["before"], out["z_before"] = before["simulated"], before["z"]
+    out["after"], out["z_after"] = after["simulated"], after["z"]
+    out["within_before"] = before["z"].abs() <= Z99
+    out["within_after"] = after["z"].abs() <= Z99
+    out["worse"] = out["within_before"] & ~out["within_after"]
+    return out
+
+
+def fitted_toml(result: FitResult, targets_label: str, today: dt.date | None = None) -> str:
+    """The fitted scenario as TOML (every value resolved, so it runs from wherever it is written),
+    each fitted key with a comment: ``fitted to TARGETS on DATE, SE ..., residual z = ...``."""
+    day = (today or dt.date.today()).isoformat()
+    sc = result.scenario
+    text = dumps_toml(sc.to_dict())
+    worst = result.residuals.reindex(result.residuals["z_after"].abs().sort_values(ascending=False).index)
+    top = ", ".join(f"{r.target} {r.z_after:+.2f}" for r in worst.head(3).itertuples())
+    notes: dict[tuple[str, str], list[str]] = {}
+    for r in result.parameters.itertuples():
+        parts = str(r.key).split(".")
+        # an inline table's key carries the comment for all of its fitted fields
+        for depth in range(len(parts) - 1, 0, -1):
+            section, leaf = ".".join(parts[:depth]), parts[depth]
+            if f"[{section}]" in text or depth == 1:
+                break
+        se = "flat (not informed)" if r.flat else f"SE {r.se:.3g}" if r.se == r.se else "SE n/a (at a bound)"
+        notes.setdefault((section, leaf), []).append(f"{parts[-1]} {format_value(float(r.fitted))} ({se})")
+    lines, current = [], ""
+    for line in text.splitlines():
+        if line.startswith("["):
+            current = line.strip("[]")
+        key = line.split("=", 1)[0].strip() if "=" in line else ""
+        if (current, key) in notes:
+            line += f"  # fitted to {targets_label} on {day}: {'; '.join(notes[(current, key)])}"
+        lines.append(line)
+    head = (
+        f"# Fitted by rplsim fit to {targets_label} on {day}: sum z^2 {result.objective_before:,.1f} -> "
+        f"{result.objective_after:,.1f} over {len(result.residuals)} targets ({result.method}, "
+        f"{result.evaluations} evaluations); largest residual z: {top}.\n"
+    )
+    return head + "\n".join(lines) + "\n"

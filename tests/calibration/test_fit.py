@@ -14,7 +14,7 @@ TRUTH = {
     "protocol.ivf_failed_cycles_mean.known": 2.0,
     "protocol.ivig_incomplete_share.known": 0.4,
 }
-SIZE = 3000
+SIZE = 2000
 
 
 def _truth_scenario():
@@ -26,7 +26,7 @@ def _truth_scenario():
 
 @pytest.mark.slow
 def test_a_fit_recovers_known_parameters_within_its_uncertainty():
-    """Targets from one simulated cohort of 3,000 women with known values (IVF share 0.35, KA's
+    """Targets from one simulated cohort of 2,000 women with known values (IVF share 0.35, KA's
     failed-cycles mean 2, KA's incomplete share 0.4: Table 1's dose statistics of KA and IA,
     and the IVF share of all women), a fit from the defaults (0.2, 0, 0) on other random numbers:
     each value within 4 of its reported SEs (about 6e-5 false failures each if the SE is right;
@@ -45,7 +45,7 @@ def test_a_fit_recovers_known_parameters_within_its_uncertainty():
         tuple(Target(t.key, t.statistic, t.stratum, values[t.label], SIZE) for t in shape.targets),
         cohort_n=SIZE,
     )
-    res = fit(load_scenario("scenarios/paper.toml"), targets, list(TRUTH), replicates=8, budget=150, seed=7)
+    res = fit(load_scenario("scenarios/paper.toml"), targets, list(TRUTH), replicates=6, budget=150, seed=7)
     assert res.objective_after < res.objective_before
     for r in res.parameters.itertuples():
         assert not r.flat and np.isfinite(r.se), r

@@ -260,13 +260,26 @@ def fit(
 
     before = objective(start)
     if method == "nelder-mead":
-        res = optimize.minimize(
-            objective, start, method="Nelder-Mead", bounds=list(zip(lo, hi, strict=True)),
-            callback=lambda _xk: timed_out() and _stop(),
-            options={"maxfev": budget, "xatol": 1e-3 * float(np.min(hi - lo)), "fatol": 1e-2,
-                     "initial_simplex": _simplex(start, lo, hi)},
-        )  # fmt: skip
-        x_hat = np.clip(np.asarray(res.x, float), lo, hi)
+        # Nelder-Mead, restarted from its answer with a fresh simplex while the budget lasts: a
+        # simplex collapses on a plateau of the step-wise objective, and a restart leaves it
+        x_hat, f_hat = start, before
+        for _ in range(4):
+            if timed_out():
+                break
+            try:
+                res = optimize.minimize(
+                    objective, x_hat, method="Nelder-Mead", bounds=list(zip(lo, hi, strict=True)),
+                    callback=lambda _xk: timed_out() and _stop(),
+                    options={"maxfev": max(1, budget - calls[0]), "xatol": 1e-3 * float(np.min(hi - lo)),
+                             "fatol": 1e-2, "initial_simplex": _simplex(x_hat, lo, hi)},
+                )  # fmt: skip
+            except StopIteration:
+                break
+            if res.fun >= f_hat - 1e-2:
+                if res.fun < f_hat:
+                    x_hat, f_hat = np.clip(np.asarray(res.x, float), lo, hi), float(res.fun)
+                break
+            x_hat, f_hat = np.clip(np.asarray(res.x, float), lo, hi), float(res.fun)
     else:
         res = optimize.differential_evolution(
             objective, list(zip(lo, hi, strict=True)), maxiter=max(1, budget // (15 * len(params))),

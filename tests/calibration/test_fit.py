@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from rplsim import load_scenario
@@ -39,10 +40,10 @@ def test_a_fit_recovers_known_parameters_within_its_uncertainty():
         cohort_n=SIZE,
     )
     first = evaluate_targets(truth, shape, replicates=1, seed=101)  # one cohort, as a paper is
-    values = {r.target: r.simulated for r in first.itertuples()}
+    values = {r.target: (r.simulated, round(r.women)) for r in first.itertuples()}  # value, its n
     targets = TargetSet(
         "truth",
-        tuple(Target(t.key, t.statistic, t.stratum, values[t.label], SIZE) for t in shape.targets),
+        tuple(Target(t.key, t.statistic, t.stratum, *values[t.label]) for t in shape.targets),
         cohort_n=SIZE,
     )
     res = fit(load_scenario("scenarios/paper.toml"), targets, list(TRUTH), replicates=6, budget=150, seed=7)
@@ -52,18 +53,55 @@ def test_a_fit_recovers_known_parameters_within_its_uncertainty():
         assert abs(r.fitted - TRUTH[r.key]) <= 4 * r.se, (r.key, r.fitted, TRUTH[r.key], r.se)
 
 
-def test_the_paper_fit_says_what_it_made_worse():
-    """A short fit of the paper: the residual table marks a target made worse (within the 99%
-    band before, outside after) exactly as within_before & ~within_after, and the objective
-    never ends above its start."""
-    res = fit(
-        load_scenario("scenarios/paper.toml"),
-        load_targets("scenarios/targets/han2025.toml"),
-        ["protocol.ivig_incomplete_share.known"],
-        replicates=10,
-        budget=12,
+def test_a_fit_that_makes_targets_worse_says_so(tmp_path, capsys):
+    """Targets that pull against each other: an IVF share of 0.95, and the two dose means at the
+    values the shipped IVF share (0.2) gives. Fitting the share moves the IVF women's first dose
+    to the retrieval day, so both means leave the 99% band: the residual table marks them worse
+    and `rplsim fit` names them."""
+    from rplsim import evaluate_targets
+    from rplsim.app.cli import main
+    from rplsim.calibration.targets_file import targets_toml
+
+    sc = load_scenario("scenarios/paper.toml")
+    means = (Target("ivig_grams", "mean", "IA", 0.0, 100), Target("ivig_grams", "mean", "KA", 0.0, 97))
+    now = evaluate_targets(sc, TargetSet("p", means), replicates=10).simulated.to_numpy()
+    rows = (
+        Target("ivf", "share", "all", 0.95, 466),
+        *(Target(t.key, t.statistic, t.stratum, float(v), t.n) for t, v in zip(means, now, strict=True)),
     )
-    r = res.residuals
-    assert (r.worse == (r.within_before & ~r.within_after)).all()
-    assert res.objective_after <= res.objective_before
-    assert res.scenario.protocol.ivig_incomplete_share.known == pytest.approx(res.parameters.fitted.iloc[0])
+    f = tmp_path / "t.toml"
+    f.write_text(targets_toml(TargetSet("pull", rows)), encoding="utf-8")
+    argv = ["--quiet", "fit", "scenarios/paper.toml", "--targets", str(f), "--out", str(tmp_path / "o")]
+    assert main([*argv, "--free", "cohort.ivf_share", "--replicates", "10", "--evaluations", "30"]) == 0
+    printed = capsys.readouterr().out
+    res = pd.read_csv(tmp_path / "o" / "residuals.csv")
+    worse = sorted(res.target[res.worse])
+    assert worse == ["mean ivig_grams IA", "mean ivig_grams KA"]
+    assert f"made worse: {', '.join(res.target[res.worse])}" in printed
+    assert (res.worse == (res.within_before & ~res.within_after)).all()
+
+
+def test_open_ranges_and_refused_points_do_not_stop_a_fit():
+    """A key with an open range (the NK median, in (0, 100)) is searched inside it, and a point
+    the scenario's rules refuse (strata shares that no longer sum to 1) is a bad point, not a crash."""
+    sc = load_scenario("scenarios/paper.toml")
+    targets = load_targets("scenarios/targets/han2025.toml")
+    res = fit(sc, targets, ["cohort.immune.nk_percent.median"], replicates=5, budget=8)
+    assert 0 < res.parameters.low.iloc[0] and res.parameters.high.iloc[0] < 100
+    res = fit(sc, targets, ["cohort.strata.KA"], replicates=5, budget=6)
+    assert res.objective_after == res.objective_before  # every moved point is refused: the start is kept
+
+
+def test_the_trial_s_ivig_leaves_out_failed_cycles_before_randomisation():
+    """A trial randomises at the confirmed pregnancy: the failed IVF cycles' doses before it are
+    not the trial's, so its grams per treated woman do not move with them."""
+    from rplsim import simulate_power
+
+    base = simulate_power(load_scenario("scenarios/paper.toml"), n_per_arm=83, replicates=1024)
+    cycles = load_scenario(
+        "scenarios/paper.toml", {"protocol": {"ivf_failed_cycles_mean": {"known": 4.0, "idiopathic": 4.0}}}
+    )
+    assert (
+        simulate_power(cycles, n_per_arm=83, replicates=1024).mean_ivig_grams_per_woman
+        == base.mean_ivig_grams_per_woman
+    )

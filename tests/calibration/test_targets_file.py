@@ -67,3 +67,30 @@ def test_a_file_without_a_name_or_targets_says_so(tmp_path):
         load_targets(f)
     text = str(err.value)
     assert "[targets] name is missing" in text and "no [[target]] tables" in text
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        (GOOD.replace('"KA"', '["KA"]'), "stratum == ['KA'], must be a string"),
+        (GOOD.replace('"age"', '"ivig_grams"').replace("33.0", "-5.0"), "ivig_grams cannot be negative"),
+    ],
+)
+def test_wrong_types_and_impossible_values_are_one_line(tmp_path, body, needle):
+    f = tmp_path / "t.toml"
+    f.write_text(HEAD + body, encoding="utf-8")
+    with pytest.raises(ScenarioError, match=needle.replace("[", r"\[").replace("]", r"\]")):
+        load_targets(f)
+
+
+def test_a_target_s_n_sets_its_standard_error():
+    """The SD over simulated cohorts is rescaled to the target's own n: a quarter of the women,
+    twice the SE (the same cohorts: common random numbers)."""
+    from rplsim import evaluate_targets, load_scenario
+    from rplsim.calibration.targets_file import Target, TargetSet
+
+    sc = load_scenario(ROOT / "scenarios" / "paper.toml")
+    t = [Target("age", "mean", "KA", 32.4, 97), Target("age", "mean", "IA", 33.4, 25)]
+    res = evaluate_targets(sc, TargetSet("x", tuple(t)), replicates=20)
+    base = evaluate_targets(sc, TargetSet("x", (Target("age", "mean", "IA", 33.4, 100),)), replicates=20)
+    assert res.se.iloc[1] == pytest.approx(2 * base.se.iloc[0])

@@ -100,3 +100,13 @@ def test_the_simpy_clinic_gives_the_twin_s_doses():
     ev = tl.events
     before = ev[(ev.event == "ivig_infusion") & ev.detail.str.contains("failed IVF cycle")]
     assert len(before) > 0 and (before.gestational_week < 0).all()
+
+
+def test_the_clinic_counts_only_the_infusions_on_its_chairs():
+    """Failed IVF cycles' doses come before the woman arrives: in her total and in the grams, not
+    in the clinic's infusions or its mean wait."""
+    sc = load_scenario("scenarios/paper.toml", MECH)
+    res = simulate_timeline(generate_cohort(sc, seed=2), sc, seed=2)
+    cycles = res.events[res.events.detail.str.contains("failed IVF cycle")]
+    assert res.clinic["infusions"] == res.outcomes.ivig_infusions.sum() - len(cycles) > 0
+    assert res.clinic["total_ivig_grams"] == pytest.approx(res.outcomes.ivig_grams.sum())

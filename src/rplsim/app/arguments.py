@@ -460,6 +460,9 @@ def _add_fit(sub: Any) -> None:
     )  # fmt: skip
     c.add_argument("--budget", type=float, default=240.0, help="seconds the search may take (default 240)")
     c.add_argument(
+        "--evaluations", type=int, default=400, help="most objective evaluations of the search (default 400)"
+    )
+    c.add_argument(
         "--method", choices=("nelder-mead", "differential-evolution"), default="nelder-mead",
         help="the search (default nelder-mead)",
     )  # fmt: skip

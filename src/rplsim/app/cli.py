@@ -751,6 +751,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from rplsim.outputs.folder import check_output_folder, check_target, results_folder
 
     _int_flag("--replicates", args.replicates, 5, 10_000, "")
+    _int_flag("--evaluations", args.evaluations, 2, 100_000, "")
     if not (math.isfinite(args.budget) and args.budget > 0):
         raise ScenarioError(f"--budget {args.budget:g}: must be a number of seconds > 0, e.g. 120.")
     out = Path(args.out)
@@ -758,12 +759,12 @@ def cmd_fit(args: argparse.Namespace) -> int:
     check_target(out, force=args.force)  # before any work: an existing folder needs --force
     sc = _load(args)
     targets = load_targets(args.targets)
-    bar = _progress(args, 400)
+    bar = _progress(args, args.evaluations)
     try:
         res = fit(
             sc, targets, args.free or None, method=args.method, replicates=args.replicates,
-            budget_seconds=args.budget, seed=args.seed,
-            progress=(lambda done, _best: bar.update_to(min(done, 400))) if bar else None,
+            budget=args.evaluations, budget_seconds=args.budget, seed=args.seed,
+            progress=(lambda done, _best: bar.update_to(min(done, args.evaluations))) if bar else None,
         )  # fmt: skip
     finally:
         if bar:

@@ -21,8 +21,9 @@ inside the bounds): under a normal approximation ``sum z^2`` is ``-2 log L`` plu
 the Fisher information is half the curvature and ``SE = sqrt(2 / f'')``. It is the SE with the
 other parameters held at their fitted values (no correlation), and it is the SE of a
 parameter estimated from one cohort of the targets' size, as the paper's values are.
-**Identifiability.** A parameter whose profile moves the objective by less than 1 (one z^2 unit)
-across ``+- h`` is flagged ``flat``: the targets do not inform it, and its SE is not reported.
+**Identifiability.** A parameter whose SE is more than half its range, or whose profile has no
+positive curvature, is flagged ``flat``: the targets do not pin it inside its bounds. Its SE is
+reported where the curvature gives one. At a bound the parabola uses two points inward.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ DEFAULT_FREE: tuple[str, ...] = (
     "protocol.ivig_incomplete_share.idiopathic",
 )
 METHODS = ("nelder-mead", "differential-evolution")
+#: Nelder-Mead's restarts from its answer, at most.
+RESTARTS = 4
 
 
 @dataclass(frozen=True)
@@ -87,18 +90,24 @@ def free_parameters(
     FreeParameter(key='cohort.ivf_share', low=0.0, high=1.0)
     """
     info = {p.path: p for p in iter_params(Scenario)}
-    out = []
+    out: list[FreeParameter] = []
     for k in keys:
         p = info.get(k)
         if p is None or p.type != "number":
             raise ScenarioError(
                 f"--free {k}: is not a number of the scenario (a float key such as cohort.ivf_share)."
             )
-        lo, hi = (bounds or {}).get(k, (p.lo, p.hi))
+        if k in (q.key for q in out):
+            raise ScenarioError(f"--free {k}: is given twice; give each key once.")
+        given = (bounds or {}).get(k)
+        lo, hi = given if given is not None else (p.lo, p.hi)
         if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
             raise ScenarioError(
                 f"--free {k}: needs finite bounds low < high (the schema gives {p.range_text})."
             )
+        if given is None:  # an open end of the schema's range is not a valid value: stay inside it
+            inset = 1e-6 * (hi - lo)
+            lo, hi = lo + (inset if p.lo_open else 0.0), hi - (inset if p.hi_open else 0.0)
         out.append(FreeParameter(k, float(lo), float(hi)))
     return out
 
@@ -168,7 +177,7 @@ class FitResult(Displayed):
     def _display_rows(self) -> list[tuple[str, str]]:
         rows = [("sum z^2", f"{self.objective_before:,.1f} -> {self.objective_after:,.1f}")]
         for r in self.parameters.itertuples():
-            se = "flat: not informed" if r.flat else f"SE {r.se:.3g}" if r.se == r.se else "at a bound"
+            se = (f"SE {r.se:.3g}" if r.se == r.se else "no SE") + (", flat" if r.flat else "")
             rows.append((str(r.key), f"{r.start:.4g} -> {r.fitted:.4g} ({se})"))
         rows.append(("method", f"{self.method}, {self.evaluations} evaluations, {self.seconds:.1f} s"))
         return rows
@@ -224,6 +233,12 @@ def fit(
     """
     if method not in METHODS:
         raise InvalidArgumentError(f'method == "{method}", must be one of {", ".join(METHODS)}.')
+    if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 5:
+        raise InvalidArgumentError(
+            f"replicates == {replicates!r}, must be an integer >= 5 (cohorts per evaluation)."
+        )
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 2:
+        raise InvalidArgumentError(f"budget == {budget!r}, must be an integer >= 2 (evaluations).")
     # a failed-cycles mean beyond the cap only piles the draws on the cap: search up to it
     cap = float(scenario.protocol.ivf_failed_cycles_max)
     implied = {f"protocol.ivf_failed_cycles_mean.{e}": (0.0, cap) for e in ("known", "idiopathic")}
@@ -248,7 +263,10 @@ def fit(
 
     def objective(x: np.ndarray) -> float:
         calls[0] += 1
-        z = table_at(np.clip(x, lo, hi))["z"].to_numpy(float)
+        try:
+            z = table_at(np.clip(x, lo, hi))["z"].to_numpy(float)
+        except ScenarioError:  # a point a rule of the scenario refuses (shares that must sum to 1)
+            return INVALID
         value = float(np.sum(np.minimum(z**2, 1e6)))  # a target no parameter reaches stays finite
         best[0] = min(best[0], value)
         if progress is not None:
@@ -263,7 +281,7 @@ def fit(
         # Nelder-Mead, restarted from its answer with a fresh simplex while the budget lasts: a
         # simplex collapses on a plateau of the step-wise objective, and a restart leaves it
         x_hat, f_hat = start, before
-        for _ in range(4):
+        for _ in range(1 + RESTARTS):
             if timed_out():
                 break
             try:
@@ -282,7 +300,7 @@ def fit(
             x_hat, f_hat = np.clip(np.asarray(res.x, float), lo, hi), float(res.fun)
     else:
         res = optimize.differential_evolution(
-            objective, list(zip(lo, hi, strict=True)), maxiter=max(1, budget // (15 * len(params))),
+            objective, list(zip(lo, hi, strict=True)), maxiter=max(1, budget // (15 * len(params)) - 1),
             seed=0, polish=False, x0=start, callback=lambda *a, **k: timed_out(), tol=1e-3,
         )  # fmt: skip
         x_hat = np.asarray(res.x, float)
@@ -328,27 +346,36 @@ def _simplex(x0: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 
 
 Z99 = 2.5758293035489
+#: The objective of a point the scenario's rules refuse: worse than any valid point's.
+INVALID = 1e12
 
 
 def _profile(
     objective: Callable[[np.ndarray], float], x: np.ndarray, f0: float, lo: np.ndarray, hi: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each parameter's SE from the curvature of a three-point profile, and whether it is flat."""
+    """Each parameter's SE from the curvature of a three-point profile (the parabola through
+    ``x - h, x, x + h``; at a bound through ``x`` and two points inward), and whether it is flat:
+    its SE is more than half its range, or the profile has no positive curvature (the targets do
+    not pin it inside its bounds)."""
     se = np.full(x.size, math.nan)
     flat = np.zeros(x.size, bool)
     for i in range(x.size):
         h = 0.1 * (hi[i] - lo[i])
-        a, b = max(lo[i], x[i] - h), min(hi[i], x[i] + h)
-        xa, xb = x.copy(), x.copy()
-        xa[i], xb[i] = a, b
-        fa, fb = objective(xa), objective(xb)
-        if max(abs(fa - f0), abs(fb - f0)) < 1.0:
-            flat[i] = True
-            continue
-        # the parabola through (a, fa), (x, f0), (b, fb)
-        d1, d2 = (f0 - fa) / max(x[i] - a, 1e-12), (fb - f0) / max(b - x[i], 1e-12)
-        curv = 2 * (d2 - d1) / max(b - a, 1e-12)
-        se[i] = math.sqrt(2 / curv) if curv > 0 else math.nan
+        if x[i] - h < lo[i]:
+            u = np.array([x[i], x[i] + h, x[i] + 2 * h])
+        elif x[i] + h > hi[i]:
+            u = np.array([x[i] - 2 * h, x[i] - h, x[i]])
+        else:
+            u = np.array([x[i] - h, x[i], x[i] + h])
+        f = []
+        for t in u:
+            xt = x.copy()
+            xt[i] = min(max(t, lo[i]), hi[i])
+            f.append(f0 if xt[i] == x[i] else objective(xt))
+        curv = 2 * float(np.polyfit(u - x[i], np.array(f), 2)[0])
+        if curv > 0:
+            se[i] = math.sqrt(2 / curv)
+        flat[i] = not curv > 0 or se[i] > 0.5 * (hi[i] - lo[i])
     return se, flat
 
 
@@ -367,7 +394,10 @@ def fitted_toml(result: FitResult, targets_label: str, today: dt.date | None = N
     each fitted key with a comment: ``fitted to TARGETS on DATE, SE ..., residual z = ...``."""
     day = (today or dt.date.today()).isoformat()
     sc = result.scenario
-    text = dumps_toml(sc.to_dict())
+    data = sc.to_dict()
+    # its own name, so that `rplsim run fitted.toml` writes beside the original's results
+    data["scenario"]["name"] = f"{sc.name}_fitted"
+    text = dumps_toml(data)
     worst = result.residuals.reindex(result.residuals["z_after"].abs().sort_values(ascending=False).index)
     top = ", ".join(f"{r.target} {r.z_after:+.2f}" for r in worst.head(3).itertuples())
     notes: dict[tuple[str, str], list[str]] = {}
@@ -378,7 +408,8 @@ def fitted_toml(result: FitResult, targets_label: str, today: dt.date | None = N
             section, leaf = ".".join(parts[:depth]), parts[depth]
             if f"[{section}]" in text or depth == 1:
                 break
-        se = "flat (not informed)" if r.flat else f"SE {r.se:.3g}" if r.se == r.se else "SE n/a (at a bound)"
+        se = f"SE {r.se:.3g}" if r.se == r.se else "SE n/a"
+        se += ", flat: the targets do not pin it" if r.flat else ""
         notes.setdefault((section, leaf), []).append(f"{parts[-1]} {format_value(float(r.fitted))} ({se})")
     lines, current = [], ""
     for line in text.splitlines():

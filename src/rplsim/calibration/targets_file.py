@@ -22,10 +22,12 @@ scenario files; the file is data (TOML), never code.
 
 A target is evaluated (:func:`evaluate_targets`) as the statistic over ``replicates`` simulated
 cohorts of ``cohort_n`` women (the scenario's ``cohort.n`` by default): ``simulated`` is its mean,
-``se`` its SD over the cohorts (the sampling SD of one cohort of that size, so the paper's single
-value is one draw of it) and ``z = (simulated - value) / se``. Cohort variables are read on every
-woman of the stratum group; ``live_birth`` and ``ivig_grams`` on the paper's analysed set (live
-births and miscarriages of adherent women), through the timeline's twin.
+``se`` its SD over the cohorts scaled to the target's own ``n`` (times ``sqrt(m / n)``, ``m`` the
+simulated women the statistic reads in a cohort: the sampling SD of the statistic on ``n`` women,
+so the paper's single value is one draw of it) and ``z = (simulated - value) / se``. Cohort
+variables are read on every woman of the stratum group; ``live_birth`` and ``ivig_grams`` on the
+paper's analysed set (live births and miscarriages of adherent women), through the timeline's
+twin.
 """
 
 from __future__ import annotations
@@ -173,6 +175,13 @@ def _row_problems(row: dict[str, Any], where: str) -> list[str]:
     if out:
         return out
     key, stat, stratum, value, n = (row[k] for k in ("key", "statistic", "stratum", "value", "n"))
+    for name, v in (("key", key), ("statistic", stat), ("stratum", stratum)):
+        if not isinstance(v, str):
+            out.append(f"{where}: {name} == {v!r}, must be a string.")
+    if "source" in row and not isinstance(row["source"], str):
+        out.append(f"{where}: source == {row['source']!r}, must be a string.")
+    if out:
+        return out
     if key not in VARIABLES:
         out.append(f"{where}: key == {key!r} is not a variable; one of {', '.join(VARIABLES)}.")
     if stat not in STATISTICS:
@@ -186,6 +195,8 @@ def _row_problems(row: dict[str, Any], where: str) -> list[str]:
         return out
     if stat == "sd" and value < 0:
         out.append(f"{where}: value == {value!r}, an SD must be >= 0.")
+    elif key in (*COHORT_NUMERIC, "ivig_grams") and value < 0:
+        out.append(f"{where}: value == {value!r}, {key} cannot be negative.")
     if stat in _PROPORTIONS and not 0 <= value <= 1:
         out.append(f"{where}: value == {value!r}, a {stat} must be in [0, 1] (0.25, not 25%).")
     flag = key in COHORT_FLAGS or key == "live_birth"
@@ -327,7 +338,8 @@ def evaluate_targets(
     Returns
     -------
     pandas.DataFrame
-        ``target, key, statistic, stratum, value, n, source, simulated, se, z``.
+        ``target, key, statistic, stratum, value, n, source, women, simulated, se, z``
+        (``women``: the simulated women the statistic reads in a cohort, on average).
 
     Examples
     --------
@@ -350,11 +362,14 @@ def evaluate_targets(
         per = _per_replicate(values, mask, reps, r, t.statistic)
         per = per[np.isfinite(per)]
         sim = float(per.mean()) if per.size else math.nan
-        se = float(per.std(ddof=1)) if per.size > 1 else math.nan
+        # the SD over cohorts is that of a statistic on m women; the target's is on its own n
+        m = float(mask.sum()) / r
+        scale = math.sqrt(m / t.n) if t.key != "in_stratum" else math.sqrt(size / t.n)
+        se = float(per.std(ddof=1)) * scale if per.size > 1 else math.nan
         z = (
             (sim - t.value) / se
             if se > 0
             else (0.0 if sim == t.value else math.copysign(math.inf, sim - t.value))
         )
-        rows.append({"target": t.label, **t.__dict__, "simulated": sim, "se": se, "z": z})
+        rows.append({"target": t.label, **t.__dict__, "women": m, "simulated": sim, "se": se, "z": z})
     return pd.DataFrame(rows)

@@ -95,7 +95,9 @@ class TimelineResult(Displayed):
         chair_wait_hours``.
     clinic : dict
         ``chairs, infusions, chair_utilisation, mean_wait_hours, max_wait_hours,
-        horizon_weeks, total_ivig_grams, total_ivig_cost, currency``.
+        horizon_weeks, total_ivig_grams, total_ivig_cost, currency``: the infusions and waits on
+        the clinic's chairs (the index pregnancies'); the grams and cost of every dose, failed
+        IVF cycles' before the index pregnancy included (``outcomes.ivig_infusions`` counts them).
 
     Examples
     --------
@@ -185,7 +187,8 @@ def simulate_timeline(
     plan = _plan(cohort, scenario, u, treated, u_dose=dose_uniforms(scenario, seed, ids, "timeline"))
     run = _ClinicRun(cohort, scenario, plan, events)
     run.run()
-    n_inf = np.asarray(run.n_inf, dtype=np.int64) + plan.failed_cycles
+    on_chairs = np.asarray(run.n_inf, dtype=np.int64)  # the index pregnancy's, on the clinic's chairs
+    n_inf = on_chairs + plan.failed_cycles
     wait = np.asarray(run.wait, dtype=float)
     grams = n_inf * plan.dose
     outcomes = _outcomes_frame(cohort, scenario, plan, n_inf, grams, wait)
@@ -194,7 +197,9 @@ def simulate_timeline(
         ev = ev.sort_values(["patient_id", "gestational_week"], kind="stable", ignore_index=True)
     horizon = float(run.env.now) if len(cohort) else 0.0
     return TimelineResult(
-        events=ev, outcomes=outcomes, clinic=_clinic_stats(scenario.clinic, run, n_inf, wait, grams, horizon)
+        events=ev,
+        outcomes=outcomes,
+        clinic=_clinic_stats(scenario.clinic, run, on_chairs, wait, grams, horizon),
     )
 
 

@@ -13,6 +13,7 @@ better), as the analytic formulas do; type-I error counts any rejection.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from rplsim._core.rng import SeedLike, child_seed, root_entropy
 from rplsim._core.validation import check_choice, check_integer
 from rplsim.exceptions import InvalidArgumentError, ScenarioError
 from rplsim.scenario import Scenario, TrialParams
+from rplsim.scenario.params import FailedCycles
 from rplsim.stats.pvalues import Alternative
 from rplsim.stats.registry import ANALYSES, LookData, get_analysis
 from rplsim.timeline import simulate_twin
@@ -290,7 +292,8 @@ _GRAMS_CACHE: dict[tuple[Any, ...], float] = {}
 
 
 def _ivig_grams_per_treated(scenario: Scenario, design: TrialDesign, entropy: int) -> float:
-    """Mean IVIG grams of a treated eligible woman, from the vectorised twin (10,000 women).
+    """Mean IVIG grams of a treated eligible woman, from the vectorised twin (10,000 women): the
+    index pregnancy's course (one that stops early included), not failed IVF cycles before it.
 
     Cached on what the twin reads (cohort, outcome, protocol, eligible population, the
     treated arm's shift, the seed), so a sample-size search pays for it once.
@@ -307,9 +310,12 @@ def _ivig_grams_per_treated(scenario: Scenario, design: TrialDesign, entropy: in
     if key not in _GRAMS_CACHE:
         seed = int(child_seed(entropy, "trial-ivig").generate_state(1)[0])
         women = eligible_pool(scenario.cohort, design.strata, design.min_misc, 10_000, seed)
+        # a trial randomises at the confirmed pregnancy: failed IVF cycles before it are not its doses
+        prot = dataclasses.replace(scenario.protocol, ivf_failed_cycles_mean=FailedCycles())
         out = simulate_twin(
-            women, scenario, seed, treated=np.ones(len(women), bool), shift=design.shift_treatment
-        )
+            women, scenario.replace(protocol=prot), seed, treated=np.ones(len(women), bool),
+            shift=design.shift_treatment,
+        )  # fmt: skip
         if len(_GRAMS_CACHE) > 256:
             _GRAMS_CACHE.clear()
         _GRAMS_CACHE[key] = float(out["ivig_grams"].mean())

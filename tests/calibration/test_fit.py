@@ -105,3 +105,26 @@ def test_the_trial_s_ivig_leaves_out_failed_cycles_before_randomisation():
         simulate_power(cycles, n_per_arm=83, replicates=1024).mean_ivig_grams_per_woman
         == base.mean_ivig_grams_per_woman
     )
+
+
+def test_the_scenario_s_fit_section_names_the_free_keys_and_their_bounds():
+    """[[fit.free]] tables give the keys and (optionally) their bounds; --free replaces them; a
+    key that is not a number of the scenario, or low >= high, is one line at load time."""
+    from rplsim.exceptions import ScenarioError
+
+    free = [
+        {"key": "cohort.ivf_share", "low": 0.1, "high": 0.5},
+        {"key": "protocol.ivig_incomplete_share.known"},
+    ]
+    sc = load_scenario("scenarios/paper.toml", {"fit": {"free": free}})
+    targets = load_targets("scenarios/targets/han2025.toml")
+    res = fit(sc, targets, replicates=5, budget=4)
+    assert res.parameters.key.tolist() == [f["key"] for f in free]
+    assert res.parameters[["low", "high"]].values.tolist() == [[0.1, 0.5], [0.0, 1.0]]
+    assert fit(sc, targets, ["cohort.ivf_share"], replicates=5, budget=4).parameters.high.iloc[0] == 1.0
+    with pytest.raises(ScenarioError, match=r"fit\.free\[0\]\.key == \"cohort\.colour\" is not a number"):
+        load_scenario("scenarios/paper.toml", {"fit": {"free": [{"key": "cohort.colour"}]}})
+    with pytest.raises(ScenarioError, match=r"fit\.free\[0\]\.low == 2.0, must be < high"):
+        load_scenario(
+            "scenarios/paper.toml", {"fit": {"free": [{"key": "cohort.ivf_share", "low": 2, "high": 1}]}}
+        )

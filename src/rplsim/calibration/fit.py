@@ -32,7 +32,7 @@ import copy
 import datetime as dt
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,7 +75,7 @@ class FreeParameter:
 
 
 def free_parameters(
-    keys: Sequence[str], bounds: dict[str, tuple[float, float]] | None = None
+    keys: Sequence[str], bounds: Mapping[str, tuple[float | None, float | None]] | None = None
 ) -> list[FreeParameter]:
     """The free keys with their bounds (``bounds``, else the schema's range).
 
@@ -100,14 +100,18 @@ def free_parameters(
         if k in (q.key for q in out):
             raise ScenarioError(f"--free {k}: is given twice; give each key once.")
         given = (bounds or {}).get(k)
-        lo, hi = given if given is not None else (p.lo, p.hi)
+        lo = given[0] if given is not None and given[0] is not None else p.lo
+        hi = given[1] if given is not None and given[1] is not None else p.hi
         if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
             raise ScenarioError(
                 f"--free {k}: needs finite bounds low < high (the schema gives {p.range_text})."
             )
-        if given is None:  # an open end of the schema's range is not a valid value: stay inside it
-            inset = 1e-6 * (hi - lo)
-            lo, hi = lo + (inset if p.lo_open else 0.0), hi - (inset if p.hi_open else 0.0)
+        # an open end of the schema's range is not a valid value: stay inside it
+        inset = 1e-6 * (hi - lo)
+        if p.lo_open and lo == p.lo:
+            lo += inset
+        if p.hi_open and hi == p.hi:
+            hi -= inset
         out.append(FreeParameter(k, float(lo), float(hi)))
     return out
 
@@ -204,7 +208,7 @@ def fit(
     targets : TargetSet
         From :func:`rplsim.calibration.targets_file.load_targets`.
     free : sequence of str, optional
-        Dotted keys (default :data:`DEFAULT_FREE`).
+        Dotted keys (default the scenario's ``[fit]`` free keys, else :data:`DEFAULT_FREE`).
     bounds : dict, optional
         ``key -> (low, high)``; default the schema's range (a failed-cycles mean: 0 to
         ``protocol.ivf_failed_cycles_max``).
@@ -241,7 +245,13 @@ def fit(
         raise InvalidArgumentError(f"budget == {budget!r}, must be an integer >= 2 (evaluations).")
     # a failed-cycles mean beyond the cap only piles the draws on the cap: search up to it
     cap = float(scenario.protocol.ivf_failed_cycles_max)
-    implied = {f"protocol.ivf_failed_cycles_mean.{e}": (0.0, cap) for e in ("known", "idiopathic")}
+    implied: dict[str, tuple[float | None, float | None]] = {
+        f"protocol.ivf_failed_cycles_mean.{e}": (0.0, cap) for e in ("known", "idiopathic")
+    }
+    section = scenario.fit.free if scenario.fit is not None and scenario.fit.free else None
+    if not free and section:  # the scenario's [fit] (the CLI's --free replaces it)
+        free = [f.key for f in section]
+        implied.update({f.key: (f.low, f.high) for f in section if f.low is not None or f.high is not None})
     params = free_parameters(list(free or DEFAULT_FREE), {**implied, **(bounds or {})})
     base = scenario.to_dict()
     seed = scenario.seed if seed is None else seed

@@ -17,6 +17,7 @@ from typing import Any
 
 from rplsim.exceptions import ScenarioError
 from rplsim.scenario.cohort_params import CohortParams
+from rplsim.scenario.fit_params import FitParams
 from rplsim.scenario.params import ClinicParams, OutcomeParams, ProtocolParams, ScenarioMeta
 from rplsim.scenario.prior_params import PriorParams
 from rplsim.scenario.schema import param, to_dict
@@ -72,6 +73,7 @@ class Scenario:
     sensitivity: SensitivityParams | None = param(None, doc="a grid of assumptions")
     prior: PriorParams | None = param(None, doc="priors on the unknown rates, for assurance")
     sweep: SweepParams | None = param(None, doc="a grid of scenarios for `rplsim sweep`")
+    fit: FitParams | None = param(None, doc="the keys `rplsim fit` frees, and their bounds")
 
     def _rules(self) -> list[str]:
         out = []

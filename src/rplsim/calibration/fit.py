@@ -45,8 +45,8 @@ from rplsim._core.rng import SeedLike
 from rplsim.calibration.targets_file import TargetSet, evaluate_targets
 from rplsim.exceptions import InvalidArgumentError, ScenarioError
 from rplsim.scenario import Scenario
+from rplsim.scenario.fit_params import number_keys
 from rplsim.scenario.load import scenario_from_dict
-from rplsim.scenario.schema import iter_params
 from rplsim.scenario.tomlio import dumps_toml, format_value
 
 __all__ = ["DEFAULT_FREE", "FitResult", "FreeParameter", "fit", "fitted_toml"]
@@ -89,11 +89,11 @@ def free_parameters(
     >>> free_parameters(["cohort.ivf_share"])[0]
     FreeParameter(key='cohort.ivf_share', low=0.0, high=1.0)
     """
-    info = {p.path: p for p in iter_params(Scenario)}
+    info = number_keys()
     out: list[FreeParameter] = []
     for k in keys:
         p = info.get(k)
-        if p is None or p.type != "number":
+        if p is None:
             raise ScenarioError(
                 f"--free {k}: is not a number of the scenario (a float key such as cohort.ivf_share)."
             )

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
-from rplsim.scenario.schema import param
+from rplsim.scenario.schema import ParamInfo, iter_params, param
 from rplsim.scenario.tomlio import echo_value
 
-__all__ = ["FitParams", "FreeKey"]
+__all__ = ["FitParams", "FreeKey", "number_keys"]
+
+
+@cache
+def number_keys() -> dict[str, ParamInfo]:
+    """Every number of the scenario schema by its dotted key: what a free key may name (walked
+    once: a scenario with [fit] is validated at every evaluation of a fit)."""
+    from rplsim.scenario.model import Scenario  # the schema the keys belong to (it holds [fit])
+
+    return {p.path: p for p in iter_params(Scenario) if p.type == "number"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -19,13 +29,8 @@ class FreeKey:
     high: float | None = param(None, doc="highest value searched (default: the key's range)")
 
     def _rules(self) -> list[str]:
-        from rplsim.scenario.model import Scenario  # the schema this key must name
-        from rplsim.scenario.schema import iter_params
-
         out = []
-        info = {p.path: p for p in iter_params(Scenario)}
-        p = info.get(self.key)
-        if p is None or p.type != "number":
+        if self.key not in number_keys():
             out.append(
                 f"key == {echo_value(self.key)} is not a number of the scenario (e.g. cohort.ivf_share)."
             )

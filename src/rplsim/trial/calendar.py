@@ -77,6 +77,7 @@ __all__ = [
     "calendar_look",
     "look_target",
     "simulate_calendar",
+    "strata_index",
     "window_closes",
 ]
 
@@ -246,6 +247,19 @@ def calendar_blocks(
     return {k: np.concatenate(v) for k, v in parts.items()}
 
 
+def strata_index(strata: tuple[str, ...]) -> np.ndarray:
+    """Each cohort stratum code's place among the trial's ``strata`` (-1: not eligible).
+
+    Examples
+    --------
+    >>> strata_index(("KA", "IA")).tolist()
+    [-1, 0, -1, 1]
+    """
+    lut = np.full(len(STRATA), -1, np.int64)
+    lut[[STRATA.index(s) for s in strata]] = np.arange(len(strata))
+    return lut
+
+
 @dataclass(frozen=True)
 class CalendarWomen:
     """The randomised women's own data a look may need, (R, N) arrays in randomisation order:
@@ -260,11 +274,9 @@ class CalendarWomen:
     @classmethod
     def of(cls, scenario: Scenario, w: dict[str, np.ndarray], shape: tuple[int, int]) -> CalendarWomen:
         """From cohort arrays (:func:`~rplsim.trial.simulation.eligible_arrays` draws)."""
-        codes = [STRATA.index(s) for s in trial_design(scenario).strata]
-        lut = np.full(len(STRATA), -1, np.int64)
-        lut[codes] = np.arange(len(codes))
+        strata = trial_design(scenario).strata
         return cls(
-            strata=lut[w["stratum"]].reshape(shape), n_strata=len(codes),
+            strata=strata_index(strata)[w["stratum"]].reshape(shape), n_strata=len(strata),
             age=np.asarray(w["age"], float).reshape(shape), bmi=np.asarray(w["bmi"], float).reshape(shape),
         )  # fmt: skip
 

@@ -54,7 +54,14 @@ from rplsim.outcome.model import outcome_week
 from rplsim.scenario import STRATA, Scenario, TrialParams
 from rplsim.stats.registry import get_analysis
 from rplsim.timeline.twin import ivig_dose
-from rplsim.trial.calendar import CalendarWomen, _intervals_needed, calendar_look, look_target, window_closes
+from rplsim.trial.calendar import (
+    CalendarWomen,
+    _intervals_needed,
+    calendar_look,
+    look_target,
+    strata_index,
+    window_closes,
+)
 from rplsim.trial.formulas import look_decision, treatment_size
 from rplsim.trial.randomisation import arm_assignment
 from rplsim.trial.recruitment import scenario_accrual
@@ -73,8 +80,7 @@ class _Seen:
         self.scenario, self.entropy, self.index = scenario, entropy, index
         self.codes = [STRATA.index(s) for s in design.strata]
         self.min_misc = design.min_misc
-        self.lut = np.full(len(STRATA), -1, np.int64)
-        self.lut[self.codes] = np.arange(len(self.codes))
+        self.lut = strata_index(design.strata)
         self.eligible = np.zeros(0, bool)
         self.eta = np.zeros(0)
         self.dose = np.zeros(0)
@@ -205,10 +211,9 @@ def _window(env: simpy.Environment, t: _Trial, closes: float) -> Generator[Any]:
     t.information += 1
     looks = t.trial.looks
     # while: two looks with one target (fewer planned outcomes than looks) come together
-    target = look_target
-    while (
-        not t.decided and t.look < looks - 1 and t.information >= target(t.look, looks, t.n, t.trial.dropout)
-    ):
+    while not t.decided and t.look < looks - 1:
+        if t.information < look_target(t.look, looks, t.n, t.trial.dropout):
+            break
         _analyse(env, t, final=False)
 
 

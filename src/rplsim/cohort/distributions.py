@@ -380,6 +380,12 @@ def sample_discrete(u: np.ndarray, cdf_rows: np.ndarray, offsets: np.ndarray, ro
     row : ndarray of int
         Which pmf each element uses.
     """
-    idx = (u[:, None] >= cdf_rows[row]).sum(axis=1)
-    out: np.ndarray = offsets[row] + idx
+    # One binary search per pmf: the count of cdf values <= u (what ``(u[:, None] >=
+    # cdf_rows[row]).sum(axis=1)`` counts, the same integers), without an (n, K) array of
+    # gathered rows, which was a tenth of a cohort block's time.
+    out = np.empty(u.size, dtype=np.int64)
+    for r in range(cdf_rows.shape[0]):
+        idx = np.flatnonzero(row == r)
+        if idx.size:
+            out[idx] = offsets[r] + np.searchsorted(cdf_rows[r], u[idx], side="right")
     return out

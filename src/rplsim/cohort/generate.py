@@ -49,6 +49,7 @@ BLOCK = 8192
 COLUMNS: tuple[str, ...] = tuple(c.column for c in COHORT_SCHEMA)
 _DECIMALS: dict[str, int] = {c.column: c.decimals for c in COHORT_SCHEMA if c.decimals is not None}
 _MAX_REJECTION_ROUNDS = 500
+_ZERO_OFFSETS = np.zeros(3, dtype=np.int64)
 
 
 def _side_threshold(cutoff: float, decimals: int) -> tuple[float, float]:
@@ -90,16 +91,21 @@ def _marker_given_flag(
 
 
 def _cytotoxicity_rule(c: np.ndarray, cut: np.ndarray, rule: str) -> np.ndarray:
-    above: np.ndarray = c > cut
+    return _combine(c[:, 0] > cut[0], c[:, 1] > cut[1], c[:, 2] > cut[2], rule)
+
+
+def _combine(a50: np.ndarray, a25: np.ndarray, a12: np.ndarray, rule: str) -> np.ndarray:
+    """The rule applied to the three above-the-cut-off columns (column by column: a reduction
+    along a short axis of an (n, 3) array is several times slower)."""
     flag: np.ndarray
     if rule == "any":
-        flag = np.asarray(above.any(axis=1))
+        flag = a50 | a25 | a12
     elif rule == "all":
-        flag = np.asarray(above.all(axis=1))
+        flag = a50 & a25 & a12
     elif rule == "majority":
-        flag = above.sum(axis=1) >= 2
+        flag = (a50 & a25) | (a50 & a12) | (a25 & a12)
     else:
-        flag = above[:, 0]  # "50:1"
+        flag = a50  # "50:1"
     return flag
 
 
@@ -119,17 +125,32 @@ def _cytotoxicity_given_flag(g: np.random.Generator, params: CohortParams, high:
     rho = imm.cytotoxicity_correlation
     chol = np.linalg.cholesky(np.full((3, 3), rho) + (1 - rho) * np.eye(3))
     cut = np.array([imm.cytotoxicity_50_cutoff, imm.cytotoxicity_25_cutoff, imm.cytotoxicity_12_5_cutoff])
-    out = np.empty((high.size, 3))
+    sides = [_side_threshold(float(c), decimals) for c in cut]
+    # A value rounds above its cut-off iff its logit-scale z is >= z_t: the rule is decided on
+    # z, and the logistic and the rounding are taken once, for the accepted draws only (they
+    # were most of the cost when taken for every proposal of every round).
+    z_t = (special.logit(np.array([t for t, _ in sides]) / 100) - mu) / s
+    who: list[np.ndarray] = []
+    accepted: list[np.ndarray] = []
     todo = np.arange(high.size)
     # Rejection on the correlated logit-normal, rule applied to the rounded values: exact
     # conditioning on the rule as the table shows it, whatever the rule is.
     for _ in range(_MAX_REJECTION_ROUNDS):
-        z = g.standard_normal((todo.size, 3)) @ chol.T
-        c = np.round(100 * special.expit(mu + s * z), decimals)
-        ok = _cytotoxicity_rule(c, cut, imm.cytotoxicity_rule) == high[todo]
-        out[todo[ok]] = c[ok]
+        zt = g.standard_normal((todo.size, 3)) @ chol.T
+        rule = _combine(zt[:, 0] >= z_t[0], zt[:, 1] >= z_t[1], zt[:, 2] >= z_t[2], imm.cytotoxicity_rule)
+        ok = rule == high[todo]
+        who.append(todo[ok])
+        accepted.append(zt[ok])
         todo = todo[~ok]
         if todo.size == 0:
+            z = np.empty((high.size, 3))
+            z[np.concatenate(who)] = np.concatenate(accepted)
+            c = np.round(100 * special.expit(mu + s * z), decimals)
+            # A draw at the threshold itself may round either way: keep it on the side its z
+            # was judged on (measure zero, round-off).
+            g_hi = np.array([gg for _, gg in sides])
+            g_lo = np.round(g_hi - 10.0**-decimals, decimals)
+            out: np.ndarray = np.where(z >= z_t, np.maximum(c, g_hi), np.minimum(c, g_lo))
             return out
     raise CalibrationError(
         "cohort.immune: the cytotoxicity marker distributions almost never meet the "
@@ -177,7 +198,7 @@ def _block(
     misc = sample_discrete(u[:, 4], model.misc_cdf, model.misc_lo, stratum)
     abnormal = (stratum == 1) | (stratum == 3)
     prow = np.where(stratum == 3, 2, np.where(misc >= 4, 1, 0))
-    prof = (u[:, 6, None] >= model.profile_cdf[prow]).sum(axis=1).clip(0, 6)
+    prof = sample_discrete(u[:, 6], model.profile_cdf, _ZERO_OFFSETS, prow).clip(0, 6)
     prof = np.where(abnormal, prof, 7)
     h = model.height
     height = np.round(sample_truncnorm(u[:, 3], h[0], h[1], h[2], h[3]), _DECIMALS["height_m"])

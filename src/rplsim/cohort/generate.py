@@ -80,14 +80,16 @@ def _marker_given_flag(
     # One call per side of the cut-off with scalar bounds: the same bits as per-woman bounds,
     # without the normal CDF of a bound for every woman.
     z = np.empty(u.size)
-    for side, a, b in ((True, c, np.inf), (False, -np.inf, c)):
-        idx = np.flatnonzero(high == side)
+    for idx, a, b in ((np.flatnonzero(high), c, np.inf), (np.flatnonzero(~high), -np.inf, c)):
         if idx.size:
             z[idx] = sample_truncnorm(u[idx], np.float64(mu), np.float64(s), np.float64(a), np.float64(b))
-    x = np.round(from_z(z), decimals)
-    # A draw at exactly t may round either way: put it on its side (measure zero, round-off).
-    out: np.ndarray = np.where(high, np.maximum(x, g), np.minimum(x, np.round(g - 10.0**-decimals, decimals)))
-    return out
+    x: np.ndarray = np.round(from_z(z), decimals)
+    # A draw at exactly t may round either way: put it on its side (measure zero, round-off;
+    # only the cells where that happened are touched).
+    wrong = (x > cutoff) != high
+    if wrong.any():
+        x[wrong] = np.where(high[wrong], g, np.round(g - 10.0**-decimals, decimals))
+    return x
 
 
 def _cytotoxicity_rule(c: np.ndarray, cut: np.ndarray, rule: str) -> np.ndarray:
@@ -130,36 +132,40 @@ def _cytotoxicity_given_flag(g: np.random.Generator, params: CohortParams, high:
     # z, and the logistic and the rounding are taken once, for the accepted draws only (they
     # were most of the cost when taken for every proposal of every round).
     z_t = (special.logit(np.array([t for t, _ in sides]) / 100) - mu) / s
-    who: list[np.ndarray] = []
-    accepted: list[np.ndarray] = []
-    todo = np.arange(high.size)
+    g_hi = np.array([gg for _, gg in sides])
+    g_lo = np.round(g_hi - 10.0**-decimals, decimals)
+    # The first round's proposals are the answer's first draft (most are accepted); later
+    # rounds overwrite only the rows still rejected.
+    z = g.standard_normal((high.size, 3)) @ chol.T
+    first = _combine(z[:, 0] >= z_t[0], z[:, 1] >= z_t[1], z[:, 2] >= z_t[2], imm.cytotoxicity_rule)
+    todo = np.flatnonzero(first != high)
     # Rejection on the correlated logit-normal, rule applied to the rounded values: exact
     # conditioning on the rule as the table shows it, whatever the rule is.
-    for _ in range(_MAX_REJECTION_ROUNDS):
+    rounds = 1
+    while todo.size:
+        if rounds == _MAX_REJECTION_ROUNDS:
+            raise CalibrationError(
+                "cohort.immune: the cytotoxicity marker distributions almost never meet the "
+                f"'{imm.cytotoxicity_rule}' rule on one side of the cut-offs; move their medians "
+                "nearer the cut-offs."
+            )
         zt = g.standard_normal((todo.size, 3)) @ chol.T
         rule = _combine(zt[:, 0] >= z_t[0], zt[:, 1] >= z_t[1], zt[:, 2] >= z_t[2], imm.cytotoxicity_rule)
         ok = rule == high[todo]
-        who.append(todo[ok])
-        accepted.append(zt[ok])
+        z[todo[ok]] = zt[ok]
         todo = todo[~ok]
-        if todo.size == 0:
-            z = np.empty((high.size, 3))
-            z[np.concatenate(who)] = np.concatenate(accepted)
-            c = np.round(100 * special.expit(mu + s * z), decimals)
-            # A draw at the threshold itself may round either way: keep it on the side its z
-            # was judged on (measure zero, round-off).
-            g_hi = np.array([gg for _, gg in sides])
-            g_lo = np.round(g_hi - 10.0**-decimals, decimals)
-            out: np.ndarray = np.where(z >= z_t, np.maximum(c, g_hi), np.minimum(c, g_lo))
-            return out
-    raise CalibrationError(
-        "cohort.immune: the cytotoxicity marker distributions almost never meet the "
-        f"'{imm.cytotoxicity_rule}' rule on one side of the cut-offs; move their medians nearer "
-        "the cut-offs."
-    )
+        rounds += 1
+    c: np.ndarray = np.round(100 * special.expit(mu + s * z), decimals)
+    # A draw at the threshold itself may round either way: keep it on the side its z was
+    # judged on (measure zero, round-off; only the cells where that happened are touched).
+    above = z >= z_t
+    wrong = (c > cut) != above
+    if wrong.any():
+        c[wrong] = np.where(above, g_hi, g_lo)[wrong]
+    return c
 
 
-def _truncnorm_by_stratum(u: np.ndarray, table: np.ndarray, stratum: np.ndarray) -> np.ndarray:
+def _truncnorm_by_stratum(u: np.ndarray, table: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
     """``sample_truncnorm`` with each woman's stratum row of ``table`` (mu, sigma, a, b).
 
     One call per stratum with scalar parameters: the same arithmetic element by element as
@@ -167,8 +173,7 @@ def _truncnorm_by_stratum(u: np.ndarray, table: np.ndarray, stratum: np.ndarray)
     is taken 4 times instead of twice a woman, which was a third of a block's cost.
     """
     out = np.empty(u.size)
-    for s in range(table.shape[0]):
-        idx = np.flatnonzero(stratum == s)
+    for s, idx in enumerate(groups):
         if idx.size:
             mu, sigma, a, b = (np.float64(x) for x in table[s])
             out[idx] = sample_truncnorm(u[idx], mu, sigma, a, b)
@@ -190,12 +195,14 @@ def _block(
     n = BLOCK
     u = g.random((n, 9))
     stratum = np.searchsorted(strata_cdf, u[:, 0], side="right").clip(0, 3)
-    age = np.round(_truncnorm_by_stratum(u[:, 1], model.age, stratum), _DECIMALS["age"])
-    bmi = _truncnorm_by_stratum(u[:, 2], model.bmi, stratum)
+    # Each stratum's women, found once for the six draws made stratum by stratum.
+    groups = [np.flatnonzero(stratum == s) for s in range(len(STRATA))]
+    age = np.round(_truncnorm_by_stratum(u[:, 1], model.age, groups), _DECIMALS["age"])
+    bmi = _truncnorm_by_stratum(u[:, 2], model.bmi, groups)
     if params.bmi_family == "lognormal":
         bmi = np.exp(bmi)
     bmi = np.round(bmi, _DECIMALS["bmi"])
-    misc = sample_discrete(u[:, 4], model.misc_cdf, model.misc_lo, stratum)
+    misc = sample_discrete(u[:, 4], model.misc_cdf, model.misc_lo, stratum, groups)
     abnormal = (stratum == 1) | (stratum == 3)
     prow = np.where(stratum == 3, 2, np.where(misc >= 4, 1, 0))
     prof = sample_discrete(u[:, 6], model.profile_cdf, _ZERO_OFFSETS, prow).clip(0, 6)
@@ -208,7 +215,7 @@ def _block(
     }  # fmt: skip
     if not full:
         return out
-    out["parity"] = sample_discrete(u[:, 5], model.parity_cdf, model.parity_lo, stratum)
+    out["parity"] = sample_discrete(u[:, 5], model.parity_cdf, model.parity_lo, stratum, groups)
     known = stratum <= 1
     cause = np.searchsorted(model.cause_cdf, u[:, 7], side="right").clip(0, 5)
     out["cause"] = np.where(known, cause, len(KNOWN_CAUSES))
@@ -353,12 +360,17 @@ def cohort_arrays(
             raise ScenarioError(f"strata == {strata!r}: these strata have share 0 in the scenario.")
         strata_cdf = np.cumsum(shares / shares.sum())
         strata_cdf[-1] = 1.0
-    n_blocks = -(-n // BLOCK)
-    parts = [
-        _block(params, model, child_generator(entropy, "cohort", b), strata_cdf, full=full)
-        for b in range(n_blocks)
-    ]
-    return {k: np.concatenate([p[k] for p in parts])[:n] for k in parts[0]}
+    # Each block is written straight into the cohort's arrays (a list of blocks joined at the
+    # end read every value twice and was an eighth of the time).
+    out: dict[str, np.ndarray] = {}
+    for b, lo in enumerate(range(0, n, BLOCK)):
+        part = _block(params, model, child_generator(entropy, "cohort", b), strata_cdf, full=full)
+        if not out:
+            out = {k: np.empty(n, dtype=v.dtype) for k, v in part.items()}
+        m = min(BLOCK, n - lo)
+        for k, v in part.items():
+            out[k][lo : lo + m] = v[:m]
+    return out
 
 
 def weight_kg(bmi: np.ndarray, height_m: np.ndarray) -> np.ndarray:

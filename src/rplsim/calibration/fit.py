@@ -15,15 +15,24 @@ every trial point is valid. ``method="differential-evolution"`` is the bounded g
 (:func:`scipy.optimize.differential_evolution`), for a start far from the answer; it costs some
 15 times the evaluations. Both stop at the evaluation ``budget`` or after ``budget_seconds``.
 
-**Uncertainty.** Each fitted value's SE comes from the curvature of the objective along its own
-axis, from a three-point profile at ``x_hat +- h`` (``h`` a tenth of its range, shrunk to stay
-inside the bounds): under a normal approximation ``sum z^2`` is ``-2 log L`` plus a constant, so
-the Fisher information is half the curvature and ``SE = sqrt(2 / f'')``. It is the SE with the
-other parameters held at their fitted values (no correlation), and it is the SE of a
-parameter estimated from one cohort of the targets' size, as the paper's values are.
+**Uncertainty.** From the Hessian ``H`` of the objective at the fit, by finite differences with
+a step ``h`` per parameter (a tenth of its range, halved until the objective climbs at most 9,
+three SEs, over it; at a bound the points go inward): a three-point profile
+along each axis for the diagonal and one more point per pair for the rest. Under a normal
+approximation ``sum z^2`` is ``-2 log L`` plus a constant, so the Fisher information is ``H/2``
+and the covariance ``2 H^-1``: ``se`` is the marginal SE (correlations included: keys the
+targets trade off, such as the IVF share and the shares of courses that stop early, get wider
+SEs and a large ``correlation``), ``se_conditional = sqrt(2 / H_ii)`` the SE with the others
+held fixed. Both are SEs of a parameter estimated from one cohort of the targets' size, as the
+paper's values are, times ``sqrt(1 + 1/R)``: the ``R`` simulated cohorts the objective reads
+are a sample too, and their noise moves the fit by ``1/R`` of the targets' variance. The steps
+stay large (at least a tenth of the range over 64) because the objective is piecewise constant
+at small scales.
+
 **Identifiability.** A parameter whose SE is more than half its range, or whose profile has no
-positive curvature, is flagged ``flat``: the targets do not pin it inside its bounds. Its SE is
-reported where the curvature gives one. At a bound the parabola uses two points inward.
+positive curvature, is flagged ``flat``: the targets do not pin it inside its bounds; so are all
+of them when the Hessian of the others is not positive definite (a ridge). Its SE is
+reported where the curvature gives one. At a bound the profile uses two points inward.
 """
 
 from __future__ import annotations
@@ -140,11 +149,16 @@ class FitResult(Displayed):
     scenario : Scenario
         The scenario with the fitted values.
     parameters : pandas.DataFrame
-        ``key, start, fitted, se, low, high, flat``.
+        ``key, start, fitted, se, se_conditional, low, high, flat``: ``se`` is the marginal SE
+        (correlations between the free keys included), ``se_conditional`` the SE with the
+        others held at their fitted values (module doc, **Uncertainty**).
     residuals : pandas.DataFrame
         Every target before and after: ``target, source, value, n, before, z_before, after,
         z_after, within_before, within_after, worse`` (``within``: ``|z| <= 2.576``, the 99%
         band; ``worse``: within before, outside after).
+    correlation : pandas.DataFrame
+        The fitted values' correlation matrix (NaN for a flat key): near +-1, two keys trade
+        off against each other and the targets pin only their combination.
     objective_before, objective_after : float
         ``sum z^2`` at the start and at the fit.
     method : str
@@ -158,12 +172,13 @@ class FitResult(Displayed):
     >>> res = fit(load_scenario("scenarios/paper.toml"), load_targets("scenarios/targets/han2025.toml"),
     ...           ["cohort.ivf_share"], replicates=5, budget=6)
     >>> list(res.parameters.columns), int(res.residuals.worse.sum()) >= 0
-    (['key', 'start', 'fitted', 'se', 'low', 'high', 'flat'], True)
+    (['key', 'start', 'fitted', 'se', 'se_conditional', 'low', 'high', 'flat'], True)
     """
 
     scenario: Scenario
     parameters: pd.DataFrame
     residuals: pd.DataFrame
+    correlation: pd.DataFrame
     objective_before: float
     objective_after: float
     method: str
@@ -317,7 +332,9 @@ def fit(
     after_value = objective(x_hat)
     if after_value > before:  # the search may end worse than its start: keep the start
         x_hat, after_value = start, before
-    se, flat = _profile(objective, x_hat, after_value, lo, hi)
+    se, se_cond, flat, corr = _profile(objective, x_hat, after_value, lo, hi)
+    # the fit reads R simulated cohorts, whose own noise adds 1/R of the targets' variance
+    se, se_cond = se * math.sqrt(1 + 1 / replicates), se_cond * math.sqrt(1 + 1 / replicates)
     fitted = scenario_at(x_hat)
     t_before, t_after = table_at(start), table_at(x_hat)
     return FitResult(
@@ -328,12 +345,14 @@ def fit(
                 "start": start,
                 "fitted": x_hat,
                 "se": se,
+                "se_conditional": se_cond,
                 "low": lo,
                 "high": hi,
                 "flat": flat,
             }
         ),
         residuals=_residuals(t_before, t_after),
+        correlation=pd.DataFrame(corr, index=[p.key for p in params], columns=[p.key for p in params]),
         objective_before=before,
         objective_after=after_value,
         method=method,
@@ -356,37 +375,83 @@ def _simplex(x0: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 
 
 Z99 = 2.5758293035489
+#: The profile's step: from a tenth of the range, halved (at most _SHRINKS times) until the
+#: objective climbs no more than _RISE over it (3 SEs).
+_RISE = 9.0
+_SHRINKS = 6
 #: The objective of a point the scenario's rules refuse: worse than any valid point's.
 INVALID = 1e12
 
 
 def _profile(
     objective: Callable[[np.ndarray], float], x: np.ndarray, f0: float, lo: np.ndarray, hi: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each parameter's SE from the curvature of a three-point profile (the parabola through
-    ``x - h, x, x + h``; at a bound through ``x`` and two points inward), and whether it is flat:
-    its SE is more than half its range, or the profile has no positive curvature (the targets do
-    not pin it inside its bounds)."""
-    se = np.full(x.size, math.nan)
-    flat = np.zeros(x.size, bool)
-    for i in range(x.size):
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The SEs from the curvature of the objective at ``x`` (module doc, **Uncertainty**).
+
+    Returns ``(se, se_conditional, flat, correlation)``. The diagonal of the Hessian comes
+    from a three-point profile along each axis (the parabola through ``x - h, x, x + h``; at a
+    bound through ``x`` and two points inward); each off-diagonal term from one more point,
+    ``f(x + a + b) - f(x + a) - f(x + b) + f(x)`` over the two steps (exact for a quadratic).
+    ``se_conditional`` is ``sqrt(2 / H_ii)``, the others held fixed; ``se`` is the marginal
+    ``sqrt(diag(2 H^-1))`` over the parameters that are not flat. A parameter is flat when its
+    profile has no positive curvature or its SE is more than half its range.
+    """
+    k = x.size
+    se_cond = np.full(k, math.nan)
+    step = np.zeros(k)  # the signed step whose point f(x + step_i e_i) is known
+    f_step = np.zeros(k)
+    hess = np.zeros((k, k))
+    for i in range(k):
         h = 0.1 * (hi[i] - lo[i])
-        if x[i] - h < lo[i]:
-            u = np.array([x[i], x[i] + h, x[i] + 2 * h])
-        elif x[i] + h > hi[i]:
-            u = np.array([x[i] - 2 * h, x[i] - h, x[i]])
-        else:
-            u = np.array([x[i] - h, x[i], x[i] + h])
-        f = []
-        for t in u:
+        for _ in range(_SHRINKS + 1):
+            if x[i] - h < lo[i]:
+                u = np.array([x[i], x[i] + h, x[i] + 2 * h])
+            elif x[i] + h > hi[i]:
+                u = np.array([x[i] - 2 * h, x[i] - h, x[i]])
+            else:
+                u = np.array([x[i] - h, x[i], x[i] + h])
+            f = []
+            for t in u:
+                xt = x.copy()
+                xt[i] = min(max(t, lo[i]), hi[i])
+                f.append(f0 if xt[i] == x[i] else objective(xt))
+            # a step that climbs more than 3 SEs (9 on the sum z^2 scale) measures the far
+            # walls, not the curvature at the fit: halve it
+            if max(f) - f0 <= _RISE:
+                break
+            h /= 2
+        hess[i, i] = 2 * float(np.polyfit(u - x[i], np.array(f), 2)[0])
+        j = int(np.argmax(np.abs(u - x[i])))  # a point away from x (inward at a bound)
+        step[i], f_step[i] = u[j] - x[i], f[j]
+        if hess[i, i] > 0:
+            se_cond[i] = math.sqrt(2 / hess[i, i])
+    flat = ~(hess.diagonal() > 0) | ~(se_cond <= 0.5 * (hi - lo))
+    for i in range(k):
+        for j in range(i + 1, k):
+            if flat[i] or flat[j]:
+                continue
             xt = x.copy()
-            xt[i] = min(max(t, lo[i]), hi[i])
-            f.append(f0 if xt[i] == x[i] else objective(xt))
-        curv = 2 * float(np.polyfit(u - x[i], np.array(f), 2)[0])
-        if curv > 0:
-            se[i] = math.sqrt(2 / curv)
-        flat[i] = not curv > 0 or se[i] > 0.5 * (hi[i] - lo[i])
-    return se, flat
+            xt[i] += step[i]
+            xt[j] += step[j]
+            cross = objective(np.clip(xt, lo, hi)) - f_step[i] - f_step[j] + f0
+            hess[i, j] = hess[j, i] = cross / (step[i] * step[j])
+    se = np.full(k, math.nan)
+    corr = np.full((k, k), math.nan)
+    keep = np.flatnonzero(~flat)
+    if keep.size:
+        sub = hess[np.ix_(keep, keep)]
+        if np.all(np.linalg.eigvalsh(sub) > 0):
+            cov = 2 * np.linalg.inv(sub)
+            sd = np.sqrt(np.diag(cov))
+            se[keep] = sd
+            corr[np.ix_(keep, keep)] = cov / np.outer(sd, sd)
+        else:
+            # curvature along every axis but not jointly: the targets pin a combination of
+            # the parameters, not each one (a ridge); report the axis SEs and flag the lot
+            se[keep] = se_cond[keep]
+            flat[keep] = True
+    flat |= ~(se <= 0.5 * (hi - lo))
+    return se, se_cond, flat, corr
 
 
 def _residuals(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:

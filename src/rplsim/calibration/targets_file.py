@@ -22,9 +22,12 @@ scenario files; the file is data (TOML), never code.
 
 A target is evaluated (:func:`evaluate_targets`) as the statistic over ``replicates`` simulated
 cohorts of ``cohort_n`` women (the scenario's ``cohort.n`` by default): ``simulated`` is its mean,
-``se`` its SD over the cohorts scaled to the target's own ``n`` (times ``sqrt(m / n)``, ``m`` the
-simulated women the statistic reads in a cohort: the sampling SD of the statistic on ``n`` women,
-so the paper's single value is one draw of it) and ``z = (simulated - value) / se``. Cohort
+``se`` the sampling SD of the statistic on the target's own ``n`` women (the paper's single value
+is one draw of it) and ``z = (simulated - value) / se``. For a share, rate, mean or SD the SE
+comes from all the simulated women pooled (``sd / sqrt(n)``; an SD's by the delta method, from
+the fourth moment), which stays precise with few replicates; for a min or max it is the
+statistic's SD over the cohorts, times ``sqrt(m / n)`` (``m`` the simulated women it reads in a
+cohort). Cohort
 variables are read on every woman of the stratum group; ``live_birth`` and ``ivig_grams`` on the
 paper's analysed set (live births and miscarriages of adherent women), through the timeline's
 twin.
@@ -330,6 +333,21 @@ def _per_replicate(values: np.ndarray, mask: np.ndarray, reps: np.ndarray, r: in
     return arr
 
 
+def _sampling_se(v: np.ndarray, stat: str, n: int) -> float:
+    """The SE of ``stat`` on ``n`` women drawn as the pooled simulated women ``v`` (all the
+    replicates' women: a precise estimate of the law); NaN for min and max. A share, rate or
+    mean: ``sd / sqrt(n)``; an SD: the delta method on the sample variance,
+    ``sqrt(mu4 - sd^4) / (2 sd sqrt(n))`` (fourth central moment ``mu4``)."""
+    if stat not in ("mean", "share", "rate", "sd") or v.size < 2:
+        return math.nan
+    d = v - v.mean()
+    var = float(np.mean(d**2))
+    if stat != "sd":
+        return math.sqrt(var / n)
+    mu4 = float(np.mean(d**4))
+    return math.sqrt(max(mu4 - var**2, 0.0) / n) / (2 * math.sqrt(var)) if var > 0 else math.nan
+
+
 def evaluate_targets(
     scenario: Scenario, targets: TargetSet, replicates: int = 50, seed: SeedLike = None
 ) -> pd.DataFrame:
@@ -362,10 +380,13 @@ def evaluate_targets(
         per = _per_replicate(values, mask, reps, r, t.statistic)
         per = per[np.isfinite(per)]
         sim = float(per.mean()) if per.size else math.nan
-        # the SD over cohorts is that of a statistic on m women; the target's is on its own n
         m = float(mask.sum()) / r
-        scale = math.sqrt(m / t.n) if t.key != "in_stratum" else math.sqrt(size / t.n)
-        se = float(per.std(ddof=1)) * scale if per.size > 1 else math.nan
+        se = _sampling_se(values[mask], t.statistic, t.n)
+        if se != se and per.size > 1:
+            # min, max: the SD over cohorts is that of the statistic on m women; the target's
+            # is on its own n
+            scale = math.sqrt(m / t.n) if t.key != "in_stratum" else math.sqrt(size / t.n)
+            se = float(per.std(ddof=1)) * scale
         z = (
             (sim - t.value) / se
             if se > 0

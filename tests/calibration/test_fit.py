@@ -58,6 +58,10 @@ def test_a_fit_recovers_known_parameters_within_its_uncertainty():
     for r in res.parameters.itertuples():
         assert not r.flat and np.isfinite(r.se), r
         assert abs(r.fitted - TRUTH[r.key]) <= 4 * r.se, (r.key, r.fitted, TRUTH[r.key], r.se)
+    # From above: the IVF share's own target alone gives it the binomial SE of 2,000 women (times
+    # sqrt(1 + 1/R)); the other targets can only add information, so 1.5 x that is generous.
+    (share,) = res.parameters.se[res.parameters.key == "cohort.ivf_share"]
+    assert share <= 1.5 * np.sqrt(0.35 * 0.65 / SIZE * (1 + 1 / 6)), share
 
 
 def test_a_fit_recovers_the_nk_median():

@@ -27,12 +27,15 @@ held fixed. Both are SEs of a parameter estimated from one cohort of the targets
 paper's values are, times ``sqrt(1 + 1/R)``: the ``R`` simulated cohorts the objective reads
 are a sample too, and their noise moves the fit by ``1/R`` of the targets' variance. The steps
 stay large (at least a tenth of the range over 64) because the objective is piecewise constant
-at small scales.
+at small scales. Reading ``sum z^2`` as ``-2 log L`` treats the targets as independent (the
+mean, SD and extremes of one variable are read on the same women), so the SEs are approximate:
+the recovery test measures them 0-35% small (``docs/targets.md``).
 
 **Identifiability.** A parameter whose SE is more than half its range, or whose profile has no
-positive curvature, is flagged ``flat``: the targets do not pin it inside its bounds; so are all
-of them when the Hessian of the others is not positive definite (a ridge). Its SE is
-reported where the curvature gives one. At a bound the profile uses two points inward.
+positive curvature, or whose profile meets a point the scenario refuses, is flagged ``flat``:
+the targets do not pin it inside its bounds; so are all of them when the Hessian of the others
+is not positive definite (a ridge). A flat key has no marginal SE (``se_conditional`` gives the
+one along its axis where the curvature gives one). At a bound the profile uses two points inward.
 """
 
 from __future__ import annotations
@@ -196,7 +199,7 @@ class FitResult(Displayed):
     def _display_rows(self) -> list[tuple[str, str]]:
         rows = [("sum z^2", f"{self.objective_before:,.1f} -> {self.objective_after:,.1f}")]
         for r in self.parameters.itertuples():
-            se = (f"SE {r.se:.3g}" if r.se == r.se else "no SE") + (", flat" if r.flat else "")
+            se = _se_text(r.se, r.se_conditional) + (", flat" if r.flat else "")
             rows.append((str(r.key), f"{r.start:.4g} -> {r.fitted:.4g} ({se})"))
         rows.append(("method", f"{self.method}, {self.evaluations} evaluations, {self.seconds:.1f} s"))
         return rows
@@ -332,9 +335,10 @@ def fit(
     after_value = objective(x_hat)
     if after_value > before:  # the search may end worse than its start: keep the start
         x_hat, after_value = start, before
-    se, se_cond, flat, corr = _profile(objective, x_hat, after_value, lo, hi)
     # the fit reads R simulated cohorts, whose own noise adds 1/R of the targets' variance
-    se, se_cond = se * math.sqrt(1 + 1 / replicates), se_cond * math.sqrt(1 + 1 / replicates)
+    se, se_cond, flat, corr = _profile(
+        objective, x_hat, after_value, lo, hi, inflate=math.sqrt(1 + 1 / replicates)
+    )
     fitted = scenario_at(x_hat)
     t_before, t_after = table_at(start), table_at(x_hat)
     return FitResult(
@@ -384,23 +388,40 @@ INVALID = 1e12
 
 
 def _profile(
-    objective: Callable[[np.ndarray], float], x: np.ndarray, f0: float, lo: np.ndarray, hi: np.ndarray
+    objective: Callable[[np.ndarray], float],
+    x: np.ndarray,
+    f0: float,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    inflate: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The SEs from the curvature of the objective at ``x`` (module doc, **Uncertainty**).
 
-    Returns ``(se, se_conditional, flat, correlation)``. The diagonal of the Hessian comes
-    from a three-point profile along each axis (the parabola through ``x - h, x, x + h``; at a
-    bound through ``x`` and two points inward); each off-diagonal term from one more point,
-    ``f(x + a + b) - f(x + a) - f(x + b) + f(x)`` over the two steps (exact for a quadratic).
-    ``se_conditional`` is ``sqrt(2 / H_ii)``, the others held fixed; ``se`` is the marginal
-    ``sqrt(diag(2 H^-1))`` over the parameters that are not flat. A parameter is flat when its
-    profile has no positive curvature or its SE is more than half its range.
+    Returns ``(se, se_conditional, flat, correlation)``, the SEs times ``inflate``. The
+    diagonal of the Hessian comes from a three-point profile along each axis (the parabola
+    through ``x - h, x, x + h``; at a bound through ``x`` and two points inward); each
+    off-diagonal term from one more point, ``f(x + a + b) - f(x + a) - f(x + b) + f(x)`` over
+    the two steps (exact for a quadratic; a pair whose joint step the scenario refuses gets no
+    cross term). ``se_conditional`` is ``sqrt(2 / H_ii)``, the others held fixed; ``se`` is the
+    marginal ``sqrt(diag(2 H^-1))`` over the parameters that are not flat, given the flat ones
+    at their fitted values. A parameter is flat when its profile meets a point the scenario
+    refuses, has no positive curvature, or gives an SE of more than half its range; all are,
+    with no marginal SE, when the Hessian of the others is not positive definite (a ridge).
+
+    Examples
+    --------
+    >>> cov = np.array([[0.01, 0.006], [0.006, 0.04]])  # SEs 0.1 and 0.2, correlation 0.3
+    >>> quad = lambda v: float((v - 0.5) @ np.linalg.inv(cov) @ (v - 0.5))  # sum z^2, at 0.5
+    >>> se, se_cond, flat, corr = _profile(quad, np.array([0.5, 0.5]), 0.0, np.zeros(2), np.full(2, 2.0))
+    >>> se.round(6).tolist(), round(float(corr[0, 1]), 6), flat.tolist()
+    ([0.1, 0.2], 0.3, [False, False])
     """
     k = x.size
     se_cond = np.full(k, math.nan)
     step = np.zeros(k)  # the signed step whose point f(x + step_i e_i) is known
     f_step = np.zeros(k)
     hess = np.zeros((k, k))
+    refused = np.zeros(k, bool)
     for i in range(k):
         h = 0.1 * (hi[i] - lo[i])
         for _ in range(_SHRINKS + 1):
@@ -420,12 +441,16 @@ def _profile(
             if max(f) - f0 <= _RISE:
                 break
             h /= 2
+        # a point the scenario refuses is a wall of its rules, not the targets' curvature
+        refused[i] = max(f) >= INVALID
+        if refused[i]:
+            continue
         hess[i, i] = 2 * float(np.polyfit(u - x[i], np.array(f), 2)[0])
         j = int(np.argmax(np.abs(u - x[i])))  # a point away from x (inward at a bound)
         step[i], f_step[i] = u[j] - x[i], f[j]
         if hess[i, i] > 0:
-            se_cond[i] = math.sqrt(2 / hess[i, i])
-    flat = ~(hess.diagonal() > 0) | ~(se_cond <= 0.5 * (hi - lo))
+            se_cond[i] = inflate * math.sqrt(2 / hess[i, i])
+    flat = refused | ~(hess.diagonal() > 0) | ~(se_cond <= 0.5 * (hi - lo))
     for i in range(k):
         for j in range(i + 1, k):
             if flat[i] or flat[j]:
@@ -433,25 +458,33 @@ def _profile(
             xt = x.copy()
             xt[i] += step[i]
             xt[j] += step[j]
-            cross = objective(np.clip(xt, lo, hi)) - f_step[i] - f_step[j] + f0
-            hess[i, j] = hess[j, i] = cross / (step[i] * step[j])
+            f_ij = objective(np.clip(xt, lo, hi))
+            if f_ij < INVALID:
+                hess[i, j] = hess[j, i] = (f_ij - f_step[i] - f_step[j] + f0) / (step[i] * step[j])
     se = np.full(k, math.nan)
     corr = np.full((k, k), math.nan)
     keep = np.flatnonzero(~flat)
     if keep.size:
         sub = hess[np.ix_(keep, keep)]
-        if np.all(np.linalg.eigvalsh(sub) > 0):
+        ev = np.linalg.eigvalsh(sub)
+        if ev.min() > 1e-9 * ev.max():  # positive definite beyond round-off
             cov = 2 * np.linalg.inv(sub)
             sd = np.sqrt(np.diag(cov))
-            se[keep] = sd
+            se[keep] = inflate * sd
             corr[np.ix_(keep, keep)] = cov / np.outer(sd, sd)
         else:
             # curvature along every axis but not jointly: the targets pin a combination of
-            # the parameters, not each one (a ridge); report the axis SEs and flag the lot
-            se[keep] = se_cond[keep]
+            # the parameters, not each one (a ridge)
             flat[keep] = True
     flat |= ~(se <= 0.5 * (hi - lo))
     return se, se_cond, flat, corr
+
+
+def _se_text(se: float, se_conditional: float) -> str:
+    """The marginal SE, else (a flat key) the SE along its own axis, else none."""
+    if se == se:
+        return f"SE {se:.3g}"
+    return f"SE {se_conditional:.3g} along its axis" if se_conditional == se_conditional else "no SE"
 
 
 def _residuals(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
@@ -483,7 +516,7 @@ def fitted_toml(result: FitResult, targets_label: str, today: dt.date | None = N
             section, leaf = ".".join(parts[:depth]), parts[depth]
             if f"[{section}]" in text or depth == 1:
                 break
-        se = f"SE {r.se:.3g}" if r.se == r.se else "SE n/a"
+        se = _se_text(r.se, r.se_conditional)
         se += ", flat: the targets do not pin it" if r.flat else ""
         notes.setdefault((section, leaf), []).append(f"{parts[-1]} {format_value(float(r.fitted))} ({se})")
     lines, current = [], ""

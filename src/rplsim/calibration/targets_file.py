@@ -381,7 +381,11 @@ def evaluate_targets(
         per = per[np.isfinite(per)]
         sim = float(per.mean()) if per.size else math.nan
         m = float(mask.sum()) / r
-        se = _sampling_se(values[mask], t.statistic, t.n)
+        v = values[mask]
+        se = _sampling_se(v[np.isfinite(v)], t.statistic, t.n)
+        if se == 0 and t.statistic in ("share", "rate") and 0 < t.value < 1:
+            # a simulated share of exactly 0 or 1 has no spread: the target's own binomial SE
+            se = math.sqrt(t.value * (1 - t.value) / t.n)
         if se != se and per.size > 1:
             # min, max: the SD over cohorts is that of the statistic on m women; the target's
             # is on its own n

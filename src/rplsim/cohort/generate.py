@@ -328,7 +328,7 @@ def cohort_arrays(
         Draw only women of these strata (as in :func:`generate_cohort`).
     full : bool
         ``False`` is the trial's fast path: only ``stratum, age, bmi, previous_miscarriages,
-        profile``, bit-identical to the full run's for the same entropy.
+        profile, height_m``, bit-identical to the full run's for the same entropy.
 
     Returns
     -------
@@ -346,7 +346,7 @@ def cohort_arrays(
     >>> from rplsim import load_scenario
     >>> sc = load_scenario("scenarios/paper.toml")  # doctest: +SKIP
     >>> sorted(cohort_arrays(sc.cohort, 10, 1, full=False))  # doctest: +SKIP
-    ['age', 'bmi', 'previous_miscarriages', 'profile', 'stratum']
+    ['age', 'bmi', 'height_m', 'previous_miscarriages', 'profile', 'stratum']
     """
     model = cohort_model(params)
     strata_cdf = model.strata_cdf

@@ -49,6 +49,7 @@ EXAMPLES = {
     "fit": "rplsim fit scenarios/paper.toml --targets scenarios/targets/han2025.toml --out results/fit\n"
     "  rplsim fit my_clinic.toml --targets my_table1.toml --out fit --free cohort.ivf_share "
     "--budget 120",
+    "serve": "rplsim serve scenarios/paper.toml\n  rplsim serve scenarios/assurance.toml --port 8800 --open",
     "sweep": "rplsim sweep scenarios/sweep_example.toml --workers 2\n  rplsim sweep "
     "scenarios/sweep_example.toml --grid trial.looks=1,3 --scheduler tcp://host:8786\n"
     "  rplsim sweep scenarios/sweep_example.toml --resume",
@@ -453,10 +454,14 @@ def _add_fit(sub: Any) -> None:
         required=True,
         help="a targets file (docs/targets.md), e.g. scenarios/targets/han2025.toml",
     )
-    c.add_argument("--out", required=True, help="folder for fitted.toml, residuals.csv and parameters.csv")
+    c.add_argument(
+        "--out",
+        required=True,
+        help="folder for fitted.toml, residuals.csv, parameters.csv and correlation.csv",
+    )
     c.add_argument(
         "--free", action="append", default=[], metavar="KEY",
-        help="a key to fit (repeatable); default the dose mechanism's four keys",
+        help="a key to fit (repeatable); default the IVF share and the dose mechanism's four keys",
     )  # fmt: skip
     c.add_argument("--budget", type=float, default=240.0, help="seconds the search may take (default 240)")
     c.add_argument(
@@ -470,6 +475,21 @@ def _add_fit(sub: Any) -> None:
     c.add_argument(
         "--force", action="store_true", help="replace an existing fit folder once the new one is done"
     )
+
+
+def _add_serve(sub: Any) -> None:
+    """The arguments of ``rplsim serve``."""
+    c = _subcommand(sub, "serve", "a local web page: move the assumptions, watch n, download the design")
+    c.add_argument(
+        "scenario", nargs="?", default="scenarios/paper.toml",
+        help="scenario preselected on the page (default scenarios/paper.toml); the picker lists "
+        "the .toml files of its folder",
+    )  # fmt: skip
+    c.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this computer only)"
+    )
+    c.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    c.add_argument("--open", action="store_true", help="open the page in the default browser")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -491,6 +511,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_compare,
         _add_centres,
         _add_fit,
+        _add_serve,
     )
     for add in adders:
         add(sub)

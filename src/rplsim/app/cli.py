@@ -745,7 +745,8 @@ def cmd_centres(args: argparse.Namespace) -> int:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    """``rplsim fit``: the free keys fitted to a targets file; fitted.toml and residuals.csv."""
+    """``rplsim fit``: the free keys fitted to a targets file; fitted.toml, residuals.csv,
+    parameters.csv and correlation.csv."""
     from rplsim.calibration.fit import fit, fitted_toml
     from rplsim.calibration.targets_file import load_targets
     from rplsim.outputs.folder import check_output_folder, check_target, results_folder
@@ -781,7 +782,36 @@ def cmd_fit(args: argparse.Namespace) -> int:
         folder.text("fitted.toml", fitted_toml(res, args.targets))
         folder.table("residuals", r, parquet=False)
         folder.table("parameters", res.parameters, parquet=False)
-    _say(args, f"wrote {out}/fitted.toml, residuals.csv and parameters.csv")
+        folder.table("correlation", res.correlation.reset_index(names="key"), parquet=False)
+    _say(args, f"wrote {out}/fitted.toml, residuals.csv, parameters.csv and correlation.csv")
+    return 0
+
+
+def _check_port(host: str, port: int) -> None:
+    """One line and exit 2 when ``host:port`` cannot be listened on (in use, or no such address),
+    before the server starts (uvicorn would log its own error and exit 3)."""
+    import socket
+
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        raise ScenarioError(
+            f"--host {host} --port {port}: cannot listen there ({exc.strerror or exc}); give another "
+            "--port, or a --host of this computer such as 127.0.0.1."
+        ) from None
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """``rplsim serve``: the local web page (``docs/web.md``) until Ctrl-C."""
+    _int_flag("--port", args.port, 1, 65535, "")
+    sc = load_scenario(args.scenario)  # a bad file: one line and exit 2, before the server starts
+    if sc.trial is None:
+        raise ScenarioError(f"{args.scenario}: {NO_TRIAL}")
+    _check_port(args.host, args.port)
+    from rplsim.app.web.server import serve  # deferred: fastapi and uvicorn, not for --help
+
+    serve(args.scenario, host=args.host, port=args.port, open_browser=args.open)
     return 0
 
 
@@ -808,6 +838,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "compare": cmd_compare,
     "centres": cmd_centres,
     "fit": cmd_fit,
+    "serve": cmd_serve,
     "cohort": cmd_cohort,
     "calibrate": cmd_calibrate,
     "validate": cmd_validate,

@@ -38,3 +38,21 @@ warnings.simplefilter("ignore", CalibrationWarning)
 def paper():
     """The shipped default scenario."""
     return load_scenario(SCENARIOS / "paper.toml")
+
+
+# Figures a test measures (the web page's latencies, Simulate's time): a test records them with
+# ``record_property("measured: what", value)``; they reach this process through the test reports
+# (also from pytest-xdist's workers) and are printed at the end of the run, so CI's log has them.
+_MEASURED: list[tuple[str, object]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call":
+        _MEASURED.extend((k, v) for k, v in report.user_properties if str(k).startswith("measured: "))
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    if _MEASURED:
+        terminalreporter.section("measured")
+        for k, v in _MEASURED:
+            terminalreporter.write_line(f"{str(k)[len('measured: ') :]}: {v}")

@@ -88,7 +88,7 @@ def test_loads_with_the_library_numbers(page):
     assert page.eval_on_selector_all("#heatmap rect", "els => els.length") > 40
 
 
-def test_moving_the_placebo_rate_updates_n_and_power(page):
+def test_moving_the_placebo_rate_updates_n_and_power(page, record_property):
     before = len(page.evaluate("window.rplsim.timings"))
     set_field(page, "control_lbr", "0.55")
     wait_updates(page, before)
@@ -99,6 +99,12 @@ def test_moving_the_placebo_rate_updates_n_and_power(page):
     assert shown(page) == library(control_lbr=0.52)
     TIMINGS["update_latency_ms"] = page.evaluate("window.rplsim.timings")
     TIMINGS["analytic_latency_ms"] = page.evaluate("window.rplsim.analyticTimings")
+    for what in ("update", "analytic"):
+        ms = sorted(TIMINGS[f"{what}_latency_ms"])  # type: ignore[arg-type]
+        record_property(
+            f"measured: page {what} latency, input to shown (ms, median of {len(ms)})",
+            round(ms[len(ms) // 2]),
+        )
     set_field(page, "control_lbr", "0.55")
     wait_updates(page, before + 2)
 
@@ -135,14 +141,27 @@ def test_pin_and_compare(page):
     assert page.eval_on_selector_all("#compare tbody tr", "rows => rows.length") == 8
 
 
-def test_simulate_runs_to_completion(page):
-    page.fill("#replicates", "2048")
+def test_simulate_runs_to_completion(page, record_property):
+    """Simulate at 10,000 replicates (the issue's figure), click to the result shown; the
+    progress bar's values are read while it runs."""
+    page.fill("#replicates", "10000")
     t0 = time.perf_counter()
     page.click("#simulate")
+    page.wait_for_selector("body[data-simulate=running], body[data-simulate=done]", timeout=60_000)
+    seen = set()
+    while page.get_attribute("body", "data-simulate") == "running" and time.perf_counter() - t0 < 60:
+        seen.add(page.eval_on_selector("#progress", "p => p.value / p.max"))
+        time.sleep(0.02)
     page.wait_for_selector("body[data-simulate=done]", timeout=60_000)
-    TIMINGS["simulate_2048_s"] = time.perf_counter() - t0
+    TIMINGS["simulate_10000_s"] = time.perf_counter() - t0
+    record_property(
+        "measured: Simulate 10,000 replicates in the browser, click to result (s)",
+        round(TIMINGS["simulate_10000_s"], 2),
+    )
+    record_property("measured: progress values seen while it ran", len(seen))
     assert int(page.get_attribute("#sim-result", "data-n")) == shown(page)[0]
     assert page.eval_on_selector("#progress", "p => p.value === p.max")
+    assert page.inner_text("#sim-result").count("10,000") >= 1  # the replicates it ran
     page.fill("#replicates", "")
 
 

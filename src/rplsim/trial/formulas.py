@@ -23,6 +23,7 @@ from rplsim.trial.simulation import TrialDesign, trial_design
 __all__ = [
     "analytic_n_per_arm",
     "analytic_power",
+    "analytic_power_at",
     "analytic_sample_size",
     "default_path",
     "futility_levels",
@@ -231,6 +232,24 @@ def analytic_sample_size(
 def inflate_for_dropout(n_control: int, dropout: float) -> int:
     """Women to randomise so that ``n_control`` remain after dropout: ceil(n / (1 - dropout))."""
     return math.ceil(n_control / (1 - dropout) - 1e-9)
+
+
+def analytic_power_at(scenario: Scenario, n_control: int, design: TrialDesign | None = None) -> float:
+    """The formula's power with ``n_control`` women randomised to control (and the allocation's
+    treatment arm), after dropout: what ``rplsim power`` reports as the analytic power at that n
+    (:func:`rplsim.simulate_power`'s ``analytic_power``).
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario
+    >>> round(analytic_power_at(load_scenario("scenarios/paper.toml"), 83), 4)
+    0.7972
+    """
+    trial = scenario.trial
+    assert trial is not None
+    design = design or trial_design(scenario)
+    n_t = treatment_size(trial, n_control)
+    return analytic_power(trial, design, n_control * (1 - trial.dropout), n_t / n_control)
 
 
 def analytic_n_per_arm(scenario: Scenario, design: TrialDesign | None = None) -> int:

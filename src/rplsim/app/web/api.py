@@ -27,6 +27,10 @@ __all__ = ["build_router", "problem_response"]
 
 COMPARE_REPLICATES = 2000
 """Simulated trials per cell of a comparison where a design is not exact (the page's table)."""
+MAX_COMPARE_REPLICATES = 100_000
+"""The most a comparison request may ask for (a cell at 100,000 trials takes seconds)."""
+MAX_COMPARED = 8
+"""The most designs one comparison compares."""
 
 
 def problem_response(exc: ScenarioError, status: int = 422) -> JSONResponse:
@@ -176,7 +180,7 @@ def build_router(files: ScenarioFiles, jobs: JobManager, default: str) -> APIRou
     def scenario_toml(request: Request) -> Any:
         def make() -> Response:
             st = state_of(request)
-            text = compute.scenario_toml(scenario_of(st), st.scenario, st.items)
+            text = compute.scenario_toml(scenario_of(st), st.scenario, st.items, st.replicates)
             stem = Path(st.scenario).stem
             return PlainTextResponse(
                 text,
@@ -188,20 +192,31 @@ def build_router(files: ScenarioFiles, jobs: JobManager, default: str) -> APIRou
 
     @router.post("/compare")
     async def compare(request: Request) -> Any:
-        body = await request.json()
+        try:
+            body = await request.json()
+        except ValueError:
+            return problem_response(ScenarioError('the request body is not JSON; send {"designs": [...]}.'))
 
         def make() -> dict[str, Any]:
             from urllib.parse import parse_qsl
 
             designs = body.get("designs") if isinstance(body, dict) else None
-            if not isinstance(designs, list) or len(designs) < 2:
-                raise ScenarioError('designs: must be a list of at least two {"name", "query"} objects.')
+            if not isinstance(designs, list) or not 2 <= len(designs) <= MAX_COMPARED:
+                raise ScenarioError(
+                    f'designs: must be a list of 2 to {MAX_COMPARED} {{"name", "query"}} objects.'
+                )
             named = []
             for d in designs:
+                if not isinstance(d, dict):
+                    raise ScenarioError(f'designs: {d!r} is not a {{"name", "query"}} object.')
                 st = parse_state(dict(parse_qsl(str(d.get("query", "")))), files)
                 named.append((str(d.get("name", "")), scenario_of(st)))
             rates = compute.check_rates(str(body.get("control_lbr", "0.45,0.55,0.65,0.75")))
-            reps = int(body.get("replicates", COMPARE_REPLICATES))
+            reps = body.get("replicates", COMPARE_REPLICATES)
+            if isinstance(reps, bool) or not isinstance(reps, int) or not 1 <= reps <= MAX_COMPARE_REPLICATES:
+                raise ScenarioError(
+                    f"replicates == {reps!r}, must be an integer from 1 to {MAX_COMPARE_REPLICATES:,}."
+                )
             return {"rows": compute.compare_rows(named, rates, reps)}
 
         return await asyncio.to_thread(answer, make)

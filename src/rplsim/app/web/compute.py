@@ -30,12 +30,13 @@ from rplsim.sweep.compare import compare_designs
 from rplsim.trial.assurance import EXACT_ASSURANCE_N, assurance, scenario_priors
 from rplsim.trial.curve import power_curve
 from rplsim.trial.exact import exact_power, exact_sample_size, not_covered
-from rplsim.trial.formulas import analytic_n_per_arm, analytic_power, treatment_size
+from rplsim.trial.formulas import analytic_n_per_arm, analytic_power_at
 from rplsim.trial.power import find_sample_size, simulate_power
 from rplsim.trial.simulation import trial_design
 
 __all__ = [
     "CURVE_POINTS",
+    "LIVE_EXACT_N",
     "Memo",
     "analytic_numbers",
     "assurance_rows",
@@ -45,8 +46,14 @@ __all__ = [
     "curve_rows",
     "design_numbers",
     "heat_map",
+    "live_exact_note",
     "scenario_toml",
 ]
+
+LIVE_EXACT_N = 400
+"""Above this analytic n per arm the page shows the analytic answer live, labelled so, and leaves
+the exact one to Simulate: the exact search grows with n (0.9 s at 138 per arm, 3.8 s at 281,
+minutes in the thousands), and a rate moved next to the other asks for n in the millions."""
 
 CURVE_POINTS = 12
 """Points of the page's power curve (from 0.4 n to 2 n, and n itself)."""
@@ -101,6 +108,28 @@ def _finite(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
+def live_exact_note(sc: Scenario, analytic_n: int | None = None) -> str | None:
+    """Why the page shows the analytic answer live instead of the exact one (None: it does not):
+    the exact method does not cover the design, or its n is above :data:`LIVE_EXACT_N`.
+
+    Examples
+    --------
+    >>> from rplsim import load_scenario
+    >>> live_exact_note(load_scenario("scenarios/paper.toml")) is None
+    True
+    >>> live_exact_note(load_scenario("scenarios/paper.toml", {"trial": {"control_lbr": 0.79}}))[:21]
+    'the analytic n, 9,710'
+    """
+    why = not_covered(sc)
+    n = analytic_n_per_arm(sc) if analytic_n is None else analytic_n
+    if why is None and n > LIVE_EXACT_N:
+        why = (
+            f"the analytic n, {n:,} per arm, is above the page's live exact budget of "
+            f"{LIVE_EXACT_N:,} (an exact search there takes minutes): press Simulate"
+        )
+    return why
+
+
 def design_numbers(sc: Scenario) -> dict[str, Any]:
     """The headline: n per arm, power at it, and what the trial costs in women, years and IVIG.
 
@@ -112,8 +141,8 @@ def design_numbers(sc: Scenario) -> dict[str, Any]:
     (83, 0.8022, 'exact', 166)
     """
     trial = sc.require_trial()
-    why = not_covered(sc)
     analytic_n = analytic_n_per_arm(sc)
+    why = live_exact_note(sc, analytic_n)
     out: dict[str, Any] = {"analytic_n_per_arm": analytic_n, "exact_note": why or ""}
     if why is None:
         # find_sample_size's exact path is exact_sample_size's n (and an exact curve around it,
@@ -157,11 +186,10 @@ def analytic_numbers(sc: Scenario) -> dict[str, Any]:
     >>> analytic_numbers(load_scenario("scenarios/paper.toml"))["n_per_arm"]
     85
     """
-    trial = sc.require_trial()
     design = trial_design(sc)
     n = analytic_n_per_arm(sc, design)
-    power = analytic_power(trial, design, n * (1 - trial.dropout), treatment_size(trial, n) / n)
-    return {"n_per_arm": n, "power": power, "method": "analytic", "exact": not_covered(sc) is None}
+    power = analytic_power_at(sc, n, design)
+    return {"n_per_arm": n, "power": power, "method": "analytic", "exact": live_exact_note(sc, n) is None}
 
 
 def curve_ns(n: int) -> list[int]:
@@ -190,7 +218,7 @@ def curve_rows(sc: Scenario, n: int) -> list[dict[str, Any]]:
     (17, 'exact', 0.8022)
     """
     ns = curve_ns(n)
-    if not_covered(sc) is None:
+    if live_exact_note(sc) is None:
         cols = ["n_per_arm", "n_treatment", "control_lbr", "treatment_lbr", "power", "type1_error", "method"]
         rows: list[dict[str, Any]] = []
         started = time.perf_counter()
@@ -201,16 +229,13 @@ def curve_rows(sc: Scenario, n: int) -> list[dict[str, Any]]:
                 break
         else:
             return rows
-    trial = sc.require_trial()
     design = trial_design(sc)
-    keep = 1 - trial.dropout
-    ratio = treatment_size(trial, n) / n
     return [
         {
             "n_per_arm": m,
             "control_lbr": design.p_control,
             "treatment_lbr": design.p_treatment,
-            "power": analytic_power(trial, design, m * keep, ratio),
+            "power": analytic_power_at(sc, m, design),
             "type1_error": None,
             "method": "analytic",
         }
@@ -306,23 +331,33 @@ def compare_rows(
     ]
 
 
-def scenario_toml(sc: Scenario, source: str, items: tuple[str, ...]) -> str:
+def scenario_toml(sc: Scenario, source: str, items: tuple[str, ...], replicates: int | None = None) -> str:
     """The scenario as a TOML file that runs from anywhere (every value resolved), with a header
-    naming the file and the page's changes; ``rplsim run`` on it gives the page's n.
+    naming the file and the page's changes; ``rplsim run`` on it gives the page's exact n, and
+    with ``replicates`` (the page's Simulate count, written as ``trial.replicates``) its
+    simulated numbers.
 
     Examples
     --------
     >>> from rplsim import load_scenario
-    >>> text = scenario_toml(load_scenario("scenarios/paper.toml"), "paper.toml", ())
-    >>> text.splitlines()[0], 'name = "paper_web"' in text
-    ('# Written by rplsim serve from paper.toml with: nothing changed.', True)
+    >>> text = scenario_toml(load_scenario("scenarios/paper.toml"), "paper.toml", (), 2048)
+    >>> text.splitlines()[0], 'name = "paper_web"' in text, "replicates = 2048" in text
+    ('# Written by rplsim serve from paper.toml with: nothing changed; Simulate at 2048.', True, True)
     """
     data = sc.to_dict()
     data["scenario"]["name"] = f"{sc.name}_web"  # its own results folder, beside the original's
     changed = "; ".join(items) if items else "nothing changed"
+    if replicates is not None:
+        data["trial"]["replicates"] = replicates
+        changed += f"; Simulate at {replicates}"
+    what = (
+        "the page's n and power, and Simulate's numbers"
+        if live_exact_note(sc) is None
+        else "Simulate's numbers (the page's live n is the formula's)"
+    )
     head = (
         f"# Written by rplsim serve from {source} with: {changed}.\n"
-        f"# Every value resolved; `rplsim run` on this file reproduces the page's numbers.\n"
+        f"# Every value resolved; `rplsim run` on this file reproduces {what}.\n"
     )
     return head + dumps_toml(data)
 

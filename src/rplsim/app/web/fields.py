@@ -284,9 +284,15 @@ def field_problems(problems: list[str]) -> dict[str, list[str]]:
     --------
     >>> field_problems(["--set trial.alpha=x: trial.alpha == \\"x\\", must be a number."])
     {'alpha': ['--set trial.alpha=x: trial.alpha == "x", must be a number.']}
+    >>> list(field_problems(["--set trial.treatment_lbr=0.5: trial.treatment_lbr == 0.5 is below "
+    ...                      "trial.control_lbr == 0.6"]))
+    ['treatment_lbr']
     """
     out: dict[str, list[str]] = {}
     for line in problems:
-        param = next((f.param for f in FIELDS if f"--set {f.key}=" in line or f" {f.key} ==" in line), "")
+        # the field the line starts with (its --set KEY=) before any other key it mentions: a
+        # cross-field rule ("treatment_lbr ... is below trial.control_lbr") is the moved field's
+        param = next((f.param for f in FIELDS if line.startswith(f"--set {f.key}=")), "")
+        param = param or next((f.param for f in FIELDS if f" {f.key} ==" in line), "")
         out.setdefault(param, []).append(line)
     return out

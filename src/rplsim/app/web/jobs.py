@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import os
 import shutil
 import tempfile
 import threading
@@ -97,9 +98,10 @@ def _report(
     sc = load_scenario(path, items)
     result = run_stages(sc, replicates=replicates, say=lambda msg: queue.put(("say", msg.strip())))
     out = Path(folder) / "run"
-    command = ["rplsim", "run", path, *(f"--set {i}" for i in items)]
-    command += [f"--replicates {replicates}"] if replicates else []
-    command += [] if formats == ("png", "svg") else [f"--format {','.join(formats)}"]
+    # the argv of the `rplsim run` that writes this report (one element per argument)
+    command = ["rplsim", "run", path, *(a for i in items for a in ("--set", i))]
+    command += ["--replicates", str(replicates)] if replicates else []
+    command += [] if formats == ("png", "svg") else ["--format", ",".join(formats)]
     write_run(result, out, command=command, formats=formats)
     return {
         "report": str(out / "report.html"),
@@ -115,8 +117,14 @@ def _worker(
     queue: Any,
     folder: str,
     formats: tuple[str, ...],
+    parent: int,
 ) -> None:
-    """The job's process: run it, and put ``("done", result)`` or ``("error", line)``."""
+    """The job's process: run it, and put ``("done", result)`` or ``("error", line)``. It ends
+    with the server (``parent``), however the server ends: a job never outlives its page's
+    server (:func:`rplsim.trial.pool.die_with_parent`)."""
+    from rplsim.trial.pool import die_with_parent
+
+    die_with_parent(parent)
     try:
         if kind == "simulate":
             result = _simulate(path, items, replicates, queue)
@@ -202,13 +210,13 @@ class JobManager:
             self._prune()
             ctx = _context()
             queue = ctx.Queue()
-            folder = tempfile.mkdtemp(prefix="rplsim-web-")
-            proc = ctx.Process(
-                target=_worker, args=(kind, path, items, replicates, queue, folder, formats), daemon=True
-            )
+            folder = tempfile.mkdtemp(prefix="rplsim-web-") if kind == "report" else ""
+            args = (kind, path, items, replicates, queue, folder, formats, os.getpid())
+            proc = ctx.Process(target=_worker, args=args, daemon=True)
             job = Job(f"j{next(self._ids)}", kind, proc, queue, folder)
+            # started before the job can be seen: a cancel always finds a process to stop
+            proc.start()
             self._jobs[job.id] = job
-        proc.start()
         threading.Thread(target=self._follow, args=(job,), daemon=True).start()
         return job
 
@@ -226,16 +234,26 @@ class JobManager:
     def cancel(self, job_id: str) -> Job | None:
         """Stop a running job at once (its process is terminated); a finished one is left as is."""
         job = self._jobs.get(job_id)
-        if job is not None and job.state == "running":
-            job.state = "cancelled"
-            job.finished = time.monotonic()
+        if job is not None and self._end(job, "cancelled"):
             job.process.terminate()
         return job
 
+    def _end(self, job: Job, state: str, **fields: Any) -> bool:
+        """Move a running job to ``state`` (once: a cancel and the job's own end may race)."""
+        with self._lock:
+            if job.state != "running":
+                return False
+            for k, v in fields.items():
+                setattr(job, k, v)
+            job.state, job.finished = state, time.monotonic()
+            return True
+
     def shutdown(self) -> None:
-        """Cancel every running job and remove the jobs' folders."""
+        """Cancel every running job, wait for its process to end, and remove the jobs' folders."""
         for job in list(self._jobs.values()):
             self.cancel(job.id)
+        for job in list(self._jobs.values()):
+            job.process.join(timeout=5)
             shutil.rmtree(job.folder, ignore_errors=True)
 
     def _follow(self, job: Job) -> None:
@@ -248,22 +266,17 @@ class JobManager:
                     try:
                         msg = job.queue.get(timeout=0.5)
                     except Empty:
-                        job.state, job.error = "failed", "the job's process ended without an answer"
-                        job.finished = time.monotonic()
+                        self._end(job, "failed", error="the job's process ended without an answer")
                         break
                 else:
                     continue
-            if job.state != "running":
-                break
             if msg[0] == "progress":
                 job.done, job.total, job.message = msg[1], msg[2], msg[3]
             elif msg[0] == "say":
                 job.message = msg[1]
             elif msg[0] == "done":
-                job.result, job.state = msg[1], "done"
-                job.done = job.total
-                job.finished = time.monotonic()
+                self._end(job, "done", result=msg[1], done=job.total)
             elif msg[0] == "error":
-                job.error, job.state = msg[1], "failed"
-                job.finished = time.monotonic()
+                self._end(job, "failed", error=msg[1])
         job.process.join(timeout=5)
+        job.queue.close()

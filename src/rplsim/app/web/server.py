@@ -12,10 +12,11 @@ import webbrowser
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.middleware.trustedhost import TrustedHostMiddleware
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from rplsim.app.web.api import build_router
@@ -94,6 +95,9 @@ def create_app(
 
     @app.middleware("http")
     async def headers(request, call_next):  # type: ignore[no-untyped-def]
+        if request.url.path.startswith("/api/") and _cross_site(request):
+            # another site's page in the same browser must not start jobs or searches here
+            return JSONResponse({"detail": "cross-site requests to the rplsim API are refused."}, 403)
         response: Response = await call_next(request)
         response.headers["Content-Security-Policy"] = CSP
         return response
@@ -103,6 +107,32 @@ def create_app(
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
     return app
+
+
+def _cross_site(request: Request) -> bool:
+    """Whether a browser says the request comes from another site's page: ``Sec-Fetch-Site``
+    cross-site, or an ``Origin`` whose host is not the one asked (tools such as curl send
+    neither, and are served).
+
+    Examples
+    --------
+    >>> from starlette.requests import Request
+    >>> def req(headers):
+    ...     raw = [(k.encode(), v.encode()) for k, v in headers.items()]
+    ...     return Request({"type": "http", "headers": raw, "method": "POST", "path": "/api/jobs"})
+    >>> _cross_site(req({"host": "127.0.0.1:8765", "origin": "http://127.0.0.1:8765"}))
+    False
+    >>> _cross_site(req({"host": "127.0.0.1:8765", "origin": "https://example.com"}))
+    True
+    >>> _cross_site(req({"host": "127.0.0.1:8765", "sec-fetch-site": "cross-site"}))
+    True
+    """
+    if request.headers.get("sec-fetch-site", "") == "cross-site":
+        return True
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return origin == "null"
+    return urlsplit(origin).netloc != request.headers.get("host", "")
 
 
 def serve(
@@ -126,4 +156,5 @@ def serve(
     if open_browser:
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
     print(f"rplsim serve: {url} (Ctrl-C stops it)", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # an open event stream (a page following its Simulate) must not hold Ctrl-C for long
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3)

@@ -106,9 +106,15 @@ function showProblems(body) {
 }
 
 function blank() {
+  // nothing of the last valid design stays beside the error, and nothing bad can be downloaded
   for (const id of ["n-per-arm", "power", "n-randomised", "n-screened", "years", "ivig-grams", "ivig-cost"]) $(id).textContent = "—";
+  for (const id of ["method", "type1", "centres-note", "exact-note", "assurance-note"]) $(id).textContent = "";
   $("curve").replaceChildren();
   $("heatmap").replaceChildren();
+  $("assurance").tBodies[0].replaceChildren();
+  $("assurance-panel").hidden = true;
+  for (const id of ["dl-toml", "dl-csv"]) $(id).removeAttribute("href");
+  $("dl-report").disabled = true;
 }
 
 // ----------------------------------------------------------------------------- live results
@@ -118,6 +124,7 @@ async function update() {
   history.replaceState(null, "", "?" + q);
   $("dl-toml").href = "/api/scenario.toml?" + q;
   $("dl-csv").href = "/api/curve.csv?" + q;
+  $("dl-report").disabled = !!state.job; // a job running keeps it off until it ends
   if (state.controller) state.controller.abort();
   const controller = (state.controller = new AbortController());
   const started = inputAt || performance.now();

@@ -53,3 +53,14 @@ def test_old_modules_that_became_packages_keep_their_public_names(old_package):
 def test_python_dash_m_old_cli_path():
     proc = subprocess.run([sys.executable, "-m", "rplsim.cli", "--version"], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.startswith("rplsim "), proc.stderr
+
+
+def test_importing_an_old_path_keeps_the_flat_function_of_that_name():
+    """``import rplsim.feasibility`` (0.1's module) must not turn ``rplsim.feasibility``, the flat
+    API's function, into the module (it did, in whichever process imported the old path first)."""
+    import rplsim.feasibility
+
+    from rplsim import feasibility
+
+    assert callable(feasibility) and rplsim.feasibility is feasibility
+    assert feasibility.__module__ == "rplsim.planning.feasibility"

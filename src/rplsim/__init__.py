@@ -58,6 +58,19 @@ __version__ = "0.1.0"
 # Old flat module paths (rplsim.power, rplsim.analytic, ...) keep working for this release.
 _compat.install()
 
+
+class _Package(type(_compat)):  # type: ignore[misc]
+    """rplsim's module type: an old flat path imported as a module (``import rplsim.feasibility``,
+    :mod:`rplsim._compat`) is bound on the package by the import system; where the flat API has
+    a function of that name, the function stays (else ``rplsim.feasibility(...)`` would call a
+    module, depending on which test or script imported the old path first)."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in _LAZY and isinstance(value, type(_compat)):
+            return
+        super().__setattr__(name, value)
+
+
 #: each lazy public name -> the module it is loaded from
 _LAZY: dict[str, str] = {
     "FitResult": "rplsim.calibration.fit",
@@ -205,3 +218,8 @@ def __getattr__(name: str) -> object:
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
+
+
+import sys as _sys  # noqa: E402  (the package's own module type, once everything above is defined)
+
+_sys.modules[__name__].__class__ = _Package

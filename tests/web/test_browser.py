@@ -46,6 +46,14 @@ def context(browser, requests_seen):
     ctx.close()
 
 
+def open_page(context, url):
+    """A new tab of the shared browser context at ``url``, once the page has its first answer."""
+    p = context.new_page()
+    p.goto(url)
+    wait_state(p, "ready")
+    return p
+
+
 @pytest.fixture(scope="module")
 def page(context, live_server):
     p = context.new_page()
@@ -112,9 +120,7 @@ def test_moving_the_placebo_rate_updates_n_and_power(page, record_property):
 def test_url_round_trip(page, context):
     query = parse_qs(urlsplit(page.url).query)
     assert query["control_lbr"] == ["0.55"] and query["scenario"] == ["paper.toml"]
-    other = context.new_page()
-    other.goto(page.url)
-    wait_state(other, "ready")
+    other = open_page(context, page.url)
     assert other.input_value("#in-control_lbr") == "0.55"
     assert shown(other) == shown(page) == library(control_lbr=0.55)
     other.close()
@@ -183,9 +189,7 @@ def test_downloaded_toml_reproduces_n_with_rplsim_run(page, tmp_path):
 def test_closing_the_page_cancels_its_simulation(context, live_server):
     import httpx
 
-    p = context.new_page()
-    p.goto(f"{live_server}/?scenario=paper.toml")
-    wait_state(p, "ready")
+    p = open_page(context, f"{live_server}/?scenario=paper.toml")
     p.fill("#replicates", "50000000")
     p.click("#simulate")
     p.wait_for_selector("body[data-simulate=running]")
@@ -208,9 +212,7 @@ def test_screenshot(page, artefacts):
 
 
 def test_picking_a_scenario_with_a_prior_shows_its_assurance(context, live_server):
-    p = context.new_page()
-    p.goto(f"{live_server}/")
-    wait_state(p, "ready")
+    p = open_page(context, f"{live_server}/")
     p.select_option("#scenario", "assurance.toml")
     p.wait_for_selector("#assurance tbody tr")
     wait_state(p, "ready")

@@ -62,7 +62,7 @@ def build_router(files: ScenarioFiles, jobs: JobManager, default: str) -> APIRou
         return parse_state(dict(request.query_params), files)
 
     def scenario_of(state: PageState) -> Scenario:
-        return memo.get(("scenario", state.scenario, state.items), lambda: state.load(files))
+        return memo.get(("scenario", state.scenario, state.items), lambda: state.load(files), exclusive=False)
 
     def design(state: PageState) -> dict[str, Any]:
         sc = scenario_of(state)
@@ -116,7 +116,9 @@ def build_router(files: ScenarioFiles, jobs: JobManager, default: str) -> APIRou
         def make() -> dict[str, Any]:
             st = state_of(request)
             sc = scenario_of(st)
-            return memo.get(("analytic", st.scenario, st.items), lambda: compute.analytic_numbers(sc))
+            return memo.get(
+                ("analytic", st.scenario, st.items), lambda: compute.analytic_numbers(sc), exclusive=False
+            )
 
         return answer(make)
 
@@ -217,7 +219,8 @@ def build_router(files: ScenarioFiles, jobs: JobManager, default: str) -> APIRou
                 raise ScenarioError(
                     f"replicates == {reps!r}, must be an integer from 1 to {MAX_COMPARE_REPLICATES:,}."
                 )
-            return {"rows": compute.compare_rows(named, rates, reps)}
+            with compute.LIBRARY_LOCK:
+                return {"rows": compute.compare_rows(named, rates, reps)}
 
         return await asyncio.to_thread(answer, make)
 

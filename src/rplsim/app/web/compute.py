@@ -36,6 +36,7 @@ from rplsim.trial.simulation import trial_design
 
 __all__ = [
     "CURVE_POINTS",
+    "LIBRARY_LOCK",
     "LIVE_EXACT_N",
     "Memo",
     "analytic_numbers",
@@ -65,6 +66,13 @@ point). The page asks for the curve after its headline, so this is time on top o
 
 T = TypeVar("T")
 
+LIBRARY_LOCK = threading.RLock()
+"""One library computation at a time. The exact methods keep caches between calls (the
+threshold store of :mod:`rplsim.design.exact_counts`, Boschloo's tables) that are not safe to
+grow from two threads at once, and the server answers requests in a thread pool; the GIL
+serialises the work anyway. The closed-form answer (``/api/analytic``) and loading a scenario
+do not take it, so the page's first answer is not queued behind an exact search."""
+
 
 class Memo:
     """A bounded cache computing each key once, even when many requests ask for it at once.
@@ -84,8 +92,9 @@ class Memo:
         self._lock = threading.Lock()
         self._items: OrderedDict[Hashable, Future[Any]] = OrderedDict()
 
-    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """``compute()``'s value for ``key``, computed by the first caller only."""
+    def get(self, key: Hashable, compute: Callable[[], T], *, exclusive: bool = True) -> T:
+        """``compute()``'s value for ``key``, computed by the first caller only; ``exclusive``:
+        under :data:`LIBRARY_LOCK` (an exclusive compute must not wait on another exclusive key)."""
         with self._lock:
             fut = self._items.get(key)
             owner = fut is None
@@ -97,7 +106,12 @@ class Memo:
                 self._items.move_to_end(key)
         if owner:
             try:
-                fut.set_result(compute())
+                if exclusive:
+                    with LIBRARY_LOCK:
+                        value = compute()
+                else:
+                    value = compute()
+                fut.set_result(value)
             except BaseException as exc:  # the waiting requests get the same error
                 fut.set_exception(exc)
         result: T = fut.result()

@@ -138,13 +138,14 @@ def test_bad_value_shows_the_cli_rule_and_computes_nothing(page, capsys):
 
 
 def test_pin_and_compare(page):
+    before = len(page.evaluate("window.rplsim.timings"))
     page.click("#pin")
     set_field(page, "control_lbr", "0.58")
-    wait_state(page, "ready")
-    page.wait_for_selector("#compare tbody tr")
-    side = page.inner_text("#side")
-    assert "pinned" in side and f"\t{library(control_lbr=0.55)[0]}\t{library(control_lbr=0.58)[0]}" in side
-    assert page.eval_on_selector_all("#compare tbody tr", "rows => rows.length") == 8
+    wait_updates(page, before)  # the new design shown (not the state before the change)
+    pinned_and_current = f"\t{library(control_lbr=0.55)[0]}\t{library(control_lbr=0.58)[0]}"
+    wait_until(page, f"document.querySelector('#side').innerText.includes({json.dumps(pinned_and_current)})")
+    assert "pinned" in page.inner_text("#side")
+    wait_until(page, "document.querySelectorAll('#compare tbody tr').length === 8")
 
 
 def test_simulate_runs_to_completion(page, record_property):

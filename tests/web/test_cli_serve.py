@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from rplsim.app.cli import main
+from rplsim.app.web.jobs import _server_alive
 from tests.conftest import ROOT, SCENARIOS
 from tests.web.conftest import _free_port
 
@@ -78,7 +79,14 @@ def test_rplsim_serve_serves_the_page():
         # a DNS name rebound to 127.0.0.1 does not reach the page
         rebound = httpx.get(f"http://127.0.0.1:{port}/api/scenarios", headers={"Host": "evil.example"})
         assert rebound.status_code == 400
+        # a Simulate that would run for minutes does not outlive a server killed outright
+        job = httpx.post(f"http://127.0.0.1:{port}/api/jobs?scenario=paper.toml&replicates=50000000").json()
+        assert job["state"] == "running" and _server_alive(job["pid"])
     finally:
-        proc.terminate()
+        proc.kill()
         out, _ = proc.communicate(timeout=10)
     assert f"http://127.0.0.1:{port}/" in out
+    deadline = time.monotonic() + 5
+    while _server_alive(job["pid"]):
+        assert time.monotonic() < deadline, "the job outlived its server"
+        time.sleep(0.1)

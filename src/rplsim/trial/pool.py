@@ -89,7 +89,8 @@ def die_with_parent(parent: int) -> None:
             armed = False
         if armed:
             # The race: the parent died before prctl. (Under forkserver the direct parent is
-            # the server, which ends with ``parent``: then only ``parent`` itself is checked.)
+            # the fork server, which outlives ``parent`` while any of its children lives: such
+            # a caller also watches ``parent`` itself, as rplsim.app.web.jobs does.)
             if os.getppid() != parent and not _alive(parent):
                 os._exit(1)
             return

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from rplsim.app.cli import main
-from rplsim.app.web.jobs import _server_alive
+from rplsim.trial.pool import process_alive
 from tests.conftest import ROOT, SCENARIOS
 from tests.web.conftest import _free_port
 
@@ -81,12 +81,12 @@ def test_rplsim_serve_serves_the_page():
         assert rebound.status_code == 400
         # a Simulate that would run for minutes does not outlive a server killed outright
         job = httpx.post(f"http://127.0.0.1:{port}/api/jobs?scenario=paper.toml&replicates=50000000").json()
-        assert job["state"] == "running" and _server_alive(job["pid"])
+        assert job["state"] == "running" and process_alive(job["pid"])
     finally:
         proc.kill()
         out, _ = proc.communicate(timeout=10)
     assert f"http://127.0.0.1:{port}/" in out
     deadline = time.monotonic() + 5
-    while _server_alive(job["pid"]):
+    while process_alive(job["pid"]):
         assert time.monotonic() < deadline, "the job outlived its server"
         time.sleep(0.1)

@@ -389,8 +389,7 @@ def evaluate_targets(
         if se != se and per.size > 1:
             # min, max: the SD over cohorts is that of the statistic on m women; the target's
             # is on its own n
-            scale = math.sqrt(m / t.n) if t.key != "in_stratum" else math.sqrt(size / t.n)
-            se = float(per.std(ddof=1)) * scale
+            se = float(per.std(ddof=1)) * math.sqrt(m / t.n)
         z = (
             (sim - t.value) / se
             if se > 0

@@ -29,10 +29,10 @@ import numpy as np
 
 from rplsim._core.limits import MAX_WORKERS
 
-__all__ = ["cap_workers", "die_with_parent", "map_block_chunks", "process_pool"]
+__all__ = ["cap_workers", "die_with_parent", "map_block_chunks", "process_alive", "process_pool"]
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-_WATCH_SECONDS = 0.5  # how often a worker without PR_SET_PDEATHSIG looks for its parent
+_WATCH_SECONDS = 0.5  # how often a worker that watches its parent looks for it
 
 
 def cap_workers(requested: int, useful: int, what: tuple[str, str] = ("task", "tasks")) -> int:
@@ -88,28 +88,50 @@ def die_with_parent(parent: int) -> None:
         except (OSError, AttributeError):
             armed = False
         if armed:
-            # The race: the parent died before prctl. (Under forkserver the direct parent is
-            # the fork server, which outlives ``parent`` while any of its children lives: such
-            # a caller also watches ``parent`` itself, as rplsim.app.web.jobs does.)
-            if os.getppid() != parent and not _alive(parent):
-                os._exit(1)
+            if os.getppid() != parent:
+                # The race: the parent died before prctl. Or a fork server is the direct
+                # parent, and it outlives ``parent`` while any of its children lives (each
+                # holds its alive pipe), so the signal would never come: watch ``parent``.
+                if not process_alive(parent):
+                    os._exit(1)
+                threading.Thread(
+                    target=_watch_process, args=(parent,), name="rplsim-parent-watch", daemon=True
+                ).start()
             return
     if os.name == "posix":
-        if not _alive(parent):
+        if not process_alive(parent):
             os._exit(1)
         threading.Thread(
             target=_watch_parent, args=(os.getppid(),), name="rplsim-parent-watch", daemon=True
         ).start()
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs: it answers signal 0 (POSIX) and is not a zombie (a killed
+    process its own parent has not reaped yet still answers; Linux's /proc tells it apart).
+
+    Examples
+    --------
+    >>> process_alive(os.getpid())
+    True
+    """
     try:
-        os.kill(pid, 0)  # POSIX only: signal 0 checks, it sends nothing
+        os.kill(pid, 0)  # signal 0 checks, it sends nothing
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:  # no /proc (not Linux), or it ended in between
+        return True
+
+
+def _watch_process(pid: int) -> None:
+    while process_alive(pid):
+        time.sleep(_WATCH_SECONDS)
+    os._exit(1)  # no clean-up: the process that would collect the results is gone
 
 
 def _watch_parent(ppid: int) -> None:

@@ -109,41 +109,6 @@ def _report(
     }
 
 
-def _watch_server(pid: int, every: float = 0.5) -> None:
-    """End this job's process when the server ``pid`` is gone. Under the fork server the job's
-    parent is the fork server, which lives as long as any of its children does (each holds its
-    alive pipe), so the parent-death signal alone never fires when the server is killed."""
-
-    def watch() -> None:
-        while _server_alive(pid):
-            time.sleep(every)
-        os._exit(1)  # nobody is left to read the answer
-
-    threading.Thread(target=watch, name="rplsim-server-watch", daemon=True).start()
-
-
-def _server_alive(pid: int) -> bool:
-    """Whether ``pid`` runs: it answers signal 0 and is not a zombie (a killed server its own
-    parent has not reaped yet still answers signal 0; Linux's /proc tells it apart).
-
-    Examples
-    --------
-    >>> _server_alive(os.getpid())
-    True
-    """
-    try:
-        os.kill(pid, 0)  # signal 0: is it there (sends nothing)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:  # no /proc (not Linux), or it went in between
-        return True
-
-
 def _worker(
     kind: str,
     path: str,
@@ -159,8 +124,7 @@ def _worker(
     server (:func:`rplsim.trial.pool.die_with_parent`)."""
     from rplsim.trial.pool import die_with_parent
 
-    die_with_parent(parent)
-    _watch_server(parent)
+    die_with_parent(parent)  # under the fork server too (it watches the server's pid)
     try:
         if kind == "simulate":
             result = _simulate(path, items, replicates, queue)

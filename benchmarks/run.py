@@ -44,12 +44,14 @@ RPLSIM = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "rplsim.
 
 # Targets from the performance issue, for this 2-core machine (items per second).
 TARGETS: dict[str, float] = {
-    "cohort": 1e6,
+    "cohort": 3e6,  # issue 18 (issue 6 asked 1e6), and within COHORT_FLOOR_RATIO of the floor
     "timeline": 2e4,
     "twin": 2e6,
     "power_count": 5e5,
     "power_logistic": 5e3,
 }
+# Issue 18: cohort generation at most this many times the raw-draw floor's time.
+COHORT_FLOOR_RATIO = 3.0
 # A log-log slope this close to 1 counts as linear scaling.
 SLOPE_TOLERANCE = 0.15
 # Peak memory may grow this much (relative) over 10x the replicates and still count as flat.
@@ -123,6 +125,7 @@ class Case:
             "target_met_on_cpu_time": self.target_met_cpu,
             "note": self.note,
             "timings": [t.record() for t in self.timings],
+            "main": self.main,
             "baseline": self.baseline.record() if self.baseline else None,
         }
 
@@ -261,24 +264,37 @@ def case_cohort(quick: bool, runs: int) -> Case:
             )
         )
     n = sizes[-1]
+    main = len(timings) - 1
+    # The same cohort in one thread: what one core does (the default uses the machine's
+    # cores, up to 4; the women are the same).
+    timings.append(
+        Timing(
+            f"generate_cohort n={n:.0e}, threads=1",
+            n,
+            "women",
+            time_runs(lambda: rplsim.generate_cohort(sc, n, seed=1, threads=1), runs),
+        )
+    )
     rng = np.random.default_rng(1)
-    # The floor: the same number of raw normals (21 a woman, one per column).
+    # The floor: the same number of raw normals (21 a woman, one per column), in one thread.
     base = Timing(
         f"numpy standard_normal ({n:.0e} x 21)",
         n,
         "women",
         time_runs(lambda: rng.standard_normal((n, 21)), runs),
     )
-    with_memory(timings[-1], f"rplsim.generate_cohort(paper, {n}, seed=1)")
-    best = timings[-1].throughput
+    with_memory(timings[main], f"rplsim.generate_cohort(paper, {n}, seed=1)")
+    best = timings[main].throughput
+    ratio = timings[main].median / base.median
     return Case(
         1,
         "cohort generation",
         timings,
         base,
-        target=f">= {TARGETS['cohort']:.0e} women/s at n={n:.0e}",
-        target_met=verdict(best, TARGETS["cohort"]),
-        main=len(timings) - 1,
+        target=f">= {TARGETS['cohort']:.0e} women/s at n={n:.0e} and <= {COHORT_FLOOR_RATIO:g}x "
+        f"the floor ({ratio:.2f}x)",
+        target_met=verdict(best, TARGETS["cohort"]) and ratio <= COHORT_FLOOR_RATIO,
+        main=main,
         target_rate=TARGETS["cohort"],
     )
 

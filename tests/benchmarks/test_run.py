@@ -42,4 +42,4 @@ def test_quick_case_1_writes_valid_json(tmp_path: Path) -> None:
         assert len(t["runs"]) == 3
         assert 0 < t["min_s"] <= t["median_s"] <= t["max_s"]
         assert t["throughput_per_s"] > 0
-    assert case["timings"][-1]["peak_rss_mb"] > 0
+    assert case["timings"][case["main"]]["peak_rss_mb"] > 0  # the timing the target judges

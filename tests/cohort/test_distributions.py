@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rplsim.cohort.distributions import discrete_maxent, truncnorm_for_moments
+from rplsim.cohort.distributions import count_at_most, discrete_maxent, truncnorm_for_moments
 from rplsim.exceptions import CalibrationError
 from rplsim.paper import TABLE1
 
@@ -52,3 +52,14 @@ def test_impossible_targets_raise():
         truncnorm_for_moments(5.0, 1.0, 6.0, 9.0)
     with pytest.raises(CalibrationError):
         truncnorm_for_moments(0.5, 0.6, 0.0, 1.0)
+
+
+@given(
+    cdf=st.lists(st.floats(0, 1), min_size=1, max_size=12).map(sorted),
+    u=st.lists(st.one_of(st.floats(0, 1, exclude_max=True), st.sampled_from([0.0, 0.25, 0.5])), max_size=50),
+)
+def test_count_at_most_is_searchsorted_right(cdf, u):
+    """The comparison count the samplers use is numpy's binary search, value for value (ties
+    with a cdf value included: the strategy draws some u equal to cdf values)."""
+    c, x = np.array(cdf), np.array(u + cdf[:3], dtype=float)
+    assert np.array_equal(count_at_most(c, x), np.searchsorted(c, x, side="right"))

@@ -157,3 +157,39 @@ def test_published_names_and_their_old_private_aliases() -> None:
     sc = load_scenario(ROOT / "scenarios" / "paper.toml")
     d = cohort_arrays(sc.cohort, 30, 11, None)
     assert cohort_frame(d, sc.cohort).equals(generate_cohort(sc, 30, seed=11))
+
+
+def test_runs_and_threads_give_the_women_of_each_block_drawn_alone() -> None:
+    """A cohort is drawn RUN blocks at a time and in threads; each block's women must still be
+    the ones its own stream gives when it is drawn alone (the definition of the cohort), for
+    every thread count and a last run cut short."""
+    from rplsim._core.rng import child_generator
+    from rplsim.cohort.generate import RUN, _block, cohort_model
+
+    sc = load_scenario(ROOT / "scenarios" / "paper.toml")
+    n = 2 * RUN * BLOCK + BLOCK + 5  # two whole runs, a run of two blocks, the last cut short
+    model = cohort_model(sc.cohort)
+    alone = [
+        _block(sc.cohort, model, [child_generator(7, "cohort", b)], model.strata_cdf)
+        for b in range(-(-n // BLOCK))
+    ]
+    for threads in (1, 2, 3):
+        d = cohort_arrays(sc.cohort, n, 7, threads=threads)
+        for k, v in d.items():
+            assert np.array_equal(v, np.concatenate([a[k] for a in alone])[:n]), (threads, k)
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, True])
+def test_bad_thread_count_raises(paper, threads):
+    with pytest.raises(ScenarioError, match="threads =="):
+        generate_cohort(paper, n=10, threads=threads)
+
+
+def test_expit_matches_scipy() -> None:
+    """The numpy logistic used for the percentages is scipy's expit to a few ulp."""
+    from scipy import special
+
+    from rplsim.cohort.generate import _expit
+
+    x = np.linspace(-40, 40, 200_001)
+    np.testing.assert_allclose(_expit(x), special.expit(x), rtol=4 * np.finfo(float).eps, atol=0)

@@ -18,6 +18,11 @@ cytotoxicities) are logit-normal, bounded to (0, 100) by their law.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+
 import numpy as np
 import pandas as pd
 from scipy import special
@@ -25,27 +30,38 @@ from scipy import special
 from rplsim._core.rng import SeedLike, child_generator, root_entropy
 from rplsim._core.validation import check_integer
 from rplsim.cohort.codebook import COHORT_SCHEMA
+from rplsim.cohort.distributions import count_at_most as _count_at_most
 from rplsim.cohort.distributions import sample_discrete, sample_truncnorm
 from rplsim.cohort.model import PROFILE_FLAGS, PROFILE_NAMES, CohortModel, cohort_model
 from rplsim.exceptions import CalibrationError, ScenarioError
 from rplsim.scenario import KNOWN_CAUSES, STRATA, CohortParams, Scenario
+from rplsim.scenario.cohort_params import Immune
 
 # PROFILE_NAMES, CohortModel and cohort_model are defined in cohort/model.py since it was split
 # from here; they stay exported from here too (trial/ imports PROFILE_NAMES from here).
 __all__ = [
     "BLOCK",
     "COLUMNS",
+    "MAX_THREADS",
     "PROFILE_NAMES",
+    "RUN",
     "CohortModel",
     "cohort_arrays",
     "cohort_frame",
     "cohort_model",
     "cytotoxicity_high",
     "generate_cohort",
+    "set_default_threads",
     "weight_kg",
 ]
 
 BLOCK = 8192
+#: Blocks drawn together, by one numpy call a quantity: each keeps its own stream, so a run
+#: gives the same women as its blocks one by one (32,768 women a run; 4 was the fastest of
+#: 1, 4, 8 and 16 at 10^6 women on 2 cores).
+RUN = 4
+#: The most threads a cohort is drawn with by default (a run's arrays are ~10 MB a thread).
+MAX_THREADS = 4
 COLUMNS: tuple[str, ...] = tuple(c.column for c in COHORT_SCHEMA)
 _DECIMALS: dict[str, int] = {c.column: c.decimals for c in COHORT_SCHEMA if c.decimals is not None}
 _MAX_REJECTION_ROUNDS = 500
@@ -71,7 +87,7 @@ def _marker_given_flag(
     """
     t, g = _side_threshold(cutoff, decimals)
     to_z, from_z = (
-        ((lambda x: special.logit(x / 100)), (lambda z: 100 * special.expit(z)))
+        ((lambda x: special.logit(x / 100)), (lambda z: 100 * _expit(z)))
         if law == "logit"
         else (np.log, np.exp)
     )
@@ -92,10 +108,6 @@ def _marker_given_flag(
     return x
 
 
-def _cytotoxicity_rule(c: np.ndarray, cut: np.ndarray, rule: str) -> np.ndarray:
-    return _combine(c[:, 0] > cut[0], c[:, 1] > cut[1], c[:, 2] > cut[2], rule)
-
-
 def _combine(a50: np.ndarray, a25: np.ndarray, a12: np.ndarray, rule: str) -> np.ndarray:
     """The rule applied to the three above-the-cut-off columns (column by column: a reduction
     along a short axis of an (n, 3) array is several times slower)."""
@@ -114,12 +126,32 @@ def _combine(a50: np.ndarray, a25: np.ndarray, a12: np.ndarray, rule: str) -> np
 def cytotoxicity_high(c50: np.ndarray, c25: np.ndarray, c12: np.ndarray, params: CohortParams) -> np.ndarray:
     """The high-cytotoxicity flag from the three E:T values by the scenario's rule."""
     imm = params.immune
-    cut = np.array([imm.cytotoxicity_50_cutoff, imm.cytotoxicity_25_cutoff, imm.cytotoxicity_12_5_cutoff])
-    return _cytotoxicity_rule(np.column_stack([c50, c25, c12]), cut, imm.cytotoxicity_rule)
+    return _combine(
+        c50 > imm.cytotoxicity_50_cutoff,
+        c25 > imm.cytotoxicity_25_cutoff,
+        c12 > imm.cytotoxicity_12_5_cutoff,
+        imm.cytotoxicity_rule,
+    )
 
 
-def _cytotoxicity_given_flag(g: np.random.Generator, params: CohortParams, high: np.ndarray) -> np.ndarray:
-    imm = params.immune
+@dataclass(frozen=True)
+class _CytoLaw:
+    """The cytotoxicity law's constants, worked out once per immune section (they were a tenth
+    of a block's cost when worked out for every block)."""
+
+    mu: np.ndarray
+    s: np.ndarray
+    chol_t: np.ndarray
+    cut: np.ndarray
+    z_t: np.ndarray
+    g_hi: np.ndarray
+    g_lo: np.ndarray
+    decimals: int
+    rule: str
+
+
+@lru_cache(maxsize=64)
+def _cyto_law(imm: Immune) -> _CytoLaw:
     ln = [imm.cytotoxicity_50, imm.cytotoxicity_25, imm.cytotoxicity_12_5]
     mu = special.logit(np.array([x.median for x in ln]) / 100)
     s = np.log([x.gsd for x in ln])
@@ -129,40 +161,107 @@ def _cytotoxicity_given_flag(g: np.random.Generator, params: CohortParams, high:
     cut = np.array([imm.cytotoxicity_50_cutoff, imm.cytotoxicity_25_cutoff, imm.cytotoxicity_12_5_cutoff])
     sides = [_side_threshold(float(c), decimals) for c in cut]
     # A value rounds above its cut-off iff its logit-scale z is >= z_t: the rule is decided on
-    # z, and the logistic and the rounding are taken once, for the accepted draws only (they
-    # were most of the cost when taken for every proposal of every round).
+    # z, and the logistic and the rounding are taken once, for the accepted draws only.
     z_t = (special.logit(np.array([t for t, _ in sides]) / 100) - mu) / s
     g_hi = np.array([gg for _, gg in sides])
     g_lo = np.round(g_hi - 10.0**-decimals, decimals)
-    # The first round's proposals are the answer's first draft (most are accepted); later
-    # rounds overwrite only the rows still rejected.
-    z = g.standard_normal((high.size, 3)) @ chol.T
-    first = _combine(z[:, 0] >= z_t[0], z[:, 1] >= z_t[1], z[:, 2] >= z_t[2], imm.cytotoxicity_rule)
-    todo = np.flatnonzero(first != high)
-    # Rejection on the correlated logit-normal, rule applied to the rounded values: exact
-    # conditioning on the rule as the table shows it, whatever the rule is.
-    rounds = 1
+    chol_t = np.ascontiguousarray(chol.T)
+    return _CytoLaw(mu, s, chol_t, cut, z_t, g_hi, g_lo, decimals, imm.cytotoxicity_rule)
+
+
+def _proposals(g: np.random.Generator, law: _CytoLaw, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The next ``m`` correlated proposals of the stream and the rule's value on each."""
+    z = g.standard_normal((m, 3)) @ law.chol_t
+    zt = law.z_t
+    return z, _combine(z[:, 0] >= zt[0], z[:, 1] >= zt[1], z[:, 2] >= zt[2], law.rule)
+
+
+def _cytotoxicity_given_flag(
+    gens: list[np.random.Generator], params: CohortParams, high: np.ndarray
+) -> np.ndarray:
+    """The three cytotoxicities of ``len(gens)`` blocks of women, block ``j`` from ``gens[j]``."""
+    law = _cyto_law(params.immune)
+    # Rejection on the correlated logit-normal, the rule applied to the rounded values: exact
+    # conditioning on the rule as the table shows it, whatever the rule is. Each block's
+    # proposals are one queue from its stream: woman i takes proposal i first; the women
+    # still rejected after a round take the next proposals, one each in their order.
+    # One product a block: on a run's rows at once the BLAS library starts threads of its own
+    # for this (n, 3) x (3, 3) product, which doubled the CPU time and saved no wall time.
+    raw = _draw(gens, 3, "standard_normal")
+    z = np.empty_like(raw)
+    for j in range(len(gens)):
+        sl = slice(j * BLOCK, (j + 1) * BLOCK)
+        np.matmul(raw[sl], law.chol_t, out=z[sl])
+    rule = _combine(z[:, 0] >= law.z_t[0], z[:, 1] >= law.z_t[1], z[:, 2] >= law.z_t[2], law.rule)
+    for j, g in enumerate(gens):
+        sl = slice(j * BLOCK, (j + 1) * BLOCK)
+        _reject(g, law, z[sl], rule[sl], high[sl])
+    c: np.ndarray = np.round(100 * _expit(law.mu + law.s * z), law.decimals)
+    # A draw at the threshold itself may round either way: keep it on the side its z was
+    # judged on (measure zero, round-off; only the cells where that happened are touched).
+    above = z >= law.z_t
+    wrong = (c > law.cut) != above
+    if wrong.any():
+        c[wrong] = np.where(above, law.g_hi, law.g_lo)[wrong]
+    return c
+
+
+def _reject(g: np.random.Generator, law: _CytoLaw, z: np.ndarray, rule: np.ndarray, high: np.ndarray) -> None:
+    """Replace, in place, the first-round proposals ``z`` whose ``rule`` is not ``high``.
+
+    The queue after the first round is drawn in a few large chunks rather than one call a
+    round (one stream, so the same numbers), and a round is then only index arithmetic: it
+    was most of a block's cost as fifteen rounds of small draws.
+    """
+    todo = np.flatnonzero(rule != high)
+    if not todo.size:
+        return
+    # The accept rate of each side in the first round sizes the queue's chunks.
+    n, n_high = high.size, int(high.sum())
+    want = high[todo]
+    n_hi = int(want.sum())
+    acc_hi = max(1.0 - n_hi / max(n_high, 1), 0.01)
+    acc_lo = max(1.0 - (todo.size - n_hi) / max(n - n_high, 1), 0.01)
+    buf_z, buf_rule = z[:0], rule[:0]
+    pos, rounds = 0, 1
+    # The queue position each accepted woman took, and who she is, round by round.
+    takes: list[np.ndarray] = []
+    takers: list[np.ndarray] = []
     while todo.size:
         if rounds == _MAX_REJECTION_ROUNDS:
             raise CalibrationError(
                 "cohort.immune: the cytotoxicity marker distributions almost never meet the "
-                f"'{imm.cytotoxicity_rule}' rule on one side of the cut-offs; move their medians "
-                "nearer the cut-offs."
+                f"'{law.rule}' rule on one side of the cut-offs; move their medians nearer "
+                "the cut-offs."
             )
-        zt = g.standard_normal((todo.size, 3)) @ chol.T
-        rule = _combine(zt[:, 0] >= z_t[0], zt[:, 1] >= z_t[1], zt[:, 2] >= z_t[2], imm.cytotoxicity_rule)
-        ok = rule == high[todo]
-        z[todo[ok]] = zt[ok]
-        todo = todo[~ok]
+        if pos + todo.size > buf_rule.size:
+            n_hi = int(want.sum())
+            more = int(1.1 * (n_hi / acc_hi + (todo.size - n_hi) / acc_lo)) + 32
+            if takes:
+                z[np.concatenate(takers)] = buf_z[np.concatenate(takes)]
+                takes, takers = [], []
+            cz, cr = _proposals(g, law, max(more, pos + todo.size - buf_rule.size))
+            buf_z = np.concatenate([buf_z[pos:], cz])
+            buf_rule = np.concatenate([buf_rule[pos:], cr])
+            pos = 0
+        ok = buf_rule[pos : pos + todo.size] == want
+        hit = np.flatnonzero(ok)
+        takes.append(pos + hit)
+        takers.append(todo[hit])
+        todo, want = todo[~ok], want[~ok]
+        pos += ok.size
         rounds += 1
-    c: np.ndarray = np.round(100 * special.expit(mu + s * z), decimals)
-    # A draw at the threshold itself may round either way: keep it on the side its z was
-    # judged on (measure zero, round-off; only the cells where that happened are touched).
-    above = z >= z_t
-    wrong = (c > cut) != above
-    if wrong.any():
-        c[wrong] = np.where(above, g_hi, g_lo)[wrong]
-    return c
+    z[np.concatenate(takers)] = buf_z[np.concatenate(takes)]
+
+
+def _expit(x: np.ndarray) -> np.ndarray:
+    """The logistic 1 / (1 + exp(-x)): scipy's ``expit`` formula, in numpy ufuncs, which are
+    about 3 times faster on these arrays (the last bit may differ; the values are rounded to
+    0.1 right after)."""
+    out: np.ndarray = np.exp(-x)
+    out += 1.0
+    np.reciprocal(out, out=out)
+    return out
 
 
 def _truncnorm_by_stratum(u: np.ndarray, table: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
@@ -180,68 +279,85 @@ def _truncnorm_by_stratum(u: np.ndarray, table: np.ndarray, groups: list[np.ndar
     return out
 
 
+def _draw(gens: list[np.random.Generator], k: int, how: str) -> np.ndarray:
+    """(BLOCK, k) draws of each stream, stacked: ``g.random`` or ``g.standard_normal``, written
+    in place (the same numbers as a (BLOCK, k) draw of each)."""
+    out = np.empty((len(gens) * BLOCK, k))
+    for j, g in enumerate(gens):
+        getattr(g, how)(out=out[j * BLOCK : (j + 1) * BLOCK])
+    return out
+
+
 def _block(
     params: CohortParams,
     model: CohortModel,
-    g: np.random.Generator,
+    gens: list[np.random.Generator],
     strata_cdf: np.ndarray,
     *,
     full: bool = True,
 ) -> dict[str, np.ndarray]:
+    """``len(gens)`` blocks of women, block ``j`` drawn from ``gens[j]`` exactly as it would be
+    alone: each block's draws are made from its own stream in the same order, and what comes
+    after them is element by element, so it is done on all the blocks at once (fewer, larger
+    numpy calls: a block's Python overhead and the thread switches between calls were a third
+    of its time)."""
     # full=False is the trial's fast path: only stratum, age, BMI, losses, immune profile and
     # height (the IVIG dose), without the marker draws (the cytotoxicity rejection sampling
     # is most of a block's cost). All six come from `u`, drawn first, so they are
     # bit-identical either way.
-    n = BLOCK
-    u = g.random((n, 9))
-    stratum = np.searchsorted(strata_cdf, u[:, 0], side="right").clip(0, 3)
+    # Drawn as (BLOCK, 9) a block, one row a woman, as always; used one contiguous column at a
+    # time.
+    u = np.ascontiguousarray(_draw(gens, 9, "random").T)
+    stratum = np.minimum(_count_at_most(strata_cdf, u[0]), 3)
     # Each stratum's women, found once for the six draws made stratum by stratum.
     groups = [np.flatnonzero(stratum == s) for s in range(len(STRATA))]
-    age = np.round(_truncnorm_by_stratum(u[:, 1], model.age, groups), _DECIMALS["age"])
-    bmi = _truncnorm_by_stratum(u[:, 2], model.bmi, groups)
+    age = np.round(_truncnorm_by_stratum(u[1], model.age, groups), _DECIMALS["age"])
+    bmi = _truncnorm_by_stratum(u[2], model.bmi, groups)
     if params.bmi_family == "lognormal":
         bmi = np.exp(bmi)
     bmi = np.round(bmi, _DECIMALS["bmi"])
-    misc = sample_discrete(u[:, 4], model.misc_cdf, model.misc_lo, stratum, groups)
+    misc = sample_discrete(u[4], model.misc_cdf, model.misc_lo, stratum, groups)
     abnormal = (stratum == 1) | (stratum == 3)
     prow = np.where(stratum == 3, 2, np.where(misc >= 4, 1, 0))
-    prof = sample_discrete(u[:, 6], model.profile_cdf, _ZERO_OFFSETS, prow).clip(0, 6)
+    prof = np.minimum(sample_discrete(u[6], model.profile_cdf, _ZERO_OFFSETS, prow), 6)
     prof = np.where(abnormal, prof, 7)
     h = model.height
-    height = np.round(sample_truncnorm(u[:, 3], h[0], h[1], h[2], h[3]), _DECIMALS["height_m"])
+    height = np.round(sample_truncnorm(u[3], h[0], h[1], h[2], h[3]), _DECIMALS["height_m"])
     out = {
         "stratum": stratum, "age": age, "bmi": bmi, "previous_miscarriages": misc, "profile": prof,
         "height_m": height,
     }  # fmt: skip
     if not full:
         return out
-    out["parity"] = sample_discrete(u[:, 5], model.parity_cdf, model.parity_lo, stratum, groups)
+    out["parity"] = sample_discrete(u[5], model.parity_cdf, model.parity_lo, stratum, groups)
     known = stratum <= 1
-    cause = np.searchsorted(model.cause_cdf, u[:, 7], side="right").clip(0, 5)
+    cause = np.minimum(_count_at_most(model.cause_cdf, u[7]), 5)
     out["cause"] = np.where(known, cause, len(KNOWN_CAUSES))
-    out["ivf"] = u[:, 8] < params.ivf_share
-    flags = PROFILE_FLAGS[prof]
+    out["ivf"] = u[8] < params.ivf_share
+    # The profile's three flags, a contiguous array each (a gathered (n, 3) table was read by
+    # strided columns).
+    nk_flag, cyto_flag, th_flag = (np.take(PROFILE_FLAGS[:, k], prof) for k in range(3))
     imm = params.immune
-    um = g.random((n, 2))
+    um = np.ascontiguousarray(_draw(gens, 2, "random").T)
     nk = _marker_given_flag(
-        um[:, 0],
+        um[0],
         "logit",
         imm.nk_percent.median,
         imm.nk_percent.gsd,
         imm.nk_cutoff,
         _DECIMALS["nk_percent"],
-        flags[:, 0],
+        nk_flag,
     )
     th = _marker_given_flag(
-        um[:, 1],
+        um[1],
         "log",
         imm.th1_th2.median,
         imm.th1_th2.gsd,
         imm.th1_th2_cutoff,
         _DECIMALS["th1_th2_ratio"],
-        flags[:, 2],
+        th_flag,
     )
-    cyto = _cytotoxicity_given_flag(g, params, flags[:, 1])
+    cyto = _cytotoxicity_given_flag(gens, params, cyto_flag)
     out.update(nk_percent=nk, c50=cyto[:, 0], c25=cyto[:, 1], c12=cyto[:, 2], th1_th2_ratio=th)
     return out
 
@@ -256,6 +372,7 @@ def generate_cohort(
     seed: SeedLike = None,
     *,
     strata: tuple[str, ...] | None = None,
+    threads: int | None = None,
 ) -> pd.DataFrame:
     """Generate a synthetic RPL cohort, one row a woman.
 
@@ -272,6 +389,9 @@ def generate_cohort(
         Draw only women of these strata (e.g. ``("KA", "IA")`` for a trial in abnormal
         immunity): exactly the cohort's distribution conditioned on the stratum, since every
         other draw is made given the stratum. ``None``: all strata in the scenario's shares.
+    threads : int, optional
+        Threads for a cohort of more than :data:`RUN` · :data:`BLOCK` women; the women do not
+        depend on it. ``None``: the machine's cores, at most :data:`MAX_THREADS`.
 
     Returns
     -------
@@ -307,11 +427,17 @@ def generate_cohort(
     n = check_integer("n", n)
     if seed is None and isinstance(scenario, Scenario):
         seed = scenario.seed
-    return cohort_frame(cohort_arrays(params, n, root_entropy(seed), strata), params)
+    return cohort_frame(cohort_arrays(params, n, root_entropy(seed), strata, threads=threads), params)
 
 
 def cohort_arrays(
-    params: CohortParams, n: int, entropy: int, strata: tuple[str, ...] | None = None, *, full: bool = True
+    params: CohortParams,
+    n: int,
+    entropy: int,
+    strata: tuple[str, ...] | None = None,
+    *,
+    full: bool = True,
+    threads: int | None = None,
 ) -> dict[str, np.ndarray]:
     """The raw per-woman arrays behind :func:`generate_cohort`, before the data frame.
 
@@ -329,6 +455,10 @@ def cohort_arrays(
     full : bool
         ``False`` is the trial's fast path: only ``stratum, age, bmi, previous_miscarriages,
         profile, height_m``, bit-identical to the full run's for the same entropy.
+    threads : int, optional
+        Threads drawing runs of :data:`RUN` blocks at once (the numbers do not depend on it);
+        ``None``: the machine's cores, at most :data:`MAX_THREADS`. A cohort of one run
+        (``n <= RUN * BLOCK``) is drawn in the calling thread.
 
     Returns
     -------
@@ -360,17 +490,60 @@ def cohort_arrays(
             raise ScenarioError(f"strata == {strata!r}: these strata have share 0 in the scenario.")
         strata_cdf = np.cumsum(shares / shares.sum())
         strata_cdf[-1] = 1.0
-    # Each block is written straight into the cohort's arrays (a list of blocks joined at the
-    # end read every value twice and was an eighth of the time).
+    n_blocks = -(-n // BLOCK)
+    runs = [range(b, min(b + RUN, n_blocks)) for b in range(0, n_blocks, RUN)]
     out: dict[str, np.ndarray] = {}
-    for b, lo in enumerate(range(0, n, BLOCK)):
-        part = _block(params, model, child_generator(entropy, "cohort", b), strata_cdf, full=full)
+
+    def draw(run: range) -> None:
+        part = _block(
+            params, model, [child_generator(entropy, "cohort", b) for b in run], strata_cdf, full=full
+        )
         if not out:
-            out = {k: np.empty(n, dtype=v.dtype) for k, v in part.items()}
-        m = min(BLOCK, n - lo)
+            out.update({k: np.empty(n, dtype=v.dtype) for k, v in part.items()})
+        # Each run is written straight into the cohort's arrays (a list of blocks joined at
+        # the end read every value twice and was an eighth of the time).
+        lo = run.start * BLOCK
+        m = min(len(run) * BLOCK, n - lo)
         for k, v in part.items():
             out[k][lo : lo + m] = v[:m]
+
+    workers = min(_threads(threads), len(runs) - 1)
+    draw(runs[0])
+    if workers <= 1:
+        for run in runs[1:]:
+            draw(run)
+    else:
+        # The runs write disjoint slices and each run's numbers come from its blocks' own
+        # streams, so the cohort is the same whatever the thread count. numpy and scipy release
+        # the GIL inside each call, which on these array sizes is most of a run's time.
+        with ThreadPoolExecutor(workers, thread_name_prefix="rplsim-cohort") as pool:
+            for f in [pool.submit(draw, run) for run in runs[1:]]:
+                f.result()
     return out
+
+
+_default_threads: int | None = None
+
+
+def set_default_threads(threads: int | None) -> None:
+    """The thread count of cohorts drawn with ``threads=None`` in this process: ``None`` is the
+    machine's cores (at most :data:`MAX_THREADS`). A process pool's workers set 1, as the pool
+    already has a process a core.
+
+    Examples
+    --------
+    >>> set_default_threads(1); set_default_threads(None)
+    """
+    global _default_threads
+    _default_threads = None if threads is None else check_integer("threads", threads)
+
+
+def _threads(threads: int | None) -> int:
+    if threads is None:
+        threads = _default_threads
+    if threads is None:
+        return min(os.cpu_count() or 1, MAX_THREADS)
+    return check_integer("threads", threads)
 
 
 def weight_kg(bmi: np.ndarray, height_m: np.ndarray) -> np.ndarray:
@@ -409,14 +582,14 @@ def cohort_frame(d: dict[str, np.ndarray], params: CohortParams) -> pd.DataFrame
     (5, 21)
     """
     stratum = d["stratum"]
-    flags = PROFILE_FLAGS[d["profile"]]
     cyto_high = cytotoxicity_high(d["c50"], d["c25"], d["c12"], params)
     imm = params.immune
     nk_high = d["nk_percent"] > imm.nk_cutoff
     th_high = d["th1_th2_ratio"] > imm.th1_th2_cutoff
     # Flags are recomputed from the values: they equal the profile's by construction, and
     # computing them from the values is what makes that checkable.
-    assert np.array_equal(flags, np.column_stack([nk_high, cyto_high, th_high]))
+    for k, flag in enumerate((nk_high, cyto_high, th_high)):
+        assert np.array_equal(np.take(PROFILE_FLAGS[:, k], d["profile"]), flag)
     weight = weight_kg(d["bmi"], d["height_m"])
     # copy=False: the arrays are fresh and ours, so pandas need not copy them into one 2-D
     # block (a second pass over every float column, ~5% of a 10^6-woman cohort).
@@ -424,8 +597,8 @@ def cohort_frame(d: dict[str, np.ndarray], params: CohortParams) -> pd.DataFrame
         copy=False,
         data={
             "patient_id": np.arange(stratum.size, dtype=np.int64),
-            "etiology": _categorical((stratum >= 2).astype(int), ("known", "idiopathic")),
-            "immunity": _categorical(((stratum == 1) | (stratum == 3)).astype(int), ("normal", "abnormal")),
+            "etiology": _categorical(stratum >= 2, ("known", "idiopathic")),
+            "immunity": _categorical((stratum == 1) | (stratum == 3), ("normal", "abnormal")),
             "stratum": _categorical(stratum, STRATA),
             "age": d["age"],
             "bmi": d["bmi"],
@@ -443,7 +616,7 @@ def cohort_frame(d: dict[str, np.ndarray], params: CohortParams) -> pd.DataFrame
             "th1_th2_high": th_high,
             "immune_profile": _categorical(d["profile"], PROFILE_NAMES),
             "known_cause": _categorical(d["cause"], (*KNOWN_CAUSES, "none")),
-            "conception": _categorical(d["ivf"].astype(int), ("natural", "ivf")),
+            "conception": _categorical(d["ivf"], ("natural", "ivf")),
         },
     )
 

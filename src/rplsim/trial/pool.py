@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from rplsim._core.limits import MAX_WORKERS
+from rplsim.cohort.generate import set_default_threads
 
 __all__ = ["cap_workers", "die_with_parent", "map_block_chunks", "process_alive", "process_pool"]
 
@@ -142,6 +143,7 @@ def _watch_parent(ppid: int) -> None:
 
 def _worker_init(parent: int) -> None:
     die_with_parent(parent)
+    set_default_threads(1)  # the pool has a process a core already
     # Ctrl-C reaches the whole process group: let the parent shut the pool down instead of
     # every worker printing a traceback. (No calibration warning to silence: an unreachable
     # moment is a row of the calibration table, not a warning.)

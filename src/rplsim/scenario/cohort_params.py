@@ -327,15 +327,12 @@ class CohortParams:
         source="Table 1",
     )
     bmi: PerStratumMoments = param(
-        _per(
-            _m(23.00, 4.2, 14.5, 39.3),
-            _m(21.71, 3.15, 16, 36.1),
-            _m(21.9, 3.01, 16.7, 33.6),
-            _m(21.99, 3.45, 16.7, 33.2),
-        ),
+        _per(_m(23.00, 4.2, 12, 60), _m(21.71, 3.15, 12, 60), _m(21.9, 3.01, 12, 60), _m(21.99, 3.45, 12, 60)),
         unit="kg/m2",
-        doc="BMI per stratum",
-        source="Table 1",
+        doc="BMI per stratum: Table 1's mean and SD on the support [min, max]",
+        source="Table 1 (mean, SD); min and max ASSUMPTION: 12-60 kg/m2, not Table 1's ranges (KN "
+        "14.5-39.3, KA 16-36.1, IN 16.7-33.6, IA 16.7-33.2), which are the extremes of 97-151 women: a "
+        "law cut there never passes them, so a simulated cohort's maximum fell short of the paper's",
     )
     previous_miscarriages: PerStratumMoments = param(
         _per(_m(2.89, 1.23, 2, 10), _m(3.18, 1.23, 2, 8), _m(2.87, 1.13, 2, 10), _m(2.95, 1.14, 2, 7)),
@@ -350,7 +347,7 @@ class CohortParams:
     bmi_family: str = param(
         "lognormal",
         choices=("normal", "lognormal"),
-        doc="shape of BMI's law on each stratum's range (its mean and SD are Table 1's either way)",
+        doc="shape of BMI's law on each stratum's support [min, max] (its mean and SD are Table 1's either way)",
         source="ASSUMPTION: BMI is right-skewed; Table 1's maxima lie 3-4 SD above the means, "
         "which a symmetric law on the same range almost never reaches",
     )

@@ -285,14 +285,16 @@ def case_cohort(quick: bool, runs: int) -> Case:
     )
     with_memory(timings[main], f"rplsim.generate_cohort(paper, {n}, seed=1)")
     best = timings[main].throughput
-    ratio = timings[main].median / base.median
+    # The floor is one thread's draws, so the ratio is taken on the one-thread run: thread for
+    # thread (the default run's ratio, against the same floor, is printed below the table).
+    ratio = timings[-1].median / base.median
     return Case(
         1,
         "cohort generation",
         timings,
         base,
-        target=f">= {TARGETS['cohort']:.0e} women/s at n={n:.0e} and <= {COHORT_FLOOR_RATIO:g}x "
-        f"the floor ({ratio:.2f}x)",
+        target=f">= {TARGETS['cohort']:.0e} women/s at n={n:.0e}, and in one thread <= "
+        f"{COHORT_FLOOR_RATIO:g}x the floor ({ratio:.2f}x)",
         target_met=verdict(best, TARGETS["cohort"]) and ratio <= COHORT_FLOOR_RATIO,
         main=main,
         target_rate=TARGETS["cohort"],

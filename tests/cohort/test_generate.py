@@ -179,6 +179,28 @@ def test_runs_and_threads_give_the_women_of_each_block_drawn_alone() -> None:
             assert np.array_equal(v, np.concatenate([a[k] for a in alone])[:n]), (threads, k)
 
 
+def test_an_error_in_a_thread_is_raised_as_it_is(monkeypatch) -> None:
+    """A run that fails in a worker thread raises its own error from cohort_arrays, and a
+    cohort of no women is no arrays (as before runs and threads)."""
+    from rplsim.cohort import generate
+    from rplsim.exceptions import CalibrationError
+
+    sc = load_scenario(ROOT / "scenarios" / "paper.toml")
+    assert cohort_arrays(sc.cohort, 0, 7) == {}
+    block = generate._block
+
+    def failing(params, model, gens, strata_cdf, *, full=True):
+        if failing.calls > 0:  # every run after the first, drawn in the pool
+            raise CalibrationError("cohort.immune: a run failed")
+        failing.calls += 1
+        return block(params, model, gens, strata_cdf, full=full)
+
+    failing.calls = 0
+    monkeypatch.setattr(generate, "_block", failing)
+    with pytest.raises(CalibrationError, match="a run failed"):
+        cohort_arrays(sc.cohort, 5 * generate.RUN * BLOCK, 7, threads=2)
+
+
 @pytest.mark.parametrize("threads", [0, -1, 1.5, True])
 def test_bad_thread_count_raises(paper, threads):
     with pytest.raises(ScenarioError, match="threads =="):

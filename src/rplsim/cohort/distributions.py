@@ -405,7 +405,8 @@ def sample_discrete(
 
 def count_at_most(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
     """How many of the sorted ``cdf`` values are <= each ``u``: ``np.searchsorted(cdf, u,
-    side="right")``, the same integers.
+    side="right")``, the same integers, for a sorted 1-D ``cdf`` and a 1-D ``u`` without NaN (a
+    NaN counts 0 here, ``len(cdf)`` there).
 
     By one comparison a cdf value: a pmf has a handful of them, and the comparisons are about
     three times faster than numpy's binary search on each element. The values above every

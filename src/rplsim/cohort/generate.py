@@ -236,7 +236,9 @@ def _reject(g: np.random.Generator, law: _CytoLaw, z: np.ndarray, rule: np.ndarr
             )
         if pos + todo.size > buf_rule.size:
             n_hi = int(want.sum())
-            more = int(1.1 * (n_hi / acc_hi + (todo.size - n_hi) / acc_lo)) + 32
+            # At most 4 blocks' worth a chunk: a near-zero accept rate would otherwise ask for
+            # ~100x the rejected women at once (and a product big enough for BLAS threads).
+            more = min(int(1.1 * (n_hi / acc_hi + (todo.size - n_hi) / acc_lo)) + 32, 4 * n)
             if takes:
                 z[np.concatenate(takers)] = buf_z[np.concatenate(takes)]
                 takes, takers = [], []
@@ -258,7 +260,8 @@ def _expit(x: np.ndarray) -> np.ndarray:
     """The logistic 1 / (1 + exp(-x)): scipy's ``expit`` formula, in numpy ufuncs, which are
     about 3 times faster on these arrays (the last bit may differ; the values are rounded to
     0.1 right after)."""
-    out: np.ndarray = np.exp(-x)
+    with np.errstate(over="ignore"):  # exp(-x) = inf for x < -709: the logistic is then 0
+        out: np.ndarray = np.exp(-x)
     out += 1.0
     np.reciprocal(out, out=out)
     return out
@@ -390,8 +393,9 @@ def generate_cohort(
         immunity): exactly the cohort's distribution conditioned on the stratum, since every
         other draw is made given the stratum. ``None``: all strata in the scenario's shares.
     threads : int, optional
-        Threads for a cohort of more than :data:`RUN` · :data:`BLOCK` women; the women do not
-        depend on it. ``None``: the machine's cores, at most :data:`MAX_THREADS`.
+        Threads for a cohort of more than 2 · :data:`RUN` · :data:`BLOCK` (65,536) women; the
+        women do not depend on it. ``None``: the cores this process may use, at most
+        :data:`MAX_THREADS`.
 
     Returns
     -------
@@ -457,8 +461,9 @@ def cohort_arrays(
         profile, height_m``, bit-identical to the full run's for the same entropy.
     threads : int, optional
         Threads drawing runs of :data:`RUN` blocks at once (the numbers do not depend on it);
-        ``None``: the machine's cores, at most :data:`MAX_THREADS`. A cohort of one run
-        (``n <= RUN * BLOCK``) is drawn in the calling thread.
+        ``None``: the machine's cores, at most :data:`MAX_THREADS`. The first run is drawn in
+        the calling thread before the others start, so a cohort of at most two runs
+        (``n <= 2 * RUN * BLOCK``, 65,536 women) is drawn in one thread.
 
     Returns
     -------
@@ -493,6 +498,8 @@ def cohort_arrays(
     n_blocks = -(-n // BLOCK)
     runs = [range(b, min(b + RUN, n_blocks)) for b in range(0, n_blocks, RUN)]
     out: dict[str, np.ndarray] = {}
+    if not runs:
+        return out
 
     def draw(run: range) -> None:
         part = _block(
@@ -517,8 +524,14 @@ def cohort_arrays(
         # streams, so the cohort is the same whatever the thread count. numpy and scipy release
         # the GIL inside each call, which on these array sizes is most of a run's time.
         with ThreadPoolExecutor(workers, thread_name_prefix="rplsim-cohort") as pool:
-            for f in [pool.submit(draw, run) for run in runs[1:]]:
-                f.result()
+            try:
+                for f in [pool.submit(draw, run) for run in runs[1:]]:
+                    f.result()
+            except BaseException:
+                # An error (an unreachable cytotoxicity rule) or Ctrl-C: the runs not started
+                # are dropped rather than drawn for nothing before the error is raised.
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
     return out
 
 
@@ -542,8 +555,16 @@ def _threads(threads: int | None) -> int:
     if threads is None:
         threads = _default_threads
     if threads is None:
-        return min(os.cpu_count() or 1, MAX_THREADS)
+        return min(_cores(), MAX_THREADS)
     return check_integer("threads", threads)
+
+
+def _cores() -> int:
+    """The cores this process may run on (its affinity where the OS tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def weight_kg(bmi: np.ndarray, height_m: np.ndarray) -> np.ndarray:

@@ -327,7 +327,9 @@ class CohortParams:
         source="Table 1",
     )
     bmi: PerStratumMoments = param(
-        _per(_m(23.00, 4.2, 12, 60), _m(21.71, 3.15, 12, 60), _m(21.9, 3.01, 12, 60), _m(21.99, 3.45, 12, 60)),
+        _per(
+            _m(23.00, 4.2, 12, 60), _m(21.71, 3.15, 12, 60), _m(21.9, 3.01, 12, 60), _m(21.99, 3.45, 12, 60)
+        ),
         unit="kg/m2",
         doc="BMI per stratum: Table 1's mean and SD on the support [min, max]",
         source="Table 1 (mean, SD); min and max ASSUMPTION: 12-60 kg/m2, not Table 1's ranges (KN "
@@ -347,7 +349,8 @@ class CohortParams:
     bmi_family: str = param(
         "lognormal",
         choices=("normal", "lognormal"),
-        doc="shape of BMI's law on each stratum's support [min, max] (its mean and SD are Table 1's either way)",
+        doc="shape of BMI's law on each stratum's support [min, max] (its mean and SD are Table 1's "
+        "either way)",
         source="ASSUMPTION: BMI is right-skewed; Table 1's maxima lie 3-4 SD above the means, "
         "which a symmetric law on the same range almost never reaches",
     )

@@ -346,7 +346,7 @@ PROPERTIES: tuple[Property, ...] = (
     Property(
         "cohort: rows, ranges, flags = cut-offs, strata",
         "cohort",
-        "n rows; values within Table 1 ranges; flags are the cut-offs on the values; "
+        "n rows; values within the scenario's ranges; flags are the cut-offs on the values; "
         "abnormal immunity iff a flag",
         _cohort_invariants,
     ),

@@ -137,8 +137,9 @@ def cohort_schema(params: CohortParams | None = None) -> tuple[ColumnSpec, ...]:
             "kg/m²",
             "float",
             1,
-            f"{p.bmi_family} law truncated to the stratum's range, solved to Table 1's mean and SD",
-            "Table 1 (printed to 0.1)",
+            f"{p.bmi_family} law on the stratum's support [min, max] (the paper's: 12-60), solved to "
+            "Table 1's mean and SD",
+            "Table 1 (mean ± SD, printed to 0.1); the support an ASSUMPTION, wider than Table 1's ranges",
         ),
         ColumnSpec(
             "height_m",

@@ -81,6 +81,7 @@ def test_same_seed_same_frame_different_seed_different(paper):
 
 def test_fixed_seed_regression(paper):
     """Golden rows (regenerated for issue 14: logit-normal percentages, rounding at generation;
+    and for issue 18: BMI's law on the support 12-60 kg/m2, only bmi and weight_kg moved;
     regenerate only on a deliberate model change:
     ``generate_cohort(load_scenario('scenarios/paper.toml'), n=12, seed=2025).to_csv(...)``)."""
     df = generate_cohort(paper, n=12, seed=2025)

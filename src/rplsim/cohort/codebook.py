@@ -77,6 +77,17 @@ def _levels(*names: str) -> str:
     return " / ".join(f'"{n}"' for n in names)
 
 
+def _bmi_support(p: CohortParams) -> str:
+    """The BMI supports of the four strata, once when they are all the same ("12-60")."""
+    bounds = {(getattr(p.bmi, s).min, getattr(p.bmi, s).max) for s in ("KN", "KA", "IN", "IA")}
+    if len(bounds) == 1:
+        ((lo, hi),) = bounds
+        return f"{lo:g}-{hi:g}"
+    return ", ".join(
+        f"{s} {getattr(p.bmi, s).min:g}-{getattr(p.bmi, s).max:g}" for s in ("KN", "KA", "IN", "IA")
+    )
+
+
 def cohort_schema(params: CohortParams | None = None) -> tuple[ColumnSpec, ...]:
     """The columns of a cohort drawn from ``params``, in the generator's order.
 
@@ -137,9 +148,10 @@ def cohort_schema(params: CohortParams | None = None) -> tuple[ColumnSpec, ...]:
             "kg/m²",
             "float",
             1,
-            f"{p.bmi_family} law on the stratum's support [min, max] (the paper's: 12-60), solved to "
+            f"{p.bmi_family} law on the stratum's support [min, max] ({_bmi_support(p)}), solved to "
             "Table 1's mean and SD",
-            "Table 1 (mean ± SD, printed to 0.1); the support an ASSUMPTION, wider than Table 1's ranges",
+            "Table 1 (mean ± SD, printed to 0.1); the support an ASSUMPTION (paper.toml: 12-60, wider "
+            "than Table 1's ranges, which are a sample's extremes)",
         ),
         ColumnSpec(
             "height_m",

@@ -351,8 +351,8 @@ class CohortParams:
         choices=("normal", "lognormal"),
         doc="shape of BMI's law on each stratum's support [min, max] (its mean and SD are Table 1's "
         "either way)",
-        source="ASSUMPTION: BMI is right-skewed; Table 1's maxima lie 3-4 SD above the means, "
-        "which a symmetric law on the same range almost never reaches",
+        source="ASSUMPTION: BMI is right-skewed; Table 1's maxima lie 3.2-4.6 SD above the means, "
+        "which a symmetric law on the same support almost never reaches",
     )
     height: Height = param(Height(), doc="height of the women")
     immune: Immune = param(Immune(), doc="immune markers")

@@ -461,7 +461,7 @@ def cohort_arrays(
         profile, height_m``, bit-identical to the full run's for the same entropy.
     threads : int, optional
         Threads drawing runs of :data:`RUN` blocks at once (the numbers do not depend on it);
-        ``None``: the machine's cores, at most :data:`MAX_THREADS`. The first run is drawn in
+        ``None``: the cores this process may use, at most :data:`MAX_THREADS`. The first run is drawn in
         the calling thread before the others start, so a cohort of at most two runs
         (``n <= 2 * RUN * BLOCK``, 65,536 women) is drawn in one thread.
 
@@ -540,7 +540,7 @@ _default_threads: int | None = None
 
 def set_default_threads(threads: int | None) -> None:
     """The thread count of cohorts drawn with ``threads=None`` in this process: ``None`` is the
-    machine's cores (at most :data:`MAX_THREADS`). A process pool's workers set 1, as the pool
+    cores this process may use (at most :data:`MAX_THREADS`). A process pool's workers set 1, as the pool
     already has a process a core.
 
     Examples

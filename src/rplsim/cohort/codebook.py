@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rplsim.scenario import CohortParams
+from rplsim.scenario import STRATA, CohortParams
 
 __all__ = [
     "COHORT_SCHEMA",
@@ -79,13 +79,11 @@ def _levels(*names: str) -> str:
 
 def _bmi_support(p: CohortParams) -> str:
     """The BMI supports of the four strata, once when they are all the same ("12-60")."""
-    bounds = {(getattr(p.bmi, s).min, getattr(p.bmi, s).max) for s in ("KN", "KA", "IN", "IA")}
-    if len(bounds) == 1:
-        ((lo, hi),) = bounds
+    bounds = {s: (getattr(p.bmi, s).min, getattr(p.bmi, s).max) for s in STRATA}
+    if len(set(bounds.values())) == 1:
+        lo, hi = bounds[STRATA[0]]
         return f"{lo:g}-{hi:g}"
-    return ", ".join(
-        f"{s} {getattr(p.bmi, s).min:g}-{getattr(p.bmi, s).max:g}" for s in ("KN", "KA", "IN", "IA")
-    )
+    return ", ".join(f"{s} {lo:g}-{hi:g}" for s, (lo, hi) in bounds.items())
 
 
 def cohort_schema(params: CohortParams | None = None) -> tuple[ColumnSpec, ...]:

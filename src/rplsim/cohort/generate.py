@@ -169,11 +169,16 @@ def _cyto_law(imm: Immune) -> _CytoLaw:
     return _CytoLaw(mu, s, chol_t, cut, z_t, g_hi, g_lo, decimals, imm.cytotoxicity_rule)
 
 
+def _rule(z: np.ndarray, law: _CytoLaw) -> np.ndarray:
+    """The rule's value on logit-scale proposals ``z`` (n, 3)."""
+    zt = law.z_t
+    return _combine(z[:, 0] >= zt[0], z[:, 1] >= zt[1], z[:, 2] >= zt[2], law.rule)
+
+
 def _proposals(g: np.random.Generator, law: _CytoLaw, m: int) -> tuple[np.ndarray, np.ndarray]:
     """The next ``m`` correlated proposals of the stream and the rule's value on each."""
     z = g.standard_normal((m, 3)) @ law.chol_t
-    zt = law.z_t
-    return z, _combine(z[:, 0] >= zt[0], z[:, 1] >= zt[1], z[:, 2] >= zt[2], law.rule)
+    return z, _rule(z, law)
 
 
 def _cytotoxicity_given_flag(
@@ -192,7 +197,7 @@ def _cytotoxicity_given_flag(
     for j in range(len(gens)):
         sl = slice(j * BLOCK, (j + 1) * BLOCK)
         np.matmul(raw[sl], law.chol_t, out=z[sl])
-    rule = _combine(z[:, 0] >= law.z_t[0], z[:, 1] >= law.z_t[1], z[:, 2] >= law.z_t[2], law.rule)
+    rule = _rule(z, law)
     for j, g in enumerate(gens):
         sl = slice(j * BLOCK, (j + 1) * BLOCK)
         _reject(g, law, z[sl], rule[sl], high[sl])
@@ -540,8 +545,8 @@ _default_threads: int | None = None
 
 def set_default_threads(threads: int | None) -> None:
     """The thread count of cohorts drawn with ``threads=None`` in this process: ``None`` is the
-    cores this process may use (at most :data:`MAX_THREADS`). A process pool's workers set 1, as the pool
-    already has a process a core.
+    cores this process may use (at most :data:`MAX_THREADS`). A process pool's workers set 1,
+    as the pool already has a process a core.
 
     Examples
     --------
